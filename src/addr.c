@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+int addr_parse(const char *s, size_t len, Addr *ret) {
+        char buf[ADDR_STRLEN];
+        Addr a = {};
+
+        if (!s || len == 0 || len >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        if (memchr(buf, ':', len)) {
+                if (inet_pton(AF_INET6, buf, a.bytes) != 1)
+                        return -EINVAL;
+                if (memcmp(a.bytes, v4mapped, sizeof v4mapped) == 0) {
+                        memmove(a.bytes, a.bytes + 12, 4);
+                        memset(a.bytes + 4, 0, 12);
+                        a.family = AF_INET;
+                } else
+                        a.family = AF_INET6;
+        } else {
+                /* inet_pton accepts only dotted quads of decimal numbers: no "1", no octal */
+                if (inet_pton(AF_INET, buf, a.bytes) != 1)
+                        return -EINVAL;
+                a.family = AF_INET;
+        }
+        *ret = a;
+        return 0;
+}
+
+int addr_from_string(const char *s, Addr *ret) {
+        return addr_parse(s, s ? strlen(s) : 0, ret);
+}
+
+char *addr_to_string(const Addr *a, char *buf, size_t len) {
+        if (!inet_ntop(a->family, a->bytes, buf, (socklen_t) len))
+                snprintf(buf, len, "?");
+        return buf;
+}
+
+bool addr_equal(const Addr *a, const Addr *b) {
+        return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a)) == 0;
+}
+
+uint64_t addr_hash(const Addr *a, uint64_t seed) {
+        /* FNV-1a over the bytes, mixed with a per-process seed so that attackers cannot aim for
+         * one bucket; then a final avalanche (splitmix64). */
+        uint64_t h = 1469598103934665603ULL ^ seed ^ a->family;
+        size_t n = addr_len(a);
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= a->bytes[i];
+                h *= 1099511628211ULL;
+        }
+        h ^= h >> 30;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 27;
+        h *= 0x94d049bb133111ebULL;
+        h ^= h >> 31;
+        return h;
+}
+
+bool addr_is_loopback(const Addr *a) {
+        static const uint8_t zero[16];
+
+        if (a->family == AF_INET)
+                return a->bytes[0] == 127 || memcmp(a->bytes, zero, 4) == 0;
+        if (memcmp(a->bytes, zero, 16) == 0)
+                return true;
+        return memcmp(a->bytes, zero, 15) == 0 && a->bytes[15] == 1;
+}
+
+void addr_mask(Addr *a, unsigned prefixlen) {
+        size_t n = addr_len(a);
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned bit = (unsigned) i * 8;
+                if (bit >= prefixlen)
+                        a->bytes[i] = 0;
+                else if (bit + 8 > prefixlen)
+                        a->bytes[i] &= (uint8_t) (0xff << (8 - (prefixlen - bit)));
+        }
+}
+
+int addr_prefix_from_string(const char *s, AddrPrefix *ret) {
+        const char *slash;
+        AddrPrefix p = {};
+        unsigned max;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        slash = strchr(s, '/');
+        r = addr_parse(s, slash ? (size_t) (slash - s) : strlen(s), &p.addr);
+        if (r < 0)
+                return r;
+        max = p.addr.family == AF_INET ? 32 : 128;
+        if (slash) {
+                char *end;
+                unsigned long v;
+
+                if (slash[1] < '0' || slash[1] > '9')
+                        return -EINVAL;
+                errno = 0;
+                v = strtoul(slash + 1, &end, 10);
+                if (errno || *end || v > 128)
+                        return -EINVAL;
+                /* "::ffff:192.0.2.0/120" was turned into IPv4: move the length with it */
+                if (p.addr.family == AF_INET && memchr(s, ':', (size_t) (slash - s))) {
+                        if (v < 96)
+                                return -EINVAL;
+                        v -= 96;
+                }
+                if (v > max)
+                        return -EINVAL;
+                p.prefixlen = (uint8_t) v;
+        } else
+                p.prefixlen = (uint8_t) max;
+        addr_mask(&p.addr, p.prefixlen);
+        *ret = p;
+        return 0;
+}
+
+bool addr_prefix_contains(const AddrPrefix *p, const Addr *a) {
+        Addr m;
+
+        if (p->addr.family != a->family)
+                return false;
+        m = *a;
+        addr_mask(&m, p->prefixlen);
+        return memcmp(m.bytes, p->addr.bytes, addr_len(a)) == 0;
+}
+
+char *addr_prefix_to_string(const AddrPrefix *p, char *buf, size_t len) {
+        char a[ADDR_STRLEN];
+
+        snprintf(buf, len, "%s/%u", addr_to_string(&p->addr, a, sizeof a), p->prefixlen);
+        return buf;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "nftjail.h"
+
+/* Reads /etc/nftjail the fail2ban way (nftjail.conf, jail.conf, jail.d/*.conf, jail.local,
+ * jail.d/*.local, filter.d/NAME.conf + NAME.local, [INCLUDES], %(name)s interpolation, [Init],
+ * filter options name[key=value]) into an immutable Config. Never logs: every problem becomes a
+ * ConfDiag naming file, line and value. */
+
+typedef enum Backend {
+        BACKEND_AUTO,
+        BACKEND_SYSTEMD,
+        BACKEND_POLLING,
+        BACKEND_PYINOTIFY,
+        _BACKEND_MAX,
+        _BACKEND_INVALID = -EINVAL,
+} Backend;
+
+const char *backend_to_string(Backend b);
+Backend backend_from_string(const char *s);
+
+/* One regex as written, after interpolation, before <HOST> expansion. */
+typedef struct FilterRegex {
+        char *pattern;
+        char *file;     /* where it was written */
+        unsigned line;  /* 1-based line of the option (or its continuation line) */
+} FilterRegex;
+
+typedef struct FilterConf {
+        char *name;             /* "sshd", or the path/literal given */
+        char *file;             /* main filter file, NULL for a literal regex */
+        FilterRegex *failregex;
+        size_t n_failregex;
+        FilterRegex *ignoreregex;
+        size_t n_ignoreregex;
+        FilterRegex prefregex;  /* pattern NULL when unset */
+        char *datepattern;      /* NULL when unset */
+        char *journalmatch;     /* raw fail2ban syntax ("F=v F2=v + F=v"), NULL when unset */
+        unsigned maxlines;      /* 1 unless set */
+} FilterConf;
+
+typedef struct JailConf {
+        char *name;
+        char *file;             /* file and line of the [name] section header */
+        unsigned line;
+        FilterConf filter;
+        Backend backend;
+        char *journalmatch;     /* effective: jail's own, else the filter's; NULL = none */
+        char **logpath;         /* NULL-terminated, may be empty */
+        uint16_t *ports;        /* host order, deduplicated, in the order written */
+        size_t n_ports;
+        bool allports;          /* no port list, or an *-allports / recidive-style action */
+        uint8_t protocol;       /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
+        unsigned maxretry;      /* >= 1 */
+        int64_t findtime_sec;   /* > 0 */
+        int64_t bantime_sec;    /* > 0, or < 0 = permanent */
+        AddrPrefix *ignoreip;
+        size_t n_ignoreip;
+        bool ignoreself;
+        bool action_ban;        /* an nft/iptables ban action is configured (false: log only) */
+        bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
+        char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
+        char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
+} JailConf;
+
+typedef struct Config {
+        char *dir;              /* config directory as given */
+        char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
+        int loglevel;           /* syslog level, default LOG_INFO */
+        JailConf *jails;        /* enabled jails only, in file order */
+        size_t n_jails;
+} Config;
+
+typedef struct ConfDiag {
+        char *file;             /* may be NULL */
+        unsigned line;          /* 0 when not about one line */
+        bool error;             /* false: warning */
+        char *message;          /* "bad value for maxretry: 'abc'", no trailing newline */
+} ConfDiag;
+
+typedef struct ConfDiags {
+        ConfDiag *v;
+        size_t n;
+        size_t n_errors;
+} ConfDiags;
+
+void conf_diags_done(ConfDiags *d);
+/* "FILE:LINE: error: MESSAGE" into buf; returns buf. */
+char *conf_diag_format(const ConfDiag *d, char *buf, size_t len);
+
+/* Loads the whole configuration. Returns 0 with *ret set (warnings may be in diags), or a negative
+ * errno (-EINVAL for configuration errors, all of them in diags; -ENOMEM). */
+int config_load(const char *dir, Config **ret, ConfDiags *diags);
+Config *config_free(Config *c);
+
+/* For "nftjail regex": spec is "name", "name[key=value, ...]", or a path to a filter file.
+ * Returns 0, -ENOENT (no such filter), -EINVAL (errors in diags), -ENOMEM. */
+int filter_conf_load(const char *config_dir, const char *spec, FilterConf *ret, ConfDiags *diags);
+void filter_conf_done(FilterConf *f);

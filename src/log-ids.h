@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Fixed MESSAGE_IDs of nftjail's key events; documented in nftjail.catalog. Never change one. */
+#define NFTJAIL_MID_BAN        "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01"
+#define NFTJAIL_MID_UNBAN      "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b02"
+#define NFTJAIL_MID_BAN_FAILED "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b03"
+#define NFTJAIL_MID_FAILURE    "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04"
+#define NFTJAIL_MID_START      "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b05"
+#define NFTJAIL_MID_STOP       "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b06"
+#define NFTJAIL_MID_CONFIG_ERR "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b07"
+#define NFTJAIL_MID_RELOADED   "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b08"

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+
+static int max_level = LOG_INFO;
+static bool to_journal;
+
+static const char *const level_names[] = {
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+/* journald sets JOURNAL_STREAM=dev:ino of the stream it gave us as stderr: only then is the
+ * journal our real destination (a child that inherited the variable but not the fd is not). */
+void log_open(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        to_journal = false;
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return;
+        to_journal = (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_get_max_level(void) {
+        return max_level;
+}
+
+int log_level_from_string(const char *s) {
+        char *end;
+        long v;
+
+        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
+                if (strcmp(s, level_names[i]) == 0)
+                        return (int) i;
+        if (strcmp(s, "error") == 0)
+                return LOG_ERR;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || *end || end == s || v < 0 || v > LOG_DEBUG)
+                return -EINVAL;
+        return (int) v;
+}
+
+static int log_dispatch(int level, int error, const char *message_id, const char *const *fields, const char *msg) {
+        if (to_journal) {
+                struct iovec iov[24];
+                char prio[16], mid[48], errbuf[24];
+                _cleanup_free_ char *m = NULL;
+                size_t n = 0;
+
+                if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+                        return -ENOMEM;
+                snprintf(prio, sizeof prio, "PRIORITY=%d", level);
+                iov[n++] = (struct iovec) { m, strlen(m) };
+                iov[n++] = (struct iovec) { prio, strlen(prio) };
+                iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=nftjaild", strlen("SYSLOG_IDENTIFIER=nftjaild") };
+                if (message_id) {
+                        snprintf(mid, sizeof mid, "MESSAGE_ID=%s", message_id);
+                        iov[n++] = (struct iovec) { mid, strlen(mid) };
+                }
+                if (error != 0) {
+                        snprintf(errbuf, sizeof errbuf, "ERRNO=%d", abs(error));
+                        iov[n++] = (struct iovec) { errbuf, strlen(errbuf) };
+                }
+                for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
+                        iov[n++] = (struct iovec) { (char *) fields[i], strlen(fields[i]) };
+                if (sd_journal_sendv(iov, (int) n) >= 0)
+                        return 0;
+                /* fall through to stderr when the journal refuses */
+        }
+        fprintf(stderr, "%s%s\n", level <= LOG_WARNING ? (level <= LOG_ERR ? "error: " : "warning: ") : "", msg);
+        return 0;
+}
+
+static int log_format(int level, int error, const char *message_id, const char *const *fields, const char *format,
+                      va_list ap) {
+        char buf[2048];
+        int saved = errno;
+
+        /* %m prints the error we were given, not whatever errno happens to be */
+        errno = abs(error);
+        vsnprintf(buf, sizeof buf, format, ap);
+        log_dispatch(level, error, message_id, fields, buf);
+        errno = saved;
+        return error == 0 ? 0 : -abs(error);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        if (level > max_level)
+                return error == 0 ? 0 : -abs(error);
+        va_start(ap, format);
+        r = log_format(level, error, NULL, NULL, format, ap);
+        va_end(ap);
+        return r;
+}
+
+int log_event(int level, int error, const char *message_id, const char *const *fields, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        if (level > max_level)
+                return error == 0 ? 0 : -abs(error);
+        va_start(ap, format);
+        r = log_format(level, error, message_id, fields, format, ap);
+        va_end(ap);
+        return r;
+}

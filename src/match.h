@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "conf.h"
+#include "nftjail.h"
+
+/* Compiled fail2ban filter: PCRE2 with JIT, <HOST>/<ADDR>/<IP4>/<IP6>/<F-*> tags expanded,
+ * prefregex and ignoreregex applied. A Filter is used by one thread at a time (it owns its
+ * match data). Pure: no logging, no I/O. */
+
+#define MATCH_LINE_MAX 8192 /* bytes of a line that are matched; the rest is cut and counted */
+
+typedef struct Filter Filter;
+
+typedef struct FilterError {
+        char file[256];
+        unsigned line;
+        size_t offset;          /* PCRE2 error offset in the expanded pattern */
+        char message[256];
+} FilterError;
+
+enum {
+        MATCH_NONE = 0,         /* no failregex matched */
+        MATCH_FAILURE = 1,      /* a failregex matched and gave an address */
+        MATCH_IGNORED = 2,      /* a failregex matched but an ignoreregex too */
+};
+
+typedef struct MatchResult {
+        Addr addr;
+        int regex_index;        /* index into FilterConf.failregex */
+} MatchResult;
+
+/* Returns 0 or -EINVAL (reterr filled), -ENOMEM. */
+int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
+Filter *filter_free(Filter *f);
+size_t filter_n_failregex(const Filter *f);
+
+/* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
+ * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno. */
+int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);

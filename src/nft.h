@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "nftjail.h"
+
+/* The only module that speaks netlink (libmnl + libnftnl) and libnftables. It adds and deletes
+ * elements of the sets of "table inet nftjail" (nft/nftjail.nft); it never adds rules. */
+
+#define NFT_TABLE "nftjail"
+#define NFT_SET_V4_PORT "v4_port"   /* ipv4_addr . inet_proto . inet_service */
+#define NFT_SET_V6_PORT "v6_port"   /* ipv6_addr . inet_proto . inet_service */
+#define NFT_SET_V4 "v4"             /* ipv4_addr: all ports */
+#define NFT_SET_V6 "v6"             /* ipv6_addr: all ports */
+#define NFT_COMMENT_MAX 127
+
+typedef struct Nft Nft;
+
+typedef struct NftElem {
+        Addr addr;
+        uint8_t prefixlen;      /* IPv6 only: 128 for one address, 64 for its /64; IPv4 ignores it */
+        uint8_t proto;          /* IPPROTO_TCP, IPPROTO_UDP, ...; ignored when port == 0 */
+        uint16_t port;          /* host order; 0 = the address-only (all ports) set */
+        uint64_t timeout_ms;    /* 0 = no timeout: stays until deleted */
+        const char *comment;    /* the jail name, at most NFT_COMMENT_MAX bytes; may be NULL */
+} NftElem;
+
+typedef enum NftOp {
+        NFT_OP_ADD,             /* add; an existing element is left as it is */
+        NFT_OP_DEL,             /* delete; -ENOENT if missing */
+        NFT_OP_REPLACE,         /* delete then add in the same transaction (extends a ban on any kernel) */
+        _NFT_OP_MAX,
+        _NFT_OP_INVALID = -EINVAL,
+} NftOp;
+
+/* Opens the persistent netlink socket. Returns 0 or a negative errno. */
+int nft_new(Nft **ret);
+Nft *nft_free(Nft *nft);
+
+/* 1 when table inet nftjail exists, 0 when not, negative errno on failure. */
+int nft_table_exists(Nft *nft);
+
+/* Loads an nft file through libnftables (as "nft -f FILE" would). On failure, the messages of
+ * libnftables are copied into errbuf (may be NULL). Returns 0 or a negative errno. */
+int nft_load_file(const char *path, char *errbuf, size_t errlen);
+
+/* Ensures the table exists, loading path when it does not. Returns 1 when it loaded the file,
+ * 0 when the table was there, negative errno on failure (errbuf as above). */
+int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
+
+/* Applies op to n elements in ONE netlink transaction (all or nothing) and reads every
+ * acknowledgement. On a kernel error returns it (negative errno) and stores in *reterr_index
+ * the index of the element the kernel refused (when known, else n). */
+int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index);

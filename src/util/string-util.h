@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* Escapes attacker-controlled bytes for logging: printable ASCII stays, quotes and backslashes
+ * are escaped, everything else becomes \xNN. Always NUL-terminates; cuts with "..." when out is
+ * too small. Returns out. */
+char *escape_bytes(const char *in, size_t len, char *out, size_t outlen);
+
+/* Frees a NULL-terminated array of strings and the array; returns NULL. */
+char **strv_free(char **l);
+size_t strv_length(char *const *l);
+/* Appends a copy of s. Returns 0 or -ENOMEM. */
+int strv_extend(char ***l, const char *s);
+
+/* Removes leading and trailing blanks in place; returns s. */
+char *strstrip(char *s);
