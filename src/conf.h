@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdio.h>
+
 #include "addr.h"
 #include "nftjail.h"
 
@@ -94,6 +96,10 @@ char *conf_diag_format(const ConfDiag *d, char *buf, size_t len);
  * errno (-EINVAL for configuration errors, all of them in diags; -ENOMEM). */
 int config_load(const char *dir, Config **ret, ConfDiags *diags);
 Config *config_free(Config *c);
+
+/* Prints what would run (jails, filters with their regexes' files and lines, sources,
+ * journal matches, ports, sets, thresholds) in a stable human-readable form. */
+void config_dump(const Config *c, FILE *f);
 
 /* For "nftjail regex": spec is "name", "name[key=value, ...]", or a path to a filter file.
  * Returns 0, -ENOENT (no such filter), -EINVAL (errors in diags), -ENOMEM. */
