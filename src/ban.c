@@ -1,2 +1,214 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: to be written */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ban.h"
+
+static const char *const ban_skip_table[_BAN_SKIP_MAX] = {
+        [BAN_OK] = "ok",
+        [BAN_SKIP_LOOPBACK] = "loopback",
+        [BAN_SKIP_IGNOREIP] = "ignoreip",
+        [BAN_SKIP_SELF] = "ignoreself",
+};
+
+const char *ban_skip_to_string(BanSkip s) {
+        return s >= 0 && s < _BAN_SKIP_MAX ? ban_skip_table[s] : NULL;
+}
+
+BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n_self) {
+        if (addr_is_loopback(a))
+                return BAN_SKIP_LOOPBACK;
+        for (size_t i = 0; i < j->n_ignoreip; i++)
+                if (addr_prefix_contains(&j->ignoreip[i], a))
+                        return BAN_SKIP_IGNOREIP;
+        if (j->ignoreself)
+                for (size_t i = 0; i < n_self; i++)
+                        if (addr_equal(&self[i], a))
+                                return BAN_SKIP_SELF;
+        return BAN_OK;
+}
+
+size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max) {
+        size_t n = 0;
+
+        if (j->allports || j->n_ports == 0) {
+                if (max < 1)
+                        return 0;
+                out[n++] = (NftElem) {
+                        .addr = *a, .prefixlen = 128, .port = 0, .timeout_ms = timeout_ms, .comment = j->name,
+                };
+                return n;
+        }
+        for (size_t i = 0; i < j->n_ports && n < max; i++)
+                out[n++] = (NftElem) {
+                        .addr = *a,
+                        .prefixlen = 128,
+                        .proto = j->protocol,
+                        .port = j->ports[i],
+                        .timeout_ms = timeout_ms,
+                        .comment = j->name,
+                };
+        return n;
+}
+
+typedef struct BanEntry {
+        Addr addr;              /* family 0: empty */
+        usec_t expiry;
+} BanEntry;
+
+struct BanMap {
+        BanEntry *v;
+        size_t capacity;        /* power of two */
+        size_t size;
+        uint64_t seed;
+};
+
+int ban_map_new(BanMap **ret) {
+        BanMap *m = calloc(1, sizeof *m);
+
+        if (!m)
+                return -ENOMEM;
+        m->capacity = 64;
+        m->v = calloc(m->capacity, sizeof *m->v);
+        if (!m->v) {
+                free(m);
+                return -ENOMEM;
+        }
+        if (getrandom(&m->seed, sizeof m->seed, GRND_NONBLOCK) != sizeof m->seed)
+                m->seed = (uint64_t) (uintptr_t) m;
+        *ret = m;
+        return 0;
+}
+
+BanMap *ban_map_free(BanMap *m) {
+        if (!m)
+                return NULL;
+        free(m->v);
+        free(m);
+        return NULL;
+}
+
+static size_t ban_map_find(const BanMap *m, const Addr *a, bool *found) {
+        size_t mask = m->capacity - 1;
+        size_t i = (size_t) addr_hash(a, m->seed) & mask;
+
+        while (m->v[i].addr.family != 0) {
+                if (addr_equal(&m->v[i].addr, a)) {
+                        *found = true;
+                        return i;
+                }
+                i = (i + 1) & mask;
+        }
+        *found = false;
+        return i;
+}
+
+usec_t ban_map_get(const BanMap *m, const Addr *a, usec_t now) {
+        bool found;
+        size_t i = ban_map_find(m, a, &found);
+
+        return found && m->v[i].expiry > now ? m->v[i].expiry : 0;
+}
+
+static int ban_map_grow(BanMap *m) {
+        BanEntry *old = m->v;
+        size_t old_cap = m->capacity;
+
+        m->v = calloc(old_cap * 2, sizeof *m->v);
+        if (!m->v) {
+                m->v = old;
+                return -ENOMEM;
+        }
+        m->capacity = old_cap * 2;
+        for (size_t i = 0; i < old_cap; i++) {
+                bool found;
+                if (old[i].addr.family == 0)
+                        continue;
+                m->v[ban_map_find(m, &old[i].addr, &found)] = old[i];
+        }
+        free(old);
+        return 0;
+}
+
+int ban_map_set(BanMap *m, const Addr *a, usec_t expiry) {
+        bool found;
+        size_t i;
+
+        if ((m->size + 1) * 10 > m->capacity * 7) {
+                int r = ban_map_grow(m);
+                if (r < 0)
+                        return r;
+        }
+        i = ban_map_find(m, a, &found);
+        if (!found) {
+                m->v[i].addr = (Addr) { .family = a->family };
+                memcpy(m->v[i].addr.bytes, a->bytes, addr_len(a));
+                m->size++;
+        }
+        m->v[i].expiry = expiry;
+        return 0;
+}
+
+static void ban_map_remove_at(BanMap *m, size_t i) {
+        size_t mask = m->capacity - 1;
+        size_t j = i;
+
+        for (;;) {
+                size_t home;
+
+                j = (j + 1) & mask;
+                if (m->v[j].addr.family == 0)
+                        break;
+                home = (size_t) addr_hash(&m->v[j].addr, m->seed) & mask;
+                if (((j - home) & mask) >= ((j - i) & mask)) {
+                        m->v[i] = m->v[j];
+                        i = j;
+                }
+        }
+        m->v[i] = (BanEntry) {};
+        m->size--;
+}
+
+void ban_map_remove(BanMap *m, const Addr *a) {
+        bool found;
+        size_t i = ban_map_find(m, a, &found);
+
+        if (found)
+                ban_map_remove_at(m, i);
+}
+
+size_t ban_map_count(const BanMap *m, usec_t now) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->capacity; i++)
+                if (m->v[i].addr.family != 0 && m->v[i].expiry > now)
+                        n++;
+        return n;
+}
+
+size_t ban_map_gc(BanMap *m, usec_t now) {
+        size_t removed = 0;
+
+        for (size_t i = 0; i < m->capacity;) {
+                if (m->v[i].addr.family != 0 && m->v[i].expiry <= now) {
+                        ban_map_remove_at(m, i);
+                        removed++;
+                        continue;
+                }
+                i++;
+        }
+        return removed;
+}
+
+bool ban_map_next(const BanMap *m, size_t *iter, Addr *ret_addr, usec_t *ret_expiry) {
+        for (size_t i = *iter; i < m->capacity; i++)
+                if (m->v[i].addr.family != 0) {
+                        *ret_addr = m->v[i].addr;
+                        *ret_expiry = m->v[i].expiry;
+                        *iter = i + 1;
+                        return true;
+                }
+        *iter = m->capacity;
+        return false;
+}

@@ -27,3 +27,6 @@ void tracker_forget(Tracker *t, const Addr *addr);
 size_t tracker_size(const Tracker *t);
 /* Bytes allocated by the table (for the benchmark and status). */
 size_t tracker_memory(const Tracker *t);
+
+/* Removes entries with no failure inside the window ending at now_sec. Returns how many. */
+size_t tracker_gc(Tracker *t, int64_t now_sec);

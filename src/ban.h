@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "conf.h"
+#include "nft.h"
+#include "nftjail.h"
+
+/* Ban policy, pure: who may be banned, which kernel elements a ban is, and which bans are in
+ * force (so that a second ban of the same address keeps the longer remaining time). */
+
+typedef enum BanSkip {
+        BAN_OK = 0,
+        BAN_SKIP_LOOPBACK,
+        BAN_SKIP_IGNOREIP,
+        BAN_SKIP_SELF,
+        _BAN_SKIP_MAX,
+} BanSkip;
+
+const char *ban_skip_to_string(BanSkip s);
+
+/* Whether jail may ban a. self: the host's own addresses (used when ignoreself is set). */
+BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n_self);
+
+/* Fills out[] with the kernel elements of one ban: one per port (protocol of the jail), or one
+ * address-only element for all-ports jails. timeout_ms 0 = permanent. Returns the count, at most
+ * max (a jail has at most BAN_ELEMS_MAX ports). comment points into j (the jail name). */
+#define BAN_ELEMS_MAX 256
+size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max);
+
+/* Bans in force: address -> expiry (CLOCK_BOOTTIME usec, USEC_INFINITY = permanent). */
+typedef struct BanMap BanMap;
+
+int ban_map_new(BanMap **ret);
+BanMap *ban_map_free(BanMap *m);
+/* Returns the expiry of a live ban of a (expiry > now), or 0 when none. */
+usec_t ban_map_get(const BanMap *m, const Addr *a, usec_t now);
+int ban_map_set(BanMap *m, const Addr *a, usec_t expiry);
+void ban_map_remove(BanMap *m, const Addr *a);
+/* Live bans (expiry > now). */
+size_t ban_map_count(const BanMap *m, usec_t now);
+/* Drops expired bans; returns how many. */
+size_t ban_map_gc(BanMap *m, usec_t now);
+/* Iteration: *iter starts at 0; returns false at the end. */
+bool ban_map_next(const BanMap *m, size_t *iter, Addr *ret_addr, usec_t *ret_expiry);
