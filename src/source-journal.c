@@ -1,2 +1,249 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: to be written */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "source-journal.h"
+
+
+struct SourceJournal {
+        char *name;
+        sd_journal *journal;
+        sd_event_source *io;
+        SourceLineFn fn;
+        void *userdata;
+        uint64_t entries;
+        char line[SOURCE_LINE_MAX + 1];
+};
+
+/* One journalmatch term is FIELD=value; the field must be a valid journal field name. */
+static bool field_valid(const char *s, size_t len) {
+        if (len == 0 || len > 64 || isdigit((unsigned char) s[0]))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!(isupper((unsigned char) s[i]) || isdigit((unsigned char) s[i]) || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* Walks the terms of a journalmatch: calls fn(term, len) per "FIELD=value", fn(NULL, 0) per "+". */
+static int journal_match_foreach(const char *match, int (*fn)(const char *t, size_t len, void *u), void *u,
+                                 char *errbuf, size_t errlen) {
+        const char *p = match;
+        bool want_term = true;
+
+        while (*p) {
+                const char *start, *eq;
+                size_t len;
+                int r;
+
+                while (isspace((unsigned char) *p))
+                        p++;
+                if (!*p)
+                        break;
+                start = p;
+                while (*p && !isspace((unsigned char) *p))
+                        p++;
+                len = (size_t) (p - start);
+                if (len == 1 && *start == '+') {
+                        if (want_term) {
+                                snprintf(errbuf, errlen, "'+' without a match before it");
+                                return -EINVAL;
+                        }
+                        want_term = true;
+                        r = fn ? fn(NULL, 0, u) : 0;
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                eq = memchr(start, '=', len);
+                if (!eq || !field_valid(start, (size_t) (eq - start))) {
+                        snprintf(errbuf, errlen, "bad journal match '%.*s' (want FIELD=value)", (int) MIN(len, 64), start);
+                        return -EINVAL;
+                }
+                want_term = false;
+                r = fn ? fn(start, len, u) : 0;
+                if (r < 0)
+                        return r;
+        }
+        if (want_term) {
+                snprintf(errbuf, errlen, "empty journal match");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int journal_match_validate(const char *match, char *errbuf, size_t errlen) {
+        if (!match)
+                return 0;
+        return journal_match_foreach(match, NULL, NULL, errbuf, errlen);
+}
+
+static int add_term(const char *t, size_t len, void *u) {
+        sd_journal *j = u;
+
+        if (!t)
+                return sd_journal_add_disjunction(j);
+        return sd_journal_add_match(j, t, len);
+}
+
+static const char *field_get(sd_journal *j, const char *field, size_t flen, size_t *ret_len) {
+        const void *d;
+        size_t l;
+
+        if (sd_journal_get_data(j, field, &d, &l) < 0 || l <= flen + 1)
+                return NULL;
+        *ret_len = l - flen - 1;
+        return (const char *) d + flen + 1;
+}
+
+#define FIELD(j, name, lenp) field_get(j, name, sizeof(name) - 1, lenp)
+
+/* Appends at most n bytes, replacing NUL and newlines by blanks (the line is one line). */
+static size_t append(char *buf, size_t o, const char *s, size_t n) {
+        for (size_t i = 0; i < n && o < SOURCE_LINE_MAX; i++) {
+                char c = s[i];
+                buf[o++] = (c == 0 || c == '\n' || c == '\r') ? ' ' : c;
+        }
+        return o;
+}
+
+static int source_journal_dispatch(SourceJournal *s) {
+        sd_journal *j = s->journal;
+        const char *host, *ident, *pid, *msg;
+        size_t hl = 0, il = 0, pl = 0, ml = 0, o = 0;
+        uint64_t rt = 0;
+        bool cut;
+
+        msg = FIELD(j, "MESSAGE", &ml);
+        if (!msg)
+                return 0;
+        host = FIELD(j, "_HOSTNAME", &hl);
+        ident = FIELD(j, "SYSLOG_IDENTIFIER", &il);
+        if (!ident)
+                ident = FIELD(j, "_COMM", &il);
+        pid = FIELD(j, "SYSLOG_PID", &pl);
+        if (!pid)
+                pid = FIELD(j, "_PID", &pl);
+        (void) sd_journal_get_realtime_usec(j, &rt);
+
+        if (host) {
+                o = append(s->line, o, host, MIN(hl, 255));
+                o = append(s->line, o, " ", 1);
+        }
+        if (ident) {
+                o = append(s->line, o, ident, MIN(il, 255));
+                if (pid) {
+                        o = append(s->line, o, "[", 1);
+                        o = append(s->line, o, pid, MIN(pl, 20));
+                        o = append(s->line, o, "]", 1);
+                }
+                o = append(s->line, o, ": ", 2);
+        }
+        cut = o + ml > SOURCE_LINE_MAX;
+        o = append(s->line, o, msg, ml);
+        s->line[o] = 0;
+        s->entries++;
+        s->fn(s->line, o, cut, rt, s->userdata);
+        return 1;
+}
+
+int source_journal_drain(SourceJournal *s) {
+        int n = 0, r;
+
+        for (;;) {
+                r = sd_journal_next(s->journal);
+                if (r < 0)
+                        return log_debug_errno(r, "%s: failed to read the journal: %m", s->name);
+                if (r == 0)
+                        break;
+                r = source_journal_dispatch(s);
+                if (r > 0)
+                        n++;
+        }
+        return n;
+}
+
+static int source_journal_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        SourceJournal *s = userdata;
+        int r;
+
+        r = sd_journal_process(s->journal);
+        if (r < 0) {
+                log_warning_errno(r, "%s: failed to process journal changes, ignoring: %m", s->name);
+                return 0;
+        }
+        (void) source_journal_drain(s);
+        return 0;
+}
+
+int source_journal_new(sd_event *event, const char *name, const char *match, SourceLineFn fn, void *userdata,
+                       SourceJournal **ret) {
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        SourceJournal *s;
+        char err[128];
+        int fd, r;
+
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        if (r < 0)
+                return r;
+        /* we never look past SOURCE_LINE_MAX bytes of a message */
+        (void) sd_journal_set_data_threshold(j, SOURCE_LINE_MAX + 16);
+        if (match) {
+                r = journal_match_foreach(match, add_term, j, err, sizeof err);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_journal_seek_tail(j);
+        if (r < 0)
+                return r;
+        /* seek_tail places us after the last entry; previous() makes next() return only new ones */
+        r = sd_journal_previous(j);
+        if (r < 0)
+                return r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->name = strdup(name);
+        if (!s->name) {
+                free(s);
+                return -ENOMEM;
+        }
+        s->fn = fn;
+        s->userdata = userdata;
+        s->journal = TAKE_PTR(j);
+
+        fd = sd_journal_get_fd(s->journal);
+        if (fd < 0) {
+                r = fd;
+                goto fail;
+        }
+        r = sd_event_add_io(event, &s->io, fd, (uint32_t) sd_journal_get_events(s->journal), source_journal_on_io, s);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(s->io, name);
+        *ret = s;
+        return 0;
+fail:
+        source_journal_free(s);
+        return r;
+}
+
+SourceJournal *source_journal_free(SourceJournal *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->io);
+        sd_journal_close(s->journal);
+        free(s->name);
+        free(s);
+        return NULL;
+}
+
+uint64_t source_journal_entries(const SourceJournal *s) {
+        return s->entries;
+}
