@@ -1,2 +1,647 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: to be written */
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "addr.h"
+#include "ban.h"
+#include "conf.h"
+#include "log-ids.h"
+#include "log.h"
+#include "manager.h"
+#include "match.h"
+#include "nft.h"
+#include "source-journal.h"
+#include "tracker.h"
+#include "util/string-util.h"
+
+#define TRACKER_MAX_ENTRIES 1000000 /* per jail: bounded memory whatever the attack */
+#define EVIDENCE_RING 64
+#define EVIDENCE_LINE 320
+#define FAILURE_LOGS_PER_SEC 50
+#define BAN_RETRIES 16
+
+typedef struct Evidence {
+        Addr addr;
+        uint16_t len;
+        char line[EVIDENCE_LINE];
+} Evidence;
+
+typedef struct Jail {
+        Manager *manager;
+        const JailConf *conf;
+        Filter *filter;
+        Tracker *tracker;
+        BanMap *bans;
+        SourceJournal *journal;
+        Evidence *evidence;     /* ring of the last matched lines, for the ban event */
+        unsigned evidence_next;
+        uint64_t lines, failures, ignored, lines_cut, bans_total;
+        time_t log_window;
+        unsigned log_count, log_suppressed;
+} Jail;
+
+typedef struct PendingBan {
+        Jail *jail;
+        Addr addr;
+        unsigned failures;
+        NftOp op;
+        int error;
+} PendingBan;
+
+struct Manager {
+        ManagerOptions options;
+        Config *config;
+        Jail *jails;
+        size_t n_jails;
+        sd_event *event;
+        sd_event_source *flush;
+        Nft *nft;
+        Addr *self;
+        size_t n_self;
+        PendingBan *pending;
+        size_t n_pending, cap_pending;
+        usec_t started;
+};
+
+static void jail_done(Jail *j) {
+        source_journal_free(j->journal);
+        filter_free(j->filter);
+        tracker_free(j->tracker);
+        ban_map_free(j->bans);
+        free(j->evidence);
+        *j = (Jail) {};
+}
+
+static void jails_free(Jail *jails, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                jail_done(&jails[i]);
+        free(jails);
+}
+
+static void log_diags(const ConfDiags *d) {
+        char buf[1024];
+
+        for (size_t i = 0; i < d->n; i++) {
+                const ConfDiag *g = &d->v[i];
+                const char *f[] = { NULL, NULL };
+                _cleanup_free_ char *field = NULL;
+
+                if (g->file && asprintf(&field, "CONFIG_FILE=%s", g->file) >= 0)
+                        f[0] = field;
+                log_event(g->error ? LOG_ERR : LOG_WARNING, 0, g->error ? NFTJAIL_MID_CONFIG_ERR : NULL, f, "%s",
+                          conf_diag_format(g, buf, sizeof buf));
+        }
+}
+
+/* Builds the runtime of every jail of c: compiles filters, checks journal matches. Logs every
+ * problem; returns 0 or -EINVAL when any jail is unusable. */
+static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
+        Jail *jails;
+        int bad = 0;
+
+        jails = calloc(MAX(c->n_jails, 1), sizeof *jails);
+        if (!jails)
+                return log_oom();
+        for (size_t i = 0; i < c->n_jails; i++) {
+                const JailConf *jc = &c->jails[i];
+                Jail *j = &jails[i];
+                FilterError fe = {};
+                char err[256];
+                int r;
+
+                j->manager = m;
+                j->conf = jc;
+                r = filter_new(&jc->filter, &j->filter, &fe);
+                if (r == -ENOMEM) {
+                        jails_free(jails, c->n_jails);
+                        return log_oom();
+                }
+                if (r < 0) {
+                        log_error("%s:%u: jail '%s': bad regex at offset %zu: %s", fe.file[0] ? fe.file : jc->file,
+                                  fe.line, jc->name, fe.offset, fe.message);
+                        bad = -EINVAL;
+                        continue;
+                }
+                if (jc->backend != BACKEND_AUTO && jc->backend != BACKEND_SYSTEMD) {
+                        log_error("%s:%u: jail '%s': backend '%s' reads log files, which this version cannot do yet; "
+                                  "use backend = systemd",
+                                  jc->file, jc->line, jc->name, backend_to_string(jc->backend));
+                        bad = -EINVAL;
+                        continue;
+                }
+                if (jc->backend == BACKEND_AUTO && jc->logpath && jc->logpath[0])
+                        log_warning("%s:%u: jail '%s': logpath is not read yet; reading the journal instead",
+                                    jc->file, jc->line, jc->name);
+                if (journal_match_validate(jc->journalmatch, err, sizeof err) < 0) {
+                        log_error("%s:%u: jail '%s': journalmatch: %s", jc->file, jc->line, jc->name, err);
+                        bad = -EINVAL;
+                        continue;
+                }
+                if (!jc->journalmatch)
+                        log_warning("%s:%u: jail '%s' has no journalmatch: it reads every journal entry, and any "
+                                    "local user can write lines that it matches",
+                                    jc->file, jc->line, jc->name);
+                if (jc->maxretry > 255) {
+                        log_error("%s:%u: jail '%s': maxretry %u is above the limit of 255", jc->file, jc->line,
+                                  jc->name, jc->maxretry);
+                        bad = -EINVAL;
+                        continue;
+                }
+                if (tracker_new(jc->maxretry, jc->findtime_sec, TRACKER_MAX_ENTRIES, &j->tracker) < 0 ||
+                    ban_map_new(&j->bans) < 0 || !(j->evidence = calloc(EVIDENCE_RING, sizeof(Evidence)))) {
+                        jails_free(jails, c->n_jails);
+                        return log_oom();
+                }
+        }
+        if (bad < 0) {
+                jails_free(jails, c->n_jails);
+                return bad;
+        }
+        *ret = jails;
+        *ret_n = c->n_jails;
+        return 0;
+}
+
+static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t *ret_n) {
+        _cleanup_(conf_diags_done) ConfDiags diags = {};
+        Config *c = NULL;
+        int r;
+
+        r = config_load(m->options.config_dir, &c, &diags);
+        log_diags(&diags);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        return log_oom();
+                return log_error_errno(r, "%s: configuration has %zu error(s), not starting", m->options.config_dir,
+                                       diags.n_errors);
+        }
+        r = jails_build(m, c, ret_jails, ret_n);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        *ret_config = c;
+        return 0;
+}
+
+int manager_new(const ManagerOptions *o, Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+        m->options = *o;
+        r = load_config(m, &m->config, &m->jails, &m->n_jails);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
+        if (m->config->loglevel > 0)
+                log_set_max_level(MAX(log_get_max_level(), m->config->loglevel));
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        jails_free(m->jails, m->n_jails);
+        config_free(m->config);
+        sd_event_source_disable_unref(m->flush);
+        nft_free(m->nft);
+        sd_event_unref(m->event);
+        free(m->self);
+        free(m->pending);
+        free(m);
+        return NULL;
+}
+
+void manager_dump(const Manager *m, FILE *f) {
+        config_dump(m->config, f);
+}
+
+/* The host's own addresses, for ignoreself. */
+static int load_self_addresses(Manager *m) {
+        struct ifaddrs *ifa = NULL;
+        size_t n = 0;
+
+        if (getifaddrs(&ifa) < 0)
+                return -errno;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+                n++;
+        free(m->self);
+        m->n_self = 0;
+        m->self = calloc(MAX(n, 1), sizeof(Addr));
+        if (!m->self) {
+                freeifaddrs(ifa);
+                return -ENOMEM;
+        }
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                Addr a = {};
+                if (!i->ifa_addr)
+                        continue;
+                if (i->ifa_addr->sa_family == AF_INET) {
+                        a.family = AF_INET;
+                        memcpy(a.bytes, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
+                } else if (i->ifa_addr->sa_family == AF_INET6) {
+                        a.family = AF_INET6;
+                        memcpy(a.bytes, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
+                } else
+                        continue;
+                m->self[m->n_self++] = a;
+        }
+        freeifaddrs(ifa);
+        return 0;
+}
+
+static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len) {
+        Evidence *e = &j->evidence[j->evidence_next++ % EVIDENCE_RING];
+
+        e->addr = *a;
+        e->len = (uint16_t) MIN(len, EVIDENCE_LINE - 1);
+        memcpy(e->line, line, e->len);
+        e->line[e->len] = 0;
+}
+
+/* The newest lines of a, escaped, newline-separated; at most max lines. */
+static char *evidence_collect(const Jail *j, const Addr *a, unsigned max) {
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f;
+        unsigned n = 0;
+
+        f = open_memstream(&out, &size);
+        if (!f)
+                return NULL;
+        for (unsigned k = 1; k <= EVIDENCE_RING && n < max; k++) {
+                const Evidence *e = &j->evidence[(j->evidence_next - k) % EVIDENCE_RING];
+                char esc[EVIDENCE_LINE * 4 + 8];
+
+                if (e->len == 0 || !addr_equal(&e->addr, a))
+                        continue;
+                fprintf(f, "%s%s", n ? "\n" : "", escape_bytes(e->line, e->len, esc, sizeof esc));
+                n++;
+        }
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static void jail_log_failure(Jail *j, const Addr *a, int count, const char *line, size_t len) {
+        char as[ADDR_STRLEN], esc[512], fj[160], fa[80], ff[48];
+        const char *fields[] = { fj, fa, ff, NULL };
+        time_t now = time(NULL);
+
+        /* under attack this could flood the journal: at most FAILURE_LOGS_PER_SEC a second a jail */
+        if (now != j->log_window) {
+                if (j->log_suppressed > 0)
+                        log_info("%s: %u failure messages suppressed", j->conf->name, j->log_suppressed);
+                j->log_window = now;
+                j->log_count = 0;
+                j->log_suppressed = 0;
+        }
+        if (++j->log_count > FAILURE_LOGS_PER_SEC) {
+                j->log_suppressed++;
+                return;
+        }
+        addr_to_string(a, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j->conf->name);
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%d", count);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_FAILURE, fields, "%s: found %s (%d/%u)", j->conf->name, as, count,
+                  j->conf->maxretry);
+        log_debug("%s: line '%s'", j->conf->name, escape_bytes(line, len, esc, sizeof esc));
+}
+
+static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures) {
+        if (m->n_pending == m->cap_pending) {
+                size_t nc = MAX(m->cap_pending * 2, 64);
+                PendingBan *p = realloc(m->pending, nc * sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                m->pending = p;
+                m->cap_pending = nc;
+        }
+        /* the same address may reach maxretry twice in one burst: one ban is enough */
+        for (size_t i = 0; i < m->n_pending; i++)
+                if (m->pending[i].jail == j && addr_equal(&m->pending[i].addr, a))
+                        return 0;
+        m->pending[m->n_pending++] = (PendingBan) { .jail = j, .addr = *a, .failures = failures };
+        return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
+}
+
+static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
+        Jail *j = userdata;
+        MatchResult mr;
+        int64_t t_sec, now_rt;
+        int r, count;
+        BanSkip skip;
+
+        j->lines++;
+        if (cut)
+                j->lines_cut++;
+        r = filter_match(j->filter, line, len, &mr);
+        if (r == MATCH_IGNORED) {
+                j->ignored++;
+                return;
+        }
+        if (r != MATCH_FAILURE)
+                return;
+
+        now_rt = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        t_sec = realtime_usec ? (int64_t) (realtime_usec / USEC_PER_SEC) : now_rt;
+        /* clocks can disagree a little; a failure "from the future" counts as now */
+        if (t_sec > now_rt)
+                t_sec = now_rt;
+        if (t_sec < now_rt - j->conf->findtime_sec)
+                return; /* too old to count */
+
+        skip = ban_allowed(j->conf, &mr.addr, j->manager->self, j->manager->n_self);
+        if (skip != BAN_OK) {
+                char as[ADDR_STRLEN];
+                log_debug("%s: ignoring failure of %s (%s)", j->conf->name, addr_to_string(&mr.addr, as, sizeof as),
+                          ban_skip_to_string(skip));
+                return;
+        }
+        j->failures++;
+        evidence_add(j, &mr.addr, line, len);
+        count = tracker_record(j->tracker, &mr.addr, t_sec);
+        if (count < 0)
+                return;
+        jail_log_failure(j, &mr.addr, count, line, len);
+        if ((unsigned) count >= j->conf->maxretry) {
+                r = pending_add(j->manager, j, &mr.addr, (unsigned) count);
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot queue a ban, ignoring: %m", j->conf->name);
+        }
+}
+
+static uint64_t jail_timeout_ms(const JailConf *jc) {
+        return jc->bantime_sec < 0 ? 0 : (uint64_t) jc->bantime_sec * 1000;
+}
+
+static void log_ban(const PendingBan *p, int error) {
+        const JailConf *jc = p->jail->conf;
+        char as[ADDR_STRLEN], dur[32], fj[160], fa[80], ff[48], fb[48], fu[48];
+        _cleanup_free_ char *ev = NULL, *fe = NULL;
+        const char *fields[] = { fj, fa, ff, fb, fu, NULL, NULL };
+
+        addr_to_string(&p->addr, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jc->name);
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", p->failures);
+        snprintf(fb, sizeof fb, "NFTJAIL_BANTIME=%lld", (long long) jc->bantime_sec);
+        snprintf(fu, sizeof fu, "NFTJAIL_BAN_USEC=%llu",
+                 jc->bantime_sec < 0 ? 0ULL : (unsigned long long) jc->bantime_sec * USEC_PER_SEC);
+        if (error) {
+                log_event(LOG_ERR, error, NFTJAIL_MID_BAN_FAILED, fields, "%s: failed to ban %s: %m", jc->name, as);
+                return;
+        }
+        ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
+        if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
+                fields[5] = fe;
+        log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s after %u failures", jc->name, as,
+                  format_duration_sec(jc->bantime_sec, dur, sizeof dur), p->failures);
+}
+
+/* Applies every pending ban of one op in one transaction. When the kernel refuses an element, the
+ * ban it belongs to is taken out (or turned from REPLACE into ADD when the element had vanished)
+ * and the rest is tried again. */
+static void flush_op(Manager *m, NftOp op, NftElem *elems, size_t *owner) {
+        for (unsigned attempt = 0; attempt < BAN_RETRIES; attempt++) {
+                size_t n = 0, bad = SIZE_MAX;
+                int r;
+
+                for (size_t i = 0; i < m->n_pending; i++) {
+                        PendingBan *p = &m->pending[i];
+                        size_t k;
+                        if (p->op != op || p->error)
+                                continue;
+                        k = ban_elems(p->jail->conf, &p->addr, jail_timeout_ms(p->jail->conf), elems + n, BAN_ELEMS_MAX);
+                        for (size_t e = 0; e < k; e++)
+                                owner[n + e] = i;
+                        n += k;
+                }
+                if (n == 0)
+                        return;
+                r = nft_apply(m->nft, op, elems, n, &bad);
+                if (r >= 0)
+                        return;
+                if (bad >= n) {
+                        /* the kernel did not say which: fail them all */
+                        for (size_t i = 0; i < m->n_pending; i++)
+                                if (m->pending[i].op == op && !m->pending[i].error)
+                                        m->pending[i].error = r;
+                        return;
+                }
+                if (op == NFT_OP_REPLACE && r == -ENOENT)
+                        m->pending[owner[bad]].op = NFT_OP_ADD; /* removed by hand meanwhile */
+                else
+                        m->pending[owner[bad]].error = r;
+        }
+        for (size_t i = 0; i < m->n_pending; i++)
+                if (m->pending[i].op == op && !m->pending[i].error)
+                        m->pending[i].error = -EIO;
+}
+
+static int manager_on_flush(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ NftElem *elems = NULL;
+        _cleanup_free_ size_t *owner = NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t n_elems = 0;
+
+        for (size_t i = 0; i < m->n_pending; i++) {
+                PendingBan *p = &m->pending[i];
+                const JailConf *jc = p->jail->conf;
+                usec_t expiry = jc->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) jc->bantime_sec * USEC_PER_SEC;
+                usec_t old = ban_map_get(p->jail->bans, &p->addr, now);
+
+                if (old >= expiry) {
+                        /* banned already, for longer: keep that */
+                        p->error = -EALREADY;
+                        continue;
+                }
+                p->op = old ? NFT_OP_REPLACE : NFT_OP_ADD;
+                n_elems += jc->allports || jc->n_ports == 0 ? 1 : jc->n_ports;
+        }
+        elems = calloc(MAX(n_elems, 1) + BAN_ELEMS_MAX, sizeof *elems);
+        owner = calloc(MAX(n_elems, 1) + BAN_ELEMS_MAX, sizeof *owner);
+        if (!elems || !owner) {
+                log_oom();
+                m->n_pending = 0;
+                return 0;
+        }
+        flush_op(m, NFT_OP_ADD, elems, owner);
+        flush_op(m, NFT_OP_REPLACE, elems, owner);
+        flush_op(m, NFT_OP_ADD, elems, owner); /* REPLACEs whose element had vanished */
+
+        for (size_t i = 0; i < m->n_pending; i++) {
+                PendingBan *p = &m->pending[i];
+                const JailConf *jc = p->jail->conf;
+
+                if (p->error == -EALREADY)
+                        continue;
+                if (!p->error) {
+                        (void) ban_map_set(p->jail->bans, &p->addr,
+                                           jc->bantime_sec < 0 ? USEC_INFINITY
+                                                               : now + (usec_t) jc->bantime_sec * USEC_PER_SEC);
+                        p->jail->bans_total++;
+                }
+                log_ban(p, p->error);
+        }
+        m->n_pending = 0;
+        return 0;
+}
+
+static int jails_start(Manager *m, Jail *jails, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                Jail *j = &jails[i];
+                int r;
+
+                if (j->journal)
+                        continue;
+                r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
+                if (r < 0)
+                        return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
+                if (j->conf->abuseipdb)
+                        log_notice("%s: AbuseIPDB action configured; reporting is not enabled yet in this version",
+                                   j->conf->name);
+                log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
+                         j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
+                         (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);
+        }
+        return 0;
+}
+
+/* Reload: the new configuration is built whole before anything changes; on any error the old one
+ * keeps running. Jails that keep their name and thresholds keep their counters and bans. */
+static int manager_reload(Manager *m) {
+        Config *c = NULL;
+        Jail *jails = NULL;
+        size_t n = 0;
+        int r;
+
+        log_info("reloading configuration from %s", m->options.config_dir);
+        r = load_config(m, &c, &jails, &n);
+        if (r < 0)
+                return log_error_errno(r, "reload failed, keeping the running configuration: %m");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < m->n_jails; k++) {
+                        Jail *o = &m->jails[k];
+                        if (!o->conf || strcmp(o->conf->name, jails[i].conf->name) != 0)
+                                continue;
+                        if (o->conf->maxretry == jails[i].conf->maxretry &&
+                            o->conf->findtime_sec == jails[i].conf->findtime_sec) {
+                                tracker_free(jails[i].tracker);
+                                jails[i].tracker = TAKE_PTR(o->tracker);
+                        }
+                        ban_map_free(jails[i].bans);
+                        jails[i].bans = TAKE_PTR(o->bans);
+                        jails[i].bans_total = o->bans_total;
+                }
+        /* pending bans point at the old jails: apply them first */
+        if (m->n_pending > 0)
+                manager_on_flush(m->flush, m);
+        r = jails_start(m, jails, n);
+        if (r < 0) {
+                jails_free(jails, n);
+                config_free(c);
+                return log_error_errno(r, "reload failed, keeping the running configuration: %m");
+        }
+        jails_free(m->jails, m->n_jails);
+        config_free(m->config);
+        m->jails = jails;
+        m->n_jails = n;
+        m->config = c;
+        log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
+        return 0;
+}
+
+static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                (void) sd_notify(false, "RELOADING=1");
+                (void) manager_reload(m);
+                (void) sd_notify(false, "READY=1");
+                return 0;
+        }
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int manager_start(Manager *m) {
+        char errbuf[2048] = "";
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "failed to allocate the event loop: %m");
+        {
+                sigset_t ss;
+                sigemptyset(&ss);
+                sigaddset(&ss, SIGTERM);
+                sigaddset(&ss, SIGINT);
+                sigaddset(&ss, SIGHUP);
+                if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                        return log_error_errno(errno, "failed to block signals: %m");
+        }
+        if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, manager_on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGINT, manager_on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGHUP, manager_on_signal, m)) < 0)
+                return log_error_errno(r, "failed to install signal handlers: %m");
+        r = sd_event_add_defer(m->event, &m->flush, manager_on_flush, m);
+        if (r < 0)
+                return log_error_errno(r, "failed to add the ban flush source: %m");
+        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+        /* sources first: the flush runs after them within one loop iteration, so a burst of bans
+         * read from the journal in one go becomes one netlink transaction */
+        (void) sd_event_source_set_priority(m->flush, SD_EVENT_PRIORITY_IDLE);
+
+        r = load_self_addresses(m);
+        if (r < 0)
+                log_warning_errno(r, "failed to read this host's addresses (ignoreself), ignoring: %m");
+
+        r = nft_new(&m->nft);
+        if (r < 0)
+                return log_error_errno(r, "failed to open the nf_tables netlink socket: %m");
+        r = nft_ensure_table(m->nft, m->config->nft_file, errbuf, sizeof errbuf);
+        if (r < 0)
+                return log_error_errno(r, "table inet %s is missing and loading %s failed: %m%s%s", NFT_TABLE,
+                                       m->config->nft_file, errbuf[0] ? "\n" : "", errbuf);
+        if (r > 0)
+                log_info("loaded %s: table inet %s created", m->config->nft_file, NFT_TABLE);
+
+        r = jails_start(m, m->jails, m->n_jails);
+        if (r < 0)
+                return r;
+        m->started = now_usec(CLOCK_MONOTONIC);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        log_event(LOG_INFO, 0, NFTJAIL_MID_START, NULL, "nftjaild %s started: %zu jail(s)", NFTJAIL_VERSION,
+                  m->n_jails);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%zu jail(s) running", m->n_jails);
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        /* bans already handed over stay in the kernel; flush those still queued */
+        if (m->n_pending > 0)
+                manager_on_flush(m->flush, m);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_STOP, NULL, "nftjaild stopping; bans stay in the kernel until they expire");
+        return r;
+}
