@@ -12,7 +12,7 @@ int addr_parse(const char *s, size_t len, Addr *ret) {
         char buf[ADDR_STRLEN];
         Addr a = {};
 
-        if (!s || len == 0 || len >= sizeof buf)
+        if (!s || len == 0 || len >= sizeof buf || memchr(s, 0, len))
                 return -EINVAL;
         memcpy(buf, s, len);
         buf[len] = 0;

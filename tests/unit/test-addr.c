@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "addr.h"
+
+static void roundtrip(const char *in, const char *want) {
+        char buf[ADDR_STRLEN];
+        Addr a;
+
+        assert_int_equal(addr_from_string(in, &a), 0);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), want);
+}
+
+static void test_parse(void **state) {
+        Addr a;
+
+        roundtrip("192.0.2.1", "192.0.2.1");
+        roundtrip("2001:db8::1", "2001:db8::1");
+        roundtrip("2001:DB8:0:0:0:0:0:1", "2001:db8::1");
+        /* an IPv4-mapped IPv6 address is the IPv4 address */
+        roundtrip("::ffff:203.0.113.7", "203.0.113.7");
+        assert_int_equal(addr_from_string("::ffff:203.0.113.7", &a), 0);
+        assert_int_equal(a.family, AF_INET);
+
+        assert_int_equal(addr_from_string("192.0.2", &a), -EINVAL);
+        assert_int_equal(addr_from_string("192.0.2.256", &a), -EINVAL);
+        assert_int_equal(addr_from_string("192.0.2.1 ", &a), -EINVAL);
+        assert_int_equal(addr_from_string("example.com", &a), -EINVAL);
+        assert_int_equal(addr_from_string("", &a), -EINVAL);
+        assert_int_equal(addr_from_string("2001:db8::1%eth0", &a), -EINVAL);
+        assert_int_equal(addr_from_string("[2001:db8::1]", &a), -EINVAL);
+        assert_int_equal(addr_parse("192.0.2.1garbage", 9, &a), 0); /* exactly len bytes: "192.0.2.1" */
+        roundtrip("0.0.0.0", "0.0.0.0");
+}
+
+static void test_parse_long(void **state) {
+        char big[4096];
+        Addr a;
+
+        memset(big, '1', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        assert_int_equal(addr_from_string(big, &a), -EINVAL);
+        assert_int_equal(addr_parse("192.0.2.1\0x", 11, &a), -EINVAL);
+}
+
+static void test_loopback(void **state) {
+        Addr a;
+
+        assert_int_equal(addr_from_string("127.0.0.1", &a), 0);
+        assert_true(addr_is_loopback(&a));
+        assert_int_equal(addr_from_string("127.255.1.2", &a), 0);
+        assert_true(addr_is_loopback(&a));
+        assert_int_equal(addr_from_string("::1", &a), 0);
+        assert_true(addr_is_loopback(&a));
+        assert_int_equal(addr_from_string("::ffff:127.0.0.1", &a), 0);
+        assert_true(addr_is_loopback(&a));
+        assert_int_equal(addr_from_string("192.0.2.1", &a), 0);
+        assert_false(addr_is_loopback(&a));
+        assert_int_equal(addr_from_string("2001:db8::1", &a), 0);
+        assert_false(addr_is_loopback(&a));
+}
+
+static void test_prefix(void **state) {
+        char buf[ADDR_PREFIX_STRLEN];
+        AddrPrefix p;
+        Addr a;
+
+        assert_int_equal(addr_prefix_from_string("192.0.2.77/24", &p), 0);
+        assert_string_equal(addr_prefix_to_string(&p, buf, sizeof buf), "192.0.2.0/24");
+        assert_int_equal(addr_from_string("192.0.2.200", &a), 0);
+        assert_true(addr_prefix_contains(&p, &a));
+        assert_int_equal(addr_from_string("192.0.3.1", &a), 0);
+        assert_false(addr_prefix_contains(&p, &a));
+        assert_int_equal(addr_from_string("2001:db8::1", &a), 0);
+        assert_false(addr_prefix_contains(&p, &a));
+
+        assert_int_equal(addr_prefix_from_string("2001:db8:1::/48", &p), 0);
+        assert_int_equal(addr_from_string("2001:db8:1:ffff::5", &a), 0);
+        assert_true(addr_prefix_contains(&p, &a));
+        assert_int_equal(addr_from_string("2001:db8:2::5", &a), 0);
+        assert_false(addr_prefix_contains(&p, &a));
+
+        assert_int_equal(addr_prefix_from_string("198.51.100.7", &p), 0);
+        assert_int_equal(p.prefixlen, 32);
+        assert_int_equal(addr_prefix_from_string("198.51.100.0/21", &p), 0);
+        assert_string_equal(addr_prefix_to_string(&p, buf, sizeof buf), "198.51.96.0/21");
+        assert_int_equal(addr_prefix_from_string("::ffff:192.0.2.0/120", &p), 0);
+        assert_string_equal(addr_prefix_to_string(&p, buf, sizeof buf), "192.0.2.0/24");
+        assert_int_equal(addr_prefix_from_string("0.0.0.0/0", &p), 0);
+        assert_int_equal(addr_from_string("203.0.113.1", &a), 0);
+        assert_true(addr_prefix_contains(&p, &a));
+
+        assert_int_equal(addr_prefix_from_string("192.0.2.0/33", &p), -EINVAL);
+        assert_int_equal(addr_prefix_from_string("192.0.2.0/", &p), -EINVAL);
+        assert_int_equal(addr_prefix_from_string("192.0.2.0/-1", &p), -EINVAL);
+        assert_int_equal(addr_prefix_from_string("192.0.2.0/24x", &p), -EINVAL);
+        assert_int_equal(addr_prefix_from_string("2001:db8::/129", &p), -EINVAL);
+        assert_int_equal(addr_prefix_from_string("host.example/24", &p), -EINVAL);
+}
+
+static void test_hash_equal(void **state) {
+        Addr a, b;
+
+        assert_int_equal(addr_from_string("192.0.2.1", &a), 0);
+        assert_int_equal(addr_from_string("::ffff:192.0.2.1", &b), 0);
+        assert_true(addr_equal(&a, &b));
+        assert_true(addr_hash(&a, 42) == addr_hash(&b, 42));
+        assert_int_equal(addr_from_string("192.0.2.2", &b), 0);
+        assert_false(addr_equal(&a, &b));
+        assert_false(addr_hash(&a, 42) == addr_hash(&b, 42));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse),      cmocka_unit_test(test_parse_long),
+                cmocka_unit_test(test_loopback),   cmocka_unit_test(test_prefix),
+                cmocka_unit_test(test_hash_equal),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ban.h"
+
+static Addr A(const char *s) {
+        Addr a;
+        assert_int_equal(addr_from_string(s, &a), 0);
+        return a;
+}
+
+static void test_allowed(void **state) {
+        AddrPrefix ign[2];
+        JailConf j = { .name = (char *) "sshd", .ignoreip = ign, .n_ignoreip = 2, .ignoreself = true };
+        Addr self = A("198.51.100.1"), a;
+
+        assert_int_equal(addr_prefix_from_string("192.0.2.0/25", &ign[0]), 0);
+        assert_int_equal(addr_prefix_from_string("2001:db8:1::/48", &ign[1]), 0);
+
+        a = A("127.0.0.1");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_SKIP_LOOPBACK);
+        a = A("::1");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_SKIP_LOOPBACK);
+        a = A("192.0.2.100");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_SKIP_IGNOREIP);
+        a = A("192.0.2.200");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_OK);
+        a = A("2001:db8:1:2::3");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_SKIP_IGNOREIP);
+        a = A("198.51.100.1");
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_SKIP_SELF);
+        j.ignoreself = false;
+        assert_int_equal(ban_allowed(&j, &a, &self, 1), BAN_OK);
+        assert_string_equal(ban_skip_to_string(BAN_SKIP_IGNOREIP), "ignoreip");
+}
+
+static void test_elems(void **state) {
+        uint16_t ports[] = { 443, 80, 8006 };
+        JailConf j = { .name = (char *) "proxmox", .ports = ports, .n_ports = 3, .protocol = IPPROTO_TCP };
+        NftElem e[BAN_ELEMS_MAX];
+        Addr a = A("203.0.113.5");
+
+        assert_int_equal(ban_elems(&j, &a, 3600000, e, BAN_ELEMS_MAX), 3);
+        for (int i = 0; i < 3; i++) {
+                assert_true(addr_equal(&e[i].addr, &a));
+                assert_int_equal(e[i].port, ports[i]);
+                assert_int_equal(e[i].proto, IPPROTO_TCP);
+                assert_int_equal(e[i].timeout_ms, 3600000);
+                assert_string_equal(e[i].comment, "proxmox");
+        }
+        j.allports = true;
+        assert_int_equal(ban_elems(&j, &a, 0, e, BAN_ELEMS_MAX), 1);
+        assert_int_equal(e[0].port, 0);
+        assert_int_equal(e[0].timeout_ms, 0);
+}
+
+static void test_map(void **state) {
+        BanMap *m;
+        Addr a = A("192.0.2.1"), b = A("2001:db8::2");
+        Addr it_a;
+        usec_t it_e;
+        size_t it = 0, n = 0;
+
+        assert_int_equal(ban_map_new(&m), 0);
+        assert_int_equal(ban_map_get(m, &a, 10), 0);
+        assert_int_equal(ban_map_set(m, &a, 100), 0);
+        assert_int_equal(ban_map_set(m, &b, USEC_INFINITY), 0);
+        assert_int_equal(ban_map_get(m, &a, 10), 100);
+        assert_int_equal(ban_map_get(m, &a, 100), 0); /* expired */
+        assert_true(ban_map_get(m, &b, 1000000) == USEC_INFINITY);
+        assert_int_equal(ban_map_count(m, 50), 2);
+        assert_int_equal(ban_map_count(m, 150), 1);
+        while (ban_map_next(m, &it, &it_a, &it_e))
+                n++;
+        assert_int_equal(n, 2);
+        assert_int_equal(ban_map_gc(m, 150), 1);
+        ban_map_remove(m, &b);
+        assert_int_equal(ban_map_count(m, 0), 0);
+        for (uint32_t i = 0; i < 10000; i++) {
+                Addr x = { .family = AF_INET };
+                memcpy(x.bytes, &i, 4);
+                assert_int_equal(ban_map_set(m, &x, 1000 + i), 0);
+        }
+        assert_int_equal(ban_map_count(m, 0), 10000);
+        assert_int_equal(ban_map_gc(m, 1000 + 5000), 5001);
+        assert_int_equal(ban_map_count(m, 0), 4999);
+        ban_map_free(m);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_allowed),
+                cmocka_unit_test(test_elems),
+                cmocka_unit_test(test_map),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
