@@ -582,8 +582,26 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* The nft file to load when the table is missing. When nftjail.conf keeps the installed default
+ * and it is not installed (running from the source tree with --config-dir conf), the copy next to
+ * the configuration directory is used: CONFIG_DIR/../nft/nftjail.nft. */
+static const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
+        const char *f = m->config->nft_file;
+        struct stat st;
+
+        if (strcmp(f, NFTJAIL_NFT_FILE) != 0 || stat(f, &st) == 0)
+                return f;
+        snprintf(buf, len, "%s/../nft/nftjail.nft", m->options.config_dir);
+        if (stat(buf, &st) == 0) {
+                log_info("%s is not installed; using %s", f, buf);
+                return buf;
+        }
+        return f;
+}
+
 int manager_start(Manager *m) {
-        char errbuf[2048] = "";
+        char errbuf[2048] = "", nft_file_buf[4096];
+        const char *nft_file;
         int r;
 
         r = sd_event_default(&m->event);
@@ -614,15 +632,16 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "failed to read this host's addresses (ignoreself), ignoring: %m");
 
+        nft_file = manager_nft_file(m, nft_file_buf, sizeof nft_file_buf);
         r = nft_new(&m->nft);
         if (r < 0)
                 return log_error_errno(r, "failed to open the nf_tables netlink socket: %m");
-        r = nft_ensure_table(m->nft, m->config->nft_file, errbuf, sizeof errbuf);
+        r = nft_ensure_table(m->nft, nft_file, errbuf, sizeof errbuf);
         if (r < 0)
                 return log_error_errno(r, "table inet %s is missing and loading %s failed: %m%s%s", NFT_TABLE,
-                                       m->config->nft_file, errbuf[0] ? "\n" : "", errbuf);
+                                       nft_file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
-                log_info("loaded %s: table inet %s created", m->config->nft_file, NFT_TABLE);
+                log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
 
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
