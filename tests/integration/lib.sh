@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck disable=SC2030,SC2031,SC2015,SC2317,SC2034
 # shellcheck shell=bash
 #
 # Integration test rig for nftjail. Source it from a tests/integration/test-*.sh
@@ -167,9 +168,9 @@ _rig_cg2_root() {
 # Kill (by PID) whatever is left in our own host cgroup, deepest first, then
 # remove it. Only processes we started can be in there.
 _rig_outer_cleanup() {
-	local cg=$1 d pid i
+	local cg=$1 d pid
 	[ -d "$cg" ] || return 0
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		local left=0
 		while IFS= read -r d; do
 			while IFS= read -r pid; do
@@ -365,7 +366,7 @@ _rig_logger_run() {
 	local rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" = 0 ] || fail "rig_log: logger for '$tag' exited with status $rc"
-	[ "$ok" = 1 ] || fail "rig_log: entry from $tag[$pid] did not reach the journal within 10 s"
+	[ "$ok" = 1 ] || fail "rig_log: entry from ${tag}[${pid}] did not reach the journal within 10 s"
 	RIG_LAST_LOG_PID=$pid
 }
 
@@ -400,7 +401,7 @@ rig_log() {
 	fi
 	_rig_logger_run "$cg" "$uid" "$bin" "$comm" "$msg"
 	[ -n "$(journalctl -q --no-pager -o cat "_PID=$RIG_LAST_LOG_PID" "_SYSTEMD_UNIT=$unit" 2>/dev/null)" ] ||
-		fail "rig_log: journald did not attribute $comm[$RIG_LAST_LOG_PID] to _SYSTEMD_UNIT=$unit"
+		fail "rig_log: journald did not attribute ${comm}[${RIG_LAST_LOG_PID}] to _SYSTEMD_UNIT=$unit"
 }
 
 # rig_log_untrusted TAG MESSAGE: log "TAG[PID]: MESSAGE" with the plain
