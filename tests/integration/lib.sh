@@ -122,12 +122,12 @@ _rig_track_pid() {
 # Stop one of our PIDs: SIGTERM, bounded wait, then SIGKILL. Reaps it.
 _rig_stop_pid() {
 	local pid=$1 sig=${2:-TERM}
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill "-$sig" "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill "-$sig" "$pid" 2>/dev/null || true
 	if ! rig_poll 5 _rig_pid_gone "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 
@@ -169,6 +169,7 @@ _rig_cg2_root() {
 # remove it. Only processes we started can be in there.
 _rig_outer_cleanup() {
 	local cg=$1 d pid
+	set +e
 	[ -d "$cg" ] || return 0
 	for _ in $(seq 1 100); do
 		local left=0
@@ -227,8 +228,8 @@ _rig_outer() {
 _rig_outer_term() {
 	local child=$1
 	if [ -n "$child" ]; then
-		kill -TERM "$child" 2>/dev/null
-		rig_poll 10 _rig_pid_gone "$child" || kill -KILL "$child" 2>/dev/null
+		kill -TERM "$child" 2>/dev/null || true
+		rig_poll 10 _rig_pid_gone "$child" || kill -KILL "$child" 2>/dev/null || true
 	fi
 	exit 143
 }
@@ -417,6 +418,14 @@ rig_log_untrusted() {
 rig_journal_json() {
 	_rig_require_inside rig_journal_json
 	journalctl -q --no-pager -o json "$@"
+}
+
+# rig_journal_has MATCH...: status 0 if the private journal holds an entry for
+# the journalctl MATCHes (FIELD=VALUE, "+" for OR). Usable with rig_wait_until,
+# e.g. rig_wait_until 10 rig_journal_has MESSAGE_ID=... NFTJAIL_ADDR=192.0.2.66
+rig_journal_has() {
+	_rig_require_inside rig_journal_has
+	[ -n "$(journalctl -q --no-pager -o cat "$@" 2>/dev/null)" ]
 }
 
 # rig_journal_field PID FIELD: print FIELD of the (last) entry logged by PID.
@@ -624,10 +633,10 @@ rig_daemon_alive() {
 rig_stop_daemon() {
 	[ -n "$RIG_DAEMON_PID" ] || fail "rig_stop_daemon: no daemon started"
 	local pid=$RIG_DAEMON_PID
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || true
 	if ! rig_poll 15 _rig_pid_gone "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 		RIG_DAEMON_PID=
 		_rig_dump daemon.log
 		fail "rig_stop_daemon: nftjaild did not exit within 15 s of SIGTERM"
@@ -644,8 +653,8 @@ rig_stop_daemon() {
 # rig_kill_daemon: SIGKILL (a crash), reap.
 rig_kill_daemon() {
 	[ -n "$RIG_DAEMON_PID" ] || fail "rig_kill_daemon: no daemon started"
-	kill -KILL "$RIG_DAEMON_PID" 2>/dev/null
-	wait "$RIG_DAEMON_PID" 2>/dev/null
+	kill -KILL "$RIG_DAEMON_PID" 2>/dev/null || true
+	wait "$RIG_DAEMON_PID" 2>/dev/null || true
 	RIG_DAEMON_PID=
 }
 

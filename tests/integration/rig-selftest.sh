@@ -106,6 +106,30 @@ rig_nft_has '^2001:db8::/64 tcp 8006 3600 [0-9]+ rig v6$' v6_port ||
 RIG_CONNECT_TIMEOUT=1 rig_connect 2001:db8::1 8006 2001:db8::77 && fail "v6 prefix ban does not block 2001:db8::77"
 rig_connect 2001:db8::1 22 2001:db8::77 || fail "v6 prefix ban on 8006 blocks port 22"
 
+# --- daemon helpers, with a stand-in daemon --------------------------------
+rig_conf_dir
+grep -qx "nft_file = $RIG_NFT_FILE" "$RIG_CONF/nftjail.local" || fail "nftjail.local does not set nft_file"
+[ -d "$RIG_CONF/jail.d" ] || fail "no jail.d in the test config dir"
+NFTJAILD="$RIG_LIBDIR/rig_fake_daemon.py"
+rig_start_daemon
+[ -S "$RIG_SOCK" ] || fail "rig_start_daemon returned before the socket existed"
+rig_daemon_alive || fail "daemon not alive after start"
+rig_stop_daemon
+[ "$RIG_DAEMON_STATUS" = 0 ] || fail "daemon status $RIG_DAEMON_STATUS"
+grep -q 'fake-daemon: SIGTERM' "$RIG_TMP/daemon.log" || fail "daemon.log lacks the daemon's stderr"
+rig_start_daemon --exit-status 3
+rig_stop_daemon --any-status
+[ "$RIG_DAEMON_STATUS" = 3 ] || fail "expected daemon status 3, got $RIG_DAEMON_STATUS"
+out=$( (rig_start_daemon --exit-status 4; rig_stop_daemon) 2>&1 ) && fail "rig_stop_daemon accepted status 4"
+case "$out" in
+*"nftjaild exited with status 4"*) ;;
+*) fail "rig_stop_daemon message: '$out'" ;;
+esac
+rig_start_daemon
+rig_kill_daemon
+rig_daemon_alive && fail "daemon alive after rig_kill_daemon"
+rig_start_daemon # left running: the exit trap must stop it
+
 # --- rig_wait_until fails with the command --------------------------------
 out=$( (rig_wait_until 1 false) 2>&1 ) && fail "rig_wait_until succeeded on false"
 case "$out" in
