@@ -16,6 +16,25 @@
 # private systemd-journald, so a test never touches the host's firewall or
 # journal. Everything the rig starts is recorded by PID and stopped on exit.
 #
+# API (details above each function):
+#   rig_enter "$@"                  namespaces, tmpfs /run, private journald; exit 77 if not root
+#   fail MSG / skip MSG / rig_note MSG
+#   rig_poll T CMD... / rig_wait_until T CMD...   bounded 50 ms polling (status / fail)
+#   rig_on_exit CMD                 extra teardown
+#   rig_log UNIT COMM [UID] MSG     line with trusted _SYSTEMD_UNIT/_COMM/_UID; RIG_LAST_LOG_PID
+#   rig_log_untrusted TAG MSG       forged line from plain logger, no unit
+#   rig_journal_json [MATCH...] / rig_journal_has MATCH... / rig_journal_field PID FIELD
+#   rig_host_mount_exec CMD...      read-only look at the host's files (isolation checks)
+#   rig_attacker_ns [A4] [A6] / rig_attacker_addr ADDR / rig_attacker_exec CMD...
+#   rig_listen PORT... / rig_connect ADDR PORT [SRC]   (RIG_CONNECT_TIMEOUT, default 2 s)
+#   rig_nft_load [FILE] / rig_nft ARGS... / rig_nft_elements [--counters] [SET] / rig_nft_has RE [SET]
+#   rig_conf_dir / rig_start_daemon ARGS... / rig_stop_daemon [--any-status] / rig_kill_daemon
+#   rig_daemon_alive / rig_ctl ARGS...
+# Variables: RIG_TMP (private tmpfs dir), RIG_STATE, RIG_SOCK, RIG_CONF, RIG_NFT_FILE,
+#   RIG_DAEMON_PID, RIG_DAEMON_STATUS, RIG_TEST_ADDR4/6 (192.0.2.1, 2001:db8::1),
+#   RIG_ATTACKER_ADDR4/6, RIG_LIBDIR, RIG_PY. Logs: $RIG_TMP/daemon.log, journald.log,
+#   listen.log; dumped to stderr when the test fails.
+#
 # How journald attributes a line to a unit here (found on systemd 252 with a
 # hybrid cgroup v1/v2 layout, and valid on a pure v2 host too):
 #  - journald reads /proc/PID/cgroup of the sender (SCM_CREDENTIALS pid) while
@@ -205,7 +224,8 @@ _rig_outer() {
 	local cg2
 	cg2=$(_rig_cg2_root) || fail "rig: no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
 	RIG_HOST_CG="$cg2/nftjail-rig-$$-$RANDOM$RANDOM"
-	mkdir "$RIG_HOST_CG" || fail "rig: cannot create cgroup $RIG_HOST_CG"
+	mkdir "$RIG_HOST_CG" ||
+		fail "rig: cannot create cgroup $RIG_HOST_CG (read-only cgroupfs, as in a container?); rig_log needs it"
 	local child=
 	trap '_rig_outer_term "$child"' TERM INT HUP
 	trap '_rig_outer_cleanup "$RIG_HOST_CG"' EXIT
@@ -260,8 +280,7 @@ rig_enter() {
 	fi
 	mount -t tmpfs -o mode=0755 tmpfs /sys/fs/cgroup || fail "rig: mount tmpfs on /sys/fs/cgroup"
 	mkdir /sys/fs/cgroup/unified
-	mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup/unified 2>/dev/null ||
-		mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || fail "rig: mount cgroup2 in the cgroup namespace"
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || fail "rig: mount cgroup2 in the cgroup namespace"
 	RIG_CG=/sys/fs/cgroup/unified
 	[ "$(_rig_fstype /run)" = tmpfs ] || fail "rig: /run is not our tmpfs"
 	[ "$(_rig_fstype /var/log/journal)" = tmpfs ] || fail "rig: /var/log/journal is not our tmpfs"
