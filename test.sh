@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The project's one test command (the README shows it; .ci/run runs it):
+#   ./test.sh
+# Builds two configurations and runs every meson test in each:
+#   build       -Dwerror=true -Dbuildtype=debugoptimized
+#   build-asan  -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+# Integration tests need root; without root they skip. With CI=true a skipped
+# test counts as failed (CI runs as root and must not skip).
+# The last line is always "N passed, N failed"; the exit status is non-zero
+# if anything failed.
+set -uo pipefail
+
+cd "$(dirname "$(readlink -f "$0")")" || exit 1
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:print_summary=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1}"
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# run_build DIR MESON_TEST_ARGS -- MESON_SETUP_ARGS...
+run_build() {
+	local dir=$1
+	shift
+	local test_args=()
+	while [ "$1" != -- ]; do
+		test_args+=("$1")
+		shift
+	done
+	shift
+	echo "=== $dir: meson setup $*"
+	local setup=(meson setup "$dir" "$@")
+	[ -d "$dir/meson-private" ] && setup+=(--reconfigure)
+	if ! "${setup[@]}"; then
+		echo "$dir/meson-setup FAIL" >>"$results"
+		return
+	fi
+	echo "=== $dir: compile"
+	if ! meson compile -C "$dir"; then
+		echo "$dir/compile FAIL" >>"$results"
+		return
+	fi
+	echo "=== $dir: meson test"
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs "${test_args[@]}"
+	if [ ! -s "$dir/meson-logs/testlog.json" ]; then
+		echo "$dir/meson-test FAIL" >>"$results"
+		return
+	fi
+	python3 - "$dir" >>"$results" <<-'PY'
+		import json, sys
+		d = sys.argv[1]
+		with open(d + "/meson-logs/testlog.json") as f:
+		    for line in f:
+		        line = line.strip()
+		        if line:
+		            t = json.loads(line)
+		            print("%s/%s %s" % (d, t["name"], t["result"]))
+	PY
+}
+
+run_build build -- -Dwerror=true -Dbuildtype=debugoptimized
+run_build build-asan --timeout-multiplier 3 -- \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+
+python3 - "$results" "${CI:-}" <<'PY'
+import sys
+path, ci = sys.argv[1], sys.argv[2].lower() in ("true", "1", "yes")
+passed, failed, skipped, bad = 0, 0, 0, []
+for line in open(path):
+    name, result = line.rsplit(None, 1)
+    if result in ("OK", "EXPECTEDFAIL"):
+        passed += 1
+    elif result == "SKIP" and not ci:
+        skipped += 1
+        print("skipped: %s" % name)
+    else:
+        failed += 1
+        bad.append("%s (%s%s)" % (name, result, ", counted as failed because CI=true" if result == "SKIP" else ""))
+for b in bad:
+    print("FAILED: %s" % b)
+if skipped:
+    print("%d skipped (not run as root?)" % skipped)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
