@@ -3,9 +3,9 @@
 # Installs what nftjail needs to build, run and test on Debian 12 (as root).
 set -euo pipefail
 packages=(
-        meson ninja-build pkg-config gcc
+        meson ninja-build pkg-config gcc libc6-dev
         libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev libcmocka-dev
-        nftables iproute2 systemd python3 util-linux procps
+        nftables iproute2 systemd python3 util-linux bsdutils procps
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -624,6 +624,7 @@ rig_start_daemon() {
 	[ -n "${RIG_CONF:-}" ] || rig_conf_dir
 	rm -f "$RIG_SOCK"
 	printf -- '--- rig: starting %s %s\n' "$NFTJAILD" "$*" >>"$RIG_TMP/daemon.log"
+	RIG_DAEMON_LOG_START=$(wc -l <"$RIG_TMP/daemon.log")
 	"$NFTJAILD" --foreground --config-dir "$RIG_CONF" --state-dir "$RIG_STATE" \
 		--socket "$RIG_SOCK" "$@" </dev/null >>"$RIG_TMP/daemon.log" 2>&1 &
 	RIG_DAEMON_PID=$!
@@ -632,14 +633,17 @@ rig_start_daemon() {
 			_rig_dump daemon.log
 			kill -0 "$RIG_DAEMON_PID" 2>/dev/null ||
 				fail "rig_start_daemon: nftjaild exited during start-up"
-			fail "rig_start_daemon: $RIG_SOCK did not appear within 15 s"
+			fail "rig_start_daemon: nftjaild was not ready within 15 s"
 		fi
 	fi
 }
 
+# Ready = the control socket exists, or the daemon said it started (it opens its
+# journal sources before it says so, so entries written from then on are seen).
 _rig_daemon_ready() {
 	kill -0 "$RIG_DAEMON_PID" 2>/dev/null || return 0 # let the caller see it died
-	[ -S "$RIG_SOCK" ]
+	[ -S "$RIG_SOCK" ] ||
+		tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -q "^nftjaild .* started"
 }
 
 rig_daemon_alive() {
