@@ -6,8 +6,8 @@
 #include "addr.h"
 #include "nftjail.h"
 
-/* Reads /etc/nftjail the fail2ban way (nftjail.conf, jail.conf, jail.d/*.conf, jail.local,
- * jail.d/*.local, filter.d/NAME.conf + NAME.local, [INCLUDES], %(name)s interpolation, [Init],
+/* Reads /etc/nftjail the fail2ban way (nftjail.conf, jail.conf, jail.d/NAME.conf, jail.local,
+ * jail.d/NAME.local, filter.d/NAME.conf + NAME.local, [INCLUDES], %(name)s interpolation, [Init],
  * filter options name[key=value]) into an immutable Config. Never logs: every problem becomes a
  * ConfDiag naming file, line and value. */
 
