@@ -1239,7 +1239,7 @@ typedef struct ActionLine {
         unsigned line;
 } ActionLine;
 
-static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, bool *ret_port_set) {
+static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, bool *ret_port_set) {
         VLines l = {};
         Found where;
         char qb[128], err[ERRBUF];
@@ -1305,7 +1305,8 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, bool *ret_port_set
                                 if (r < 0)
                                         goto fail_opts;
                         }
-                        if (port && *port) {
+                        /* the jail's own port list was parsed already: do not report its errors twice */
+                        if (port && *port && !(jail_port && strcmp(port, jail_port) == 0)) {
                                 /* the ban action's own port list is what gets banned */
                                 if (!*ret_port_set) {
                                         j->n_ports = 0;
@@ -1705,7 +1706,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, ConfDiags *d, bool *ret
                         j.ignoreself = b;
         }
 
-        r = jail_actions(&j, &sc, d, &port_set);
+        r = jail_actions(&j, &sc, d, port, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)
