@@ -218,15 +218,16 @@ static bool scope_find(const Scope *sc, const char *key, Found *ret) {
 static int expand_value(Scope *sc, const Found *f, unsigned depth, VLines *out, char *err);
 
 /* Appends `add` to the last line of out, and the rest of add's lines after it (which keep their
- * origin). When the last line held only blanks, it takes the origin of add's first line: a
- * regex written on a line of its own is reported where it is written. Takes add's texts. */
-static int splice(VLines *out, VLines *add) {
+ * origin). When the reference was all of its line (whole_line, and nothing before it on out's
+ * last line), that line takes the origin of add's first line: a regex pulled in by
+ * "%(cmnfailre)s" alone on a line is reported where it is written. Takes add's texts. */
+static int splice(VLines *out, VLines *add, bool whole_line) {
         VLine *last = &out->v[out->n - 1];
         int r;
 
         if (add->n == 0)
                 return 0;
-        if (!last->text || only_blanks(last->text, strlen(last->text))) {
+        if (whole_line && (!last->text || only_blanks(last->text, strlen(last->text)))) {
                 last->file = add->v[0].file;
                 last->line = add->v[0].line;
         }
@@ -306,7 +307,7 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                         }
                         r = expand_value(sc, &f, depth + 1, &add, err);
                         if (r >= 0)
-                                r = splice(out, &add);
+                                r = splice(out, &add, only_blanks(close + 2, (size_t) (s + n - (close + 2))));
                         vlines_done(&add);
                         if (r < 0)
                                 return r;
@@ -426,7 +427,7 @@ static int substitute_tags(Scope *sc, VLines *out, char *err) {
                                 return -ENOMEM;
                         }
                 }
-                r = splice(&rebuilt, &add);
+                r = splice(&rebuilt, &add, only_blanks(b, strlen(b)));
                 if (r >= 0)
                         r = str_append(&rebuilt.v[rebuilt.n - 1].text, b, strlen(b));
                 if (r >= 0)
@@ -1233,13 +1234,23 @@ static char *abuseipdb_categories_normalize(const char *s) {
         return TAKE_PTR(out);
 }
 
-typedef struct ActionLine {
-        char *text;
-        const char *file;
-        unsigned line;
-} ActionLine;
+static bool same_but_blanks(const char *a, const char *b) {
+        for (;;) {
+                while (isspace((unsigned char) *a))
+                        a++;
+                while (isspace((unsigned char) *b))
+                        b++;
+                if (*a != *b)
+                        return false;
+                if (!*a)
+                        return true;
+                a++;
+                b++;
+        }
+}
 
-static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, bool *ret_port_set) {
+static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+                        bool *ret_port_set) {
         VLines l = {};
         Found where;
         char qb[128], err[ERRBUF];
@@ -1300,13 +1311,14 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                         j->action_ban = true;
                         if (strstr(name, "allports") || strncmp(name, "route", 5) == 0 || strncmp(name, "hostsdeny", 9) == 0)
                                 j->allports = true;
-                        if (proto && *proto && parse_protocol(proto, &j->protocol) < 0) {
+                        if (proto && *proto && !(jail_proto && same_but_blanks(proto, jail_proto)) &&
+                            parse_protocol(proto, &j->protocol) < 0) {
                                 r = ini_diag(d, file, line, true, "'action': %s: unsupported protocol '%s'", name, q(proto, qb, sizeof qb));
                                 if (r < 0)
                                         goto fail_opts;
                         }
                         /* the jail's own port list was parsed already: do not report its errors twice */
-                        if (port && *port && !(jail_port && strcmp(port, jail_port) == 0)) {
+                        if (port && *port && !(jail_port && same_but_blanks(port, jail_port))) {
                                 /* the ban action's own port list is what gets banned */
                                 if (!*ret_port_set) {
                                         j->n_ports = 0;
@@ -1664,7 +1676,13 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, ConfDiags *d, bool *ret
         if (r == -ENOMEM)
                 goto fail;
         if (r > 0) {
-                r = parse_ports(&j, port, "port", w.file, w.line, d);
+                VLines pl = {};
+
+                /* again line by line, so that an error names the continuation line */
+                r = scope_get(&sc, d, "port", &pl, NULL);
+                for (size_t i = 0; r >= 0 && i < pl.n; i++)
+                        r = parse_ports(&j, pl.v[i].text, "port", pl.v[i].file, pl.v[i].line, d);
+                vlines_done(&pl);
                 if (r == -ENOMEM)
                         goto fail;
         }
@@ -1706,7 +1724,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, ConfDiags *d, bool *ret
                         j.ignoreself = b;
         }
 
-        r = jail_actions(&j, &sc, d, port, &port_set);
+        r = jail_actions(&j, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)

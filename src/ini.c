@@ -221,6 +221,8 @@ typedef struct Parser {
         IniSection *sect;
         IniEntry *cur;          /* option receiving continuation lines */
         size_t cur_indent;
+        bool dropping;          /* after a damaged line: its continuation lines go too */
+        size_t drop_indent;
 } Parser;
 
 static int entry_append_line(IniEntry *e, const char *s, size_t len, unsigned line) {
@@ -267,6 +269,9 @@ static int parse_line(Parser *p, const char *l, size_t len, unsigned lineno) {
                 return 0; /* blank: dropped, even inside a multi-line value */
         start = indent;
 
+        if (p->dropping && indent > p->drop_indent)
+                return 0;
+        p->dropping = false;
         if (p->cur && indent > p->cur_indent)
                 return entry_append_line(p->cur, l + start, end - start, lineno);
 
@@ -401,8 +406,15 @@ int ini_parse_buffer(const char *file, const char *buf, size_t len, Ini **ret, C
                         i += n;
                 }
                 if (bad) {
-                        /* a damaged line must not silently glue the next ones onto a value */
+                        /* a damaged line must not glue its continuation lines onto another
+                         * value, nor have them reported as errors of their own */
+                        size_t ind = 0;
+
+                        while (ind < l && is_blank(line[ind]))
+                                ind++;
                         p.cur = NULL;
+                        p.dropping = true;
+                        p.drop_indent = ind;
                         continue;
                 }
                 r = parse_line(&p, line, l, lineno);
