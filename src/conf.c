@@ -20,6 +20,9 @@
 #define TAG_SUBST_MAX 1000U
 #define EXPAND_BUDGET (1024U * 1024U) /* bytes one option may grow to: no billion laughs */
 #define PORT_RANGE_MAX 256U
+#define REF_COST 16U          /* budget charged per %(name)s or <tag> expanded */
+#define TOTAL_BUDGET (64U * 1024U * 1024U) /* all options of one config_load() together */
+#define JAILS_MAX 1000U
 #define ERRBUF 512
 
 static void *mfree(void *p) {
@@ -159,6 +162,7 @@ typedef struct Scope {
         const char *name;       /* %(__name__)s */
         bool tags;              /* filters: substitute <key> tags */
         size_t budget;          /* bytes left for the expansion in progress */
+        size_t *total;          /* bytes left for the whole load, or NULL */
 } Scope;
 
 typedef struct Found {
@@ -248,7 +252,13 @@ static int budget_take(Scope *sc, size_t n, char *err) {
                 snprintf(err, ERRBUF, "value grows beyond %u bytes after interpolation", EXPAND_BUDGET);
                 return -EINVAL;
         }
+        if (sc->total && n > *sc->total) {
+                snprintf(err, ERRBUF, "the configuration grows beyond %u bytes after interpolation", TOTAL_BUDGET);
+                return -EINVAL;
+        }
         sc->budget -= n;
+        if (sc->total)
+                *sc->total -= n;
         return 0;
 }
 
@@ -300,6 +310,10 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                                         snprintf(err, ERRBUF, "'%%(%s)s' refers to an undefined option '%s'", key, key);
                                 return -EINVAL;
                         }
+                        /* references to empty values cost no bytes but still cost time */
+                        r = budget_take(sc, REF_COST, err);
+                        if (r < 0)
+                                return r;
                         if (depth + 1 > INTERP_DEPTH_MAX) {
                                 snprintf(err, ERRBUF, "interpolation loop (deeper than %u) at '%%(%s)s'",
                                          INTERP_DEPTH_MAX, key);
@@ -408,6 +422,9 @@ static int substitute_tags(Scope *sc, VLines *out, char *err) {
                         i++;
                         continue;
                 }
+                r = budget_take(sc, REF_COST, err);
+                if (r < 0)
+                        return r;
                 if (++count > TAG_SUBST_MAX) {
                         snprintf(err, ERRBUF, "tag substitution loop at '<%s>'", key);
                         return -ELOOP;
@@ -807,11 +824,16 @@ static int load_dir(const char *dir, int (*filter)(const struct dirent *), Ini *
         n = scandir(dir, &list, filter, alphasort);
         if (n < 0)
                 return errno == ENOMEM ? -ENOMEM : 0;
+        if (n > 1000) {
+                r = ini_diag(d, dir, 0, true, "more than 1000 files, reading none of them");
+                if (r >= 0)
+                        r = 1;
+        }
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *p = NULL;
                 IncStack st = {};
 
-                if (r >= 0) {
+                if (r == 0) {
                         p = path_join(dir, list[i]->d_name);
                         if (!p)
                                 r = -ENOMEM;
@@ -826,7 +848,7 @@ static int load_dir(const char *dir, int (*filter)(const struct dirent *), Ini *
                 free(list[i]);
         }
         free(list);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* ---- small parsers ---- */
@@ -921,7 +943,7 @@ static int regex_list(Scope *sc, ConfDiags *d, const char *key, FilterRegex **re
 
 /* Loads filter spec for a jail (from_file:from_line is where it was named). */
 static int filter_load(const char *config_dir, const char *spec, const char *from_file, unsigned from_line,
-                       FilterConf *ret, ConfDiags *d) {
+                       size_t *total, FilterConf *ret, ConfDiags *d) {
         _cleanup_(ini_freep) Ini *ini = NULL;
         _cleanup_free_ char *name = NULL, *path = NULL, *s = NULL;
         char err[ERRBUF], qb[128];
@@ -968,7 +990,8 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 r = -ENOMEM;
                 goto finish;
         }
-        sc = (Scope) { .opts = opts, .n_opts = n_opts, .opts_file = from_file, .opts_line = from_line, .tags = true };
+        sc = (Scope) { .opts = opts, .n_opts = n_opts, .opts_file = from_file, .opts_line = from_line, .tags = true,
+                       .total = total };
         if (ini_find_section(ini, "Init"))
                 sc.levels[sc.n_levels++] = ini_find_section(ini, "Init");
         if (ini_find_section(ini, "Definition"))
@@ -1047,7 +1070,7 @@ int filter_conf_load(const char *config_dir, const char *spec, FilterConf *ret, 
 
         if (!config_dir || !spec || !ret)
                 return -EINVAL;
-        r = filter_load(config_dir, spec, NULL, 0, ret, diags ?: &local);
+        r = filter_load(config_dir, spec, NULL, 0, NULL, ret, diags ?: &local);
         conf_diags_done(&local);
         return r;
 }
@@ -1528,11 +1551,11 @@ static int jail_logpath(JailConf *j, Scope *sc, ConfDiags *d) {
         return r < 0 ? r : 0;
 }
 
-static int jail_load(Config *c, Ini *ini, IniSection *s, ConfDiags *d, bool *ret_enabled) {
+static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiags *d, bool *ret_enabled) {
         _cleanup_free_ char *enabled = NULL, *filter = NULL, *backend = NULL, *port = NULL,
                             *protocol = NULL, *maxretry = NULL, *ignoreself = NULL, *str = NULL;
         IniSection *def = ini_find_section(ini, "DEFAULT");
-        Scope sc = { .name = s->name, .opts_file = s->file, .opts_line = s->line };
+        Scope sc = { .name = s->name, .opts_file = s->file, .opts_line = s->line, .total = total };
         JailConf j = { .protocol = IPPROTO_TCP, .maxretry = 5, .findtime_sec = 600, .bantime_sec = 600, .ignoreself = true };
         size_t errors = d->n_errors;
         bool port_set = false;
@@ -1584,7 +1607,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, ConfDiags *d, bool *ret
                 if (!*filter)
                         r = ini_diag(d, w.file, w.line, true, "'filter': empty, a jail needs a filter");
                 else
-                        r = filter_load(c->dir, filter, w.file, w.line, &j.filter, d);
+                        r = filter_load(c->dir, filter, w.file, w.line, total, &j.filter, d);
                 if (r == -ENOMEM)
                         goto fail;
         }
@@ -1884,6 +1907,8 @@ static int config_load_jails(Config *c, ConfDiags *d) {
         _cleanup_(ini_freep) Ini *ini = ini_new();
         _cleanup_free_ char *conf = path_join(c->dir, "jail.conf"), *local = path_join(c->dir, "jail.local"),
                             *jd = path_join(c->dir, "jail.d");
+        size_t total = TOTAL_BUDGET;
+        unsigned n_enabled = 0;
         IncStack st = {};
         bool found = false;
         int r;
@@ -1912,9 +1937,12 @@ static int config_load_jails(Config *c, ConfDiags *d) {
 
                 if (section_is_special(ini->sections[i]->name))
                         continue;
-                r = jail_load(c, ini, ini->sections[i], d, &enabled);
+                r = jail_load(c, ini, ini->sections[i], &total, d, &enabled);
                 if (r < 0)
                         return r;
+                if (enabled && ++n_enabled > JAILS_MAX)
+                        return ini_diag(d, ini->sections[i]->file, ini->sections[i]->line, true,
+                                        "more than %u enabled jails, ignoring the rest", JAILS_MAX);
         }
         if (c->n_jails == 0 && d->n_errors == 0)
                 return ini_diag(d, c->dir, 0, false, "no jail is enabled");

@@ -917,6 +917,55 @@ static void test_empty_dir(void **state) {
         conf_diags_done(&d);
 }
 
+/* Deterministic mutations of a jail.local and a filter: whatever the bytes, config_load returns 0
+ * or -EINVAL with diags, and never crashes (run under ASan/UBSan in CI). */
+static void test_mutations(void **state) {
+        static const char base[] =
+                "[DEFAULT]\nbantime = 1h\nx = %(y)s\ny = v\n[sshd]\nenabled = true\nport = ssh,8000:8002\n"
+                "action = %(action_)s\n  %(action_abuseipdb)s[abuseipdb_apikey=\"K\", abuseipdb_category=\"18,21\"]\n"
+                "ignoreip = 192.0.2.0/24 2001:db8::1\nfilter = sshd[mode=aggressive]\n[INCLUDES]\nbefore = x.conf\n";
+        static const char *const pieces[] = { "%(", ")s", "%%", "[", "]", "<", ">", "\n", "\n  ", "=", ":", ";", "#",
+                                              "\"", ",", "\0", "\xff", "<mode>", "%(x)s", "known/" };
+        uint64_t seed = 0x9e3779b97f4a7c15ULL;
+        char buf[2048];
+
+        shipped_setup();
+        for (unsigned it = 0; it < 400; it++) {
+                size_t len = sizeof base - 1;
+                ConfDiags d = {};
+                Config *c = NULL;
+                int r;
+
+                memcpy(buf, base, len);
+                for (unsigned m = 0; m < 1 + it % 8; m++) {
+                        const char *pc;
+                        size_t pos, pl;
+
+                        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                        pos = (size_t) (seed >> 33) % (len + 1);
+                        pc = pieces[(seed >> 20) % ELEMENTSOF(pieces)];
+                        pl = pc[0] ? strlen(pc) : 1;
+                        if (len + pl >= sizeof buf)
+                                break;
+                        memmove(buf + pos + pl, buf + pos, len - pos);
+                        memcpy(buf + pos, pc, pl);
+                        len += pl;
+                        if ((seed >> 10) % 3 == 0 && len > 1) { /* and delete a byte */
+                                pos = (size_t) (seed >> 40) % len;
+                                memmove(buf + pos, buf + pos + 1, len - pos - 1);
+                                len--;
+                        }
+                }
+                write_bytes("jail.local", buf, len);
+                write_bytes(it % 2 ? "filter.d/sshd.local" : "x.conf", buf, len);
+                r = config_load(tmpdir, &c, &d);
+                assert_true(r == 0 || r == -EINVAL);
+                assert_true(r == 0 ? c != NULL : (c == NULL && d.n_errors > 0));
+                config_free(c);
+                conf_diags_done(&d);
+        }
+}
+
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 
 int main(void) {
@@ -944,6 +993,7 @@ int main(void) {
                 T(test_dump),
                 cmocka_unit_test(test_diag_format),
                 T(test_empty_dir),
+                T(test_mutations),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
