@@ -491,7 +491,10 @@ static int scope_get(Scope *sc, ConfDiags *d, const char *key, VLines *ret, Foun
                 vlines_done(&out);
                 if (r == -ENOMEM)
                         return r;
-                r = ini_diag(d, f.file, f.line, true, "'%s': %s", key, err);
+                if (sc->name)
+                        r = ini_diag(d, f.file, f.line, true, "jail '%s': '%s': %s", sc->name, key, err);
+                else
+                        r = ini_diag(d, f.file, f.line, true, "'%s': %s", key, err);
                 return r < 0 ? r : -EINVAL;
         }
         *ret = out;
@@ -1322,7 +1325,7 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                 if (r == -ENOMEM)
                         goto fail;
                 if (r < 0) {
-                        r = ini_diag(d, file, line, true, "'action': %s", err);
+                        r = ini_diag(d, file, line, true, "jail '%s': 'action': %s", j->name, err);
                         if (r < 0)
                                 goto fail;
                         continue;
@@ -1336,7 +1339,7 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                                 j->allports = true;
                         if (proto && *proto && !(jail_proto && same_but_blanks(proto, jail_proto)) &&
                             parse_protocol(proto, &j->protocol) < 0) {
-                                r = ini_diag(d, file, line, true, "'action': %s: unsupported protocol '%s'", name, q(proto, qb, sizeof qb));
+                                r = ini_diag(d, file, line, true, "jail '%s': 'action': %s: unsupported protocol '%s'", j->name, name, q(proto, qb, sizeof qb));
                                 if (r < 0)
                                         goto fail_opts;
                         }
@@ -1366,7 +1369,7 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                                 }
                         }
                         if (!cat || !*cat) {
-                                r = ini_diag(d, file, line, true, "'action': abuseipdb needs abuseipdb_category (e.g. \"18,22\")");
+                                r = ini_diag(d, file, line, true, "jail '%s': 'action': abuseipdb needs abuseipdb_category (e.g. \"18,22\")", j->name);
                                 if (r < 0)
                                         goto fail_opts;
                         } else {
@@ -1374,8 +1377,8 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
 
                                 if (!c) {
                                         r = ini_diag(d, file, line, true,
-                                                     "'abuseipdb_category': '%s' is not a comma-separated list of AbuseIPDB categories (1..23)",
-                                                     q(cat, qb, sizeof qb));
+                                                     "jail '%s': 'abuseipdb_category': '%s' is not a comma-separated list of AbuseIPDB categories (1..23)",
+                                                     j->name, q(cat, qb, sizeof qb));
                                         if (r < 0)
                                                 goto fail_opts;
                                 } else {
@@ -1384,16 +1387,16 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                                 }
                         }
                         if (!j->abuseipdb_apikey) {
-                                r = ini_diag(d, file, line, false, "'action': abuseipdb without abuseipdb_apikey: nothing will be reported");
+                                r = ini_diag(d, file, line, false, "jail '%s': 'action': abuseipdb without abuseipdb_apikey: nothing will be reported", j->name);
                                 if (r < 0)
                                         goto fail_opts;
                         }
                 } else if (action_is_mail(name) || strstr(name, "-whois")) {
-                        r = ini_diag(d, file, line, false, "'action': mail actions are not supported, ignoring '%s'", q(name, qb, sizeof qb));
+                        r = ini_diag(d, file, line, false, "jail '%s': 'action': mail actions are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)
                                 goto fail_opts;
                 } else {
-                        r = ini_diag(d, file, line, true, "'action': unsupported action '%s'", q(name, qb, sizeof qb));
+                        r = ini_diag(d, file, line, true, "jail '%s': 'action': unsupported action '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)
                                 goto fail_opts;
                 }
