@@ -1652,6 +1652,16 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 }
         }
 
+        /* as in fail2ban, a jail may add regexes of its own to its filter's */
+        if (j.filter.file) {
+                r = regex_list(&sc, d, "failregex", &j.filter.failregex, &j.filter.n_failregex);
+                if (r == -ENOMEM)
+                        goto fail;
+                r = regex_list(&sc, d, "ignoreregex", &j.filter.ignoreregex, &j.filter.n_ignoreregex);
+                if (r == -ENOMEM)
+                        goto fail;
+        }
+
         /* the jail may override filter settings, as in fail2ban */
         r = scope_get_str(&sc, d, "datepattern", &str, NULL);
         if (r == -ENOMEM)

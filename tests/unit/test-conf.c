@@ -534,6 +534,16 @@ static void test_filter_options(void **state) {
         assert_int_equal(f.ignoreregex[1].line, 3);
         filter_conf_done(&f);
 
+        /* %(known/x)s: the value before the .local override */
+        write_file("filter.d/sshd.local", "[Definition]\nfailregex = %(known/failregex)s\n  ^also <HOST>$\n");
+        assert_int_equal(filter_conf_load(tmpdir, "sshd", &f, &d), 0);
+        assert_int_equal(f.n_failregex, 4);
+        assert_int_equal(f.failregex[0].line, 12);
+        assert_string_equal(f.failregex[3].pattern, "^also <HOST>$");
+        assert_string_equal(f.failregex[3].file, path("filter.d/sshd.local"));
+        assert_int_equal(f.failregex[3].line, 3);
+        filter_conf_done(&f);
+
         /* by path */
         assert_int_equal(filter_conf_load(tmpdir, path("filter.d/f1.conf"), &f, &d), 0);
         assert_int_equal(f.n_failregex, 1);
@@ -624,6 +634,7 @@ static void test_local_overrides(void **state) {
         write_file("jail.d/b.conf", "[sshd]\nmaxretry = 8\nbantime = 2h\n");
         write_file("jail.d/a.conf", "[sshd]\nmaxretry = 7\nfindtime = 1h\n");
         write_file("jail.local", "[DEFAULT]\nbantime = 1d\n[sshd]\nmaxretry = 2\nmode = aggressive\n"
+                                 "failregex =\n  ^jail own <HOST>$\n"
                                  "[proxmox]\nenabled = yes\n");
         write_file("jail.d/z.local", "[sshd]\nbantime = -1\n");
         c = load_ok(&d);
@@ -631,7 +642,10 @@ static void test_local_overrides(void **state) {
         assert_int_equal(j->maxretry, 2);
         assert_int_equal(j->findtime_sec, 3600);
         assert_int_equal(j->bantime_sec, -1);
-        assert_int_equal(j->filter.n_failregex, 5); /* mode reached the filter */
+        assert_int_equal(j->filter.n_failregex, 6); /* mode reached the filter, plus the jail's own */
+        assert_string_equal(j->filter.failregex[5].pattern, "^jail own <HOST>$");
+        assert_string_equal(j->filter.failregex[5].file, path("jail.local"));
+        assert_int_equal(j->filter.failregex[5].line, 7);
         j = jail(c, "proxmox");
         assert_non_null(j);
         assert_int_equal(j->bantime_sec, 86400);
