@@ -966,7 +966,8 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 return r < 0 ? r : -EINVAL;
         }
         if (strchr(name, '/'))
-                path = strdup(name);
+                /* a path: as given for "nftjail regex", relative to the config dir in a jail */
+                path = from_file ? path_join(config_dir, name) : strdup(name);
         else {
                 _cleanup_free_ char *fd = path_join(config_dir, "filter.d");
 
@@ -1916,6 +1917,22 @@ static bool section_is_special(const char *n) {
         return STR_IN_SET(n, "DEFAULT", "INCLUDES", "Definition", "Init");
 }
 
+/* [DEFAULT] holds helper values and is not checked for unknown options, but fail2ban features
+ * that nftjail lacks are worth a warning there too. */
+static int warn_unsupported_defaults(const Ini *ini, ConfDiags *d) {
+        IniSection *def = ini_find_section(ini, "DEFAULT");
+
+        for (size_t i = 0; def && i < def->n_entries; i++)
+                for (size_t k = 0; k < ELEMENTSOF(jail_ignored); k++)
+                        if (jail_ignored[k].warn && strcmp(jail_ignored[k].name, def->entries[i]->key) == 0) {
+                                int r = ini_diag(d, def->entries[i]->file, def->entries[i]->line, false,
+                                                 "option '%s' is not supported, ignoring", def->entries[i]->key);
+                                if (r < 0)
+                                        return r;
+                        }
+        return 0;
+}
+
 static int config_load_jails(Config *c, ConfDiags *d) {
         _cleanup_(ini_freep) Ini *ini = ini_new();
         _cleanup_free_ char *conf = path_join(c->dir, "jail.conf"), *local = path_join(c->dir, "jail.local"),
@@ -1944,6 +1961,10 @@ static int config_load_jails(Config *c, ConfDiags *d) {
                 return r;
         if (!found)
                 return ini_diag(d, c->dir, 0, true, "no jail.conf, jail.local or jail.d/*.conf found");
+
+        r = warn_unsupported_defaults(ini, d);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < ini->n_sections; i++) {
                 bool enabled;

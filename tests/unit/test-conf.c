@@ -740,7 +740,8 @@ static void test_bad_values(void **state) {
                    "backend = gamin\n"                          /* 9 */
                    "bogus = 1\n"                                /* 10 */
                    "[DEFAULT]\n"                                /* 11 */
-                   "my_helper = 1\n");                          /* 12: no warning */
+                   "my_helper = 1\n"                            /* 12: no warning */
+                   "bantime.increment = true\n");               /* 13: a missing feature */
         load_fail(&d);
         assert_diag(&d, "'maxretry': 'abc' is not a number ≥ 1", "jail.local", 2, true);
         assert_diag(&d, "'bantime': '0'", "jail.local", 3, true);
@@ -751,8 +752,9 @@ static void test_bad_values(void **state) {
         assert_diag(&d, "'backend': 'gamin' is not supported", "jail.local", 9, true);
         assert_diag(&d, "unknown option 'bogus', ignoring", "jail.local", 10, false);
         assert_null(find_diag(&d, "my_helper"));
+        assert_diag(&d, "option 'bantime.increment' is not supported, ignoring", "jail.local", 13, false);
         assert_int_equal(d.n_errors, 7);
-        assert_int_equal(d.n, 8);
+        assert_int_equal(d.n, 9);
         conf_diags_done(&d);
 }
 
