@@ -371,6 +371,9 @@ int ini_parse_buffer(const char *file, const char *buf, size_t len, Ini **ret, C
         ini = p.ini = ini_new();
         if (!ini)
                 return -ENOMEM;
+        /* editors on other systems like to start files with a UTF-8 byte order mark */
+        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+                pos = 3;
 
         while (pos < len) {
                 const char *nl = memchr(buf + pos, '\n', len - pos);

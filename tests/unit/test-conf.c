@@ -279,7 +279,7 @@ static void test_ini_errors(void **state) {
 }
 
 static void test_ini_hostile(void **state) {
-        static const char nul[] = "[s]\na = 1\nb = x\0y\n  cont\nc = \xff\xfe\nd = caf\xc3\xa9\n";
+        static const char nul[] = "\xef\xbb\xbf[s]\na = 1\nb = x\0y\n  cont\nc = \xff\xfe\nd = caf\xc3\xa9\n";
         size_t big = INI_MAX_FILE_SIZE + 10;
         char *buf = malloc(big);
         ConfDiags d = {};
