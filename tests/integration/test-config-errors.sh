@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Bad configuration: nftjaild --test-config (and the daemon) refuse to start with exit code 1 and
+# an error naming the file, the line and the value; never a crash, never a silent default. An
+# option nothing reads is a warning. Needs no root: nothing here touches the kernel.
+set -uo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# fresh CONFDIR: a copy of the shipped configuration
+fresh() {
+	rm -rf "$tmp/conf"
+	cp -a "$SRCDIR/conf" "$tmp/conf"
+	mkdir -p "$tmp/conf/jail.d" "$tmp/conf/filter.d"
+}
+# check_bad WHAT REGEX...: --test-config exits 1 and stderr matches every REGEX
+check_bad() {
+	local what=$1 rc
+	shift
+	"$NFTJAILD" --test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" = 1 ] || { cat "$tmp/err"; fail "$what: exit code $rc, want 1"; }
+	for re in "$@"; do
+		grep -Eq -- "$re" "$tmp/err" || { cat "$tmp/err"; fail "$what: stderr lacks /$re/"; }
+	done
+	echo "ok: $what"
+}
+
+# 0. the shipped configuration is valid and names its jail
+fresh
+"$NFTJAILD" --test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "shipped config rejected"; }
+grep -q sshd "$tmp/out" || fail "--test-config does not show the sshd jail"
+
+# 1. a bad value for a known option
+fresh
+printf '[sshd]\nenabled = true\n\nmaxretry = abc\n' >"$tmp/conf/jail.local"
+check_bad "bad maxretry" "jail\.local:4:" "maxretry" "abc"
+
+fresh
+printf '[sshd]\nbantime = 10 parsecs\n' >"$tmp/conf/jail.local"
+check_bad "bad bantime" "jail\.local:2:" "bantime" "parsecs"
+
+fresh
+printf '[sshd]\nignoreip = 127.0.0.1/8 bastion.example.org\n' >"$tmp/conf/jail.local"
+check_bad "hostname in ignoreip" "jail\.local:2:" "bastion\.example\.org"
+
+# 2. a bad regex: file, line and PCRE2's offset
+fresh
+printf '[Definition]\nfailregex = ^ok from <HOST>$\n            ^broken( from <HOST>$\n' >"$tmp/conf/filter.d/broken.conf"
+printf '[broken]\nenabled = true\nfilter = broken\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=x.service\n' >"$tmp/conf/jail.d/broken.local"
+check_bad "bad regex" "broken\.conf:3" "offset"
+
+# 3. a missing include
+fresh
+printf '[INCLUDES]\nbefore = does-not-exist.conf\n[Definition]\nfailregex = ^x <HOST>$\n' >"$tmp/conf/filter.d/inc.conf"
+printf '[inc]\nenabled = true\nfilter = inc\n' >"$tmp/conf/jail.d/inc.local"
+check_bad "missing include" "inc\.conf:2" "does-not-exist\.conf"
+
+# 4. an interpolation loop
+fresh
+printf '[DEFAULT]\na = %%(b)s\nb = %%(a)s\n[sshd]\nenabled = true\nbantime = %%(a)s\n' >"$tmp/conf/jail.local"
+check_bad "interpolation loop" "jail\.local:[0-9]+" "loop|recursion|depth"
+
+# 5. an unknown filter and an unknown backend
+fresh
+printf '[sshd]\nenabled = true\nfilter = no-such-filter\n' >"$tmp/conf/jail.local"
+check_bad "unknown filter" "jail\.local:3" "no-such-filter"
+
+fresh
+printf '[sshd]\nenabled = true\nbackend = gamin\n' >"$tmp/conf/jail.local"
+check_bad "unsupported backend" "jail\.local:3" "gamin"
+
+fresh
+printf '[sshd]\nenabled = true\njournalmatch = _SYSTEMD_UNIT=ssh.service + lowercase=bad\n' >"$tmp/conf/jail.local"
+check_bad "bad journalmatch" "journalmatch" "lowercase=bad"
+
+# 6. the daemon itself refuses to start on the same errors (exit 1, before touching anything)
+fresh
+printf '[sshd]\nmaxretry = 0\n' >"$tmp/conf/jail.local"
+"$NFTJAILD" --foreground --config-dir "$tmp/conf" --state-dir "$tmp/state" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 1 ] || fail "daemon started on a bad config (exit $rc)"
+grep -q "jail\.local:2:" "$tmp/err" || { cat "$tmp/err"; fail "daemon error lacks jail.local:2"; }
+[ -e "$tmp/state" ] && fail "daemon created its state dir before checking the configuration"
+echo "ok: daemon refuses to start"
+
+# 7. an option nothing reads: a warning with file and line, not an error
+fresh
+printf '[sshd]\nenabled = true\nfrobnicate = yes\n' >"$tmp/conf/jail.local"
+"$NFTJAILD" --test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "unknown option is an error"; }
+grep -Eq "jail\.local:3:.*frobnicate" "$tmp/err" || { cat "$tmp/err"; fail "no warning for the unknown option"; }
+echo "ok: unknown option warns"
+
+# 8. hostile bytes in a config file: an error, never a crash
+fresh
+printf '[sshd]\nenabled = true\nmaxretry = 3\x00\xff\xfe\n' >"$tmp/conf/jail.local"
+"$NFTJAILD" --test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "hostile bytes: exit code $rc (crash?)"
+grep -q "jail\.local:3" "$tmp/err" || { cat "$tmp/err"; fail "hostile bytes: no diagnostic naming jail.local:3"; }
+echo "ok: hostile bytes"
+echo "all ok"

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# nftjail regex: the offline filter tester on a syslog-style file, by filter name, with filter
+# options, by path and as a literal regex; --json output checked line by line; a bad filter is
+# exit 1 with file:line and the PCRE2 offset. Needs no root.
+set -uo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/auth.log" <<'LOG'
+Nov 24 13:05:01 bastion sshd[1201]: Failed password for root from 192.0.2.10 port 40001 ssh2
+Nov 24 13:05:02 bastion sshd[1201]: Accepted publickey for admin from 198.51.100.20 port 40002 ssh2: ED25519 SHA256:abc
+Nov 24 13:05:03 bastion sshd-session[1202]: Invalid user oracle from 2001:db8::10 port 40003
+Nov 24 13:05:04 bastion sshd[1203]: Failed password for invalid user x from 203.0.113.99 port 22 from 192.0.2.11 port 40004 ssh2
+Nov 24 13:05:05 bastion CRON[1204]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)
+Nov 24 13:05:06 bastion sshd[1205]: Failed password for root from ::ffff:192.0.2.12 port 40005 ssh2
+LOG
+
+# by name, JSON: exactly the failures, with their real source addresses and line numbers
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json "$tmp/auth.log" sshd >"$tmp/json" 2>"$tmp/err" || { cat "$tmp/err"; fail "regex sshd failed"; }
+python3 - "$tmp/json" <<'PY' || fail "JSON output differs"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = [(1, "192.0.2.10"), (3, "2001:db8::10"), (4, "192.0.2.11"), (6, "192.0.2.12")]
+pairs = [(g["line"], g["host"]) for g in got]
+if pairs != want:
+    print("got", pairs, "want", want); sys.exit(1)
+for g in got:
+    if not isinstance(g["time"], int) or g["time"] <= 0:
+        print("bad time", g); sys.exit(1)
+PY
+echo "ok: --json by name"
+
+# summary output names the counts
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" "$tmp/auth.log" sshd >"$tmp/out" 2>&1 || fail "regex summary failed"
+grep -Eiq "lines:? *6" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 6 lines"; }
+grep -Eiq "matched:? *4" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 4 matched"; }
+echo "ok: summary"
+
+# stdin, filter options, path and literal regex
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json - 'sshd[mode=aggressive]' <"$tmp/auth.log" >"$tmp/json" || fail "stdin + options failed"
+[ "$(grep -c host "$tmp/json")" = 4 ] || fail "aggressive mode: want 4 matches"
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json "$tmp/auth.log" "$SRCDIR/conf/filter.d/sshd.conf" >"$tmp/json" || fail "filter by path failed"
+[ "$(grep -c host "$tmp/json")" = 4 ] || fail "by path: want 4 matches"
+"$NFTJAIL" regex --json "$tmp/auth.log" 'Invalid user \S+ from <HOST> port \d+$' >"$tmp/json" || fail "literal regex failed"
+python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; sys.exit(0 if [(x["line"],x["host"]) for x in l]==[(3,"2001:db8::10")] else 1)' "$tmp/json" ||
+	{ cat "$tmp/json"; fail "literal regex: want line 3 only"; }
+echo "ok: stdin, options, path, literal"
+
+# hostile input: NUL, invalid UTF-8, a 1 MB line, empty lines
+{
+	printf 'Nov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.30 port 1 ssh2\x00junk\n'
+	printf '\xff\xfe\xfd\n\n'
+	head -c 1000000 /dev/zero | tr '\0' 'A'
+	printf '\nNov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.31 port 1 ssh2\n'
+} >"$tmp/hostile.log"
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json "$tmp/hostile.log" sshd >"$tmp/json" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 0 ] || { cat "$tmp/err"; fail "hostile input: exit $rc"; }
+grep -q '"192.0.2.31"' "$tmp/json" || fail "the line after the hostile ones was not matched"
+echo "ok: hostile input"
+
+# a bad filter: exit 1 with file:line and the PCRE2 offset
+printf '[Definition]\nfailregex = ^fine <HOST>$\n            ^broken( <HOST>$\n' >"$tmp/bad.conf"
+"$NFTJAIL" regex "$tmp/auth.log" "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 1 ] || fail "bad filter: exit $rc, want 1"
+grep -q "bad.conf:3" "$tmp/err" || { cat "$tmp/err"; fail "bad filter: no bad.conf:3"; }
+grep -qi "offset" "$tmp/err" || { cat "$tmp/err"; fail "bad filter: no offset"; }
+echo "ok: bad filter"
+
+# usage errors: exit 2
+"$NFTJAIL" regex >/dev/null 2>&1
+[ $? = 2 ] || fail "regex without arguments: want exit 2"
+"$NFTJAIL" no-such-command >/dev/null 2>&1
+[ $? = 2 ] || fail "unknown command: want exit 2"
+echo "all ok"
