@@ -524,7 +524,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         f = calloc(1, sizeof *f);
         if (!f)
                 return -ENOMEM;
-        f->prefilter = !getenv("NFTJAIL_NO_PREFILTER");
+        f->prefilter = true;
 
         if (fc->prefregex.pattern && fc->prefregex.pattern[0]) {
                 r = regex_compile(&fc->prefregex, &f->pref, &max_groups, reterr);
@@ -580,6 +580,11 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
 
 size_t filter_n_failregex(const Filter *f) {
         return f ? f->n_fail : 0;
+}
+
+void filter_set_prefilter(Filter *f, bool enable) {
+        if (f)
+                f->prefilter = enable;
 }
 
 static int regex_run(Filter *f, const Regex *re, const char *s, size_t len, uint32_t options) {

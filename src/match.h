@@ -35,6 +35,9 @@ typedef struct MatchResult {
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
 Filter *filter_free(Filter *f);
 size_t filter_n_failregex(const Filter *f);
+/* The literal prefilter (a memmem() for text each regex requires, before running it) is on by
+ * default; tests and the benchmark turn it off to compare. Results never depend on it. */
+void filter_set_prefilter(Filter *f, bool enable);
 
 /* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
  * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno. */
