@@ -462,9 +462,23 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
                         re.host_groups[z - 1] = t;
                 }
 
-        r = required_literal(pattern, &re.literal, &re.literal_len);
-        if (r < 0)
-                goto fail;
+        /* The prefilter only pays where PCRE2 cannot skip ahead by itself: an anchored pattern
+         * (all of ours start with ^) fails within a few bytes under JIT, and one with a known
+         * first code unit is scanned with memchr() by PCRE2 already. Measured with
+         * tests/bench/bench-match (1M lines): sshd normal 4.2M lines/s with a memmem() before
+         * each regex, 5.5M without; "Failed password for .* from <HOST>" 23M with, 38M without;
+         * "\S+ user \S+ from <HOST> port \d+$" 14M with, 12M without. */
+        {
+                uint32_t all, first;
+                if (pcre2_pattern_info(re.code, PCRE2_INFO_ALLOPTIONS, &all) < 0 ||
+                    pcre2_pattern_info(re.code, PCRE2_INFO_FIRSTCODETYPE, &first) < 0)
+                        goto fail_einval;
+                if (!(all & PCRE2_ANCHORED) && first == 0) {
+                        r = required_literal(pattern, &re.literal, &re.literal_len);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
         if (re.literal && re.literal_len < PREFILTER_MIN) {
                 free(re.literal);
                 re.literal = NULL;

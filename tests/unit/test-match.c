@@ -313,15 +313,16 @@ static void test_hostile_regex(void **state) {
 
 static void test_prefilter_literal(void **state) {
         /* patterns whose required text is tricky; results must not depend on the prefilter */
+        /* unanchored and without a fixed first character, so that the prefilter is used */
         const char *fail[] = {
-                "^a\\x41bc? from <HOST>$",
-                "^(?i)CASE from <HOST>$",
-                "^opt(?:ional)? text from <HOST>$",
-                "^alt1|alt2 from <HOST>$",
-                "^\\Qlit.eral\\E from <HOST>$",
-                "^esc\\.aped\\[x\\] from <HOST>$",
-                "^cls[abc]+def from <HOST>$",
-                "^rep{2}x from <HOST>$",
+                "\\s*a\\x41bc? from <HOST>$",
+                "\\s*(?i)CASE from <HOST>$",
+                "\\s*opt(?:ional)? text from <HOST>$",
+                "\\s*alt1|alt2 from <HOST>$",
+                "\\s*\\Qlit.eral\\E from <HOST>$",
+                "\\s*esc\\.aped\\[x\\] from <HOST>$",
+                "\\s*cls[abc]+def from <HOST>$",
+                "\\s*rep{2}x from <HOST>$",
                 NULL,
         };
         const char *lines[] = {
