@@ -43,6 +43,11 @@ struct Filter {
         Regex *ignore;
         size_t n_ignore;
         Regex pref;             /* code NULL when there is no prefregex */
+        /* All failregexes as one alternation, run first: most lines match none, and one JIT call
+         * costs less than one per regex. NULL when a pattern could mean something else inside
+         * the union (backreferences, \Q, extended mode) or when there is one regex. */
+        pcre2_code *gate;
+        bool gate_jit;
         pcre2_match_data *md;
         pcre2_match_context *mctx;
         pcre2_jit_stack *jit_stack;
@@ -398,7 +403,8 @@ static int group_add(uint32_t **v, size_t *n, uint32_t g) {
         return 0;
 }
 
-static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups, FilterError *reterr) {
+static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups, char **ret_expanded,
+                         FilterError *reterr) {
         _cleanup_(pcre2_compile_context_freep) pcre2_compile_context *cctx = NULL;
         _cleanup_free_ char *pattern = NULL;
         Regex re = {};
@@ -485,6 +491,8 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
                 re.literal_len = 0;
         }
 
+        if (ret_expanded)
+                *ret_expanded = TAKE_PTR(pattern);
         *ret = re;
         return 0;
 
@@ -494,6 +502,170 @@ fail_einval:
 fail:
         regex_done(&re);
         return r;
+}
+
+/* Can the pattern be put inside "(?:...)|" next to others and mean the same? Not with
+ * references to group numbers or names (they would point into other alternatives), \Q (it
+ * could swallow what follows), extended mode (a # comment could), or (* verbs. */
+static bool union_safe(const char *p) {
+        for (size_t i = 0; p[i]; i++) {
+                if (p[i] == '\\') {
+                        char e = p[i + 1];
+                        if (e == 'Q' || e == 'g' || e == 'k' || (e >= '1' && e <= '9'))
+                                return false;
+                        if (e)
+                                i++;
+                } else if (p[i] == '(' && p[i + 1] == '*')
+                        return false;
+                else if (p[i] == '(' && p[i + 1] == '?') {
+                        const char *q = p + i + 2;
+                        if (strchr("&R(+0123456789", *q) || strncmp(q, "P=", 2) == 0 || strncmp(q, "P>", 2) == 0)
+                                return false;
+                        /* inline flags: (?i) (?-i) (?ix:...) */
+                        while (isalpha((unsigned char) *q) || *q == '-' || *q == '^') {
+                                if (*q == 'x')
+                                        return false;
+                                q++;
+                        }
+                        if (*q == '-' && isdigit((unsigned char) q[1]))
+                                return false;
+                }
+        }
+        return true;
+}
+
+/* The expanded patterns: filled in order, NULL-terminated (one spare slot). */
+static void expanded_freep(char ***p) {
+        if (!*p)
+                return;
+        for (char **e = *p; *e; e++)
+                free(*e);
+        free(*p);
+}
+
+/* The length of the longest text all patterns start with that ends between two complete
+ * top-level items (outside groups and classes, not inside an escape, not before a quantifier),
+ * so that "P(?:A|B)" means "(?:PA)|(?:PB)". Conservative: stops at escapes it does not know and
+ * gives 0 for a top-level alternation. */
+static size_t common_prefix(char *const *p, size_t n) {
+        size_t best = 0, depth = 0;
+        bool cls = false;
+
+        for (size_t i = 0;; i++) {
+                char c = p[0][i];
+
+                if (i > 0 && depth == 0 && !cls) {
+                        bool ok = true;
+                        for (size_t k = 0; k < n && ok; k++)
+                                ok = !strchr("*+?{", p[k][i]) || p[k][i] == 0;
+                        if (ok)
+                                best = i;
+                }
+                if (!c)
+                        return best;
+                for (size_t k = 1; k < n; k++)
+                        if (p[k][i] != c)
+                                return best;
+
+                if (c == '\\') {
+                        char e = p[0][i + 1];
+                        if (!e || (isalnum((unsigned char) e) && !strchr("dDsSwWhHvVbBnrtf", e)))
+                                return best;
+                        for (size_t k = 1; k < n; k++)
+                                if (p[k][i + 1] != e)
+                                        return best;
+                        i++;
+                        /* the boundary check at the top of the loop runs after the whole escape */
+                } else if (cls) {
+                        if (c == '[' && p[0][i + 1] == ':')
+                                return best;
+                        if (c == ']')
+                                cls = false;
+                } else if (c == '[') {
+                        cls = true;
+                        /* "[]" and "[^]" start with a literal ']' */
+                        if (p[0][i + 1] == '^' || p[0][i + 1] == ']')
+                                return best;
+                } else if (c == '(')
+                        depth++;
+                else if (c == ')') {
+                        if (depth == 0)
+                                return 0;
+                        depth--;
+                } else if (c == '|' && depth == 0)
+                        return 0;
+        }
+}
+
+static uint32_t capture_count(const char *pattern, size_t len) {
+        pcre2_code *c;
+        PCRE2_SIZE erroffset;
+        int errcode;
+        uint32_t n = UINT32_MAX;
+
+        c = pcre2_compile((PCRE2_SPTR) pattern, len, PCRE2_DUPNAMES | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &errcode,
+                          &erroffset, NULL);
+        if (c && pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &n) < 0)
+                n = UINT32_MAX;
+        pcre2_code_free(c);
+        return n;
+}
+
+static int gate_compile(Filter *f, char **expanded, uint32_t *max_groups) {
+        uint32_t sum = 0, n, prefix_captures = 0;
+        size_t prefix;
+        Buf b = {};
+        PCRE2_SIZE erroffset;
+        int errcode, r = 0;
+
+        if (f->n_fail < 2)
+                goto done;
+        for (size_t i = 0; i < f->n_fail; i++)
+                if (!union_safe(expanded[i]))
+                        goto done;
+
+        /* Our filters all start with the same ^%(__prefix_line)s: matching it once and then the
+         * alternatives is what makes the gate pay. */
+        prefix = common_prefix(expanded, f->n_fail);
+        if (prefix > 0) {
+                prefix_captures = capture_count(expanded[0], prefix);
+                if (prefix_captures == UINT32_MAX)
+                        prefix = 0, prefix_captures = 0;
+        }
+        r = buf_put(&b, expanded[0], prefix);
+        if (r >= 0)
+                r = buf_puts(&b, "(?:");
+        for (size_t i = 0; i < f->n_fail && r >= 0; i++) {
+                if (pcre2_pattern_info(f->fail[i].code, PCRE2_INFO_CAPTURECOUNT, &n) < 0)
+                        goto done;
+                sum += n - prefix_captures;
+                r = buf_puts(&b, i == 0 ? "(?:" : "|(?:");
+                if (r >= 0)
+                        r = buf_puts(&b, expanded[i] + prefix);
+                if (r >= 0)
+                        r = buf_puts(&b, ")");
+        }
+        if (r >= 0)
+                r = buf_puts(&b, ")");
+        if (r < 0)
+                goto done;
+        sum += prefix_captures;
+
+        f->gate = pcre2_compile((PCRE2_SPTR) b.s, PCRE2_ZERO_TERMINATED,
+                                PCRE2_DUPNAMES | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &errcode,
+                                &erroffset, NULL);
+        /* the same captures as the parts, or something was swallowed: then no gate */
+        if (f->gate && (pcre2_pattern_info(f->gate, PCRE2_INFO_CAPTURECOUNT, &n) < 0 || n != sum)) {
+                pcre2_code_free(f->gate);
+                f->gate = NULL;
+        }
+        if (f->gate) {
+                f->gate_jit = pcre2_jit_compile(f->gate, PCRE2_JIT_COMPLETE) == 0;
+                *max_groups = MAX(*max_groups, n + 1);
+        }
+done:
+        free(b.s);
+        return r < 0 ? r : 0;
 }
 
 Filter *filter_free(Filter *f) {
@@ -506,6 +678,7 @@ Filter *filter_free(Filter *f) {
                 regex_done(&f->ignore[i]);
         free(f->ignore);
         regex_done(&f->pref);
+        pcre2_code_free(f->gate);
         pcre2_match_data_free(f->md);
         pcre2_match_context_free(f->mctx);
         pcre2_jit_stack_free(f->jit_stack);
@@ -517,6 +690,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Filter *, filter_free);
 
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         _cleanup_(filter_freep) Filter *f = NULL;
+        _cleanup_(expanded_freep) char **expanded = NULL;
         uint32_t max_groups = 1;
         int r;
 
@@ -541,7 +715,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         f->prefilter = true;
 
         if (fc->prefregex.pattern && fc->prefregex.pattern[0]) {
-                r = regex_compile(&fc->prefregex, &f->pref, &max_groups, reterr);
+                r = regex_compile(&fc->prefregex, &f->pref, &max_groups, NULL, reterr);
                 if (r < 0)
                         return r;
                 if (f->pref.n_content_groups == 0) {
@@ -553,8 +727,11 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         f->fail = calloc(fc->n_failregex, sizeof(Regex));
         if (!f->fail)
                 return -ENOMEM;
+        expanded = calloc(fc->n_failregex + 1, sizeof(char *));
+        if (!expanded)
+                return -ENOMEM;
         for (size_t i = 0; i < fc->n_failregex; i++) {
-                r = regex_compile(&fc->failregex[i], &f->fail[i], &max_groups, reterr);
+                r = regex_compile(&fc->failregex[i], &f->fail[i], &max_groups, &expanded[i], reterr);
                 if (r < 0)
                         return r;
                 f->n_fail++;
@@ -570,12 +747,16 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 if (!f->ignore)
                         return -ENOMEM;
                 for (size_t i = 0; i < fc->n_ignoreregex; i++) {
-                        r = regex_compile(&fc->ignoreregex[i], &f->ignore[i], &max_groups, reterr);
+                        r = regex_compile(&fc->ignoreregex[i], &f->ignore[i], &max_groups, NULL, reterr);
                         if (r < 0)
                                 return r;
                         f->n_ignore++;
                 }
         }
+
+        r = gate_compile(f, expanded, &max_groups);
+        if (r < 0)
+                return r;
 
         f->md = pcre2_match_data_create(max_groups, NULL);
         f->mctx = pcre2_match_context_create(NULL);
@@ -661,6 +842,14 @@ int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {
                 s = line + a;
                 slen = b - a;
                 sopts = cut && b == len ? PCRE2_NOTEOL : 0;
+        }
+
+        if (f->gate && f->prefilter) {
+                rc = f->gate_jit ? pcre2_jit_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->md, f->mctx)
+                                 : pcre2_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->md, f->mctx);
+                /* only a clean "no match" skips the regexes; a limit hit runs them one by one */
+                if (rc == PCRE2_ERROR_NOMATCH)
+                        return MATCH_NONE;
         }
 
         for (size_t i = 0; i < f->n_fail; i++) {

@@ -351,6 +351,47 @@ static void test_prefilter_literal(void **state) {
         filter_free(f);
 }
 
+/* The combined gate must never change a result: patterns whose common start is tricky to cut. */
+static void test_gate(void **state) {
+        static const char *const sets[][4] = {
+                { "^ab?c <HOST>$", "^ab?d <HOST>$", "^ab <HOST>$", NULL },
+                { "^a\\x41 <HOST>$", "^a\\x42 <HOST>$", NULL, NULL },
+                { "^x|y <HOST>$", "^x|z <HOST>$", NULL, NULL },
+                { "^[ab]x <HOST>$", "^[ab]y <HOST>$", "^[]a]z <HOST>$", NULL },
+                { "^(a)b <HOST>$", "^(a)c <HOST>$", "^(a)(b)? <HOST>$", NULL },
+                { "^(a)\\1 <HOST>$", "^(a)b <HOST>$", NULL, NULL },
+                { "^(?:\\S+ )?k <HOST>$", "^(?:\\S+ )?k x <HOST>$", NULL, NULL },
+                { "k{2} <HOST>", "k{2}x <HOST>", NULL, NULL },
+                { "^p <HOST>$", "^p <HOST>$", NULL, NULL },
+        };
+        static const char *lines[] = {
+                "ac 192.0.2.1", "abc 192.0.2.1", "ad 192.0.2.1", "abd 192.0.2.1", "ab 192.0.2.1", "a 192.0.2.1",
+                "aA 192.0.2.1", "aB 192.0.2.1", "x", "y 192.0.2.1", "z 192.0.2.1", "ax 192.0.2.1", "by 192.0.2.1",
+                "]z 192.0.2.1", "az 192.0.2.1", "ab 192.0.2.1", "ac 192.0.2.1", "aa 192.0.2.1", "a  192.0.2.1",
+                "h k 192.0.2.1", "k x 192.0.2.1", "h k x 192.0.2.1", "kk 192.0.2.1", "kkx 192.0.2.1",
+                "p 192.0.2.1", "q 192.0.2.1",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
+                Filter *f = compile(sets[i], NULL, NULL);
+                for (size_t l = 0; l < ELEMENTSOF(lines); l++) {
+                        MatchResult m1 = { .regex_index = -1 }, m2 = { .regex_index = -1 };
+                        int r1, r2;
+
+                        filter_set_prefilter(f, true);
+                        r1 = filter_match(f, lines[l], strlen(lines[l]), &m1);
+                        filter_set_prefilter(f, false);
+                        r2 = filter_match(f, lines[l], strlen(lines[l]), &m2);
+                        if (r1 != r2 || m1.regex_index != m2.regex_index)
+                                fprintf(stderr, "set %zu line '%s': %d/%d vs %d/%d\n", i, lines[l], r1,
+                                        m1.regex_index, r2, m2.regex_index);
+                        assert_int_equal(r1, r2);
+                        assert_int_equal(m1.regex_index, m2.regex_index);
+                }
+                filter_free(f);
+        }
+}
+
 /* ---- corpus ---- */
 
 static const char *sshd_modes[] = { "normal", "ddos", "extra", "aggressive", NULL };
@@ -603,6 +644,7 @@ int main(void) {
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_hostile_regex),
                 cmocka_unit_test(test_prefilter_literal),
+                cmocka_unit_test(test_gate),
                 cmocka_unit_test(test_corpus_sshd),
                 cmocka_unit_test(test_corpus_proxmox),
                 cmocka_unit_test(test_sshd_injection),
