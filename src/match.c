@@ -21,8 +21,6 @@
 /* Shorter required literals are not worth a memmem() before the regex. */
 #define PREFILTER_MIN 4
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(pcre2_code *, pcre2_code_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(pcre2_compile_context *, pcre2_compile_context_free);
 
 typedef struct Regex {
         pcre2_code *code;
@@ -154,11 +152,14 @@ static int expand_pattern(const FilterRegex *fr, char **ret, FilterError *reterr
                 { "<CIDR>", RE_TAG_CIDR },
                 { "<SUBNET>", RE_TAG_ADDR "(?:/" RE_TAG_CIDR ")?" },
         };
-        _cleanup_free_ char *unused = NULL;
         const char *p = fr->pattern;
         Buf b = {};
         int r = 0;
 
+        if (!p) {
+                set_error(reterr, fr, 0, "empty regex");
+                return -EINVAL;
+        }
         for (size_t i = 0; p[i];) {
                 if (p[i] == '\\' && p[i + 1]) {
                         if (p[i + 1] == 'Z')
@@ -405,7 +406,6 @@ static int group_add(uint32_t **v, size_t *n, uint32_t g) {
 
 static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups, char **ret_expanded,
                          FilterError *reterr) {
-        _cleanup_(pcre2_compile_context_freep) pcre2_compile_context *cctx = NULL;
         _cleanup_free_ char *pattern = NULL;
         Regex re = {};
         PCRE2_SPTR table;
@@ -417,16 +417,11 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
         if (r < 0)
                 return r;
 
-        cctx = pcre2_compile_context_create(NULL);
-        if (!cctx)
-                return -ENOMEM;
-        /* Keep (*LIMIT_MATCH=) and friends in a pattern from raising our limits: they can only
-         * lower them. Nothing to set here; the match context limits are the ceiling. */
-
-        /* No PCRE2_UTF: lines are bytes (NUL, invalid UTF-8) and must never make a match error. */
+        /* No PCRE2_UTF: lines are bytes (NUL, invalid UTF-8) and must never make a match error.
+         * A (*LIMIT_MATCH=n) in a pattern can only lower the limits of our match context. */
         re.code = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
                                 PCRE2_DUPNAMES | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP,
-                                &errcode, &erroffset, cctx);
+                                &errcode, &erroffset, NULL);
         if (!re.code) {
                 PCRE2_UCHAR msg[200];
                 pcre2_get_error_message(errcode, msg, sizeof msg);
