@@ -15,10 +15,9 @@
 #include "date.h"
 #include "match.h"
 
-/* Longer lines are cut when read. The buffer holds more than MATCH_LINE_MAX so that a cut line
- * still reaches filter_match() longer than MATCH_LINE_MAX after its date is stripped: that is
- * how filter_match() knows the end is missing (and keeps "$" from matching at the cut). */
-#define READ_LINE_MAX (2 * MATCH_LINE_MAX)
+/* Longer lines are cut when read (and matched with filter_match_cut(), so that "$" does not
+ * match at the cut). Room for a date in front of MATCH_LINE_MAX bytes of message. */
+#define READ_LINE_MAX (MATCH_LINE_MAX + 256)
 
 typedef struct Stats {
         uint64_t lines, cut, dated, matched, ignored, missed;
@@ -48,7 +47,7 @@ static bool looks_like_regex(const char *s) {
 }
 
 /* Reads one line into buf (READ_LINE_MAX bytes), without the newline; the rest of a longer line
- * is read and dropped. Returns 1 with *ret_len and *ret_cut, 0 at EOF, -EIO. */
+ * is read and dropped (*ret_cut). Returns 1 with *ret_len and *ret_cut, 0 at EOF, -EIO. */
 static int read_line(FILE *f, char *buf, size_t *ret_len, bool *ret_cut) {
         size_t n = 0;
         bool cut = false, any = false;
@@ -70,7 +69,7 @@ static int read_line(FILE *f, char *buf, size_t *ret_len, bool *ret_cut) {
         if (!cut && n > 0 && buf[n - 1] == '\r')
                 n--;
         *ret_len = n;
-        *ret_cut = cut || n > MATCH_LINE_MAX;
+        *ret_cut = cut;
         return 1;
 }
 
@@ -236,13 +235,14 @@ int ctl_regex(int argc, char *argv[]) {
                 if (r == 0)
                         break;
                 st.lines++;
-                st.cut += cut;
                 dated = date_parse_prefix(buf, len, now, &epoch, &skip) > 0;
                 st.dated += dated;
                 if (!dated)
                         skip = 0;
+                st.cut += cut || len - skip > MATCH_LINE_MAX;
 
-                r = filter_match(filter, buf + skip, len - skip, &m);
+                r = cut ? filter_match_cut(filter, buf + skip, len - skip, &m)
+                        : filter_match(filter, buf + skip, len - skip, &m);
                 if (r == MATCH_FAILURE) {
                         st.matched++;
                         st.per_regex[m.regex_index]++;

@@ -800,11 +800,11 @@ static bool first_group(const Filter *f, const uint32_t *groups, size_t n, size_
         return false;
 }
 
-int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {
+static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
         size_t slen, a, b;
         uint32_t opts = 0, sopts;
-        bool have_pref_addr = false, cut = false;
+        bool have_pref_addr = false;
         Addr pref_addr = {}, addr;
         int rc;
 
@@ -813,10 +813,11 @@ int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {
         if (len > MATCH_LINE_MAX) {
                 len = MATCH_LINE_MAX;
                 cut = true;
-                /* "$" must not match where we cut: an attacker could place a complete-looking
-                 * message right before the cut and have the real ending ignored. */
-                opts = PCRE2_NOTEOL;
         }
+        /* "$" must not match where a line was cut: a client could place a complete-looking
+         * message right before the cut and have the real ending ignored. */
+        if (cut)
+                opts = PCRE2_NOTEOL;
         slen = len;
         sopts = opts;
 
@@ -871,4 +872,12 @@ int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {
                 return MATCH_FAILURE;
         }
         return MATCH_NONE;
+}
+
+int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {
+        return match_line(f, line, len, false, ret);
+}
+
+int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret) {
+        return match_line(f, line, len, true, ret);
 }

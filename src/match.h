@@ -42,7 +42,9 @@ void filter_set_prefilter(Filter *f, bool enable);
 
 /* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
  * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno.
- * A source that cuts long lines must still pass a len > MATCH_LINE_MAX for them (its buffer
- * holds more than MATCH_LINE_MAX bytes): that is how "$" is kept from matching at the cut, where
- * a client could have placed a complete-looking message. On MATCH_IGNORED, *ret is filled too. */
+ * A line longer than MATCH_LINE_MAX is treated as cut: "$" does not match at the cut, where a
+ * client could have placed a complete-looking message. On MATCH_IGNORED, *ret is filled too. */
 int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
+/* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
+ * those, else "$" could match at the source's cut. */
+int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret);

@@ -282,6 +282,11 @@ static void test_long_lines(void **state) {
         }
         len = (int) n + sprintf(line + n, " from 192.0.2.1 port 4444 ssh2");
         assert_int_equal(filter_match(f, line, (size_t) len, &m), MATCH_NONE);
+        /* a line its source cut, at or under MATCH_LINE_MAX: the same */
+        assert_int_equal(filter_match(f, line, MATCH_LINE_MAX, &m), MATCH_FAILURE);
+        assert_string_equal(addr_to_string(&m.addr, a, sizeof a), "203.0.113.99");
+        assert_int_equal(filter_match_cut(f, line, MATCH_LINE_MAX, &m), MATCH_NONE);
+        assert_int_equal(filter_match_cut(f, line, MATCH_LINE_MAX - 5, &m), MATCH_NONE);
         /* text at the start of a long line still matches */
         memcpy(line, "start 192.0.2.5 ", 16);
         assert_int_equal(filter_match(f, line, (size_t) len, &m), MATCH_FAILURE);
