@@ -35,7 +35,16 @@ typedef struct MatchResult {
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
 Filter *filter_free(Filter *f);
 size_t filter_n_failregex(const Filter *f);
+/* The shortcuts (one alternation of all failregexes run first, and a memmem() for text a regex
+ * requires where PCRE2 cannot skip ahead itself) are on by default; tests and the benchmark turn
+ * them off to compare. Results never depend on them. */
+void filter_set_prefilter(Filter *f, bool enable);
 
 /* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
- * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno. */
+ * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno.
+ * A line longer than MATCH_LINE_MAX is treated as cut: "$" does not match at the cut, where a
+ * client could have placed a complete-looking message. On MATCH_IGNORED, *ret is filled too. */
 int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
+/* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
+ * those, else "$" could match at the source's cut. */
+int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret);
