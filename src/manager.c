@@ -352,7 +352,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
         j->lines++;
         if (cut)
                 j->lines_cut++;
-        r = filter_match(j->filter, line, len, &mr);
+        r = cut ? filter_match_cut(j->filter, line, len, &mr) : filter_match(j->filter, line, len, &mr);
         if (r == MATCH_IGNORED) {
                 j->ignored++;
                 return;
