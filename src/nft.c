@@ -454,6 +454,7 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
 static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         int fd = mnl_socket_get_fd(nft->nl);
         size_t expected;
+        bool overrun = false;
         ssize_t k;
         int r;
 
@@ -486,15 +487,17 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == ENOBUFS) {
-                                /* Answers were dropped: only errors could be that many, and
-                                 * the first of them is already routed (it found room). */
-                                if (a->error == 0)
-                                        a->error = -ENOBUFS;
-                                break;
+                                /* Answers were dropped. Without ack_all only errors can be
+                                 * that many; the first ones found room (the queue was empty)
+                                 * and are still queued behind this report: keep reading. The
+                                 * last ack may be lost, so stop at EAGAIN: everything was
+                                 * queued during sendmsg(). */
+                                overrun = true;
+                                continue;
                         }
                         if (errno == EAGAIN) {
                                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                                if (a->begin_error)
+                                if (a->begin_error || overrun)
                                         break;  /* kernel OOM path: nothing else follows */
                                 r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
                                 if (r < 0 && errno != EINTR)
@@ -511,6 +514,8 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         }
 
         nft_drain(nft, b, a);
+        if (a->error == 0 && overrun)
+                return -ENOBUFS;        /* outcome unknown */
         return a->error;
 }
 

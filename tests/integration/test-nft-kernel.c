@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "nft.h"
+#include "nft-internal.h"
 #include "nft-test-util.h"
+#include "nft.h"
 
 static int failures;
 
@@ -294,6 +295,35 @@ int main(void) {
                 idx = 99;
                 CHECK_EQ(nft_apply(nft, NFT_OP_ADD, bad, 2, &idx), -EINVAL);
                 CHECK_EQ(idx, 1);
+        }
+
+        /* Large calls: more elements than one transaction holds; and a failing batch whose
+         * errors overflow the receive buffer still names the first refused element and leaves
+         * the socket usable. */
+        {
+                static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
+                size_t n = NFT_TXN_MAX_MSGS + 1000;
+                NftElem *v = calloc(n, sizeof(*v));
+                CHECK(v != NULL);
+                for (size_t i = 0; v && i < n; i++) {
+                        size_t a = i % 768;
+                        v[i] = (NftElem) { .addr.family = AF_INET, .proto = IPPROTO_UDP,
+                                           .port = (uint16_t) (1 + i / 768), .timeout_ms = 600000 };
+                        memcpy(v[i].addr.bytes, nets[a / 256], 3);
+                        v[i].addr.bytes[3] = (uint8_t) (a % 256);
+                }
+                if (v) {
+                        int before = count(NFT_SET_V4_PORT);
+                        idx = 99;
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 100000, &idx), -ENOENT);
+                        CHECK_EQ(idx, 0);
+                        CHECK_EQ(nft_table_exists(nft), 1);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, &idx), 0);
+                        CHECK_EQ(count(NFT_SET_V4_PORT), before + (int) n);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n, &idx), 0);
+                        CHECK_EQ(count(NFT_SET_V4_PORT), before);
+                        free(v);
+                }
         }
 
         /* Expiry: the kernel removes a 2 s ban by itself */
