@@ -70,7 +70,7 @@ struct Nft {
         int sndbuf;             /* what we asked for, 0 = kernel default */
         int rcvbuf;
         bool ack_all;
-        uint8_t rbuf[NFT_RECV_BUF_SIZE];
+        uint8_t rbuf[NFT_RECV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
 static uint32_t nft_seq_next(uint32_t *seq) {
@@ -576,7 +576,7 @@ static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
 }
 
 int nft_table_exists(Nft *nft) {
-        uint8_t buf[256];
+        uint8_t buf[256] __attribute__((aligned(8)));
         struct nlmsghdr *nlh;
         struct nfgenmsg *nfg;
         uint32_t seq;

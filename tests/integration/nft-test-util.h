@@ -96,7 +96,15 @@ static _unused_ int dump_set(const char *name, DumpElem **ret) {
                 const void *p;
                 uint32_t l;
 
-                v = realloc(v, (size_t) (n + 1) * sizeof(*v));
+                if ((n & (n - 1)) == 0) {       /* grow at powers of two */
+                        DumpElem *nv = realloc(v, (size_t) (n ? 2 * n : 1) * sizeof(*v));
+                        if (!nv) {
+                                r = -ENOMEM;
+                                nftnl_set_elems_iter_destroy(it);
+                                goto out;
+                        }
+                        v = nv;
+                }
                 d = &v[n++];
                 memset(d, 0, sizeof(*d));
                 p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &l);
