@@ -160,6 +160,20 @@ int main(void) {
         CHECK_EQ(nft_table_exists(nft), 1);
         CHECK_EQ(nft_ensure_table(nft, path, err, sizeof(err)), 0);
         CHECK(nft_load_file("/nonexistent.nft", err, sizeof(err)) == -ENOENT);
+        {
+                char bad[] = "/tmp/test-nft-kernel-XXXXXX";
+                int fd = mkstemp(bad);
+                CHECK(fd >= 0);
+                if (fd >= 0) {
+                        static const char text[] = "table inet nftjail {\n\tset x { type nonsense; }\n}\n";
+                        CHECK(write(fd, text, sizeof(text) - 1) == (ssize_t) sizeof(text) - 1);
+                        close(fd);
+                        err[0] = 0;
+                        CHECK_EQ(nft_load_file(bad, err, sizeof(err)), -EINVAL);
+                        CHECK(strstr(err, "nonsense") != NULL);
+                        unlink(bad);
+                }
+        }
 
         /* ADD: ports, all-ports, IPv6 single and /64 */
         NftElem add[] = {
