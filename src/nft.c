@@ -31,7 +31,18 @@
  * element message only: its answer ends the batch, and the kernel queues O(errors) acks instead
  * of one skb (~1 KiB of receive buffer each) per element. nfnetlink processes a batch inside
  * sendmsg(), so when sendmsg() returns every answer is already queued; we read them all and then
- * drain until EAGAIN, so no stale ack is left on the persistent socket. */
+ * drain until EAGAIN, so no stale ack is left on the persistent socket. If the errors of a
+ * failing batch overflow the receive buffer, the first of them is still read and routed.
+ *
+ * Large calls: one transaction holds at most NFT_TXN_MAX_MSGS element messages (a REPLACE costs
+ * three). A larger call is split into several transactions, each all-or-nothing: when a later
+ * one fails, the earlier ones stay applied, and *reterr_index still names the refused element.
+ * The send buffer is raised (SO_SNDBUFFORCE) to hold the batch: ~100 bytes per element.
+ *
+ * Overlaps: the interval sets (v6, v6_port) refuse, with -EEXIST even without NLM_F_EXCL, an
+ * element that overlaps an existing one without being identical (2001:db8:1::7 while
+ * 2001:db8:1::/64 is banned, or the /64 while one of its addresses is), which fails the whole
+ * transaction: callers must not send a ban covered by, or covering, a live IPv6 ban. */
 
 #include <arpa/inet.h>
 #include <errno.h>
