@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "nft.h"
+
+/* Internals of nft.c, exposed for tests/unit/test-nft.c only: building the NEWSETELEM/DELSETELEM
+ * batch and routing the kernel's acknowledgements back to elements, without a socket. */
+
+/* Largest key: ipv6_addr . inet_proto . inet_service, each 32-bit aligned: 16 + 4 + 4. */
+#define NFT_KEY_MAX 24
+
+/* Most element messages in one transaction (one sendmsg()); a larger nft_apply() call is split
+ * into several transactions, each all-or-nothing. */
+#define NFT_TXN_MAX_MSGS 131072U
+
+typedef struct NftBatch {
+        uint8_t *buf;           /* BATCH_BEGIN, element messages, BATCH_END */
+        size_t len;
+        size_t cap;
+        uint32_t seq_begin;     /* seq of BATCH_BEGIN: a kernel error on it means commit failure */
+        uint32_t seq_first;     /* seq of element message 0; message k has seq_first + k */
+        uint32_t seq_end;
+        size_t n_msgs;
+        size_t msg_cap;
+        size_t *msg_elem;       /* message k -> index of its element in the caller's array */
+        bool ack_all;           /* NLM_F_ACK on every message, else only on the last one */
+} NftBatch;
+
+/* Acknowledgement routing state of one batch. */
+typedef struct NftAcks {
+        size_t n_acked;         /* messages with an ack or an error */
+        bool done;              /* the last message was answered: nothing more is expected */
+        bool begin_error;       /* an error pointed at BATCH_BEGIN (commit failed / kernel OOM) */
+        int error;              /* first error (negative errno), 0 if none */
+        size_t error_msg;       /* message of the first error, or SIZE_MAX */
+} NftAcks;
+
+/* Route of one element: the set, the key and how an interval is expressed. */
+typedef enum NftKeyKind {
+        NFT_KEY_SINGLE,         /* one key (hash sets v4, v4_port) */
+        NFT_KEY_RANGE,          /* key and NFTA_SET_ELEM_KEY_END (concatenated interval set v6_port) */
+        NFT_KEY_INTERVAL,       /* start element + NFT_SET_ELEM_INTERVAL_END element (rbtree set v6);
+                                 * end is exclusive; no end when the range reaches the last address */
+        NFT_KEY_INTERVAL_OPEN,
+} NftKeyKind;
+
+typedef struct NftKey {
+        const char *set;
+        NftKeyKind kind;
+        size_t len;
+        uint8_t key[NFT_KEY_MAX];
+        uint8_t end[NFT_KEY_MAX];
+} NftKey;
+
+/* Validates e and computes its set and key bytes. Returns 0 or -EINVAL. */
+int nft_elem_key(const NftElem *e, NftKey *ret);
+
+/* Appends BATCH_BEGIN, one message per element and op (REPLACE: add, delete, add) and
+ * BATCH_END to b, taking seqs from *seq (never 0). Elements must be valid (nft_elem_key()).
+ * Returns 0 or -ENOMEM/-EINVAL. */
+int nft_batch_build(NftBatch *b, uint32_t *seq, NftOp op, const NftElem *elems, size_t n);
+void nft_batch_done(NftBatch *b);
+
+/* Feeds len bytes received from the socket (one or more netlink messages). Messages with
+ * foreign seqs are ignored. Returns 0 or -EBADMSG on a malformed buffer. */
+int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len);
+void nft_acks_init(NftAcks *a);
+
+/* Tuning for benchmarks: NLM_F_ACK on every message (default false: only on the last one;
+ * errors are always reported by the kernel). */
+void nft_set_ack_all(Nft *nft, bool b);

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* nft.c against the real nf_tables, in a network namespace of its own (unshare(CLONE_NEWNET)
+ * at start): never the host's ruleset. Exits 77 when not root. */
+
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "nft-internal.h"
+#include "nft-test-util.h"
+#include "nft.h"
+
+static int failures;
+
+#define CHECK(x)                                                                        \
+        do {                                                                            \
+                if (!(x)) {                                                             \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+                        failures++;                                                     \
+                }                                                                       \
+        } while (0)
+
+#define CHECK_EQ(a, b)                                                                  \
+        do {                                                                            \
+                long long _a = (long long) (a), _b = (long long) (b);                   \
+                if (_a != _b) {                                                         \
+                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",     \
+                                __FILE__, __LINE__, #a, _a, #b, _b);                    \
+                        failures++;                                                     \
+                }                                                                       \
+        } while (0)
+
+static NftElem elem(const char *addr, uint8_t plen, uint8_t proto, uint16_t port, uint64_t timeout_ms,
+                    const char *comment) {
+        NftElem e = { .prefixlen = plen, .proto = proto, .port = port, .timeout_ms = timeout_ms,
+                      .comment = comment };
+        if (addr_from_string(addr, &e.addr) < 0) {
+                /* addr.c may still be a stub in this tree: parse here */
+                memset(&e.addr, 0, sizeof(e.addr));
+                if (inet_pton(AF_INET, addr, e.addr.bytes) == 1)
+                        e.addr.family = AF_INET;
+                else if (inet_pton(AF_INET6, addr, e.addr.bytes) == 1)
+                        e.addr.family = AF_INET6;
+        }
+        return e;
+}
+
+/* The key nft.c must have sent for e, in the set it goes to. */
+static size_t key_of(const NftElem *e, uint8_t key[24]) {
+        memset(key, 0, 24);
+        if (e->addr.family == AF_INET) {
+                memcpy(key, e->addr.bytes, 4);
+                if (e->port == 0)
+                        return 4;
+                key[4] = e->proto;
+                key[8] = (uint8_t) (e->port >> 8);
+                key[9] = (uint8_t) e->port;
+                return 12;
+        }
+        memcpy(key, e->addr.bytes, 16);
+        if (e->port == 0)
+                return 16;
+        key[16] = e->proto;
+        key[20] = (uint8_t) (e->port >> 8);
+        key[21] = (uint8_t) e->port;
+        return 24;
+}
+
+static const char *set_of(const NftElem *e) {
+        if (e->addr.family == AF_INET)
+                return e->port ? NFT_SET_V4_PORT : NFT_SET_V4;
+        return e->port ? NFT_SET_V6_PORT : NFT_SET_V6;
+}
+
+/* Finds e's (start) element in the kernel; fills *ret. Returns 1 found, 0 not, <0 error. */
+static int lookup(const NftElem *e, DumpElem *ret) {
+        DumpElem *v = NULL;
+        uint8_t key[24];
+        size_t len = key_of(e, key);
+        int n, found = 0;
+
+        n = dump_set(set_of(e), &v);
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++)
+                if (v[i].key_len == len && memcmp(v[i].key, key, len) == 0 &&
+                    !(v[i].flags & NFT_SET_ELEM_INTERVAL_END)) {
+                        if (ret)
+                                *ret = v[i];
+                        found = 1;
+                        break;
+                }
+        free(v);
+        return found;
+}
+
+static int count(const char *set) {
+        DumpElem *v = NULL;
+        int n = dump_set(set, &v);
+        free(v);
+        return n;
+}
+
+static void check_present(const NftElem *e, uint64_t timeout_ms, const char *comment) {
+        DumpElem d;
+        CHECK_EQ(lookup(e, &d), 1);
+        CHECK_EQ(d.timeout, timeout_ms);
+        if (timeout_ms > 0)
+                CHECK(d.expiration > 0 && d.expiration <= timeout_ms && d.expiration + 60000 > timeout_ms);
+        CHECK(strcmp(d.comment, comment ? comment : "") == 0);
+}
+
+static bool nft_list_contains(const char *set, const char *needle) {
+        char cmd[256], line[4096];
+        bool found = false;
+        FILE *f;
+
+        snprintf(cmd, sizeof(cmd), "nft list set inet nftjail %s 2>&1", set);
+        f = popen(cmd, "r");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                if (strstr(line, needle))
+                        found = true;
+        pclose(f);
+        return found;
+}
+
+int main(void) {
+        char path[4096], err[4096];
+        const char *srcdir = getenv("SRCDIR");
+        Nft *nft = NULL;
+        size_t idx;
+        int r;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "not root: skipping\n");
+                return 77;
+        }
+        if (unshare(CLONE_NEWNET) < 0) {
+                perror("unshare(CLONE_NEWNET)");
+                return 77;
+        }
+        snprintf(path, sizeof(path), "%s/nft/nftjail.nft", srcdir ? srcdir : NFTJAIL_SOURCE_ROOT);
+
+        CHECK_EQ(nft_new(&nft), 0);
+        if (!nft)
+                return 1;
+
+        /* table: missing, loaded, there */
+        CHECK_EQ(nft_table_exists(nft), 0);
+        r = nft_ensure_table(nft, path, err, sizeof(err));
+        if (r < 0)
+                fprintf(stderr, "load: %s\n", err);
+        CHECK_EQ(r, 1);
+        CHECK_EQ(nft_table_exists(nft), 1);
+        CHECK_EQ(nft_ensure_table(nft, path, err, sizeof(err)), 0);
+        CHECK(nft_load_file("/nonexistent.nft", err, sizeof(err)) == -ENOENT);
+        {
+                char bad[] = "/tmp/test-nft-kernel-XXXXXX";
+                int fd = mkstemp(bad);
+                CHECK(fd >= 0);
+                if (fd >= 0) {
+                        static const char text[] = "table inet nftjail {\n\tset x { type nonsense; }\n}\n";
+                        CHECK(write(fd, text, sizeof(text) - 1) == (ssize_t) sizeof(text) - 1);
+                        close(fd);
+                        err[0] = 0;
+                        CHECK_EQ(nft_load_file(bad, err, sizeof(err)), -EINVAL);
+                        CHECK(strstr(err, "nonsense") != NULL);
+                        unlink(bad);
+                }
+        }
+
+        /* ADD: ports, all-ports, IPv6 single and /64 */
+        NftElem add[] = {
+                elem("192.0.2.1", 0, IPPROTO_TCP, 22, 3600000, "sshd"),
+                elem("192.0.2.2", 0, IPPROTO_UDP, 53, 0, NULL),
+                elem("2001:db8::1", 128, IPPROTO_TCP, 22, 3600000, "sshd"),
+                elem("2001:db8:1::", 64, IPPROTO_TCP, 443, 600000, "nginx"),
+                elem("198.51.100.7", 0, 0, 0, 86400000, "recidive"),
+                elem("2001:db8::5", 128, 0, 0, 86400000, "recidive"),
+                elem("2001:db8:2::", 64, 0, 0, 600000, "portscan"),
+        };
+        idx = 99;
+        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, add, ELEMENTSOF(add), &idx), 0);
+        CHECK_EQ(idx, 99);
+        for (size_t i = 0; i < ELEMENTSOF(add); i++)
+                check_present(&add[i], add[i].timeout_ms, add[i].comment);
+        CHECK_EQ(count(NFT_SET_V4_PORT), 2);
+        CHECK_EQ(count(NFT_SET_V6_PORT), 2);
+        CHECK_EQ(count(NFT_SET_V4), 1);
+        CHECK_EQ(count(NFT_SET_V6), 4); /* two starts, two interval ends */
+
+        /* interval shapes as nft writes them */
+        {
+                DumpElem d;
+                NftElem e = elem("2001:db8:1::", 64, IPPROTO_TCP, 443, 0, NULL);
+                CHECK_EQ(lookup(&e, &d), 1);
+                CHECK_EQ(d.key_end_len, 24);
+                CHECK(memcmp(d.key_end + 8, "\xff\xff\xff\xff\xff\xff\xff\xff", 8) == 0);
+                CHECK(memcmp(d.key_end + 16, d.key + 16, 8) == 0);
+
+                NftElem end = elem("2001:db8::6", 128, 0, 0, 0, NULL);  /* end of 2001:db8::5 */
+                DumpElem *v = NULL;
+                uint8_t key[24];
+                int n = dump_set(NFT_SET_V6, &v), found = 0;
+                key_of(&end, key);
+                for (int i = 0; i < n; i++)
+                        if (memcmp(v[i].key, key, 16) == 0 && (v[i].flags & NFT_SET_ELEM_INTERVAL_END))
+                                found = 1;
+                free(v);
+                CHECK_EQ(found, 1);
+        }
+
+        /* nft itself shows what we wrote */
+        CHECK(nft_list_contains(NFT_SET_V4_PORT, "192.0.2.1 . tcp . 22"));
+        CHECK(nft_list_contains(NFT_SET_V4_PORT, "comment \"sshd\""));
+        CHECK(nft_list_contains(NFT_SET_V6_PORT, "2001:db8:1::/64 . tcp . 443"));
+        CHECK(nft_list_contains(NFT_SET_V6, "2001:db8::5 counter"));
+        CHECK(nft_list_contains(NFT_SET_V6, "2001:db8:2::/64"));
+        CHECK(nft_list_contains(NFT_SET_V6, "comment \"recidive\""));
+
+        /* ADD again: accepted. What happens to the timeout depends on the kernel. */
+        {
+                NftElem again = add[0];
+                DumpElem d;
+                again.timeout_ms = 7200000;
+                again.comment = "other";
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, &idx), 0);
+                CHECK_EQ(lookup(&again, &d), 1);
+                printf("re-ADD of an existing element with timeout 2h (was 1h): timeout now %llu ms, comment '%s'\n",
+                       (unsigned long long) d.timeout, d.comment);
+                CHECK(strcmp(d.comment, "sshd") == 0);
+                again.timeout_ms = 3600000;
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, &idx), 0);
+                NftElem again6 = add[5];
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6, 1, &idx), 0);
+                NftElem again6p = add[3];
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6p, 1, &idx), 0);
+        }
+
+        /* REPLACE extends the timeout (any kernel), also of interval elements, and re-creates
+         * an element that is gone */
+        {
+                NftElem rep[] = { add[0], add[5], add[3], elem("203.0.113.50", 0, IPPROTO_TCP, 8006, 60000, "proxmox") };
+                for (size_t i = 0; i < 3; i++)
+                        rep[i].timeout_ms = 7 * 86400000ULL;
+                CHECK_EQ(nft_apply(nft, NFT_OP_REPLACE, rep, ELEMENTSOF(rep), &idx), 0);
+                for (size_t i = 0; i < ELEMENTSOF(rep); i++)
+                        check_present(&rep[i], rep[i].timeout_ms, rep[i].comment);
+                CHECK_EQ(count(NFT_SET_V6), 4);
+                CHECK_EQ(count(NFT_SET_V4_PORT), 3);
+        }
+
+        /* DEL removes, intervals with their end */
+        {
+                NftElem del[] = { add[1], add[6], elem("203.0.113.50", 0, IPPROTO_TCP, 8006, 0, NULL) };
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), &idx), 0);
+                for (size_t i = 0; i < ELEMENTSOF(del); i++)
+                        CHECK_EQ(lookup(&del[i], NULL), 0);
+                CHECK_EQ(count(NFT_SET_V6), 2);
+                CHECK_EQ(count(NFT_SET_V4_PORT), 1);
+        }
+
+        /* An error in the middle: nothing applied, the refused element is named */
+        {
+                NftElem del[] = { add[0], elem("192.0.2.99", 0, IPPROTO_TCP, 22, 0, NULL), add[4] };
+                idx = 99;
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), &idx), -ENOENT);
+                CHECK_EQ(idx, 1);
+                CHECK_EQ(lookup(&add[0], NULL), 1);
+                CHECK_EQ(lookup(&add[4], NULL), 1);
+
+                /* the socket is clean: the next call works and sees no stale ack */
+                NftElem ok = elem("192.0.2.3", 0, IPPROTO_TCP, 22, 60000, "sshd");
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &ok, 1, &idx), 0);
+                CHECK_EQ(lookup(&ok, NULL), 1);
+                CHECK_EQ(nft_table_exists(nft), 1);
+        }
+
+        /* A ban inside an already banned IPv6 prefix of an interval set: the kernel refuses the
+         * overlap; the whole batch must be refused. */
+        {
+                NftElem over[] = { elem("192.0.2.60", 0, IPPROTO_TCP, 22, 60000, NULL),
+                                   elem("2001:db8:1::7", 128, IPPROTO_TCP, 443, 60000, NULL) };
+                idx = 99;
+                r = nft_apply(nft, NFT_OP_ADD, over, ELEMENTSOF(over), &idx);
+                printf("ADD of 2001:db8:1::7 . tcp . 443 inside banned 2001:db8:1::/64 . tcp . 443: %s (index %zu)\n",
+                       r < 0 ? strerror(-r) : "accepted", idx);
+                if (r < 0) {
+                        CHECK_EQ(idx, 1);
+                        CHECK_EQ(lookup(&over[0], NULL), 0);
+                }
+                NftElem over6[] = { elem("2001:db8::5", 128, 0, 0, 60000, NULL),
+                                    elem("2001:db8::", 64, 0, 0, 60000, NULL) };
+                r = nft_apply(nft, NFT_OP_ADD, over6, ELEMENTSOF(over6), &idx);
+                printf("ADD of 2001:db8::/64 over banned 2001:db8::5 (set v6): %s (index %zu)\n",
+                       r < 0 ? strerror(-r) : "accepted", idx);
+        }
+
+        /* Bad input never reaches the kernel */
+        {
+                NftElem bad[] = { add[0], add[0] };
+                bad[1].addr.family = AF_UNIX;
+                idx = 99;
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, bad, 2, &idx), -EINVAL);
+                CHECK_EQ(idx, 1);
+        }
+
+        /* Large calls: more elements than one transaction holds; and a failing batch whose
+         * errors overflow the receive buffer still names the first refused element and leaves
+         * the socket usable. */
+        {
+                static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
+                size_t n = NFT_TXN_MAX_MSGS + 1000;
+                NftElem *v = calloc(n, sizeof(*v));
+                CHECK(v != NULL);
+                for (size_t i = 0; v && i < n; i++) {
+                        size_t a = i % 768;
+                        v[i] = (NftElem) { .addr.family = AF_INET, .proto = IPPROTO_UDP,
+                                           .port = (uint16_t) (1 + i / 768), .timeout_ms = 600000 };
+                        memcpy(v[i].addr.bytes, nets[a / 256], 3);
+                        v[i].addr.bytes[3] = (uint8_t) (a % 256);
+                }
+                if (v) {
+                        int before = count(NFT_SET_V4_PORT);
+                        idx = 99;
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 100000, &idx), -ENOENT);
+                        CHECK_EQ(idx, 0);
+                        CHECK_EQ(nft_table_exists(nft), 1);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, &idx), 0);
+                        CHECK_EQ(count(NFT_SET_V4_PORT), before + (int) n);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n, &idx), 0);
+                        CHECK_EQ(count(NFT_SET_V4_PORT), before);
+                        free(v);
+                }
+        }
+
+        /* Expiry: the kernel removes a 2 s ban by itself */
+        {
+                NftElem t = elem("203.0.113.9", 0, IPPROTO_TCP, 22, 2000, "sshd");
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                int gone = 0;
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &t, 1, &idx), 0);
+                CHECK_EQ(lookup(&t, NULL), 1);
+                for (int i = 0; i < 100 && !gone; i++) {
+                        nanosleep(&ts, NULL);
+                        gone = lookup(&t, NULL) == 0;
+                }
+                CHECK_EQ(gone, 1);
+        }
+
+        nft_free(nft);
+        if (failures)
+                fprintf(stderr, "%d check(s) failed\n", failures);
+        return failures ? 1 : 0;
+}

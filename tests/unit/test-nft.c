@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* The NEWSETELEM/DELSETELEM batch of nft.c, parsed back with libnftnl, and the routing of
+ * synthetic kernel acks to elements. No socket, no root. */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft-internal.h"
+#include "nft.h"
+
+static NftElem mk(int family, const char *addr, uint8_t plen, uint8_t proto, uint16_t port,
+                  uint64_t timeout_ms, const char *comment) {
+        NftElem e = { .addr.family = (uint8_t) family, .prefixlen = plen, .proto = proto, .port = port,
+                      .timeout_ms = timeout_ms, .comment = comment };
+        assert_int_equal(inet_pton(family, addr, e.addr.bytes), 1);
+        return e;
+}
+
+/* One parsed element message. */
+typedef struct Parsed {
+        uint16_t type;
+        uint16_t flags;
+        uint32_t seq;
+        char set[32];
+        int n;
+        struct {
+                uint8_t key[64];
+                uint32_t key_len;
+                uint8_t key_end[64];
+                uint32_t key_end_len;
+                uint32_t flags;
+                uint64_t timeout;
+                bool has_timeout;
+                char comment[NFT_COMMENT_MAX + 1];
+        } e[2];
+} Parsed;
+
+static int comment_cb(const struct nftnl_udata *attr, void *data) {
+        char *c = data;
+        assert_int_equal(nftnl_udata_type(attr), NFTNL_UDATA_SET_ELEM_COMMENT);
+        assert_true(nftnl_udata_len(attr) <= NFT_COMMENT_MAX + 1);
+        memcpy(c, nftnl_udata_get(attr), nftnl_udata_len(attr));
+        assert_int_equal(c[nftnl_udata_len(attr) - 1], 0);
+        return 0;
+}
+
+/* Splits the batch: checks BEGIN/END framing and parses every element message with libnftnl. */
+static size_t parse_batch(const NftBatch *b, Parsed *out, size_t max) {
+        const struct nlmsghdr *nlh = (const void *) b->buf;
+        int left = (int) b->len;
+        size_t k = 0, i = 0;
+        uint32_t prev = 0;
+
+        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left), i++) {
+                const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+
+                assert_int_not_equal(nlh->nlmsg_seq, 0);
+                if (i > 0)
+                        assert_int_equal(nlh->nlmsg_seq, prev + 1);
+                prev = nlh->nlmsg_seq;
+
+                if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+                        assert_int_equal(ntohs(nfg->res_id), NFNL_SUBSYS_NFTABLES);
+                        assert_int_equal(nlh->nlmsg_type, i == 0 ? NFNL_MSG_BATCH_BEGIN : NFNL_MSG_BATCH_END);
+                        if (i == 0)
+                                assert_int_equal(nlh->nlmsg_seq, b->seq_begin);
+                        else
+                                assert_int_equal(nlh->nlmsg_seq, b->seq_end);
+                        continue;
+                }
+
+                assert_true(k < max);
+                Parsed *p = &out[k];
+                memset(p, 0, sizeof(*p));
+                assert_int_equal(nlh->nlmsg_seq, b->seq_first + k);
+                p->type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+                assert_int_equal(NFNL_SUBSYS_ID(nlh->nlmsg_type), NFNL_SUBSYS_NFTABLES);
+                assert_int_equal(nfg->nfgen_family, NFPROTO_INET);
+                p->flags = nlh->nlmsg_flags;
+                p->seq = nlh->nlmsg_seq;
+
+                struct nftnl_set *s = nftnl_set_alloc();
+                assert_non_null(s);
+                assert_int_equal(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
+                assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFT_TABLE);
+                snprintf(p->set, sizeof(p->set), "%s", nftnl_set_get_str(s, NFTNL_SET_NAME));
+
+                struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
+                for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+                        const void *d;
+                        uint32_t l;
+                        assert_true(p->n < 2);
+                        d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &l);
+                        assert_non_null(d);
+                        memcpy(p->e[p->n].key, d, l);
+                        p->e[p->n].key_len = l;
+                        d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &l);
+                        if (d) {
+                                memcpy(p->e[p->n].key_end, d, l);
+                                p->e[p->n].key_end_len = l;
+                        }
+                        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                                p->e[p->n].flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+                        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) {
+                                p->e[p->n].timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+                                p->e[p->n].has_timeout = true;
+                        }
+                        d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &l);
+                        if (d)
+                                assert_int_equal(nftnl_udata_parse(d, l, comment_cb, p->e[p->n].comment), 0);
+                        p->n++;
+                }
+                nftnl_set_elems_iter_destroy(it);
+                nftnl_set_free(s);
+                k++;
+        }
+        assert_int_equal(left, 0);
+        assert_int_equal(k, b->n_msgs);
+        return k;
+}
+
+static void test_add(void **state) {
+        NftElem elems[] = {
+                mk(AF_INET, "192.0.2.1", 0, IPPROTO_TCP, 22, 3600000, "sshd"),
+                mk(AF_INET6, "2001:db8::1", 128, 0, 0, 86400000, "recidive"),
+                mk(AF_INET, "198.51.100.7", 0, 0, 0, 0, NULL),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 64, IPPROTO_UDP, 443, 1000, "nginx"),
+        };
+        static const uint8_t k0[] = { 192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0 };
+        static const uint8_t k1[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+        static const uint8_t k1_end[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+        static const uint8_t k2[] = { 198, 51, 100, 7 };
+        static const uint8_t k3[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      17, 0, 0, 0, 0x01, 0xbb, 0, 0 };
+        static const uint8_t k3_end[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                          17, 0, 0, 0, 0x01, 0xbb, 0, 0 };
+        NftBatch b = {};
+        Parsed p[8];
+        uint32_t seq = 41;
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, elems, ELEMENTSOF(elems)), 0);
+        assert_int_equal(b.seq_begin, 41);
+        assert_int_equal(b.seq_first, 42);
+        assert_int_equal(b.seq_end, 46);
+        assert_int_equal(seq, 47);
+        assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 4);
+
+        for (size_t i = 0; i < 4; i++) {
+                assert_int_equal(p[i].type, NFT_MSG_NEWSETELEM);
+                assert_true(p[i].flags & NLM_F_CREATE);
+                assert_false(p[i].flags & NLM_F_EXCL);
+                assert_int_equal(b.msg_elem[i], i);
+        }
+        /* ack only on the last message by default */
+        assert_false(p[0].flags & NLM_F_ACK);
+        assert_true(p[3].flags & NLM_F_ACK);
+
+        assert_string_equal(p[0].set, NFT_SET_V4_PORT);
+        assert_int_equal(p[0].n, 1);
+        assert_int_equal(p[0].e[0].key_len, sizeof(k0));
+        assert_memory_equal(p[0].e[0].key, k0, sizeof(k0));
+        assert_int_equal(p[0].e[0].key_end_len, 0);
+        assert_true(p[0].e[0].has_timeout);
+        assert_int_equal(p[0].e[0].timeout, 3600000);
+        assert_string_equal(p[0].e[0].comment, "sshd");
+
+        /* rbtree interval set: start with timeout and comment, exclusive end flagged */
+        assert_string_equal(p[1].set, NFT_SET_V6);
+        assert_int_equal(p[1].n, 2);
+        assert_int_equal(p[1].e[0].key_len, 16);
+        assert_memory_equal(p[1].e[0].key, k1, 16);
+        assert_int_equal(p[1].e[0].flags, 0);
+        assert_int_equal(p[1].e[0].timeout, 86400000);
+        assert_string_equal(p[1].e[0].comment, "recidive");
+        assert_memory_equal(p[1].e[1].key, k1_end, 16);
+        assert_int_equal(p[1].e[1].flags, NFT_SET_ELEM_INTERVAL_END);
+        assert_false(p[1].e[1].has_timeout);
+        assert_string_equal(p[1].e[1].comment, "");
+
+        assert_string_equal(p[2].set, NFT_SET_V4);
+        assert_int_equal(p[2].e[0].key_len, 4);
+        assert_memory_equal(p[2].e[0].key, k2, 4);
+        assert_false(p[2].e[0].has_timeout);
+        assert_string_equal(p[2].e[0].comment, "");
+
+        /* concatenated interval set: KEY and KEY_END, masked to the /64 */
+        assert_string_equal(p[3].set, NFT_SET_V6_PORT);
+        assert_int_equal(p[3].n, 1);
+        assert_int_equal(p[3].e[0].key_len, 24);
+        assert_memory_equal(p[3].e[0].key, k3, 24);
+        assert_int_equal(p[3].e[0].key_end_len, 24);
+        assert_memory_equal(p[3].e[0].key_end, k3_end, 24);
+        assert_int_equal(p[3].e[0].timeout, 1000);
+
+        nft_batch_done(&b);
+}
+
+static void test_v6_port_single(void **state) {
+        NftElem e = mk(AF_INET6, "2001:db8::1", 128, IPPROTO_TCP, 22, 5000, "sshd");
+        NftBatch b = {};
+        Parsed p[1];
+        uint32_t seq = 1;
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, &e, 1), 0);
+        assert_int_equal(parse_batch(&b, p, 1), 1);
+        assert_int_equal(p[0].e[0].key_end_len, 24);
+        assert_memory_equal(p[0].e[0].key, p[0].e[0].key_end, 24);
+        nft_batch_done(&b);
+}
+
+static void test_del_replace(void **state) {
+        NftElem elems[] = {
+                mk(AF_INET, "192.0.2.1", 0, IPPROTO_TCP, 22, 3600000, "sshd"),
+                mk(AF_INET6, "2001:db8::1", 0, 0, 0, 60000, "x"),
+        };
+        NftBatch b = {};
+        Parsed p[8];
+        uint32_t seq = 100;
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_DEL, elems, 2), 0);
+        assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 2);
+        assert_int_equal(p[0].type, NFT_MSG_DELSETELEM);
+        assert_false(p[0].flags & NLM_F_CREATE);
+        assert_false(p[0].e[0].has_timeout);                     /* a delete names the key only */
+        assert_string_equal(p[0].e[0].comment, "");
+        assert_int_equal(p[1].n, 2);                             /* prefixlen 0 = one address */
+        assert_int_equal(p[1].e[1].flags, NFT_SET_ELEM_INTERVAL_END);
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_REPLACE, elems, 2), 0);
+        assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 6);
+        static const uint16_t types[] = { NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM };
+        for (size_t i = 0; i < 6; i++) {
+                assert_int_equal(p[i].type, types[i % 3]);
+                assert_int_equal(b.msg_elem[i], i / 3);
+        }
+        assert_int_equal(p[5].e[0].timeout, 60000);
+        nft_batch_done(&b);
+}
+
+static void test_invalid(void **state) {
+        NftElem e = mk(AF_INET, "192.0.2.1", 0, IPPROTO_TCP, 22, 0, NULL);
+        char longc[NFT_COMMENT_MAX + 2];
+        NftKey k;
+
+        assert_int_equal(nft_elem_key(&e, &k), 0);
+        memset(longc, 'a', sizeof(longc) - 1);
+        longc[sizeof(longc) - 1] = 0;
+        e.comment = longc;
+        assert_int_equal(nft_elem_key(&e, &k), -EINVAL);
+        longc[NFT_COMMENT_MAX] = 0;
+        assert_int_equal(nft_elem_key(&e, &k), 0);
+        e.proto = 0;
+        assert_int_equal(nft_elem_key(&e, &k), -EINVAL);
+        e = mk(AF_INET6, "2001:db8::1", 129, 0, 0, 0, NULL);
+        assert_int_equal(nft_elem_key(&e, &k), -EINVAL);
+        e.addr.family = AF_UNIX;
+        e.prefixlen = 128;
+        assert_int_equal(nft_elem_key(&e, &k), -EINVAL);
+
+        /* the last address: the interval has no end element */
+        e = mk(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128, 0, 0, 0, NULL);
+        assert_int_equal(nft_elem_key(&e, &k), 0);
+        assert_int_equal(k.kind, NFT_KEY_INTERVAL_OPEN);
+        e = mk(AF_INET6, "2001:db8::1:ffff", 112, 0, 0, 0, NULL);
+        assert_int_equal(nft_elem_key(&e, &k), 0);
+        assert_int_equal(k.kind, NFT_KEY_INTERVAL);
+        assert_memory_equal(k.end + 12, "\x00\x02\x00\x00", 4);
+}
+
+static void test_seq_wrap(void **state) {
+        NftElem e[3] = {
+                mk(AF_INET, "192.0.2.1", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.2", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.3", 0, 0, 0, 0, NULL),
+        };
+        NftBatch b = {};
+        Parsed p[3];
+        uint32_t seq = UINT32_MAX - 1;
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, e, 3), 0);
+        assert_int_equal(b.seq_begin, 1);
+        assert_int_equal(parse_batch(&b, p, 3), 3);
+        nft_batch_done(&b);
+}
+
+/* A kernel answer: NLMSG_ERROR for seq with error (0 = ack). */
+static size_t put_err(uint8_t *buf, uint32_t seq, int error) {
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nlmsgerr *err;
+        nlh->nlmsg_type = NLMSG_ERROR;
+        nlh->nlmsg_seq = seq;
+        err = mnl_nlmsg_put_extra_header(nlh, sizeof(*err));
+        err->error = error;
+        err->msg.nlmsg_seq = seq;
+        /* an extack message attribute, as the kernel adds: must be skipped */
+        mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "Could not process rule");
+        return nlh->nlmsg_len;
+}
+
+static void test_acks(void **state) {
+        NftElem e[4] = {
+                mk(AF_INET, "192.0.2.1", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.2", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.3", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.4", 0, 0, 0, 0, NULL),
+        };
+        uint8_t buf[4096];
+        NftBatch b = {};
+        NftAcks a;
+        uint32_t seq = 10;
+        size_t len;
+
+        /* success: the ack of the last message ends it */
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_DEL, e, 4), 0);
+        nft_acks_init(&a);
+        len = put_err(buf, b.seq_first + 3, 0);
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_true(a.done);
+        assert_int_equal(a.error, 0);
+
+        /* errors on messages 1 and 2, then the last ack, in one buffer; a stale ack ignored */
+        nft_acks_init(&a);
+        len = put_err(buf, b.seq_first - 100, -EEXIST);
+        len += put_err(buf + len, b.seq_first + 1, -ENOENT);
+        len += put_err(buf + len, b.seq_first + 2, -ENOENT);
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_false(a.done);
+        len = put_err(buf, b.seq_first + 3, 0);
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_true(a.done);
+        assert_int_equal(a.error, -ENOENT);
+        assert_int_equal(a.error_msg, 1);
+        assert_int_equal(b.msg_elem[a.error_msg], 1);
+        assert_int_equal(a.n_acked, 3);
+
+        /* commit failure points at BATCH_BEGIN: no element to blame */
+        nft_acks_init(&a);
+        len = put_err(buf, b.seq_begin, -ENOMEM);
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_true(a.begin_error);
+        assert_int_equal(a.error, -ENOMEM);
+        assert_int_equal(a.error_msg, SIZE_MAX);
+
+        /* REPLACE: message 4 is the delete of element 1 */
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_REPLACE, e, 4), 0);
+        nft_acks_init(&a);
+        len = put_err(buf, b.seq_first + 4, -ENOENT);
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_int_equal(b.msg_elem[a.error_msg], 1);
+
+        /* truncated */
+        assert_int_equal(nft_acks_feed(&b, &a, buf, 10), 0);
+        nft_batch_done(&b);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_add),
+                cmocka_unit_test(test_v6_port_single),
+                cmocka_unit_test(test_del_replace),
+                cmocka_unit_test(test_invalid),
+                cmocka_unit_test(test_seq_wrap),
+                cmocka_unit_test(test_acks),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
