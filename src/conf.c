@@ -716,6 +716,12 @@ static int load_includes(const IniEntry *e, const char *path, Ini *into, IncStac
         return 0;
 }
 
+static bool endswith_local(const char *path) {
+        size_t n = strlen(path);
+
+        return n >= 6 && strcmp(path + n - 6, ".local") == 0;
+}
+
 /* Reads path with its [INCLUDES] before/after into `into`, in fail2ban's order. Returns 0
  * (errors in d), -ENOENT when a top-level file (from_file NULL) does not exist, or -ENOMEM. */
 static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, const char *from_file, unsigned from_line) {
@@ -736,6 +742,10 @@ static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, co
                         return -ENOMEM;
                 if (!from_file && errno == ENOENT)
                         return -ENOENT;
+                /* "after = common.local" is fail2ban's hook for optional local overrides: a missing
+                 * .local is normal, a missing .conf is a mistake */
+                if (errno == ENOENT && endswith_local(path))
+                        return 0;
                 r = ini_diag(d, from_file ?: path, from_file ? from_line : 0, true, "%s '%s': %s",
                              from_file ? "cannot include" : "cannot read", path, strerror(errno));
                 return r < 0 ? r : 0;

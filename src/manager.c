@@ -97,8 +97,12 @@ static void log_diags(const ConfDiags *d) {
 
                 if (g->file && asprintf(&field, "CONFIG_FILE=%s", g->file) >= 0)
                         f[0] = field;
-                log_event(g->error ? LOG_ERR : LOG_WARNING, 0, g->error ? NFTJAIL_MID_CONFIG_ERR : NULL, f, "%s",
-                          conf_diag_format(g, buf, sizeof buf));
+                /* "FILE:LINE: MESSAGE"; the level says error or warning */
+                if (g->file && g->line)
+                        snprintf(buf, sizeof buf, "%s:%u: %s", g->file, g->line, g->message);
+                else
+                        snprintf(buf, sizeof buf, "%s%s%s", g->file ? g->file : "", g->file ? ": " : "", g->message);
+                log_event(g->error ? LOG_ERR : LOG_WARNING, 0, g->error ? NFTJAIL_MID_CONFIG_ERR : NULL, f, "%s", buf);
         }
 }
 
