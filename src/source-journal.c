@@ -170,14 +170,15 @@ int source_journal_drain(SourceJournal *s) {
 
 static int source_journal_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         SourceJournal *s = userdata;
-        int r;
+        int r, n;
 
         r = sd_journal_process(s->journal);
         if (r < 0) {
                 log_warning_errno(r, "%s: failed to process journal changes, ignoring: %m", s->name);
                 return 0;
         }
-        (void) source_journal_drain(s);
+        n = source_journal_drain(s);
+        log_debug("%s: journal changed (%d), %d entries read", s->name, r, n);
         return 0;
 }
 
@@ -201,10 +202,19 @@ int source_journal_new(sd_event *event, const char *name, const char *match, Sou
         r = sd_journal_seek_tail(j);
         if (r < 0)
                 return r;
-        /* seek_tail places us after the last entry; previous() makes next() return only new ones */
+        /* seek_tail places us after the last entry; previous() makes next() return only new ones.
+         * When no entry matches yet, previous() finds nothing and the position stays "tail",
+         * from which next() would jump to whatever is last when entries arrive and skip the
+         * others (seen with three entries that came in one inotify wakeup): then start from
+         * the current time instead, a position next() walks forward from. */
         r = sd_journal_previous(j);
         if (r < 0)
                 return r;
+        if (r == 0) {
+                r = sd_journal_seek_realtime_usec(j, now_usec(CLOCK_REALTIME));
+                if (r < 0)
+                        return r;
+        }
 
         s = calloc(1, sizeof *s);
         if (!s)
