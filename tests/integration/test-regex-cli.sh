@@ -35,8 +35,9 @@ echo "ok: --json by name"
 
 # summary output names the counts
 "$NFTJAIL" regex --config-dir "$SRCDIR/conf" "$tmp/auth.log" sshd >"$tmp/out" 2>&1 || fail "regex summary failed"
-grep -Eiq "lines:? *6" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 6 lines"; }
-grep -Eiq "matched:? *4" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 4 matched"; }
+grep -Eq "^Lines: 6 lines" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 'Lines: 6 lines'"; }
+grep -Eq "^Failregex: 4 total" "$tmp/out" || { cat "$tmp/out"; fail "summary lacks 'Failregex: 4 total'"; }
+grep -Eq "^Missed: 2" "$tmp/out" || fail "summary lacks \"Missed: 2\""
 echo "ok: summary"
 
 # stdin, filter options, path and literal regex
