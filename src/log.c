@@ -12,6 +12,25 @@
 
 static int max_level = LOG_INFO;
 static bool to_journal;
+static LogTarget target = LOG_TARGET_AUTO;
+
+static const char *const log_target_table[_LOG_TARGET_MAX] = {
+        [LOG_TARGET_AUTO] = "auto",
+        [LOG_TARGET_JOURNAL] = "journal",
+        [LOG_TARGET_STDERR] = "stderr",
+};
+
+LogTarget log_target_from_string(const char *s) {
+        for (size_t i = 0; i < ELEMENTSOF(log_target_table); i++)
+                if (s && strcmp(s, log_target_table[i]) == 0)
+                        return (LogTarget) i;
+        return _LOG_TARGET_INVALID;
+}
+
+void log_set_target(LogTarget t) {
+        target = t;
+        log_open();
+}
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
@@ -25,7 +44,9 @@ void log_open(void) {
         unsigned long long dev, ino;
         struct stat st;
 
-        to_journal = false;
+        to_journal = target == LOG_TARGET_JOURNAL;
+        if (target != LOG_TARGET_AUTO)
+                return;
         if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
                 return;
         if (fstat(STDERR_FILENO, &st) < 0)

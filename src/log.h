@@ -8,6 +8,16 @@
 /* Logging. Under journald (JOURNAL_STREAM names our stderr) entries go through sd_journal_send()
  * with structured fields; otherwise plain lines on stderr. Thread-safe: no static buffers. */
 
+typedef enum LogTarget {
+        LOG_TARGET_AUTO,        /* the journal when JOURNAL_STREAM names our stderr, else stderr */
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_STDERR,
+        _LOG_TARGET_MAX,
+        _LOG_TARGET_INVALID = -EINVAL,
+} LogTarget;
+
+LogTarget log_target_from_string(const char *s);
+void log_set_target(LogTarget t);
 void log_open(void);
 void log_set_max_level(int level);
 int log_get_max_level(void);

@@ -27,6 +27,8 @@ static void help(void) {
                "                        run, and exit: 0 when it is valid, 1 with the errors\n"
                "     --log-level LEVEL  debug, info, notice, warning or err (default info, or\n"
                "                        loglevel in nftjail.conf)\n"
+               "     --log-target T     journal, stderr, or auto (default: the journal when\n"
+               "                        started by systemd with its output there, else stderr)\n"
                "  -h --help             Show this help\n"
                "     --version          Show the version\n"
                "\n"
@@ -37,7 +39,7 @@ static void help(void) {
 
 /* Returns 1 to go on, 0 to exit successfully, negative on a usage error. */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_LOG_LEVEL, ARG_LOG_TARGET };
         static const struct option options[] = {
                 { "foreground", no_argument, NULL, 'f' },
                 { "config-dir", required_argument, NULL, 'c' },
@@ -45,6 +47,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "test-config", no_argument, NULL, 't' },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -75,6 +78,15 @@ static int parse_argv(int argc, char *argv[]) {
                         }
                         log_set_max_level(l);
                         break;
+                case ARG_LOG_TARGET: {
+                        LogTarget t = log_target_from_string(optarg);
+                        if (t < 0) {
+                                fprintf(stderr, "nftjaild: bad --log-target '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        log_set_target(t);
+                        break;
+                }
                 case 'h':
                         help();
                         return 0;

@@ -643,7 +643,9 @@ rig_start_daemon() {
 _rig_daemon_ready() {
 	kill -0 "$RIG_DAEMON_PID" 2>/dev/null || return 0 # let the caller see it died
 	[ -S "$RIG_SOCK" ] ||
-		tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -q "^nftjaild .* started"
+		tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -q "^nftjaild .* started" ||
+		[ -n "$(journalctl -q --no-pager -o cat "_PID=$RIG_DAEMON_PID" \
+			MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b05 2>/dev/null)" ]
 }
 
 rig_daemon_alive() {
