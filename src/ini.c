@@ -284,7 +284,7 @@ static int parse_line(Parser *p, const char *l, size_t len, unsigned lineno) {
                 if (l[end - 1] != ']' || end - start < 3)
                         return ini_diag(p->d, p->file, lineno, true, "bad section header '%.*s'",
                                         (int) MIN(end - start, 200), l + start);
-                name = strndup(l + start + 1, end - start - 2);
+                name = memdup_str(l + start + 1, end - start - 2);
                 if (!name)
                         return -ENOMEM;
                 strstrip(name);
@@ -322,7 +322,7 @@ static int parse_line(Parser *p, const char *l, size_t len, unsigned lineno) {
                 e = calloc(1, sizeof(IniEntry));
                 if (!e)
                         return -ENOMEM;
-                e->key = strndup(l + start, kend - start);
+                e->key = memdup_str(l + start, kend - start);
                 e->file = strdup(p->file);
                 e->line = lineno;
                 if (!e->key || !e->file) {

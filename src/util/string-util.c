@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nftjail.h"
@@ -86,5 +87,15 @@ char *strstrip(char *s) {
         e = s + strlen(s);
         while (e > s && isspace((unsigned char) e[-1]))
                 *--e = 0;
+        return s;
+}
+
+char *memdup_str(const char *p, size_t n) {
+        char *s = malloc(n + 1);
+
+        if (!s)
+                return NULL;
+        memcpy(s, p, n);
+        s[n] = 0;
         return s;
 }

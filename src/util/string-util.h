@@ -16,3 +16,7 @@ int strv_extend(char ***l, const char *s);
 
 /* Removes leading and trailing blanks in place; returns s. */
 char *strstrip(char *s);
+
+/* A NUL-terminated copy of the n bytes at p, which need not be NUL-terminated (strndup() may be
+ * checked as reading a string to its end). Returns NULL on ENOMEM. */
+char *memdup_str(const char *p, size_t n);
