@@ -54,6 +54,8 @@ size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem 
 
 typedef struct BanEntry {
         Addr addr;              /* family 0: empty */
+        uint8_t proto;
+        uint16_t port;
         usec_t expiry;
 } BanEntry;
 
@@ -89,12 +91,25 @@ BanMap *ban_map_free(BanMap *m) {
         return NULL;
 }
 
-static size_t ban_map_find(const BanMap *m, const Addr *a, bool *found) {
+static inline bool entry_is(const BanEntry *x, const Addr *a, uint8_t proto, uint16_t port) {
+        return x->port == port && x->proto == proto && addr_equal(&x->addr, a);
+}
+
+static inline size_t entry_hash(const BanMap *m, const Addr *a, uint8_t proto, uint16_t port) {
+        return (size_t) addr_hash(a, m->seed ^ ((uint64_t) proto << 16 | port));
+}
+
+/* All-ports elements have no protocol: normalise so that one element has one key. */
+static inline uint8_t key_proto(const NftElem *e) {
+        return e->port ? e->proto : 0;
+}
+
+static size_t ban_map_find(const BanMap *m, const Addr *a, uint8_t proto, uint16_t port, bool *found) {
         size_t mask = m->capacity - 1;
-        size_t i = (size_t) addr_hash(a, m->seed) & mask;
+        size_t i = entry_hash(m, a, proto, port) & mask;
 
         while (m->v[i].addr.family != 0) {
-                if (addr_equal(&m->v[i].addr, a)) {
+                if (entry_is(&m->v[i], a, proto, port)) {
                         *found = true;
                         return i;
                 }
@@ -104,9 +119,9 @@ static size_t ban_map_find(const BanMap *m, const Addr *a, bool *found) {
         return i;
 }
 
-usec_t ban_map_get(const BanMap *m, const Addr *a, usec_t now) {
+usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now) {
         bool found;
-        size_t i = ban_map_find(m, a, &found);
+        size_t i = ban_map_find(m, &e->addr, key_proto(e), e->port, &found);
 
         return found && m->v[i].expiry > now ? m->v[i].expiry : 0;
 }
@@ -125,13 +140,13 @@ static int ban_map_grow(BanMap *m) {
                 bool found;
                 if (old[i].addr.family == 0)
                         continue;
-                m->v[ban_map_find(m, &old[i].addr, &found)] = old[i];
+                m->v[ban_map_find(m, &old[i].addr, old[i].proto, old[i].port, &found)] = old[i];
         }
         free(old);
         return 0;
 }
 
-int ban_map_set(BanMap *m, const Addr *a, usec_t expiry) {
+int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
         bool found;
         size_t i;
 
@@ -140,10 +155,12 @@ int ban_map_set(BanMap *m, const Addr *a, usec_t expiry) {
                 if (r < 0)
                         return r;
         }
-        i = ban_map_find(m, a, &found);
+        i = ban_map_find(m, &e->addr, key_proto(e), e->port, &found);
         if (!found) {
-                m->v[i].addr = (Addr) { .family = a->family };
-                memcpy(m->v[i].addr.bytes, a->bytes, addr_len(a));
+                m->v[i].addr = (Addr) { .family = e->addr.family };
+                memcpy(m->v[i].addr.bytes, e->addr.bytes, addr_len(&e->addr));
+                m->v[i].proto = key_proto(e);
+                m->v[i].port = e->port;
                 m->size++;
         }
         m->v[i].expiry = expiry;
@@ -160,7 +177,7 @@ static void ban_map_remove_at(BanMap *m, size_t i) {
                 j = (j + 1) & mask;
                 if (m->v[j].addr.family == 0)
                         break;
-                home = (size_t) addr_hash(&m->v[j].addr, m->seed) & mask;
+                home = entry_hash(m, &m->v[j].addr, m->v[j].proto, m->v[j].port) & mask;
                 if (((j - home) & mask) >= ((j - i) & mask)) {
                         m->v[i] = m->v[j];
                         i = j;
@@ -170,9 +187,9 @@ static void ban_map_remove_at(BanMap *m, size_t i) {
         m->size--;
 }
 
-void ban_map_remove(BanMap *m, const Addr *a) {
+void ban_map_remove(BanMap *m, const NftElem *e) {
         bool found;
-        size_t i = ban_map_find(m, a, &found);
+        size_t i = ban_map_find(m, &e->addr, key_proto(e), e->port, &found);
 
         if (found)
                 ban_map_remove_at(m, i);
@@ -201,10 +218,10 @@ size_t ban_map_gc(BanMap *m, usec_t now) {
         return removed;
 }
 
-bool ban_map_next(const BanMap *m, size_t *iter, Addr *ret_addr, usec_t *ret_expiry) {
+bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry) {
         for (size_t i = *iter; i < m->capacity; i++)
                 if (m->v[i].addr.family != 0) {
-                        *ret_addr = m->v[i].addr;
+                        *ret = (NftElem) { .addr = m->v[i].addr, .proto = m->v[i].proto, .port = m->v[i].port };
                         *ret_expiry = m->v[i].expiry;
                         *iter = i + 1;
                         return true;

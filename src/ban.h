@@ -28,18 +28,21 @@ BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n
 #define BAN_ELEMS_MAX 256
 size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max);
 
-/* Bans in force: address -> expiry (CLOCK_BOOTTIME usec, USEC_INFINITY = permanent). */
+/* Bans in force, per kernel element: (address, protocol, port) -> expiry (CLOCK_BOOTTIME usec,
+ * USEC_INFINITY = permanent). Keyed like the element itself, because jails that share a port share
+ * the element: a ban must never shorten another jail's longer ban of the same element. Port 0 is
+ * the all-ports element. */
 typedef struct BanMap BanMap;
 
 int ban_map_new(BanMap **ret);
 BanMap *ban_map_free(BanMap *m);
-/* Returns the expiry of a live ban of a (expiry > now), or 0 when none. */
-usec_t ban_map_get(const BanMap *m, const Addr *a, usec_t now);
-int ban_map_set(BanMap *m, const Addr *a, usec_t expiry);
-void ban_map_remove(BanMap *m, const Addr *a);
-/* Live bans (expiry > now). */
+/* Returns the expiry of the live ban of e's element (expiry > now), or 0 when none. */
+usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now);
+int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
+void ban_map_remove(BanMap *m, const NftElem *e);
+/* Live elements (expiry > now). */
 size_t ban_map_count(const BanMap *m, usec_t now);
 /* Drops expired bans; returns how many. */
 size_t ban_map_gc(BanMap *m, usec_t now);
-/* Iteration: *iter starts at 0; returns false at the end. */
-bool ban_map_next(const BanMap *m, size_t *iter, Addr *ret_addr, usec_t *ret_expiry);
+/* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
+bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);

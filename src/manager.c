@@ -40,7 +40,6 @@ typedef struct Jail {
         const JailConf *conf;
         Filter *filter;
         Tracker *tracker;
-        BanMap *bans;
         SourceJournal *journal;
         Evidence *evidence;     /* ring of the last matched lines, for the ban event */
         unsigned evidence_next;
@@ -53,9 +52,18 @@ typedef struct PendingBan {
         Jail *jail;
         Addr addr;
         unsigned failures;
-        NftOp op;
+        usec_t expiry;
+        size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
 } PendingBan;
+
+/* One kernel element of a pending ban, with the operation it needs. */
+typedef struct PendingElem {
+        NftElem elem;
+        size_t owner;           /* index in Manager.pending */
+        NftOp op;
+        usec_t old;             /* expiry before this flush planned it (0: none) */
+} PendingElem;
 
 struct Manager {
         ManagerOptions options;
@@ -65,6 +73,7 @@ struct Manager {
         sd_event *event;
         sd_event_source *flush;
         Nft *nft;
+        BanMap *bans;           /* every element we put in the kernel, with its expiry */
         Addr *self;
         size_t n_self;
         PendingBan *pending;
@@ -76,7 +85,6 @@ static void jail_done(Jail *j) {
         source_journal_free(j->journal);
         filter_free(j->filter);
         tracker_free(j->tracker);
-        ban_map_free(j->bans);
         free(j->evidence);
         *j = (Jail) {};
 }
@@ -161,7 +169,7 @@ static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
                         continue;
                 }
                 if (tracker_new(jc->maxretry, jc->findtime_sec, TRACKER_MAX_ENTRIES, &j->tracker) < 0 ||
-                    ban_map_new(&j->bans) < 0 || !(j->evidence = calloc(EVIDENCE_RING, sizeof(Evidence)))) {
+                    !(j->evidence = calloc(EVIDENCE_RING, sizeof(Evidence)))) {
                         jails_free(jails, c->n_jails);
                         return log_oom();
                 }
@@ -205,8 +213,14 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (!m)
                 return log_oom();
         m->options = *o;
+        r = ban_map_new(&m->bans);
+        if (r < 0) {
+                free(m);
+                return log_oom();
+        }
         r = load_config(m, &m->config, &m->jails, &m->n_jails);
         if (r < 0) {
+                ban_map_free(m->bans);
                 free(m);
                 return r;
         }
@@ -223,6 +237,7 @@ Manager *manager_free(Manager *m) {
         config_free(m->config);
         sd_event_source_disable_unref(m->flush);
         nft_free(m->nft);
+        ban_map_free(m->bans);
         sd_event_unref(m->event);
         free(m->self);
         free(m->pending);
@@ -420,23 +435,18 @@ static void log_ban(const PendingBan *p, int error) {
                   format_duration_sec(jc->bantime_sec, dur, sizeof dur), p->failures);
 }
 
-/* Applies every pending ban of one op in one transaction. When the kernel refuses an element, the
- * ban it belongs to is taken out (or turned from REPLACE into ADD when the element had vanished)
- * and the rest is tried again. */
-static void flush_op(Manager *m, NftOp op, NftElem *elems, size_t *owner) {
+/* Applies every pending element of one op in one transaction. When the kernel refuses an
+ * element, the ban it belongs to is taken out and the rest is tried again. */
+static void flush_op(Manager *m, NftOp op, const PendingElem *pe, size_t n_pe, NftElem *elems, size_t *owner) {
         for (unsigned attempt = 0; attempt < BAN_RETRIES; attempt++) {
                 size_t n = 0, bad = SIZE_MAX;
                 int r;
 
-                for (size_t i = 0; i < m->n_pending; i++) {
-                        PendingBan *p = &m->pending[i];
-                        size_t k;
-                        if (p->op != op || p->error)
+                for (size_t i = 0; i < n_pe; i++) {
+                        if (pe[i].op != op || m->pending[pe[i].owner].error)
                                 continue;
-                        k = ban_elems(p->jail->conf, &p->addr, jail_timeout_ms(p->jail->conf), elems + n, BAN_ELEMS_MAX);
-                        for (size_t e = 0; e < k; e++)
-                                owner[n + e] = i;
-                        n += k;
+                        elems[n] = pe[i].elem;
+                        owner[n++] = pe[i].owner;
                 }
                 if (n == 0)
                         return;
@@ -445,65 +455,87 @@ static void flush_op(Manager *m, NftOp op, NftElem *elems, size_t *owner) {
                         return;
                 if (bad >= n) {
                         /* the kernel did not say which: fail them all */
-                        for (size_t i = 0; i < m->n_pending; i++)
-                                if (m->pending[i].op == op && !m->pending[i].error)
-                                        m->pending[i].error = r;
+                        for (size_t i = 0; i < n; i++)
+                                m->pending[owner[i]].error = r;
                         return;
                 }
-                if (op == NFT_OP_REPLACE && r == -ENOENT)
-                        m->pending[owner[bad]].op = NFT_OP_ADD; /* removed by hand meanwhile */
-                else
-                        m->pending[owner[bad]].error = r;
+                m->pending[owner[bad]].error = r;
         }
-        for (size_t i = 0; i < m->n_pending; i++)
-                if (m->pending[i].op == op && !m->pending[i].error)
-                        m->pending[i].error = -EIO;
+        for (size_t i = 0; i < n_pe; i++)
+                if (pe[i].op == op && !m->pending[pe[i].owner].error)
+                        m->pending[pe[i].owner].error = -EIO;
 }
 
 static int manager_on_flush(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        _cleanup_free_ PendingElem *pe = NULL;
         _cleanup_free_ NftElem *elems = NULL;
         _cleanup_free_ size_t *owner = NULL;
         usec_t now = now_usec(CLOCK_BOOTTIME);
-        size_t n_elems = 0;
+        size_t n_pe = 0, max = 0;
 
         for (size_t i = 0; i < m->n_pending; i++) {
-                PendingBan *p = &m->pending[i];
-                const JailConf *jc = p->jail->conf;
-                usec_t expiry = jc->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) jc->bantime_sec * USEC_PER_SEC;
-                usec_t old = ban_map_get(p->jail->bans, &p->addr, now);
-
-                if (old >= expiry) {
-                        /* banned already, for longer: keep that */
-                        p->error = -EALREADY;
-                        continue;
-                }
-                p->op = old ? NFT_OP_REPLACE : NFT_OP_ADD;
-                n_elems += jc->allports || jc->n_ports == 0 ? 1 : jc->n_ports;
+                const JailConf *jc = m->pending[i].jail->conf;
+                max += jc->allports || jc->n_ports == 0 ? 1 : jc->n_ports;
         }
-        elems = calloc(MAX(n_elems, 1) + BAN_ELEMS_MAX, sizeof *elems);
-        owner = calloc(MAX(n_elems, 1) + BAN_ELEMS_MAX, sizeof *owner);
-        if (!elems || !owner) {
+        pe = calloc(MAX(max, 1), sizeof *pe);
+        elems = calloc(MAX(max, 1), sizeof *elems);
+        owner = calloc(MAX(max, 1), sizeof *owner);
+        if (!pe || !elems || !owner) {
                 log_oom();
                 m->n_pending = 0;
                 return 0;
         }
-        flush_op(m, NFT_OP_ADD, elems, owner);
-        flush_op(m, NFT_OP_REPLACE, elems, owner);
-        flush_op(m, NFT_OP_ADD, elems, owner); /* REPLACEs whose element had vanished */
 
+        /* Per element: add it, extend it (REPLACE), or leave it when it is banned already for
+         * longer, possibly by another jail that shares the port. The map is updated as we plan,
+         * so that two bans of one element in the same burst see each other (the longer wins;
+         * the ADDs go before the REPLACEs); what the kernel then refuses is put back below. */
         for (size_t i = 0; i < m->n_pending; i++) {
                 PendingBan *p = &m->pending[i];
                 const JailConf *jc = p->jail->conf;
+                size_t k;
 
-                if (p->error == -EALREADY)
-                        continue;
-                if (!p->error) {
-                        (void) ban_map_set(p->jail->bans, &p->addr,
-                                           jc->bantime_sec < 0 ? USEC_INFINITY
-                                                               : now + (usec_t) jc->bantime_sec * USEC_PER_SEC);
-                        p->jail->bans_total++;
+                p->expiry = jc->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) jc->bantime_sec * USEC_PER_SEC;
+                k = ban_elems(jc, &p->addr, jail_timeout_ms(jc), elems, BAN_ELEMS_MAX);
+                for (size_t e = 0; e < k; e++) {
+                        usec_t old = ban_map_get(m->bans, &elems[e], now);
+                        if (old >= p->expiry)
+                                continue;
+                        if (ban_map_set(m->bans, &elems[e], p->expiry) < 0) {
+                                p->error = -ENOMEM;
+                                continue;
+                        }
+                        pe[n_pe++] = (PendingElem) {
+                                .elem = elems[e], .owner = i, .op = old ? NFT_OP_REPLACE : NFT_OP_ADD, .old = old,
+                        };
+                        p->n_elems++;
                 }
+        }
+        flush_op(m, NFT_OP_ADD, pe, n_pe, elems, owner);
+        flush_op(m, NFT_OP_REPLACE, pe, n_pe, elems, owner);
+
+        /* undo the plan of refused bans, newest first, unless a later plan replaced it */
+        for (size_t i = n_pe; i-- > 0;) {
+                const PendingBan *p = &m->pending[pe[i].owner];
+                if (!p->error || ban_map_get(m->bans, &pe[i].elem, now) != p->expiry)
+                        continue;
+                if (pe[i].old)
+                        (void) ban_map_set(m->bans, &pe[i].elem, pe[i].old);
+                else
+                        ban_map_remove(m->bans, &pe[i].elem);
+        }
+        for (size_t i = 0; i < m->n_pending; i++) {
+                PendingBan *p = &m->pending[i];
+                char as[ADDR_STRLEN];
+
+                if (p->n_elems == 0) {
+                        log_info("%s: %s is banned already, for longer", p->jail->conf->name,
+                                  addr_to_string(&p->addr, as, sizeof as));
+                        continue;
+                }
+                if (!p->error)
+                        p->jail->bans_total++;
                 log_ban(p, p->error);
         }
         m->n_pending = 0;
@@ -552,8 +584,6 @@ static int manager_reload(Manager *m) {
                                 tracker_free(jails[i].tracker);
                                 jails[i].tracker = TAKE_PTR(o->tracker);
                         }
-                        ban_map_free(jails[i].bans);
-                        jails[i].bans = TAKE_PTR(o->bans);
                         jails[i].bans_total = o->bans_total;
                 }
         /* pending bans point at the old jails: apply them first */

@@ -60,11 +60,16 @@ static void test_elems(void **state) {
         assert_int_equal(e[0].timeout_ms, 0);
 }
 
+static NftElem E(const char *s, uint8_t proto, uint16_t port) {
+        return (NftElem) { .addr = A(s), .proto = proto, .port = port };
+}
+
 static void test_map(void **state) {
         BanMap *m;
-        Addr a = A("192.0.2.1"), b = A("2001:db8::2");
-        Addr it_a;
-        usec_t it_e;
+        NftElem a = E("192.0.2.1", IPPROTO_TCP, 22), b = E("2001:db8::2", 0, 0);
+        NftElem a80 = E("192.0.2.1", IPPROTO_TCP, 80), a_udp = E("192.0.2.1", IPPROTO_UDP, 22);
+        NftElem it_e;
+        usec_t it_x;
         size_t it = 0, n = 0;
 
         assert_int_equal(ban_map_new(&m), 0);
@@ -72,19 +77,28 @@ static void test_map(void **state) {
         assert_int_equal(ban_map_set(m, &a, 100), 0);
         assert_int_equal(ban_map_set(m, &b, USEC_INFINITY), 0);
         assert_int_equal(ban_map_get(m, &a, 10), 100);
+        /* the same address on another port or protocol is another element */
+        assert_int_equal(ban_map_get(m, &a80, 10), 0);
+        assert_int_equal(ban_map_get(m, &a_udp, 10), 0);
         assert_int_equal(ban_map_get(m, &a, 100), 0); /* expired */
+        assert_true(ban_map_get(m, &b, 1000000) == USEC_INFINITY);
+        /* an all-ports element has no protocol: whatever proto says, it is the same element */
+        b.proto = IPPROTO_TCP;
         assert_true(ban_map_get(m, &b, 1000000) == USEC_INFINITY);
         assert_int_equal(ban_map_count(m, 50), 2);
         assert_int_equal(ban_map_count(m, 150), 1);
-        while (ban_map_next(m, &it, &it_a, &it_e))
+        while (ban_map_next(m, &it, &it_e, &it_x)) {
+                if (it_e.port == 22)
+                        assert_int_equal(it_e.proto, IPPROTO_TCP);
                 n++;
+        }
         assert_int_equal(n, 2);
         assert_int_equal(ban_map_gc(m, 150), 1);
         ban_map_remove(m, &b);
         assert_int_equal(ban_map_count(m, 0), 0);
         for (uint32_t i = 0; i < 10000; i++) {
-                Addr x = { .family = AF_INET };
-                memcpy(x.bytes, &i, 4);
+                NftElem x = { .addr = { .family = AF_INET }, .proto = IPPROTO_TCP, .port = (uint16_t) (i % 3 + 1) };
+                memcpy(x.addr.bytes, &i, 4);
                 assert_int_equal(ban_map_set(m, &x, 1000 + i), 0);
         }
         assert_int_equal(ban_map_count(m, 0), 10000);
