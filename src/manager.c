@@ -16,70 +16,13 @@
 #include "conf.h"
 #include "log-ids.h"
 #include "log.h"
+#include "manager-internal.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
 #include "source-journal.h"
 #include "tracker.h"
 #include "util/string-util.h"
-
-#define TRACKER_MAX_ENTRIES 1000000 /* per jail: bounded memory whatever the attack */
-#define EVIDENCE_RING 64
-#define EVIDENCE_LINE 320
-#define FAILURE_LOGS_PER_SEC 50
-#define BAN_RETRIES 16
-
-typedef struct Evidence {
-        Addr addr;
-        uint16_t len;
-        char line[EVIDENCE_LINE];
-} Evidence;
-
-typedef struct Jail {
-        Manager *manager;
-        const JailConf *conf;
-        Filter *filter;
-        Tracker *tracker;
-        SourceJournal *journal;
-        Evidence *evidence;     /* ring of the last matched lines, for the ban event */
-        unsigned evidence_next;
-        uint64_t lines, failures, ignored, lines_cut, bans_total;
-        time_t log_window;
-        unsigned log_count, log_suppressed;
-} Jail;
-
-typedef struct PendingBan {
-        Jail *jail;
-        Addr addr;
-        unsigned failures;
-        usec_t expiry;
-        size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
-        int error;
-} PendingBan;
-
-/* One kernel element of a pending ban, with the operation it needs. */
-typedef struct PendingElem {
-        NftElem elem;
-        size_t owner;           /* index in Manager.pending */
-        NftOp op;
-        usec_t old;             /* expiry before this flush planned it (0: none) */
-} PendingElem;
-
-struct Manager {
-        ManagerOptions options;
-        Config *config;
-        Jail *jails;
-        size_t n_jails;
-        sd_event *event;
-        sd_event_source *flush;
-        Nft *nft;
-        BanMap *bans;           /* every element we put in the kernel, with its expiry */
-        Addr *self;
-        size_t n_self;
-        PendingBan *pending;
-        size_t n_pending, cap_pending;
-        usec_t started;
-};
 
 static void jail_done(Jail *j) {
         source_journal_free(j->journal);
@@ -183,18 +126,23 @@ static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
         return 0;
 }
 
-static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t *ret_n) {
+/* Loads the configuration and builds its jails. Every diagnostic is logged, and copied to
+ * ret_diags when given (for a reload requested by the CLI, which prints them). */
+static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t *ret_n, ConfDiags *ret_diags) {
         _cleanup_(conf_diags_done) ConfDiags diags = {};
         Config *c = NULL;
         int r;
 
         r = config_load(m->options.config_dir, &c, &diags);
         log_diags(&diags);
+        if (ret_diags) {
+                *ret_diags = diags;
+                diags = (ConfDiags) {};
+        }
         if (r < 0) {
                 if (r == -ENOMEM)
                         return log_oom();
-                return log_error_errno(r, "%s: configuration has %zu error(s), not starting", m->options.config_dir,
-                                       diags.n_errors);
+                return log_error_errno(r, "%s: the configuration has errors", m->options.config_dir);
         }
         r = jails_build(m, c, ret_jails, ret_n);
         if (r < 0) {
@@ -218,7 +166,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 free(m);
                 return log_oom();
         }
-        r = load_config(m, &m->config, &m->jails, &m->n_jails);
+        r = load_config(m, &m->config, &m->jails, &m->n_jails, NULL);
         if (r < 0) {
                 ban_map_free(m->bans);
                 free(m);
@@ -344,7 +292,7 @@ static void jail_log_failure(Jail *j, const Addr *a, int count, const char *line
         log_debug("%s: line '%s'", j->conf->name, escape_bytes(line, len, esc, sizeof esc));
 }
 
-static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures) {
+static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec) {
         if (m->n_pending == m->cap_pending) {
                 size_t nc = MAX(m->cap_pending * 2, 64);
                 PendingBan *p = realloc(m->pending, nc * sizeof *p);
@@ -357,7 +305,9 @@ static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures) {
         for (size_t i = 0; i < m->n_pending; i++)
                 if (m->pending[i].jail == j && addr_equal(&m->pending[i].addr, a))
                         return 0;
-        m->pending[m->n_pending++] = (PendingBan) { .jail = j, .addr = *a, .failures = failures };
+        m->pending[m->n_pending++] = (PendingBan) {
+                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : j->conf->bantime_sec,
+        };
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
 }
 
@@ -401,14 +351,14 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
                 return;
         jail_log_failure(j, &mr.addr, count, line, len);
         if ((unsigned) count >= j->conf->maxretry) {
-                r = pending_add(j->manager, j, &mr.addr, (unsigned) count);
+                r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0);
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot queue a ban, ignoring: %m", j->conf->name);
         }
 }
 
-static uint64_t jail_timeout_ms(const JailConf *jc) {
-        return jc->bantime_sec < 0 ? 0 : (uint64_t) jc->bantime_sec * 1000;
+static uint64_t timeout_ms(int64_t bantime_sec) {
+        return bantime_sec < 0 ? 0 : (uint64_t) bantime_sec * 1000;
 }
 
 static void log_ban(const PendingBan *p, int error) {
@@ -421,9 +371,9 @@ static void log_ban(const PendingBan *p, int error) {
         snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jc->name);
         snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
         snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", p->failures);
-        snprintf(fb, sizeof fb, "NFTJAIL_BANTIME=%lld", (long long) jc->bantime_sec);
+        snprintf(fb, sizeof fb, "NFTJAIL_BANTIME=%lld", (long long) p->bantime_sec);
         snprintf(fu, sizeof fu, "NFTJAIL_BAN_USEC=%llu",
-                 jc->bantime_sec < 0 ? 0ULL : (unsigned long long) jc->bantime_sec * USEC_PER_SEC);
+                 p->bantime_sec < 0 ? 0ULL : (unsigned long long) p->bantime_sec * USEC_PER_SEC);
         if (error) {
                 log_event(LOG_ERR, error, NFTJAIL_MID_BAN_FAILED, fields, "%s: failed to ban %s: %m", jc->name, as);
                 return;
@@ -431,8 +381,12 @@ static void log_ban(const PendingBan *p, int error) {
         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
         if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
                 fields[5] = fe;
-        log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s after %u failures", jc->name, as,
-                  format_duration_sec(jc->bantime_sec, dur, sizeof dur), p->failures);
+        if (p->failures == 0)
+                log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (manual ban)", jc->name, as,
+                          format_duration_sec(p->bantime_sec, dur, sizeof dur));
+        else
+                log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s after %u failures", jc->name,
+                          as, format_duration_sec(p->bantime_sec, dur, sizeof dur), p->failures);
 }
 
 /* Applies every pending element of one op in one transaction. When the kernel refuses an
@@ -496,8 +450,8 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 const JailConf *jc = p->jail->conf;
                 size_t k;
 
-                p->expiry = jc->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) jc->bantime_sec * USEC_PER_SEC;
-                k = ban_elems(jc, &p->addr, jail_timeout_ms(jc), elems, BAN_ELEMS_MAX);
+                p->expiry = p->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) p->bantime_sec * USEC_PER_SEC;
+                k = ban_elems(jc, &p->addr, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
                         if (old >= p->expiry)
@@ -542,6 +496,109 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+Jail *manager_find_jail(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_jails; i++)
+                if (strcmp(m->jails[i].conf->name, name) == 0)
+                        return &m->jails[i];
+        return NULL;
+}
+
+int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec) {
+        size_t idx;
+        int r;
+
+        if (ban_allowed(j->conf, a, m->self, m->n_self) != BAN_OK)
+                return -EPERM;
+        r = pending_add(m, j, a, 0, bantime_sec);
+        if (r < 0)
+                return r;
+        for (idx = 0; idx < m->n_pending; idx++)
+                if (m->pending[idx].jail == j && addr_equal(&m->pending[idx].addr, a))
+                        break;
+        tracker_forget(j->tracker, a);
+        /* apply now, so that the caller learns the kernel's answer: the flush empties the queue
+         * but leaves the entries (and their results) in place until the next pending_add() */
+        manager_on_flush(m->flush, m);
+        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+        return idx < m->cap_pending ? m->pending[idx].error : 0;
+}
+
+static void log_unban(const char *jail, const Addr *a) {
+        char as[ADDR_STRLEN], fj[160], fa[80];
+        const char *fields[] = { fj, fa, NULL };
+
+        addr_to_string(a, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jail ? jail : "");
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s", jail ? jail : "all jails", as);
+}
+
+/* Whether element e (from the map of live bans) belongs to jail j: same protocol and one of its
+ * ports, or the all-ports set for an all-ports jail. */
+static bool jail_owns_elem(const JailConf *jc, const NftElem *e) {
+        if (jc->allports || jc->n_ports == 0)
+                return e->port == 0;
+        if (e->port == 0 || e->proto != jc->protocol)
+                return false;
+        for (size_t i = 0; i < jc->n_ports; i++)
+                if (jc->ports[i] == e->port)
+                        return true;
+        return false;
+}
+
+int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
+        _cleanup_free_ NftElem *elems = NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
+        size_t n = 0, cap = 0, it = 0;
+        NftElem e;
+        int r = 0;
+
+        while (ban_map_next(m->bans, &it, &e, &expiry)) {
+                if (expiry <= now || (a && !addr_equal(&e.addr, a)) || (j && !jail_owns_elem(j->conf, &e)))
+                        continue;
+                if (n == cap) {
+                        size_t nc = MAX(cap * 2, 16);
+                        NftElem *ne = realloc(elems, nc * sizeof *ne);
+                        if (!ne)
+                                return -ENOMEM;
+                        elems = ne;
+                        cap = nc;
+                }
+                e.prefixlen = 128;
+                elems[n++] = e;
+        }
+        /* An element may be gone already (expired a moment ago, deleted by hand): the kernel then
+         * refuses the whole transaction with ENOENT; drop that one and go on. */
+        for (size_t left = n, tries = 0; left > 0 && tries < n + 1; tries++) {
+                size_t bad = SIZE_MAX;
+                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, &bad);
+                if (r >= 0 || r != -ENOENT || bad >= left)
+                        break;
+                ban_map_remove(m->bans, &elems[bad]);
+                elems[bad] = elems[--left];
+                n--;
+                r = 0;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool first = true;
+                ban_map_remove(m->bans, &elems[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (addr_equal(&elems[k].addr, &elems[i].addr))
+                                first = false;
+                if (first) {
+                        log_unban(j ? j->conf->name : NULL, &elems[i].addr);
+                        for (size_t k = 0; k < m->n_jails; k++)
+                                if (!j || &m->jails[k] == j)
+                                        tracker_forget(m->jails[k].tracker, &elems[i].addr);
+                }
+        }
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
 static int jails_start(Manager *m, Jail *jails, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 Jail *j = &jails[i];
@@ -564,14 +621,14 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
 
 /* Reload: the new configuration is built whole before anything changes; on any error the old one
  * keeps running. Jails that keep their name and thresholds keep their counters and bans. */
-static int manager_reload(Manager *m) {
+int manager_reload(Manager *m, ConfDiags *ret_diags) {
         Config *c = NULL;
         Jail *jails = NULL;
         size_t n = 0;
         int r;
 
         log_info("reloading configuration from %s", m->options.config_dir);
-        r = load_config(m, &c, &jails, &n);
+        r = load_config(m, &c, &jails, &n, ret_diags);
         if (r < 0)
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         for (size_t i = 0; i < n; i++)
@@ -609,7 +666,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
 
         if (si->ssi_signo == SIGHUP) {
                 (void) sd_notify(false, "RELOADING=1");
-                (void) manager_reload(m);
+                (void) manager_reload(m, NULL);
                 (void) sd_notify(false, "READY=1");
                 return 0;
         }

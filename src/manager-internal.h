@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The Manager's state, shared only with the modules it owns on the main thread (control.c reads
+ * it for status replies). Nothing here is an API for other threads. */
+
+#include <time.h>
+
+#include <systemd/sd-event.h>
+
+#include "addr.h"
+#include "ban.h"
+#include "conf.h"
+#include "manager.h"
+#include "match.h"
+#include "nft.h"
+#include "source-journal.h"
+#include "tracker.h"
+
+#define TRACKER_MAX_ENTRIES 1000000 /* per jail: bounded memory whatever the attack */
+#define EVIDENCE_RING 64
+#define EVIDENCE_LINE 320
+#define FAILURE_LOGS_PER_SEC 50
+#define BAN_RETRIES 16
+
+typedef struct Evidence {
+        Addr addr;
+        uint16_t len;
+        char line[EVIDENCE_LINE];
+} Evidence;
+
+typedef struct Jail {
+        Manager *manager;
+        const JailConf *conf;
+        Filter *filter;
+        Tracker *tracker;
+        SourceJournal *journal;
+        Evidence *evidence;     /* ring of the last matched lines, for the ban event */
+        unsigned evidence_next;
+        uint64_t lines, failures, ignored, lines_cut, bans_total;
+        time_t log_window;
+        unsigned log_count, log_suppressed;
+} Jail;
+
+typedef struct PendingBan {
+        Jail *jail;
+        Addr addr;
+        unsigned failures;
+        int64_t bantime_sec;    /* the jail's, or a manual ban's own */
+        usec_t expiry;
+        size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
+        int error;
+} PendingBan;
+
+/* One kernel element of a pending ban, with the operation it needs. */
+typedef struct PendingElem {
+        NftElem elem;
+        size_t owner;           /* index in Manager.pending */
+        NftOp op;
+        usec_t old;             /* expiry before this flush planned it (0: none) */
+} PendingElem;
+
+struct Manager {
+        ManagerOptions options;
+        Config *config;
+        Jail *jails;
+        size_t n_jails;
+        sd_event *event;
+        sd_event_source *flush;
+        Nft *nft;
+        BanMap *bans;           /* every element we put in the kernel, with its expiry */
+        Addr *self;
+        size_t n_self;
+        PendingBan *pending;
+        size_t n_pending, cap_pending;
+        usec_t started;
+};
+
+
+/* The jail called name, or NULL. */
+Jail *manager_find_jail(Manager *m, const char *name);
+
+/* Bans a in jail j now (bantime_sec 0: the jail's; < 0: permanent), through the same path as an
+ * automatic ban. Returns 0, -EPERM (loopback, ignoreip, this host), or the kernel's error. */
+int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec);
+
+/* Deletes the live bans of a (NULL: every address) that belong to jail j (NULL: all jails), and
+ * forgets their failure counts. *ret_n = elements removed. Returns 0 or a negative errno. */
+int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n);
+
+/* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
+ * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */
+int manager_reload(Manager *m, ConfDiags *ret_diags);
