@@ -55,6 +55,7 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -680,4 +681,191 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
         if (r < 0)
                 return r;
         return 1;
+}
+
+/* ---- listing ---- */
+
+static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
+        return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int nft_list_comment_cb(const struct nftnl_udata *attr, void *data) {
+        NftListed *d = data;
+
+        if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
+                uint8_t l = nftnl_udata_len(attr);
+                if (l == 0 || l > sizeof(d->comment))
+                        return -1;
+                memcpy(d->comment, nftnl_udata_get(attr), l);
+                d->comment[l - 1] = 0;
+        }
+        return 0;
+}
+
+/* Number of leading bits that a (start) and b (inclusive last) share, for a prefix range. */
+static uint8_t nft_prefixlen(const uint8_t *start, const uint8_t *last) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < 16; i++) {
+                uint8_t x = start[i] ^ last[i];
+                if (x == 0) {
+                        n += 8;
+                        continue;
+                }
+                while (!(x & 0x80)) {
+                        n++;
+                        x <<= 1;
+                }
+                break;
+        }
+        return (uint8_t) n;
+}
+
+/* Decodes one element of set kind k into *d. Returns 1 when it is a ban, 0 to skip (an interval
+ * end element), negative on a malformed key. */
+static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed *d) {
+        const uint8_t *key, *end;
+        uint32_t kl = 0, el = 0, flags = 0;
+        const void *ud;
+        uint32_t ul;
+
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+        if (flags & NFT_SET_ELEM_INTERVAL_END)
+                return 0;
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &el);
+        if (!key)
+                return -EBADMSG;
+        memset(d, 0, sizeof *d);
+        if (strcmp(set, NFT_SET_V4) == 0 && kl == 4) {
+                d->elem.addr.family = AF_INET;
+                memcpy(d->elem.addr.bytes, key, 4);
+        } else if (strcmp(set, NFT_SET_V4_PORT) == 0 && kl == 12) {
+                d->elem.addr.family = AF_INET;
+                memcpy(d->elem.addr.bytes, key, 4);
+                d->elem.proto = key[4];
+                d->elem.port = (uint16_t) (key[8] << 8 | key[9]);
+        } else if (strcmp(set, NFT_SET_V6) == 0 && kl == 16) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                /* the end element comes separately; a single address is what we add unless told
+                 * otherwise, and a prefix ban keeps its start address */
+                d->elem.prefixlen = 128;
+        } else if (strcmp(set, NFT_SET_V6_PORT) == 0 && kl == 24) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = end && el == 24 ? nft_prefixlen(key, end) : 128;
+                d->elem.proto = key[16];
+                d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
+        } else
+                return -EBADMSG;
+        if (d->elem.addr.family == AF_INET)
+                d->elem.prefixlen = 32;
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+                d->elem.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+                d->expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+        ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ul);
+        if (ud)
+                (void) nftnl_udata_parse(ud, ul, nft_list_comment_cb, d);
+        return 1;
+}
+
+static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap) {
+        struct mnl_socket *nl;
+        struct nftnl_set *s;
+        struct nftnl_set_elems_iter *it = NULL;
+        struct nlmsghdr *nlh;
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t seq = (uint32_t) time(NULL) | 1, portid;
+        int r;
+
+        buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
+        if (!buf)
+                return -ENOMEM;
+        nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        if (!nl)
+                return -errno;
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                r = -errno;
+                mnl_socket_close(nl);
+                return r;
+        }
+        portid = mnl_socket_get_portid(nl);
+        s = nftnl_set_alloc();
+        if (!s) {
+                mnl_socket_close(nl);
+                return -ENOMEM;
+        }
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nlh = nftnl_nlmsg_build_hdr((char *) buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
+        nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+                r = -errno;
+                goto out;
+        }
+        for (;;) {
+                ssize_t k = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE * 4);
+                if (k < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, s);
+                if (r < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (r == MNL_CB_STOP)
+                        break;
+        }
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+                if (*n == *cap) {
+                        size_t nc = MAX(*cap * 2, 64);
+                        NftListed *nv = realloc(*v, nc * sizeof **v);
+                        if (!nv) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        *v = nv;
+                        *cap = nc;
+                }
+                r = nft_list_decode(name, e, &(*v)[*n]);
+                if (r > 0)
+                        (*n)++;
+        }
+        r = 0;
+out:
+        if (it)
+                nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        mnl_socket_close(nl);
+        return r;
+}
+
+int nft_list(Nft *nft, NftListed **ret) {
+        static const char *const sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
+        NftListed *v = NULL;
+        size_t n = 0, cap = 0;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
+                r = nft_list_set(sets[i], &v, &n, &cap);
+                if (r < 0) {
+                        free(v);
+                        return r;
+                }
+        }
+        /* comment pointers last: the array moved while it grew */
+        for (size_t i = 0; i < n; i++)
+                v[i].elem.comment = v[i].comment[0] ? v[i].comment : NULL;
+        *ret = v;
+        return (int) MIN(n, (size_t) INT32_MAX);
 }

@@ -52,3 +52,17 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
  * acknowledgement. On a kernel error returns it (negative errno) and stores in *reterr_index
  * the index of the element the kernel refused (when known, else n). */
 int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index);
+
+/* One element as the kernel holds it. */
+typedef struct NftListed {
+        NftElem elem;           /* addr, prefixlen (IPv6: from the interval), proto, port, timeout_ms;
+                                 * comment points into the entry's own buffer */
+        uint64_t expires_ms;    /* time left, 0 for a permanent element */
+        char comment[NFT_COMMENT_MAX + 1];
+} NftListed;
+
+/* Lists every element of the four sets (a GETSETELEM dump per set, on a socket of its own so
+ * that the persistent one is never left with a half-read dump). Not for the hot path: a dump of
+ * a million elements takes a while. Returns the count with *ret malloc'd, or a negative errno;
+ * -ENOENT when the table is missing. */
+int nft_list(Nft *nft, NftListed **ret);

@@ -216,6 +216,30 @@ int main(void) {
                 CHECK_EQ(found, 1);
         }
 
+        /* nft_list() gives every ban back, decoded: 7 elements (interval ends are not bans) */
+        {
+                NftListed *l = NULL;
+                int n = nft_list(nft, &l), matched = 0;
+
+                CHECK_EQ(n, (int) ELEMENTSOF(add));
+                for (int i = 0; i < n; i++)
+                        for (size_t k = 0; k < ELEMENTSOF(add); k++) {
+                                const NftElem *w = &add[k];
+                                const NftElem *g = &l[i].elem;
+                                if (!addr_equal(&g->addr, &w->addr) || g->port != w->port)
+                                        continue;
+                                matched++;
+                                CHECK_EQ(g->proto, w->port ? w->proto : 0);
+                                CHECK_EQ(g->timeout_ms, w->timeout_ms);
+                                CHECK(w->timeout_ms == 0 || (l[i].expires_ms > 0 && l[i].expires_ms <= w->timeout_ms));
+                                CHECK(strcmp(g->comment ? g->comment : "", w->comment ? w->comment : "") == 0);
+                                if (w->addr.family == AF_INET6 && w->port)
+                                        CHECK_EQ(g->prefixlen, w->prefixlen);
+                        }
+                CHECK_EQ(matched, (int) ELEMENTSOF(add));
+                free(l);
+        }
+
         /* nft itself shows what we wrote */
         CHECK(nft_list_contains(NFT_SET_V4_PORT, "192.0.2.1 . tcp . 22"));
         CHECK(nft_list_contains(NFT_SET_V4_PORT, "comment \"sshd\""));
