@@ -606,7 +606,11 @@ rig_nft_has() {
 	[ $# -ge 1 ] || fail "usage: rig_nft_has REGEX [SET]"
 	local re=$1
 	shift
-	rig_nft_elements "$@" 2>/dev/null | grep -Eq -- "$re"
+	# read all of it first: grep -q exits at the first match, and the writer's SIGPIPE would make
+	# the pipeline fail under pipefail (a false "not banned")
+	local out
+	out=$(rig_nft_elements "$@" 2>/dev/null) || return 1
+	grep -Eq -- "$re" <<<"$out"
 }
 
 # rig_nft ARGS...: nft in the test namespace (never the host's ruleset).
