@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
+#include "reporter.h"
 #include "source-journal.h"
 #include "tracker.h"
 
@@ -74,6 +75,7 @@ struct Manager {
         PendingBan *pending;
         size_t n_pending, cap_pending;
         usec_t started;
+        Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
 };
 
 

@@ -181,6 +181,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        reporter_free(m->reporter);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         sd_event_source_disable_unref(m->flush);
@@ -491,6 +492,11 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 if (!p->error)
                         p->jail->bans_total++;
                 log_ban(p, p->error);
+                /* automatic bans only (failures > 0): not manual or restored ones */
+                if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
+                        _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);
+                        (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, ev);
+                }
         }
         m->n_pending = 0;
         return 0;
@@ -610,8 +616,8 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
                 if (j->conf->abuseipdb)
-                        log_notice("%s: AbuseIPDB action configured; reporting is not enabled yet in this version",
-                                   j->conf->name);
+                        log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", j->conf->name,
+                                 m->reporter ? "" : " is off", j->conf->abuseipdb_categories ?: "-");
                 log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
                          j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
                          (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);
@@ -734,6 +740,13 @@ int manager_start(Manager *m) {
         if (r > 0)
                 log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
 
+        for (size_t i = 0; i < m->n_jails && !m->reporter && m->config->abuseipdb.enabled; i++)
+                if (m->jails[i].conf->abuseipdb) {
+                        r = reporter_new(m->event, m->config, m->options.state_dir, &m->reporter);
+                        if (r < 0)
+                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
+                        break;
+                }
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;
