@@ -1397,11 +1397,8 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                                         j->abuseipdb_categories = c;
                                 }
                         }
-                        if (!j->abuseipdb_apikey) {
-                                r = ini_diag(d, file, line, false, "jail '%s': 'action': abuseipdb without abuseipdb_apikey: nothing will be reported", j->name);
-                                if (r < 0)
-                                        goto fail_opts;
-                        }
+                        /* no key here: [abuseipdb] apikey_file or a credential may give one; the
+                         * reporter warns at start when there is none at all */
                 } else if (action_is_mail(name) || strstr(name, "-whois")) {
                         r = ini_diag(d, file, line, false, "jail '%s': 'action': mail actions are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)

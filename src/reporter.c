@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -643,13 +644,55 @@ Reporter *reporter_free(Reporter *r) {
         return NULL;
 }
 
+/* Whether the file at path is world-readable and holds key. */
+static bool file_leaks_key(const char *path, const char *key) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char line[4096];
+        struct stat st;
+        bool found = false;
+
+        f = fopen(path, "re");
+        if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0004))
+                return false;
+        while (!found && fgets(line, sizeof line, f))
+                found = strstr(line, key) != NULL;
+        explicit_bzero(line, sizeof line);
+        return found;
+}
+
+/* An inline abuseipdb_apikey in a jail file anyone can read: say which file (never the key). */
+static void warn_loose_key_files(const char *dir, const JailConf *jc) {
+        static const char *const top[] = { "jail.conf", "jail.local" };
+        _cleanup_free_ char *jd = NULL;
+        DIR *d;
+
+        for (size_t i = 0; i < ELEMENTSOF(top); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", dir, top[i]) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
+                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
+                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
+                                    p, jc->name);
+        }
+        if (asprintf(&jd, "%s/jail.d", dir) < 0 || !(d = opendir(jd)))
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ char *p = NULL;
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&p, "%s/%s", jd, de->d_name) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
+                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
+                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
+                                    p, jc->name);
+        }
+        closedir(d);
+}
+
 static int add_jail_keys(Reporter *r, const Config *c) {
         r->keys = calloc(MAX(c->n_jails, 1), sizeof(JailKey));
         if (!r->keys)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *jc = &c->jails[i];
-                struct stat st;
 
                 if (!jc->abuseipdb || !jc->abuseipdb_apikey)
                         continue;
@@ -658,10 +701,7 @@ static int add_jail_keys(Reporter *r, const Config *c) {
                                     jc->line, jc->name);
                         continue;
                 }
-                if (stat(jc->file, &st) >= 0 && (st.st_mode & 0004))
-                        log_warning("%s: jail '%s' holds an AbuseIPDB key and anyone on this host can read the file; "
-                                    "move the key to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
-                                    jc->file, jc->name);
+                warn_loose_key_files(c->dir, jc);
                 r->keys[r->n_keys].jail = strdup(jc->name);
                 r->keys[r->n_keys].key = strdup(jc->abuseipdb_apikey);
                 if (!r->keys[r->n_keys].jail || !r->keys[r->n_keys].key) {
@@ -719,8 +759,10 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
                 log_warning("AbuseIPDB: %s is readable by other users than root; chmod 0600 it", source);
         else if (k >= 0)
                 log_info("AbuseIPDB: using the key in %s", source);
-        if (!r->default_key && r->n_keys == 0)
-                log_warning("AbuseIPDB: no API key (set [abuseipdb] apikey_file in nftjail.conf): nothing will be reported");
+        for (size_t i = 0; i < c->n_jails && !r->default_key; i++)
+                if (c->jails[i].abuseipdb && !key_for(r, c->jails[i].name))
+                        log_warning("%s: no AbuseIPDB API key (set [abuseipdb] apikey_file in nftjail.conf): "
+                                    "its bans will not be reported", c->jails[i].name);
 
         k = spool_open(state_dir, false, &r->spool);
         if (k < 0) {
