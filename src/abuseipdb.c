@@ -149,7 +149,7 @@ size_t abuseipdb_sanitize(char *line, size_t len, size_t size, const char *const
         for (size_t i = 0; i < len; i++)
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                         size_t kl = strlen(keys[k]), w;
-                        char *p;
+                        char *p, q;
 
                         if (i + kl > len || strncasecmp(line + i, keys[k], kl) != 0)
                                 continue;
@@ -161,12 +161,16 @@ size_t abuseipdb_sanitize(char *line, size_t len, size_t size, const char *const
                                                   strncasecmp(p, "illegal user ", 13) == 0 ||
                                                   strncasecmp(p, "user ", 5) == 0))
                                 continue;
+                        /* a quoted name ("for \"erin\"", user='x y') up to its closing quote */
+                        q = (*p == '"' || *p == '\'') ? *p : 0;
+                        if (q)
+                                p++;
                         w = 0;
-                        while (!is_word_end(p[w]))
+                        while (p[w] && (q ? p[w] != q : !is_word_end(p[w])))
                                 w++;
                         if (w == 0 || (w == 6 && strncmp(p, "[user]", 6) == 0))
                                 continue;
-                        len = splice(line, len, size, i + kl, w, "[user]");
+                        len = splice(line, len, size, (size_t) (p - line), w, "[user]");
                         i += kl;
                         break;
                 }
