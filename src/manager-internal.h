@@ -26,6 +26,7 @@
 
 typedef struct Evidence {
         Addr addr;
+        usec_t realtime;        /* when the line was logged (journal time), for reports */
         uint16_t len;
         char line[EVIDENCE_LINE];
 } Evidence;

@@ -232,10 +232,11 @@ static int load_self_addresses(Manager *m) {
         return 0;
 }
 
-static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len) {
+static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len, usec_t realtime) {
         Evidence *e = &j->evidence[j->evidence_next++ % EVIDENCE_RING];
 
         e->addr = *a;
+        e->realtime = realtime ?: now_usec(CLOCK_REALTIME);
         e->len = (uint16_t) MIN(len, EVIDENCE_LINE - 1);
         memcpy(e->line, line, e->len);
         e->line[e->len] = 0;
@@ -346,7 +347,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
                 return;
         }
         j->failures++;
-        evidence_add(j, &mr.addr, line, len);
+        evidence_add(j, &mr.addr, line, len, realtime_usec);
         count = tracker_record(j->tracker, &mr.addr, t_sec);
         if (count < 0)
                 return;
@@ -495,7 +496,11 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 /* automatic bans only (failures > 0): not manual or restored ones */
                 if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
                         _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);
-                        (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, ev);
+                        usec_t last = 0;
+                        for (unsigned k = 0; k < EVIDENCE_RING; k++)
+                                if (addr_equal(&p->jail->evidence[k].addr, &p->addr))
+                                        last = MAX(last, p->jail->evidence[k].realtime);
+                        (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
                 }
         }
         m->n_pending = 0;

@@ -50,6 +50,7 @@ struct Reporter {
         Spool *spool;
         sd_event_source *event_source;
         int efd;
+        uint64_t ring_dropped_logged;
 
         /* shared, under lock */
         pthread_mutex_t lock;
@@ -794,10 +795,12 @@ fail:
         return k;
 }
 
-int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned failures, const char *evidence) {
+int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned failures, usec_t last_failure,
+                        const char *evidence) {
         _cleanup_free_ char *lines = NULL, *comment = NULL;
         char as[ADDR_STRLEN];
         Report rep = {};
+        uint64_t ring_dropped;
         unsigned dropped = 0;
         int k;
 
@@ -838,7 +841,7 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
         snprintf(rep.jail, sizeof rep.jail, "%s", jc->name);
         snprintf(rep.categories, sizeof rep.categories, "%s", jc->abuseipdb_categories ?: "18");
         snprintf(rep.comment, sizeof rep.comment, "%s", comment);
-        rep.timestamp = now_real();
+        rep.timestamp = last_failure ?: now_real();
         k = spool_insert(r->spool, &rep, &dropped);
         if (k < 0)
                 return log_error_errno(k, "%s: cannot spool the AbuseIPDB report of %s, not reporting it: %m", jc->name, as);
@@ -846,7 +849,15 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
                 log_warning("AbuseIPDB: more than %d reports pending; dropped the %u oldest", SPOOL_MAX_PENDING, dropped);
         pthread_mutex_lock(&r->lock);
         ring_push(r, &rep);
+        ring_dropped = r->ring_dropped;
         pthread_cond_signal(&r->cond);
         pthread_mutex_unlock(&r->lock);
+        /* the ring only carries reports to the thread faster: a dropped one stays in the spool,
+         * where the thread finds it once the ring is empty */
+        if (ring_dropped != r->ring_dropped_logged && (r->ring_dropped_logged == 0 || ring_dropped % 1000 == 0)) {
+                log_warning("AbuseIPDB: reporter queue full (%d); %llu report(s) dropped from it so far, "
+                            "they stay spooled", REPORTER_QUEUE_MAX, (unsigned long long) ring_dropped);
+                r->ring_dropped_logged = ring_dropped;
+        }
         return 0;
 }

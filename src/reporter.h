@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "nftjail.h"
+#include "util/time-util.h"
 
 /* Reports bans to AbuseIPDB from a thread of its own. The main thread calls reporter_submit_ban(),
  * which writes the report to the spool (SQLite, so a SIGKILL loses nothing) and copies it by value
@@ -30,10 +31,11 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
  * stay in the spool for the next start. */
 Reporter *reporter_free(Reporter *r);
 
-/* Queues a report of an automatic ban of a in jail jc after failures failures; evidence is the
- * matched lines (newline-separated, escaped), sanitised here. Main thread only. Returns 0 or a
- * negative errno (the ban itself is not affected). */
-int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned failures, const char *evidence);
+/* Queues a report of an automatic ban of a in jail jc after failures failures, the last at realtime
+ * last_failure (0: now); evidence is the matched lines (newline-separated, escaped), sanitised
+ * here. Main thread only. Returns 0 or a negative errno (the ban itself is not affected). */
+int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned failures, usec_t last_failure,
+                        const char *evidence);
 
 /* For the CLI and tests: an easy handle set up like the reporter's (TLS verification, timeouts,
  * protocols, no redirects, no proxy). GET url with the key; body bounded by

@@ -13,7 +13,7 @@
 struct Spool {
         sqlite3 *db;
         sqlite3_stmt *insert, *trim, *exists, *due, *next, *del, *resched, *last_get, *last_set, *stat_get,
-                *stat_set, *pending;
+                *stat_set, *pending, *prune;
 };
 
 static const char *const stat_table[_SPOOL_STAT_MAX] = {
@@ -45,7 +45,7 @@ Spool *spool_free(Spool *s) {
         if (!s)
                 return NULL;
         sqlite3_stmt **v[] = { &s->insert, &s->trim, &s->exists, &s->due, &s->next, &s->del, &s->resched,
-                               &s->last_get, &s->last_set, &s->stat_get, &s->stat_set, &s->pending };
+                               &s->last_get, &s->last_set, &s->stat_get, &s->stat_set, &s->pending, &s->prune };
         for (size_t i = 0; i < ELEMENTSOF(v); i++)
                 sqlite3_finalize(*v[i]);
         sqlite3_close(s->db);
@@ -102,6 +102,7 @@ int spool_open(const char *dir, bool read_only, Spool **ret) {
               prep(s, &s->last_set,
                    "INSERT INTO report_last (addr, reported_at) VALUES (?, ?)"
                    " ON CONFLICT (addr) DO UPDATE SET reported_at = excluded.reported_at") < 0 ||
+              prep(s, &s->prune, "DELETE FROM report_last WHERE reported_at < ?") < 0 ||
               prep(s, &s->stat_set,
                    "INSERT INTO report_stats (key, value) VALUES (?, ?)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value") < 0)) ||
@@ -233,6 +234,11 @@ int spool_finish(Spool *s, int64_t id, SpoolStat stat, const Addr *addr, usec_t 
                 bind_text(s->last_set, 1, addr_to_string(addr, as, sizeof as));
                 sqlite3_bind_int64(s->last_set, 2, (int64_t) when);
                 r = step_done(s, s->last_set);
+                /* only the last 15 minutes matter: the table stays small */
+                if (r >= 0 && when > ABUSEIPDB_SAME_IP_USEC) {
+                        sqlite3_bind_int64(s->prune, 1, (int64_t) (when - ABUSEIPDB_SAME_IP_USEC));
+                        r = step_done(s, s->prune);
+                }
         }
         if (r >= 0)
                 r = spool_stat_set(s, stat, spool_stat_get(s, stat) + 1);
