@@ -2118,6 +2118,9 @@ void config_dump(const Config *c, FILE *f) {
         fprintf(f, "config: %s\n", c->dir);
         fprintf(f, "nft_file: %s\n", c->nft_file);
         fprintf(f, "loglevel: %d\n", c->loglevel);
+        fprintf(f, "abuseipdb: %s, url %s, apikey_file %s, timeout %us, daily_quota %u\n",
+                c->abuseipdb.enabled ? "enabled" : "disabled", c->abuseipdb.url, c->abuseipdb.apikey_file ?: "-",
+                c->abuseipdb.timeout_sec, c->abuseipdb.daily_quota);
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *j = &c->jails[i];
                 char b1[32], b2[32];

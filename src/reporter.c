@@ -29,6 +29,7 @@
 #define JOIN_TIMEOUT_SEC 10
 #define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
 #define KEY_MAX 256
+#define SPOOL_MAIN_AUTOCHECKPOINT 20000 /* pages, about 80 MB of WAL */
 
 typedef struct JailKey {
         char *jail;
@@ -770,6 +771,7 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
                 log_error_errno(k, "AbuseIPDB: cannot open %s/%s: %m", state_dir, SPOOL_FILE);
                 goto fail;
         }
+        (void) spool_set_autocheckpoint(r->spool, SPOOL_MAIN_AUTOCHECKPOINT);
         r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (r->efd < 0) {
                 k = log_error_errno(errno, "eventfd: %m");

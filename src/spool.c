@@ -119,6 +119,10 @@ int spool_open(const char *dir, bool read_only, Spool **ret) {
         return 0;
 }
 
+int spool_set_autocheckpoint(Spool *s, int pages) {
+        return sqlite3_wal_autocheckpoint(s->db, pages) == SQLITE_OK ? 0 : -EIO;
+}
+
 /* Runs a statement that returns no rows, then resets it. */
 static int step_done(Spool *s, sqlite3_stmt *st) {
         int r = sqlite3_step(st);

@@ -45,6 +45,10 @@ const char *spool_stat_to_string(SpoolStat s);
  * no database), -EIO. */
 int spool_open(const char *dir, bool read_only, Spool **ret);
 Spool *spool_free(Spool *s);
+/* WAL pages after which a commit on this connection checkpoints (fsync) itself (SQLite's default
+ * 1000). The main thread sets a high value so that the reporter thread's commits do the
+ * checkpoints, off the ban path; the high value is only a backstop when that thread is stuck. */
+int spool_set_autocheckpoint(Spool *s, int pages);
 
 /* Inserts r and sets r->id. When more than SPOOL_MAX_PENDING are pending the oldest are deleted;
  * *ret_dropped says how many. Returns 0 or -EIO. */

@@ -207,7 +207,14 @@ cli=$(
 )
 echo "$cli" | grep -q "$KEY" && fail "the key is in the CLI's output"
 
-# 8. the key was never logged; the inline key in a world-readable jail file was warned about
+# 8. plain http only to loopback
+cp -a "$RIG_CONF" "$RIG_TMP/conf-http"
+printf '[abuseipdb]\nurl = http://api.abuseipdb.com/api/v2\n' >>"$RIG_TMP/conf-http/nftjail.local"
+out=$("$NFTJAIL" test-config --config-dir "$RIG_TMP/conf-http" 2>&1 >/dev/null) && fail "test-config took an http URL"
+echo "$out" | grep -q "nftjail.local:[0-9]*: error: \[abuseipdb\] 'url': 'http://api.abuseipdb.com/api/v2' is not https://" ||
+	fail "no error for an http URL: $out"
+
+# 9. the key was never logged; the inline key in a world-readable jail file was warned about
 rig_journal_has MESSAGE="$RIG_CONF/jail.d/test.local: jail 'sshd': the AbuseIPDB key is in a file that anyone on this host can read; move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential" ||
 	fail "no warning about the inline key"
 grep -qa "$KEY" /proc/$DPID/cmdline /proc/$DPID/environ && fail "the key is in /proc/$DPID"
