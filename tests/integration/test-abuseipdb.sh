@@ -218,7 +218,15 @@ echo "$out" | grep -q "nftjail.local:[0-9]*: error: \[abuseipdb\] 'url': 'http:/
 rig_journal_has MESSAGE="$RIG_CONF/jail.d/test.local: jail 'sshd': the AbuseIPDB key is in a file that anyone on this host can read; move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential" ||
 	fail "no warning about the inline key"
 grep -qa "$KEY" /proc/$DPID/cmdline /proc/$DPID/environ && fail "the key is in /proc/$DPID"
+
+# 10. SIGTERM while a report hangs: the transfer is aborted, the daemon exits 0 within the rig's
+#     bound, and the report stays spooled for the next start
+mode hang
+fail3 "Failed password for root from 192.0.2.81 port 40022 ssh2"
+rig_wait_until 10 has_requests 192.0.2.81 hang
 rig_stop_daemon
+mode success
+"$NFTJAIL" report-queue --state-dir "$RIG_STATE" | grep -qx "pending: 1" || fail "the hung report is not pending"
 journalctl -q --no-pager -o export | grep -qa "$KEY" && fail "the key is in the journal"
 grep -qa "$KEY" "$RIG_TMP/daemon.log" && fail "the key is in the daemon's output"
 echo "ok"
