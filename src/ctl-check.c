@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "abuseipdb.h"
 #include "addr.h"
 #include "conf.h"
@@ -36,8 +34,8 @@ int ctl_check(int argc, char *argv[]) {
                 {},
         };
         const char *dir = NFTJAIL_CONFIG_DIR;
-        _cleanup_free_ char *key = NULL, *body = NULL, *url = NULL;
-        char as[ADDR_STRLEN], *esc;
+        _cleanup_free_ char *key = NULL, *body = NULL;
+        char as[ADDR_STRLEN];
         ConfDiags diags = {};
         Config *c = NULL;
         bool json = false;
@@ -94,18 +92,9 @@ int ctl_check(int argc, char *argv[]) {
                 config_free(c);
                 return 1;
         }
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                config_free(c);
-                return 1;
-        }
-        esc = curl_easy_escape(NULL, as, 0);
-        if (!esc || asprintf(&url, "%s/check?ipAddress=%s&maxAgeInDays=90", c->abuseipdb.url, esc) < 0)
-                url = NULL;
-        curl_free(esc);
-        status = url ? reporter_http_get(url, key, c->abuseipdb.timeout_sec, &body, &len) : -ENOMEM;
+        status = reporter_check(c->abuseipdb.url, key, &a, c->abuseipdb.timeout_sec, &body, &len);
         explicit_bzero(key, strlen(key));
         config_free(c);
-        curl_global_cleanup();
         if (status < 0) {
                 fprintf(stderr, "%s check: request failed: %s\n", ctl_program, strerror((int) -status));
                 return 1;

@@ -259,7 +259,10 @@ static int map_curl(CURLcode c) {
         }
 }
 
-long reporter_http_get(const char *url, const char *key, unsigned timeout_sec, char **ret_body, size_t *ret_len) {
+long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
+                    size_t *ret_len) {
+        _cleanup_free_ char *url = NULL;
+        char as[ADDR_STRLEN];
         CURL *h;
         Buf body = {};
         Headers hdr = {};
@@ -269,12 +272,20 @@ long reporter_http_get(const char *url, const char *key, unsigned timeout_sec, c
 
         if (!key_ok(key))
                 return -EINVAL;
-        h = curl_easy_init();
-        if (!h)
+        /* an address string needs no escaping ("2001:db8::1" is fine in a query) */
+        if (asprintf(&url, "%s/check?ipAddress=%s&maxAgeInDays=90", base_url, addr_to_string(a, as, sizeof as)) < 0)
                 return -ENOMEM;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        h = curl_easy_init();
+        if (!h) {
+                curl_global_cleanup();
+                return -ENOMEM;
+        }
         l = http_setup(h, url, key, timeout_sec, &body, &hdr, NULL);
         if (!l) {
                 curl_easy_cleanup(h);
+                curl_global_cleanup();
                 return -ENOMEM;
         }
         r = map_curl(curl_easy_perform(h));
@@ -282,6 +293,7 @@ long reporter_http_get(const char *url, const char *key, unsigned timeout_sec, c
                 curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(l);
         curl_easy_cleanup(h);
+        curl_global_cleanup();
         if (r < 0) {
                 free(body.data);
                 return r;

@@ -37,7 +37,9 @@ Reporter *reporter_free(Reporter *r);
 int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned failures, usec_t last_failure,
                         const char *evidence);
 
-/* For the CLI and tests: an easy handle set up like the reporter's (TLS verification, timeouts,
- * protocols, no redirects, no proxy). GET url with the key; body bounded by
- * REPORTER_RESPONSE_MAX. Returns the HTTP status (> 0) or a negative errno; *ret_body is malloc'd. */
-long reporter_http_get(const char *url, const char *key, unsigned timeout_sec, char **ret_body, size_t *ret_len);
+/* For "nftjail check": GET base_url/check?ipAddress=A&maxAgeInDays=90 with key, on a handle set up
+ * like the reporter's (TLS verification, timeouts, protocols, no redirects, no proxy); the body is
+ * bounded by REPORTER_RESPONSE_MAX. Returns the HTTP status (> 0) with *ret_body (malloc'd), or a
+ * negative errno. */
+long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
+                    size_t *ret_len);
