@@ -525,8 +525,9 @@ static void *reporter_thread(void *userdata) {
                         continue;
                 }
                 if (have) {
-                        /* sent from the spool already (on a previous pass), or dropped */
-                        if (!spool_exists(s, rep.id))
+                        /* sent from the spool already, dropped, or tried and rescheduled: then the
+                         * spool has the say */
+                        if (!spool_is_due(s, rep.id, now))
                                 continue;
                 } else {
                         k = spool_next_due(s, now, &rep);

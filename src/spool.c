@@ -106,7 +106,7 @@ int spool_open(const char *dir, bool read_only, Spool **ret) {
               prep(s, &s->stat_set,
                    "INSERT INTO report_stats (key, value) VALUES (?, ?)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value") < 0)) ||
-            prep(s, &s->exists, "SELECT 1 FROM report_spool WHERE id = ?") < 0 ||
+            prep(s, &s->exists, "SELECT 1 FROM report_spool WHERE id = ? AND next_attempt <= ?") < 0 ||
             prep(s, &s->due, "SELECT " COLS " FROM report_spool WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT 1") < 0 ||
             prep(s, &s->next, "SELECT MIN(next_attempt) FROM report_spool") < 0 ||
             prep(s, &s->last_get, "SELECT reported_at FROM report_last WHERE addr = ?") < 0 ||
@@ -176,10 +176,11 @@ int spool_insert(Spool *s, Report *rep, unsigned *ret_dropped) {
         return 0;
 }
 
-bool spool_exists(Spool *s, int64_t id) {
+bool spool_is_due(Spool *s, int64_t id, usec_t now) {
         bool b;
 
         sqlite3_bind_int64(s->exists, 1, id);
+        sqlite3_bind_int64(s->exists, 2, (int64_t) MIN(now, (usec_t) INT64_MAX));
         b = sqlite3_step(s->exists) == SQLITE_ROW;
         sqlite3_reset(s->exists);
         return b;

@@ -53,8 +53,8 @@ int spool_set_autocheckpoint(Spool *s, int pages);
 /* Inserts r and sets r->id. When more than SPOOL_MAX_PENDING are pending the oldest are deleted;
  * *ret_dropped says how many. Returns 0 or -EIO. */
 int spool_insert(Spool *s, Report *r, unsigned *ret_dropped);
-/* Whether row id is still pending. */
-bool spool_exists(Spool *s, int64_t id);
+/* Whether row id is still pending and due at now (not rescheduled for later by a failed try). */
+bool spool_is_due(Spool *s, int64_t id, usec_t now);
 /* The due row (next_attempt <= now) with the smallest next_attempt, id. Returns 1, 0 (none), -EIO. */
 int spool_next_due(Spool *s, usec_t now, Report *ret);
 /* The earliest next_attempt of any row, or USEC_INFINITY. */

@@ -52,7 +52,9 @@ static void test_spool(void **state) {
         assert_int_equal(spool_next_due(t, 5, &got), 1);
         assert_int_equal(got.id, b.id);
         assert_int_equal(spool_finish(t, b.id, SPOOL_STAT_SENT, &b.addr, 77), 0);
-        assert_false(spool_exists(t, b.id));
+        assert_false(spool_is_due(t, b.id, 1000));
+        assert_false(spool_is_due(t, a.id, 499));
+        assert_true(spool_is_due(t, a.id, 500));
         assert_int_equal(spool_last_reported(t, &b.addr), 77);
         assert_int_equal(spool_last_reported(t, &a.addr), 0);
         assert_int_equal(spool_next_due(t, 5, &got), 0);
