@@ -610,6 +610,25 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         return 0;
 }
 
+/* (Re)starts the AbuseIPDB reporter for configuration c: stopped when no jail reports, restarted
+ * otherwise so that a reload takes new keys and settings (pending reports wait in the spool). */
+static void manager_reporter_start(Manager *m, const Config *c) {
+        int r;
+
+        m->reporter = reporter_free(m->reporter);
+        for (size_t i = 0; i < c->n_jails && c->abuseipdb.enabled; i++)
+                if (c->jails[i].abuseipdb) {
+                        r = reporter_new(m->event, c, m->options.state_dir, &m->reporter);
+                        if (r < 0)
+                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
+                        break;
+                }
+        for (size_t i = 0; i < c->n_jails; i++)
+                if (c->jails[i].abuseipdb)
+                        log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", c->jails[i].name,
+                                 m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
+}
+
 static int jails_start(Manager *m, Jail *jails, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 Jail *j = &jails[i];
@@ -620,9 +639,6 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
                 r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
-                if (j->conf->abuseipdb)
-                        log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", j->conf->name,
-                                 m->reporter ? "" : " is off", j->conf->abuseipdb_categories ?: "-");
                 log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
                          j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
                          (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);
@@ -663,6 +679,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                 config_free(c);
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         }
+        manager_reporter_start(m, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         m->jails = jails;
@@ -745,13 +762,7 @@ int manager_start(Manager *m) {
         if (r > 0)
                 log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
 
-        for (size_t i = 0; i < m->n_jails && !m->reporter && m->config->abuseipdb.enabled; i++)
-                if (m->jails[i].conf->abuseipdb) {
-                        r = reporter_new(m->event, m->config, m->options.state_dir, &m->reporter);
-                        if (r < 0)
-                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
-                        break;
-                }
+        manager_reporter_start(m, m->config);
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;

@@ -83,7 +83,8 @@ print(n)
 PY
 }
 has_requests() { [ "$(requests "$@")" -ge 1 ]; }
-banned() { rig_nft_has "^$1 " v4_port; }
+# not rig_nft_has: its grep -q may close the pipe before nftq.py is done (SIGPIPE under pipefail)
+banned() { rig_nft_elements v4_port | grep -E "^$1 " >/dev/null; }
 fail3() { for i in 1 2 3; do rig_log ssh.service sshd "$1"; done; }
 HOST=$(hostname)
 
@@ -113,7 +114,7 @@ assert len(c) <= 1000
 print("# comment: " + c.replace("\n", " | "), file=sys.stderr)
 PY
 rig_log ssh.service sshd "Failed password for alice from 192.0.2.66 port 40022 ssh2"
-rig_wait_until 10 rig_nft_has "^192.0.2.66 tcp 2222 " v4_port
+rig_wait_until 10 banned "192.0.2.66 tcp 2222"
 rig_wait_until 10 rig_journal_has NFTJAIL_JAIL=sshd-alt NFTJAIL_ADDR=192.0.2.66 MESSAGE="sshd-alt: not reporting 192.0.2.66 to AbuseIPDB: reported less than 15 minutes ago"
 [ "$(requests 192.0.2.66)" = 1 ] || fail "192.0.2.66 was reported more than once"
 
@@ -219,11 +220,16 @@ rig_journal_has MESSAGE="$RIG_CONF/jail.d/test.local: jail 'sshd': the AbuseIPDB
 	fail "no warning about the inline key"
 grep -qa "$KEY" /proc/$DPID/cmdline /proc/$DPID/environ && fail "the key is in /proc/$DPID"
 
-# 10. SIGTERM while a report hangs: the transfer is aborted, the daemon exits 0 within the rig's
+# 10. SIGHUP, then SIGTERM while a report hangs: the transfer is aborted, the daemon exits 0 within the rig's
 #     bound, and the report stays spooled for the next start
 mode hang
 fail3 "Failed password for root from 192.0.2.81 port 40022 ssh2"
 rig_wait_until 10 has_requests 192.0.2.81 hang
+# a reload restarts the reporter (new keys, url): the hung transfer is aborted, the report waits
+kill -HUP "$DPID"
+rig_wait_until 10 rig_journal_has _PID=$DPID MESSAGE="AbuseIPDB: reporting to http://127.0.0.1:$PORT/api/v2 (daily quota 1000); 1 report(s) pending"
+rig_wait_until 10 rig_journal_has _PID=$DPID MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b08
+rig_daemon_alive || fail "the daemon died on reload"
 rig_stop_daemon
 mode success
 "$NFTJAIL" report-queue --state-dir "$RIG_STATE" | grep -qx "pending: 1" || fail "the hung report is not pending"
