@@ -233,6 +233,19 @@ rig_daemon_alive || fail "the daemon died on reload"
 rig_stop_daemon
 mode success
 "$NFTJAIL" report-queue --state-dir "$RIG_STATE" | grep -qx "pending: 1" || fail "the hung report is not pending"
+
+# 11. daily_quota: with today's requests at the quota, a restart sends nothing and says why
+used=$("$RIG_PY" -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM report_stats WHERE key = ?", ("quota_used",)).fetchone()[0])' \
+	"$RIG_STATE/nftjail.db")
+printf 'daily_quota = %s\n' "$used" >>"$RIG_CONF/nftjail.local"
+rig_start_daemon --log-target journal
+rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: daily_quota of $used reports used; pausing until the next UTC day"
+out=$("$NFTJAIL" report-queue --state-dir "$RIG_STATE")
+echo "$out" | grep -qx "pending: 1" || fail "report-queue: want pending: 1: $out"
+echo "$out" | grep -q "^paused (daily limit) until: " || fail "report-queue: not paused: $out"
+[ "$(requests 192.0.2.81 accepted)" = 0 ] || fail "sent past daily_quota"
+rig_stop_daemon
 journalctl -q --no-pager -o export | grep -qa "$KEY" && fail "the key is in the journal"
 grep -qa "$KEY" "$RIG_TMP/daemon.log" && fail "the key is in the daemon's output"
 echo "ok"
