@@ -208,6 +208,19 @@ cli=$(
 )
 echo "$cli" | grep -q "$KEY" && fail "the key is in the CLI's output"
 
+# a systemd credential wins over apikey_file (here a wrong key)
+mkdir -p "$RIG_TMP/creds" "$RIG_TMP/conf-cred"
+cp -a "$RIG_CONF/." "$RIG_TMP/conf-cred/"
+rm -f "$RIG_TMP/conf-cred/jail.d/test.local" # no inline key to fall back on
+printf 'nope\n' >"$RIG_TMP/wrongkey"
+chmod 0600 "$RIG_TMP/wrongkey"
+printf '[abuseipdb]\napikey_file = %s\n' "$RIG_TMP/wrongkey" >>"$RIG_TMP/conf-cred/nftjail.local"
+"$NFTJAIL" check --config-dir "$RIG_TMP/conf-cred" 203.0.113.5 >/dev/null 2>&1 && fail "check worked with a wrong key"
+printf '%s\n' "$KEY" >"$RIG_TMP/creds/abuseipdb_apikey"
+out=$(CREDENTIALS_DIRECTORY=$RIG_TMP/creds "$NFTJAIL" check --config-dir "$RIG_TMP/conf-cred" 203.0.113.5 2>&1) ||
+	fail "check with the credential failed: $out"
+echo "$out" | grep -q "$KEY" && fail "the key is in the CLI's output"
+
 # 8. plain http only to loopback
 cp -a "$RIG_CONF" "$RIG_TMP/conf-http"
 printf '[abuseipdb]\nurl = http://api.abuseipdb.com/api/v2\n' >>"$RIG_TMP/conf-http/nftjail.local"
@@ -239,7 +252,9 @@ used=$("$RIG_PY" -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM report_stats WHERE key = ?", ("quota_used",)).fetchone()[0])' \
 	"$RIG_STATE/nftjail.db")
 printf 'daily_quota = %s\n' "$used" >>"$RIG_CONF/nftjail.local"
+chmod 0640 "$RIG_TMP/apikey" # and a key file the group can read: a warning
 rig_start_daemon --log-target journal
+rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: $RIG_TMP/apikey is readable by other users than root; chmod 0600 it"
 rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: daily_quota of $used reports used; pausing until the next UTC day"
 out=$("$NFTJAIL" report-queue --state-dir "$RIG_STATE")
 echo "$out" | grep -qx "pending: 1" || fail "report-queue: want pending: 1: $out"
