@@ -67,10 +67,24 @@ typedef struct JailConf {
         char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
 } JailConf;
 
+/* The daemon-wide [abuseipdb] section of nftjail.conf. */
+typedef struct AbuseIPDBConf {
+        bool enabled;           /* default true: jails with the action report */
+        char *url;              /* API base, no trailing '/'; https, or http to a loopback host */
+        char *apikey_file;      /* NULL: $CREDENTIALS_DIRECTORY/abuseipdb_apikey, else the jail's key */
+        unsigned timeout_sec;   /* total per request, default 30 */
+        unsigned daily_quota;   /* default 1000 (the free tier) */
+        char *comment;          /* template, NULL: the built-in one */
+} AbuseIPDBConf;
+
+/* Whether url is acceptable: https://..., or http:// to localhost/127.x/[::1]. */
+bool abuseipdb_url_ok(const char *url);
+
 typedef struct Config {
         char *dir;              /* config directory as given */
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
         int loglevel;           /* syslog level, default LOG_INFO */
+        AbuseIPDBConf abuseipdb;
         JailConf *jails;        /* enabled jails only, in file order */
         size_t n_jails;
 } Config;

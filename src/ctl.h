@@ -14,5 +14,7 @@ typedef struct Subcommand {
 
 extern const char *ctl_program;
 
+int ctl_check(int argc, char *argv[]);
 int ctl_regex(int argc, char *argv[]);
+int ctl_report_queue(int argc, char *argv[]);
 int ctl_test_config(int argc, char *argv[]);

@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
+#include "reporter.h"
 #include "source-journal.h"
 #include "tracker.h"
 
@@ -25,6 +26,7 @@
 
 typedef struct Evidence {
         Addr addr;
+        usec_t realtime;        /* when the line was logged (journal time), for reports */
         uint16_t len;
         char line[EVIDENCE_LINE];
 } Evidence;
@@ -75,6 +77,7 @@ struct Manager {
         PendingBan *pending;
         size_t n_pending, cap_pending;
         usec_t started;
+        Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
 };
 
 

@@ -181,6 +181,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        reporter_free(m->reporter);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         sd_event_source_disable_unref(m->flush);
@@ -232,10 +233,11 @@ static int load_self_addresses(Manager *m) {
         return 0;
 }
 
-static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len) {
+static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len, usec_t realtime) {
         Evidence *e = &j->evidence[j->evidence_next++ % EVIDENCE_RING];
 
         e->addr = *a;
+        e->realtime = realtime ?: now_usec(CLOCK_REALTIME);
         e->len = (uint16_t) MIN(len, EVIDENCE_LINE - 1);
         memcpy(e->line, line, e->len);
         e->line[e->len] = 0;
@@ -346,7 +348,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
                 return;
         }
         j->failures++;
-        evidence_add(j, &mr.addr, line, len);
+        evidence_add(j, &mr.addr, line, len, realtime_usec);
         count = tracker_record(j->tracker, &mr.addr, t_sec);
         if (count < 0)
                 return;
@@ -492,6 +494,15 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 if (!p->error)
                         p->jail->bans_total++;
                 log_ban(p, p->error);
+                /* automatic bans only (failures > 0): not manual or restored ones */
+                if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
+                        _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);
+                        usec_t last = 0;
+                        for (unsigned k = 0; k < EVIDENCE_RING; k++)
+                                if (addr_equal(&p->jail->evidence[k].addr, &p->addr))
+                                        last = MAX(last, p->jail->evidence[k].realtime);
+                        (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
+                }
         }
         m->n_pending = 0;
         return 0;
@@ -600,6 +611,25 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         return 0;
 }
 
+/* (Re)starts the AbuseIPDB reporter for configuration c: stopped when no jail reports, restarted
+ * otherwise so that a reload takes new keys and settings (pending reports wait in the spool). */
+static void manager_reporter_start(Manager *m, const Config *c) {
+        int r;
+
+        m->reporter = reporter_free(m->reporter);
+        for (size_t i = 0; i < c->n_jails && c->abuseipdb.enabled; i++)
+                if (c->jails[i].abuseipdb) {
+                        r = reporter_new(m->event, c, m->options.state_dir, &m->reporter);
+                        if (r < 0)
+                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
+                        break;
+                }
+        for (size_t i = 0; i < c->n_jails; i++)
+                if (c->jails[i].abuseipdb)
+                        log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", c->jails[i].name,
+                                 m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
+}
+
 static int jails_start(Manager *m, Jail *jails, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 Jail *j = &jails[i];
@@ -610,9 +640,6 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
                 r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
-                if (j->conf->abuseipdb)
-                        log_notice("%s: AbuseIPDB action configured; reporting is not enabled yet in this version",
-                                   j->conf->name);
                 log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
                          j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
                          (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);
@@ -653,6 +680,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                 config_free(c);
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         }
+        manager_reporter_start(m, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         m->jails = jails;
@@ -758,6 +786,7 @@ int manager_start(Manager *m) {
         if (r > 0)
                 log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
 
+        manager_reporter_start(m, m->config);
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;

@@ -9,7 +9,9 @@
 const char *ctl_program = "nftjail";
 
 static const Subcommand subcommands[] = {
+        { "check", ctl_check, "Ask AbuseIPDB about an address" },
         { "regex", ctl_regex, "Test a filter against a log file (like fail2ban-regex)" },
+        { "report-queue", ctl_report_queue, "Show the AbuseIPDB reports pending and sent" },
         { "test-config", ctl_test_config, "Check the configuration and print what would run" },
 };
 
