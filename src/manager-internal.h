@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
@@ -74,6 +75,7 @@ struct Manager {
         PendingBan *pending;
         size_t n_pending, cap_pending;
         usec_t started;
+        Control *control;       /* the control socket (control.c) */
 };
 
 

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "log-ids.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -183,6 +184,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
+        control_free(m->control);
         sd_event_source_disable_unref(m->flush);
         nft_free(m->nft);
         ban_map_free(m->bans);
@@ -658,6 +660,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         m->n_jails = n;
         m->config = c;
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
+        control_config_changed(m->control);
         return 0;
 }
 
@@ -738,6 +741,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         m->started = now_usec(CLOCK_MONOTONIC);
+        /* last: the socket appearing tells scripts (and the test rig) that the daemon is ready */
+        r = control_new(m->event, m->options.socket_path, m, &m->control);
+        if (r < 0)
+                return r;
         return 0;
 }
 
