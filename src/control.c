@@ -534,6 +534,22 @@ static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
         for (size_t i = 0; i < n_old; i++)
                 if (!(old[i] = strdup(m->jails[i].conf->name)))
                         goto oom;
+        if (name) {
+                /* refuse before changing anything when JAIL is not in the new configuration
+                 * (one that does not load is left to manager_reload(), which reports why) */
+                Config *nc = NULL;
+                bool found = false;
+
+                if (config_load(m->options.config_dir, &nc, NULL) >= 0) {
+                        for (size_t i = 0; i < nc->n_jails && !found; i++)
+                                found = strcmp(nc->jails[i].name, name) == 0;
+                        config_free(nc);
+                        if (!found) {
+                                r = ctl_reply_error("the new configuration has no jail '%s'; nothing was reloaded", name);
+                                goto done;
+                        }
+                }
+        }
         log_control(k, unban ? "reload --unban" : "reload");
         log_set_capture(capture_error, &cap);
         e = manager_reload(m, &diags);
@@ -549,7 +565,7 @@ static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
         if (e < 0)
                 r = ctl_reply_error("the configuration has errors; the running one is kept");
         else if (name && !manager_find_jail(m, name))
-                r = ctl_reply_error("the configuration was reloaded, but it has no jail '%s'", name);
+                r = ctl_reply_error("the configuration was reloaded, but it has no jail '%s' any more", name);
         else {
                 if (unban)
                         for (size_t i = 0; i < n_old; i++) {
@@ -569,6 +585,8 @@ static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
         }
         if (!r || json_object_set_new(r, "diagnostics", TAKE_PTR(lines)) < 0)
                 goto oom;
+done:
+        json_decref(lines);
         for (size_t i = 0; i < n_old; i++)
                 free(old[i]);
         free(old);

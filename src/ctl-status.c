@@ -24,7 +24,7 @@ static char *left(const json_t *o, char *buf, size_t len) {
                 snprintf(buf, len, "permanent");
         else {
                 char d[32];
-                snprintf(buf, len, "%s left", format_duration_sec((num(o, "expires_ms") + 999) / 1000, d, sizeof d));
+                snprintf(buf, len, "%s left", format_duration_sec(num(o, "expires_ms") / 1000, d, sizeof d));
         }
         return buf;
 }
