@@ -129,9 +129,25 @@ rig_ctl unban --all sshd --json | J 'assert d["unbanned"] == 4, d'
 rig_ctl status sshd --json | J 'assert d["jail"]["bans_current"] == 0 and d["jail"]["banned"] == [], d'
 # --all without a jail: every element, whatever its comment
 rig_nft add element inet nftjail v4 '{ 203.0.113.30 timeout 1h comment "manual" }'
+rig_nft add element inet nftjail v6 '{ 2001:db8::30 timeout 1h comment "manual" }'
+rig_ctl banned 2001:db8::30 --json | J '
+assert [(b["addr"], b["set"], b["jail"], b["port"]) for b in d["bans"]] == [("2001:db8::30", "v6", "manual", None)], d'
 rig_ctl ban sshd 203.0.113.31 >/dev/null
-rig_ctl unban --all | grep -q '^unbanned everything (2 elements)$' || fail "unban --all"
+out=$(rig_ctl unban --all)
+[ "$out" = "unbanned everything (3 elements)" ] || fail "unban --all: $out"
 [ -z "$(rig_nft_elements)" ] || fail "unban --all left: $(rig_nft_elements)"
+
+# bash completion: jail names from the running daemon
+# shellcheck disable=SC1091
+. "$SRCDIR/completion/nftjail.bash"
+COMP_WORDS=("$NFTJAIL" --socket "$RIG_SOCK" status "")
+COMP_CWORD=4
+_nftjail
+[ "${COMPREPLY[*]}" = sshd ] || fail "completion of jail names: ${COMPREPLY[*]}"
+COMP_WORDS=("$NFTJAIL" ba)
+COMP_CWORD=1
+_nftjail
+[ "${COMPREPLY[*]}" = "banned ban" ] || fail "completion of verbs: ${COMPREPLY[*]}"
 
 # 8. reload: a broken configuration is refused whole and the errors come back with file:line
 cp "$RIG_CONF/jail.d/test.local" "$RIG_TMP/test.local.good"
