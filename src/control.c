@@ -25,6 +25,7 @@
 #include "nft.h"
 #include "source-journal.h"
 #include "tracker.h"
+#include "util/string-util.h"
 
 #define PEER_GROUPS_MAX 256
 #define ACCEPT_BURST 64
@@ -516,24 +517,26 @@ static void capture_error(int level, const char *message_id, const char *msg, vo
                 (void) json_array_append_new(cap->lines, ctl_json_string(msg));
 }
 
+static void strv_freep(char ***l) {
+        strv_free(*l);
+}
+
 static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
         const char *name = json_string_value(json_object_get(req, "jail"));
         bool unban = json_is_true(json_object_get(req, "unban"));
         _cleanup_(conf_diags_done) ConfDiags diags = {};
+        _cleanup_(json_decrefp) json_t *r = NULL, *lines = json_array(), *captured = json_array();
+        _cleanup_(strv_freep) char **old = NULL;
         Manager *m = c->manager;
-        char **old = NULL;
-        size_t n_old = m->n_jails, unbanned = 0;
-        Capture cap = { .lines = json_array() };
-        json_t *r = NULL, *lines;
+        Capture cap = { .lines = captured };
+        size_t unbanned = 0;
         int e;
 
-        lines = json_array();
-        old = calloc(MAX(n_old, 1), sizeof *old);
-        if (!lines || !old || !cap.lines)
-                goto oom;
-        for (size_t i = 0; i < n_old; i++)
-                if (!(old[i] = strdup(m->jails[i].conf->name)))
-                        goto oom;
+        if (!lines || !captured)
+                return NULL;
+        for (size_t i = 0; i < m->n_jails; i++)
+                if (strv_extend(&old, m->jails[i].conf->name) < 0)
+                        return NULL;
         if (name) {
                 /* refuse before changing anything when JAIL is not in the new configuration
                  * (one that does not load is left to manager_reload(), which reports why) */
@@ -544,10 +547,9 @@ static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
                         for (size_t i = 0; i < nc->n_jails && !found; i++)
                                 found = strcmp(nc->jails[i].name, name) == 0;
                         config_free(nc);
-                        if (!found) {
-                                r = ctl_reply_error("the new configuration has no jail '%s'; nothing was reloaded", name);
-                                goto done;
-                        }
+                        if (!found)
+                                return ctl_reply_error("the new configuration has no jail '%s'; nothing was reloaded",
+                                                       name);
                 }
         }
         log_control(k, unban ? "reload --unban" : "reload");
@@ -558,48 +560,34 @@ static json_t *cmd_reload(Control *c, const Conn *k, const json_t *req) {
         for (size_t i = 0; i < diags.n; i++) {
                 char buf[4096];
                 if (json_array_append_new(lines, ctl_json_string(conf_diag_format(&diags.v[i], buf, sizeof buf))) < 0)
-                        goto oom;
+                        return NULL;
         }
-        if (json_array_extend(lines, cap.lines) < 0)
-                goto oom;
+        if (json_array_extend(lines, captured) < 0)
+                return NULL;
         if (e < 0)
                 r = ctl_reply_error("the configuration has errors; the running one is kept");
         else if (name && !manager_find_jail(m, name))
                 r = ctl_reply_error("the configuration was reloaded, but it has no jail '%s' any more", name);
         else {
-                if (unban)
-                        for (size_t i = 0; i < n_old; i++) {
-                                size_t n = 0;
-                                if (manager_find_jail(m, old[i]))
-                                        continue;
-                                e = kernel_unban(c, old[i], NULL, &n);
-                                if (e < 0)
-                                        log_warning_errno(e, "control: failed to remove the bans of removed jail %s, ignoring: %m",
-                                                          old[i]);
-                                unbanned += n;
-                        }
+                for (char **o = old; unban && o && *o; o++) {
+                        size_t n = 0;
+
+                        if (manager_find_jail(m, *o))
+                                continue;
+                        e = kernel_unban(c, *o, NULL, &n);
+                        if (e < 0)
+                                log_warning_errno(e, "control: failed to remove the bans of removed jail %s, ignoring: %m",
+                                                  *o);
+                        unbanned += n;
+                }
                 r = ctl_reply_new();
                 if (r && (json_object_set_new(r, "jails", json_integer((json_int_t) m->n_jails)) < 0 ||
                           json_object_set_new(r, "unbanned", json_integer((json_int_t) unbanned)) < 0))
-                        goto oom;
+                        return NULL;
         }
         if (!r || json_object_set_new(r, "diagnostics", TAKE_PTR(lines)) < 0)
-                goto oom;
-done:
-        json_decref(lines);
-        for (size_t i = 0; i < n_old; i++)
-                free(old[i]);
-        free(old);
-        json_decref(cap.lines);
-        return r;
-oom:
-        for (size_t i = 0; old && i < n_old; i++)
-                free(old[i]);
-        free(old);
-        json_decref(cap.lines);
-        json_decref(lines);
-        json_decref(r);
-        return NULL;
+                return NULL;
+        return TAKE_PTR(r);
 }
 
 /* ---- connections ---- */

@@ -162,6 +162,14 @@ rig_ctl reload --json 2>/dev/null | J '
 assert d["ok"] is False and any("zz-broken.local:3:" in l for l in d["diagnostics"]), d' || true
 rig_daemon_alive || fail "daemon died on a broken reload"
 rig_ctl status --json | J 'assert [j["name"] for j in d["jails"]] == ["sshd"]'
+# a regex that does not compile: found when the jails are built, sent back with file:line too
+printf '[Definition]\nfailregex = ^Failed (unclosed from <HOST>$\n' >"$RIG_CONF/filter.d/badre.conf"
+printf '[badre]\nenabled = true\nfilter = badre\njournalmatch = _COMM=badre\n' >"$RIG_CONF/jail.d/zz-broken.local"
+rc=0
+out=$(rig_ctl reload 2>&1) || rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q "^$RIG_CONF/filter.d/badre.conf:2: jail 'badre': bad regex at offset" ||
+	fail "bad regex on reload: $rc $out"
+rig_ctl status --json | J 'assert [j["name"] for j in d["jails"]] == ["sshd"]'
 # an unknown socket_group is a configuration error with its file and line
 rm "$RIG_CONF/jail.d/zz-broken.local"
 printf '[Definition]\nnft_file = %s\nsocket_group = no-such-group-nftjail\n' "$RIG_NFT_FILE" >"$RIG_CONF/nftjail.local"
