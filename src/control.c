@@ -30,6 +30,7 @@
 #define PEER_GROUPS_MAX 256
 #define ACCEPT_BURST 64
 #define LIST_MAX 100000 /* entries in one "banned" reply; the rest is counted, not sent */
+#define UNBAN_EVENTS_MAX 1000 /* unban events logged by one "unban --all"; then one summary */
 
 typedef struct Conn Conn;
 
@@ -231,10 +232,24 @@ static int list_kernel(Control *c, NftListed **ret, json_t **ret_err) {
         return n;
 }
 
+/* Orders listed elements by address and prefix length (for grouping). */
+static int listed_compare_addr(const void *x, const void *y) {
+        const NftListed *a = x, *b = y;
+        int r;
+
+        if (a->elem.addr.family != b->elem.addr.family)
+                return a->elem.addr.family < b->elem.addr.family ? -1 : 1;
+        r = memcmp(a->elem.addr.bytes, b->elem.addr.bytes, sizeof a->elem.addr.bytes);
+        if (r != 0)
+                return r;
+        return (int) a->elem.prefixlen - (int) b->elem.prefixlen;
+}
+
 static json_t *cmd_status_jail(Control *c, const char *name) {
         _cleanup_free_ NftListed *l = NULL;
         json_t *r = NULL, *o = NULL, *banned = NULL, *err = NULL;
         Jail *j = manager_find_jail(c->manager, name);
+        size_t n_mine = 0, n_addrs = 0;
         const JailConf *jc;
         int n;
 
@@ -249,29 +264,32 @@ static json_t *cmd_status_jail(Control *c, const char *name) {
         banned = json_array();
         if (!r || !o || !banned)
                 goto oom;
-        /* one entry per address (an address has one element per port): the longest time left */
-        for (int i = 0; i < n; i++) {
+        /* one entry per address (an address has one element per port), with the longest time
+         * left: the jail's elements sorted by address, then grouped (linear after the sort, so
+         * that a million bans do not take quadratic time) */
+        for (int i = 0; i < n; i++)
+                if (strcmp(l[i].comment, jc->name) == 0)
+                        l[n_mine++] = l[i];
+        qsort(l, n_mine, sizeof *l, listed_compare_addr);
+        for (size_t i = 0; i < n_mine;) {
                 char as[ADDR_PREFIX_STRLEN];
-                bool seen = false;
-                uint64_t exp = l[i].expires_ms;
+                bool permanent = false;
+                uint64_t exp = 0;
+                size_t g = i;
+                json_t *b;
 
-                if (strcmp(l[i].comment, jc->name) != 0)
-                        continue;
-                for (int k = 0; k < i && !seen; k++)
-                        seen = strcmp(l[k].comment, jc->name) == 0 && addr_equal(&l[k].elem.addr, &l[i].elem.addr) &&
-                               l[k].elem.prefixlen == l[i].elem.prefixlen;
-                if (seen)
-                        continue;
-                for (int k = i + 1; k < n; k++)
-                        if (strcmp(l[k].comment, jc->name) == 0 && addr_equal(&l[k].elem.addr, &l[i].elem.addr) &&
-                            l[k].elem.prefixlen == l[i].elem.prefixlen && (l[k].expires_ms > exp || l[k].elem.timeout_ms == 0))
-                                exp = l[k].elem.timeout_ms == 0 ? 0 : l[k].expires_ms;
-                if (json_array_size(banned) >= LIST_MAX)
-                        break;
-                json_t *b = json_pack("{s:s, s:I, s:b}", "addr", elem_addr_string(&l[i].elem, as, sizeof as),
-                                      "expires_ms", (json_int_t) exp, "permanent", l[i].elem.timeout_ms == 0);
-                if (!b || json_array_append_new(banned, b) < 0)
-                        goto oom;
+                for (; g < n_mine && listed_compare_addr(&l[i], &l[g]) == 0; g++) {
+                        permanent = permanent || l[g].elem.timeout_ms == 0;
+                        exp = MAX(exp, l[g].expires_ms);
+                }
+                n_addrs++;
+                if (json_array_size(banned) < LIST_MAX) {
+                        b = json_pack("{s:s, s:I, s:b}", "addr", elem_addr_string(&l[i].elem, as, sizeof as),
+                                      "expires_ms", (json_int_t) (permanent ? 0 : exp), "permanent", permanent);
+                        if (!b || json_array_append_new(banned, b) < 0)
+                                goto oom;
+                }
+                i = g;
         }
         {
                 json_t *ports = json_array();
@@ -281,7 +299,7 @@ static json_t *cmd_status_jail(Control *c, const char *name) {
                         if (json_array_append_new(ports, json_integer(jc->ports[i])) < 0)
                                 goto oom;
         }
-        if (json_object_set_new(o, "bans_current", json_integer((json_int_t) json_array_size(banned))) < 0 ||
+        if (json_object_set_new(o, "bans_current", json_integer((json_int_t) n_addrs)) < 0 ||
             json_object_set_new(o, "banned", TAKE_PTR(banned)) < 0 ||
             json_object_set_new(o, "maxretry", json_integer(jc->maxretry)) < 0 ||
             json_object_set_new(o, "findtime_sec", json_integer(jc->findtime_sec)) < 0 ||
@@ -416,7 +434,7 @@ static int kernel_unban(Control *c, const char *jail, const Addr *a, size_t *ret
         _cleanup_free_ NftElem *elems = NULL;
         _cleanup_free_ char (*names)[NFT_COMMENT_MAX + 1] = NULL;
         Manager *m = c->manager;
-        size_t n = 0;
+        size_t n = 0, events = 0;
         int k, r = 0;
 
         *ret_n = 0;
@@ -457,11 +475,16 @@ static int kernel_unban(Control *c, const char *jail, const Addr *a, size_t *ret
                 bool first = true;
 
                 ban_map_remove(m->bans, &elems[i]);
-                for (size_t p = 0; p < i && first; p++)
-                        first = !addr_equal(&elems[p].addr, &elems[i].addr) || strcmp(names[p], names[i]) != 0;
-                if (first)
+                /* elements come from the dump grouped by set, and an address has one per port:
+                 * one event per (jail, address) among neighbours, at most UNBAN_EVENTS_MAX */
+                if (i > 0 && addr_equal(&elems[i - 1].addr, &elems[i].addr) && strcmp(names[i - 1], names[i]) == 0)
+                        first = false;
+                if (first && events++ < UNBAN_EVENTS_MAX)
                         log_unban_event(names[i], &elems[i].addr);
         }
+        if (events > UNBAN_EVENTS_MAX)
+                log_info("control: %zu more addresses unbanned (events are logged for the first %u)",
+                         events - UNBAN_EVENTS_MAX, UNBAN_EVENTS_MAX);
         *ret_n = n;
         return 0;
 }
