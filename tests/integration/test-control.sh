@@ -228,6 +228,12 @@ rc=0; nobody unban --all >/dev/null 2>&1 || rc=$?
 rc=0; nobody reload >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "group member reload: exit $rc"
 rig_nft_has '^v4_port 203.0.113.41 ' || fail "a refused unban --all deleted bans"
+# SIGHUP applies a changed socket_group too: back to 0600 root
+printf '[Definition]\nnft_file = %s\n' "$RIG_NFT_FILE" >"$RIG_CONF/nftjail.local"
+kill -HUP "$RIG_DAEMON_PID"
+rig_wait_until 10 bash -c "[ \"\$(stat -c '%a %g' '$RIG_SOCK')\" = '600 0' ]"
+printf '[Definition]\nnft_file = %s\nsocket_group = %s\n' "$RIG_NFT_FILE" "$grp" >"$RIG_CONF/nftjail.local"
+rig_ctl reload >/dev/null
 # a uid outside the group that gets past the mode is refused by the daemon
 rc=0
 out=$(setpriv --reuid 65533 --regid 65533 --clear-groups --inh-caps +dac_override --ambient-caps +dac_override \
@@ -239,7 +245,11 @@ out=$(setpriv --reuid 65533 --regid 65533 --clear-groups --inh-caps +dac_overrid
 rig_stop_daemon
 [ -e "$RIG_SOCK" ] && fail "socket left after exit"
 "$RIG_PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$RIG_SOCK"
-rig_start_daemon
+rc=0
+out=$(rig_ctl ping 2>&1) || rc=$?
+[ "$rc" = 3 ] && [[ "$out" == *"the daemon is not running"*"Connection refused"* ]] || fail "stale socket: $rc $out"
+RIG_DAEMON_WAIT=0 rig_start_daemon
+rig_wait_until 15 bash -c "'$NFTJAIL' --socket '$RIG_SOCK' ping"
 [ "$(rig_ctl ping)" = pong ] || fail "ping after a stale socket"
 rig_stop_daemon
 echo ok
