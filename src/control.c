@@ -268,9 +268,13 @@ static json_t *cmd_status_jail(Control *c, const char *name) {
          * left: the jail's elements sorted by address, then grouped (linear after the sort, so
          * that a million bans do not take quadratic time) */
         for (int i = 0; i < n; i++)
-                if (strcmp(l[i].comment, jc->name) == 0)
-                        l[n_mine++] = l[i];
-        qsort(l, n_mine, sizeof *l, listed_compare_addr);
+                if (strcmp(l[i].comment, jc->name) == 0) {
+                        if ((size_t) i != n_mine)
+                                l[n_mine] = l[i];
+                        n_mine++;
+                }
+        if (n_mine > 1)
+                qsort(l, n_mine, sizeof *l, listed_compare_addr);
         for (size_t i = 0; i < n_mine;) {
                 char as[ADDR_PREFIX_STRLEN];
                 bool permanent = false;

@@ -4,6 +4,7 @@
 # a bad version, wrong types, a client that sends half a frame and stalls, a client that never
 # reads its reply, idle connections beyond the per-uid limit; meanwhile a journal-driven ban still
 # happens, status still answers, and the daemon stays alive.
+# shellcheck disable=SC1091,SC2015,SC2034
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"

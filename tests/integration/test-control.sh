@@ -4,6 +4,7 @@
 # with exact values, permissions (root, socket_group, others), reload (broken, adding and removing
 # a jail, --unban), manual bans visible in the kernel with the jail's comment and --time,
 # unban --all including an element added by hand, exit codes.
+# shellcheck disable=SC1091,SC2015,SC2034
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
