@@ -84,6 +84,11 @@ static Conn *conn_free(Conn *k) {
 
 /* ---- permissions ---- */
 
+static gid_t *mfree_gids(gid_t *p) {
+        free(p);
+        return NULL;
+}
+
 static bool conn_in_group(const Conn *k, gid_t gid) {
         if (k->cred.gid == gid)
                 return true;
@@ -652,8 +657,6 @@ static json_t *conn_dispatch(Conn *k, const char *buf, size_t len) {
         }
 }
 
-static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-
 /* Writes what it can; frees the connection when the reply is out or the client is gone. */
 static void conn_write(Conn *k) {
         while (k->out_done < k->out_len) {
@@ -670,12 +673,11 @@ static void conn_write(Conn *k) {
 }
 
 static void conn_reply(Conn *k, json_t *reply) {
-        json_t *fallback = NULL;
         int r;
 
         if (!reply) {
                 log_oom();
-                reply = fallback = ctl_reply_error("out of memory");
+                reply = ctl_reply_error("out of memory");
                 if (!reply) {
                         conn_free(k);
                         return;
@@ -688,7 +690,6 @@ static void conn_reply(Conn *k, json_t *reply) {
                 json_decref(e);
         }
         json_decref(reply);
-        (void) fallback;
         if (r < 0) {
                 conn_free(k);
                 return;
@@ -776,13 +777,21 @@ static void peer_groups(Conn *k) {
 
         /* The groups the peer process holds, read by the kernel at connect(): no NSS lookup
          * that could block the loop, and the same groups the kernel checked against the
-         * socket's mode. */
-        if (getsockopt(k->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0 || len == 0)
-                return;
-        k->groups = malloc(len);
-        if (!k->groups)
-                return;
-        memcpy(k->groups, g, len);
+         * socket's mode. More than PEER_GROUPS_MAX: ERANGE tells the size; ask again. */
+        if (getsockopt(k->fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+                if (errno != ERANGE || len == 0)
+                        return;
+                k->groups = malloc(len);
+                if (!k->groups || getsockopt(k->fd, SOL_SOCKET, SO_PEERGROUPS, k->groups, &len) < 0) {
+                        k->groups = mfree_gids(k->groups);
+                        return;
+                }
+        } else if (len > 0) {
+                k->groups = malloc(len);
+                if (!k->groups)
+                        return;
+                memcpy(k->groups, g, len);
+        }
         k->n_groups = len / sizeof(gid_t);
 }
 

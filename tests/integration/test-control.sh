@@ -220,6 +220,10 @@ rig_ctl reload >/dev/null
 [ "$(nobody ping)" = pong ] || fail "group member ping"
 nobody status --json | J 'assert d["ok"] is True'
 nobody banned --json | J 'assert d["total"] == 1, d'
+# membership through a supplementary group, among 300 (more than fit the first SO_PEERGROUPS read)
+many="$(seq -s, 1000 1299),65534"
+[ "$(setpriv --reuid 65533 --regid 65533 --groups "$many" -- "$NFTJAIL" --socket "$RIG_SOCK" ping)" = pong ] ||
+	fail "member through a supplementary group"
 rc=0
 out=$(nobody ban sshd 203.0.113.50 2>&1) || rc=$?
 [ "$rc" = 1 ] && [ "$out" = "nftjail ban: permission denied: 'ban' needs root (group '$grp' may run status, banned and ping)" ] ||
