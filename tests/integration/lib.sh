@@ -606,7 +606,11 @@ rig_nft_has() {
 	[ $# -ge 1 ] || fail "usage: rig_nft_has REGEX [SET]"
 	local re=$1
 	shift
-	rig_nft_elements "$@" 2>/dev/null | grep -Eq -- "$re"
+	# not a pipe into grep -q: grep exits at the first match, the writer may then die of
+	# SIGPIPE, and under "set -o pipefail" the match would count as a failure
+	local out
+	out=$(rig_nft_elements "$@" 2>/dev/null) || return 1
+	grep -Eq -- "$re" <<<"$out"
 }
 
 # rig_nft ARGS...: nft in the test namespace (never the host's ruleset).
