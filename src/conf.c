@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1918,6 +1919,24 @@ static int abuseipdb_conf_load(const Ini *ini, Config *c, ConfDiags *d) {
         return 0;
 }
 
+/* socket_group: a group name or a number; resolved at load, so that an unknown group is a
+ * configuration error with its file and line. */
+static int socket_group_resolve(Config *c, const char *s, ConfDiags *d, const Found *w) {
+        struct group grp, *g = NULL;
+        char buf[4096], qb[128];
+        unsigned long v;
+
+        if (parse_uint(s, UINT32_MAX - 1, &v) >= 0) {
+                c->socket_gid = (gid_t) v;
+        } else if (getgrnam_r(s, &grp, buf, sizeof buf, &g) == 0 && g) {
+                c->socket_gid = g->gr_gid;
+        } else
+                return ini_diag(d, w->file, w->line, true, "'socket_group': no such group '%s'", q(s, qb, sizeof qb));
+        free(c->socket_group);
+        c->socket_group = strdup(s);
+        return c->socket_group ? 0 : -ENOMEM;
+}
+
 static int daemon_conf_load(Config *c, ConfDiags *d) {
         static const char *const silent[] = {
                 "logtarget", "socket", "pidfile", "dbfile", "dbpurgeage", "dbmaxmatches", "syslogsocket", "allowipv6",
@@ -1971,6 +1990,15 @@ static int daemon_conf_load(Config *c, ConfDiags *d) {
                 free(c->nft_file);
                 c->nft_file = p;
         }
+        s = mfree(s);
+        r = scope_get_str(&sc, d, "socket_group", &s, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0 && *s) {
+                r = socket_group_resolve(c, s, d, &w);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < def->n_entries; i++) {
                 IniEntry *e = def->entries[i];
                 bool known = e->used;
@@ -1999,6 +2027,7 @@ Config *config_free(Config *c) {
         free(c->abuseipdb.url);
         free(c->abuseipdb.apikey_file);
         free(c->abuseipdb.comment);
+        free(c->socket_group);
         free(c);
         return NULL;
 }
@@ -2121,6 +2150,8 @@ void config_dump(const Config *c, FILE *f) {
         fprintf(f, "abuseipdb: %s, url %s, apikey_file %s, timeout %us, daily_quota %u\n",
                 c->abuseipdb.enabled ? "enabled" : "disabled", c->abuseipdb.url, c->abuseipdb.apikey_file ?: "-",
                 c->abuseipdb.timeout_sec, c->abuseipdb.daily_quota);
+        if (c->socket_group)
+                fprintf(f, "socket_group: %s (gid %u)\n", c->socket_group, (unsigned) c->socket_gid);
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *j = &c->jails[i];
                 char b1[32], b2[32];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "nftjail.h"
@@ -85,6 +86,8 @@ typedef struct Config {
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
         int loglevel;           /* syslog level, default LOG_INFO */
         AbuseIPDBConf abuseipdb;
+        char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
+        gid_t socket_gid;       /* resolved at load; valid when socket_group is set */
         JailConf *jails;        /* enabled jails only, in file order */
         size_t n_jails;
 } Config;

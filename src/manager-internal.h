@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
@@ -78,6 +79,7 @@ struct Manager {
         size_t n_pending, cap_pending;
         usec_t started;
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
+        Control *control;       /* the control socket (control.c) */
 };
 
 

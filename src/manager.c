@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "log-ids.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -184,6 +185,7 @@ Manager *manager_free(Manager *m) {
         reporter_free(m->reporter);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
+        control_free(m->control);
         sd_event_source_disable_unref(m->flush);
         sd_event_source_disable_unref(m->gc);
         nft_free(m->nft);
@@ -687,6 +689,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         m->n_jails = n;
         m->config = c;
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
+        control_config_changed(m->control);
         return 0;
 }
 
@@ -791,6 +794,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         m->started = now_usec(CLOCK_MONOTONIC);
+        /* last: the socket appearing tells scripts (and the test rig) that the daemon is ready */
+        r = control_new(m->event, m->options.socket_path, m, &m->control);
+        if (r < 0)
+                return r;
         return 0;
 }
 
