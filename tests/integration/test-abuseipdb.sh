@@ -126,6 +126,12 @@ mode success
 rig_wait_until 20 has_requests 192.0.2.67 accepted
 [ "$(requests 192.0.2.67 accepted)" = 1 ] || fail "192.0.2.67 accepted more than once"
 
+# 2b. a manual ban is reported only when asked (nftjail ban --report), through the same path
+rig_ctl ban sshd 203.0.113.80 >/dev/null || fail "manual ban failed"
+rig_ctl ban --report sshd 203.0.113.81 >/dev/null || fail "manual ban --report failed"
+rig_wait_until 20 has_requests 203.0.113.81 accepted
+[ "$(requests 203.0.113.80)" = 0 ] || fail "a manual ban without --report was reported"
+
 # 3. 422: logged and dropped, never retried
 mode 422
 fail3 "Failed password for root from 192.0.2.68 port 40022 ssh2"
@@ -179,14 +185,14 @@ acc = collections.Counter(json.loads(l)["form"]["ip"] for l in open(sys.argv[1])
                           if json.loads(l)["method"] == "POST" and json.loads(l)["result"] == "accepted")
 bad = {ip: n for ip, n in acc.items() if n != 1}
 assert not bad, bad
-assert len(acc) == 104, len(acc)
+assert len(acc) == 105, len(acc)
 rej = [json.loads(l) for l in open(sys.argv[1]) if not json.loads(l).get("key_ok", True)]
 assert not rej, rej
 PY
 rig_wait_until 10 sh -c "'$NFTJAIL' report-queue --state-dir '$RIG_STATE' | grep -qx 'pending: 0'"
 out=$("$NFTJAIL" report-queue --state-dir "$RIG_STATE")
 rig_note "report-queue: $(echo "$out" | tr '\n' ' ')"
-echo "$out" | grep -qx "sent: 105" || fail "report-queue: want sent: 105 (104 accepted, 1 answered 429 same address)"
+echo "$out" | grep -qx "sent: 106" || fail "report-queue: want sent: 106 (105 accepted, 1 answered 429 same address)"
 echo "$out" | grep -qx "failed: 1" || fail "report-queue: want failed: 1 (the 422)"
 echo "$out" | grep -qx "coalesced: 1" || fail "report-queue: want coalesced: 1"
 
