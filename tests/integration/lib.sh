@@ -25,6 +25,8 @@
 #   rig_log_untrusted TAG MSG       forged line from plain logger, no unit
 #   rig_journal_json [MATCH...] / rig_journal_has MATCH... / rig_journal_field PID FIELD
 #   rig_host_mount_exec CMD...      read-only look at the host's files (isolation checks)
+#   rig_tmpfs DIR                   a private tmpfs over DIR (e.g. /var/log for log-file tests)
+#   rig_failures JAIL ADDR          failure events (MESSAGE_ID ...6b04) the daemon logged for ADDR
 #   rig_attacker_ns [A4] [A6] / rig_attacker_addr ADDR / rig_attacker_exec CMD...
 #   rig_listen PORT... / rig_connect ADDR PORT [SRC]   (RIG_CONNECT_TIMEOUT, default 2 s)
 #   rig_nft_load [FILE] / rig_nft ARGS... / rig_nft_elements [--counters] [SET] / rig_nft_has RE [SET]
@@ -591,6 +593,23 @@ rig_host_mount_exec() {
 	_rig_require_inside rig_host_mount_exec
 	[ -n "${RIG_OUTER_PID:-}" ] || fail "rig_host_mount_exec: unknown outer PID"
 	nsenter --mount="/proc/$RIG_OUTER_PID/ns/mnt" -- "$@"
+}
+
+# rig_tmpfs DIR: mount a fresh tmpfs over DIR in our private mount namespace
+# (tests that write log files use /var/log: the host's stays untouched).
+rig_tmpfs() {
+	_rig_require_inside rig_tmpfs
+	mkdir -p "$1"
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$1" || fail "rig_tmpfs: mount tmpfs on $1"
+	[ "$(_rig_fstype "$1")" = tmpfs ] || fail "rig_tmpfs: $1 is not our tmpfs"
+}
+
+# rig_failures JAIL ADDR: how many failure events the daemon logged for ADDR in
+# JAIL (start it with --log-target journal). Each carries NFTJAIL_FAILURES, the
+# running count; the rate limit drops events beyond 50/s per jail.
+rig_failures() {
+	journalctl -q --no-pager -o cat MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04 \
+		"NFTJAIL_JAIL=$1" "NFTJAIL_ADDR=$2" 2>/dev/null | grep -c . || true
 }
 
 # ---------------------------------------------------------------------------
