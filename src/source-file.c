@@ -611,7 +611,7 @@ static bool has_glob(const char *p) {
 
 /* Finds the files of every pattern (a pattern without wildcards is followed even while
  * missing) and the directories to watch. */
-static void rescan(SourceFile *s) {
+void source_file_rescan(SourceFile *s) {
         for (size_t k = 0; s->patterns[k]; k++) {
                 const char *p = s->patterns[k];
 
@@ -670,7 +670,7 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
                 }
         }
         if (scan)
-                rescan(s);
+                source_file_rescan(s);
         (void) source_file_drain(s);
         return 0;
 }
@@ -678,7 +678,7 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         SourceFile *s = userdata;
 
-        rescan(s);
+        source_file_rescan(s);
         (void) source_file_drain(s);
         (void) sd_event_source_set_time_relative(es, s->polling ? FILE_POLL_USEC : FILE_RESCAN_USEC);
         (void) sd_event_source_set_enabled(es, SD_EVENT_ON);
@@ -747,7 +747,7 @@ int source_file_new(sd_event *event, const SourceFileOptions *o, SourceLineFn fn
                 (void) sd_event_source_set_enabled(s->more, SD_EVENT_OFF);
         }
 
-        rescan(s);
+        source_file_rescan(s);
         (void) source_file_drain(s);
         s->started = true;
         for (size_t i = 0; i < s->n_tails; i++)

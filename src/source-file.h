@@ -61,6 +61,8 @@ SourceFile *source_file_free(SourceFile *s);
  * lines handed over. */
 int source_file_drain(SourceFile *s);
 uint64_t source_file_lines(const SourceFile *s);
+/* Looks for new files matching the glob patterns (the watches and the timer call it). */
+void source_file_rescan(SourceFile *s);
 
 /* The line splitter, public for tests: bytes in, whole lines out. */
 typedef struct LineSplitter {
