@@ -27,6 +27,8 @@
 #   rig_host_mount_exec CMD...      read-only look at the host's files (isolation checks)
 #   rig_tmpfs DIR                   a private tmpfs over DIR (e.g. /var/log for log-file tests)
 #   rig_failures JAIL ADDR          failure events (MESSAGE_ID ...6b04) the daemon logged for ADDR
+#   rig_failures_last JAIL ADDR     NFTJAIL_FAILURES (the running count) of the newest such event
+#   rig_file_caught_up JAIL PATH    the daemon's saved position in PATH is its size
 #   rig_attacker_ns [A4] [A6] / rig_attacker_addr ADDR / rig_attacker_exec CMD...
 #   rig_listen PORT... / rig_connect ADDR PORT [SRC]   (RIG_CONNECT_TIMEOUT, default 2 s)
 #   rig_nft_load [FILE] / rig_nft ARGS... / rig_nft_elements [--counters] [SET] / rig_nft_has RE [SET]
@@ -610,6 +612,31 @@ rig_tmpfs() {
 rig_failures() {
 	journalctl -q --no-pager -o cat MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04 \
 		"NFTJAIL_JAIL=$1" "NFTJAIL_ADDR=$2" 2>/dev/null | grep -c . || true
+}
+
+# rig_failures_last JAIL ADDR: the running count (NFTJAIL_FAILURES) of the newest
+# failure event of ADDR; 0 when there is none. Exact even when the rate limit
+# dropped events before it.
+rig_failures_last() {
+	local v
+	v=$(journalctl -q --no-pager -n 1 -o cat --output-fields=NFTJAIL_FAILURES \
+		MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04 "NFTJAIL_JAIL=$1" "NFTJAIL_ADDR=$2" 2>/dev/null | tail -n 1)
+	printf '%s\n' "${v:-0}"
+}
+
+# rig_file_caught_up JAIL PATH: true when the position the daemon saved for
+# PATH ($RIG_STATE/positions-JAIL.json) is the size of PATH: it read it all.
+rig_file_caught_up() {
+	"$RIG_PY" - "$RIG_STATE/positions-$1.json" "$2" <<'PY'
+import json, os, sys
+try:
+    files = json.load(open(sys.argv[1]))["files"]
+except (OSError, ValueError, KeyError):
+    sys.exit(1)
+st = os.stat(sys.argv[2])
+sys.exit(0 if any(f["path"] == sys.argv[2] and f["inode"] == st.st_ino and f["offset"] == st.st_size
+                  for f in files) else 1)
+PY
 }
 
 # ---------------------------------------------------------------------------
