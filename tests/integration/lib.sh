@@ -28,6 +28,7 @@
 #   rig_tmpfs DIR                   a private tmpfs over DIR (e.g. /var/log for log-file tests)
 #   rig_failures JAIL ADDR          failure events (MESSAGE_ID ...6b04) the daemon logged for ADDR
 #   rig_failures_last JAIL ADDR     NFTJAIL_FAILURES (the running count) of the newest such event
+#   rig_failures_ge JAIL ADDR N / rig_failures_last_ge JAIL ADDR N   status, for rig_wait_until
 #   rig_file_caught_up JAIL PATH    the daemon's saved position in PATH is its size
 #   rig_attacker_ns [A4] [A6] / rig_attacker_addr ADDR / rig_attacker_exec CMD...
 #   rig_listen PORT... / rig_connect ADDR PORT [SRC]   (RIG_CONNECT_TIMEOUT, default 2 s)
@@ -607,21 +608,32 @@ rig_tmpfs() {
 }
 
 # rig_failures JAIL ADDR: how many failure events the daemon logged for ADDR in
-# JAIL (start it with --log-target journal). Each carries NFTJAIL_FAILURES, the
-# running count; the rate limit drops events beyond 50/s per jail.
+# JAIL (start it with --log-target journal). The rate limit drops events beyond
+# 50/s per jail. MESSAGE is read ("JAIL: found ADDR (N/MAX)"); the private
+# journal is small, reading it whole is fast.
 rig_failures() {
-	journalctl -q --no-pager -o cat MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04 \
-		"NFTJAIL_JAIL=$1" "NFTJAIL_ADDR=$2" 2>/dev/null | grep -c . || true
+	journalctl -q --no-pager -o cat 2>/dev/null |
+		grep -cF "$1: found $2 (" || true
 }
 
-# rig_failures_last JAIL ADDR: the running count (NFTJAIL_FAILURES) of the newest
-# failure event of ADDR; 0 when there is none. Exact even when the rate limit
-# dropped events before it.
+# rig_failures_last JAIL ADDR: the running count N of the newest failure event
+# of ADDR; 0 when there is none. Exact even when the rate limit dropped events
+# before it.
 rig_failures_last() {
 	local v
-	v=$(journalctl -q --no-pager -n 1 -o cat --output-fields=NFTJAIL_FAILURES \
-		MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b04 "NFTJAIL_JAIL=$1" "NFTJAIL_ADDR=$2" 2>/dev/null | tail -n 1)
+	v=$(journalctl -q --no-pager -o cat 2>/dev/null |
+		grep -F "$1: found $2 (" | tail -n 1 | sed -n 's/.*(\([0-9]*\)\/[0-9]*)$/\1/p')
 	printf '%s\n' "${v:-0}"
+}
+
+# rig_failures_ge JAIL ADDR N, rig_failures_last_ge JAIL ADDR N: status 0 when
+# the count is at least N. For rig_wait_until, which runs its command again
+# each time (a "$(rig_failures ...)" argument would be expanded only once).
+rig_failures_ge() {
+	[ "$(rig_failures "$1" "$2")" -ge "$3" ]
+}
+rig_failures_last_ge() {
+	[ "$(rig_failures_last "$1" "$2")" -ge "$3" ]
 }
 
 # rig_file_caught_up JAIL PATH: true when the position the daemon saved for

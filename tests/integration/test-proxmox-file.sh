@@ -42,7 +42,7 @@ rig_start_daemon --log-target journal
 
 line 203.0.113.5 >>/var/log/daemon.log
 line 203.0.113.5 >>/var/log/daemon.log
-rig_wait_until 10 test "$(rig_failures proxmox 203.0.113.5)" = 2
+rig_wait_until 10 rig_failures_ge proxmox 203.0.113.5 2
 rig_nft_has '^203\.0\.113\.5 ' v4_port && fail "banned after 2 new failures: the old line was counted"
 line 203.0.113.5 >>/var/log/daemon.log
 rig_wait_until 10 rig_nft_has '^203\.0\.113\.5 tcp 8006 ' v4_port
@@ -66,10 +66,10 @@ printf '%s pve pvedaemon[1]: authentication failure; rhost=198.51.100.7 user=a m
 	printf '%s pve pvedaemon[1]: authentication failure; rhost=198.51.100.8 user=a' \
 		"$(LC_ALL=C date '+%b %e %H:%M:%S')"
 } >>/var/log/daemon.log
-rig_wait_until 10 test "$(rig_failures proxmox 198.51.100.9)" = 1
+rig_wait_until 10 rig_failures_ge proxmox 198.51.100.9 1
 [ "$(rig_failures proxmox 198.51.100.8)" = 0 ] || fail "a partial line was matched"
 printf ' msg=x\n' >>/var/log/daemon.log
-rig_wait_until 10 test "$(rig_failures proxmox 198.51.100.8)" = 1
+rig_wait_until 10 rig_failures_ge proxmox 198.51.100.8 1
 [ "$(rig_failures proxmox 198.51.100.7)" = 0 ] || fail "a failure older than findtime counted"
 [ -s "$RIG_STATE/positions-proxmox.json" ] || fail "no positions file"
 rig_stop_daemon
