@@ -70,6 +70,7 @@ struct Manager {
         size_t n_jails;
         sd_event *event;
         sd_event_source *flush;
+        sd_event_source *gc;    /* drops expired failure counters and bans once a minute */
         Nft *nft;
         BanMap *bans;           /* every element we put in the kernel, with its expiry */
         Addr *self;

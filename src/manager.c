@@ -201,6 +201,7 @@ Manager *manager_free(Manager *m) {
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         sd_event_source_disable_unref(m->flush);
+        sd_event_source_disable_unref(m->gc);
         nft_free(m->nft);
         ban_map_free(m->bans);
         sd_event_unref(m->event);
@@ -709,6 +710,24 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         return 0;
 }
 
+#define GC_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+/* Counters of addresses that stopped failing would otherwise stay until evicted, and bans until
+ * the map is next looked at: drop both once a minute. */
+static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int64_t now_rt = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        size_t tracked = 0, bans;
+
+        for (size_t i = 0; i < m->n_jails; i++) {
+                (void) tracker_gc(m->jails[i].tracker, now_rt);
+                tracked += tracker_size(m->jails[i].tracker);
+        }
+        bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
+        return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
+}
+
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -766,6 +785,11 @@ int manager_start(Manager *m) {
         /* sources first: the flush runs after them within one loop iteration, so a burst of bans
          * read from the journal in one go becomes one netlink transaction */
         (void) sd_event_source_set_priority(m->flush, SD_EVENT_PRIORITY_IDLE);
+        r = sd_event_add_time_relative(m->event, &m->gc, CLOCK_BOOTTIME, GC_INTERVAL_USEC, USEC_PER_SEC,
+                                       manager_on_gc, m);
+        if (r < 0)
+                return log_error_errno(r, "failed to add the gc timer: %m");
+        (void) sd_event_source_set_enabled(m->gc, SD_EVENT_ON);
 
         r = load_self_addresses(m);
         if (r < 0)

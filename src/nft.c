@@ -772,7 +772,7 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
         return 1;
 }
 
-static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap) {
+int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
         struct nftnl_set_elems_iter *it = NULL;
@@ -826,46 +826,53 @@ static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap)
                 r = -ENOMEM;
                 goto out;
         }
-        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
-                if (*n == *cap) {
-                        size_t nc = MAX(*cap * 2, 64);
-                        NftListed *nv = realloc(*v, nc * sizeof **v);
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        *v = nv;
-                        *cap = nc;
-                }
-                r = nft_list_decode(name, e, &(*v)[*n]);
-                if (r > 0)
-                        (*n)++;
-        }
         r = 0;
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e && r >= 0; e = nftnl_set_elems_iter_next(it))
+                r = fn(name, e, userdata);
 out:
         if (it)
                 nftnl_set_elems_iter_destroy(it);
         nftnl_set_free(s);
         mnl_socket_close(nl);
-        return r;
+        return r < 0 ? r : 0;
+}
+
+typedef struct NftListAcc {
+        NftListed *v;
+        size_t n, cap;
+} NftListAcc;
+
+static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
+        NftListAcc *a = userdata;
+
+        if (a->n == a->cap) {
+                size_t nc = MAX(a->cap * 2, 64);
+                NftListed *nv = realloc(a->v, nc * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                a->v = nv;
+                a->cap = nc;
+        }
+        if (nft_list_decode(set, e, &a->v[a->n]) > 0)
+                a->n++;
+        return 0;
 }
 
 int nft_list(Nft *nft, NftListed **ret) {
         static const char *const sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
-        NftListed *v = NULL;
-        size_t n = 0, cap = 0;
+        NftListAcc a = {};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                r = nft_list_set(sets[i], &v, &n, &cap);
+                r = nft_dump_set(sets[i], nft_list_add, &a);
                 if (r < 0) {
-                        free(v);
+                        free(a.v);
                         return r;
                 }
         }
         /* comment pointers last: the array moved while it grew */
-        for (size_t i = 0; i < n; i++)
-                v[i].elem.comment = v[i].comment[0] ? v[i].comment : NULL;
-        *ret = v;
-        return (int) MIN(n, (size_t) INT32_MAX);
+        for (size_t i = 0; i < a.n; i++)
+                a.v[i].elem.comment = a.v[i].comment[0] ? a.v[i].comment : NULL;
+        *ret = a.v;
+        return (int) MIN(a.n, (size_t) INT32_MAX);
 }
