@@ -721,6 +721,11 @@ int source_file_new(sd_event *event, const SourceFileOptions *o, SourceLineFn fn
                 s->positions_path = NULL;
                 goto oom;
         }
+        /* the jail name is one path component */
+        if (s->positions_path)
+                for (char *p = s->positions_path + strlen(o->state_dir) + 1; *p; p++)
+                        if (*p == '/')
+                                *p = '_';
         positions_load(s);
 
         if (!s->polling) {

@@ -200,6 +200,10 @@ int source_journal_restore(SourceJournal *s, const char *state_dir) {
                 s->cursor_path = NULL;
                 return -ENOMEM;
         }
+        /* the jail name is one path component */
+        for (char *p = s->cursor_path + strlen(state_dir) + 1; *p; p++)
+                if (*p == '/')
+                        *p = '_';
         r = read_file_small(s->cursor_path, 4096, &c, &len);
         if (r == -ENOENT)
                 return 0;
