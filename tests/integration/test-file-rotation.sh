@@ -78,5 +78,19 @@ mkdir /var/log/pve
 line $C 1 >/var/log/pve/new.log
 line $C 2 >>/var/log/pve/new.log
 rig_wait_until 10 rig_failures_ge pve $C 2
+
+# 4. backend = polling (no inotify: a stat a second) reads and follows a rename rotation too
+D=198.51.100.4
+rig_stop_daemon
+sed -i "s|^logpath = .*|logpath = $LOG\nbackend = polling|" "$RIG_CONF/jail.d/test.local"
+rig_start_daemon --log-target journal
+grep -q "pve: watching $LOG (polling)" <(journalctl -q --no-pager -o cat) || fail "not polling"
+line $D 1 >>"$LOG"
+rig_wait_until 10 rig_failures_ge pve $D 1
+mv "$LOG" "$LOG.3"
+line $D 2 >>"$LOG.3"
+line $D 3 >"$LOG"
+rig_wait_until 10 rig_failures_ge pve $D 3
+[ "$(rig_failures pve $D)" = 3 ] || fail "polling: $(rig_failures pve $D) failures, want 3"
 rig_stop_daemon
 echo "ok"
