@@ -1430,6 +1430,7 @@ static void jail_conf_done(JailConf *j) {
         filter_conf_done(&j->filter);
         free(j->journalmatch);
         strv_free(j->logpath);
+        free(j->logtimezone);
         free(j->ports);
         free(j->ignoreip);
         free(j->abuseipdb_categories);
@@ -1447,7 +1448,7 @@ static const struct {
         { "destemail", false }, { "sender", false }, { "sendername", false }, { "mode", false },
         { "abuseipdb_apikey", false }, { "abuseipdb_category", false }, { "logencoding", false },
         { "usedns", false }, { "maxmatches", false }, { "ignorecache", true }, { "ignorecommand", true },
-        { "logtimezone", true }, { "bantime.increment", true }, { "bantime.factor", true },
+        { "logtimezone", false }, { "bantime.increment", true }, { "bantime.factor", true },
         { "bantime.formula", true }, { "bantime.multipliers", true }, { "bantime.maxtime", true },
         { "bantime.rndtime", true }, { "bantime.overalljails", true }, { "action_", false },
         { "action_mw", false }, { "action_mwl", false }, { "action_xarf", false },
@@ -1561,6 +1562,30 @@ static int jail_logpath(JailConf *j, Scope *sc, ConfDiags *d) {
         }
         vlines_done(&l);
         return r < 0 ? r : 0;
+}
+
+/* logencoding: UTF-8 lines pass as they are; latin-1 is converted. logtimezone is kept. */
+static int jail_logencoding(JailConf *j, Scope *sc, ConfDiags *d) {
+        _cleanup_free_ char *s = NULL;
+        char qb[128];
+        Found w;
+        int r;
+
+        r = scope_get_str(sc, d, "logtimezone", &j->logtimezone, NULL);
+        if (r < 0)
+                return r;
+        if (r > 0 && !*j->logtimezone)
+                j->logtimezone = mfree(j->logtimezone);
+        r = scope_get_str(sc, d, "logencoding", &s, &w);
+        if (r <= 0)
+                return r;
+        strstrip(s);
+        if (STR_IN_SET_CASE(s, "latin-1", "latin1", "iso-8859-1", "iso8859-1"))
+                j->latin1 = true;
+        else if (!STR_IN_SET_CASE(s, "", "auto", "utf-8", "utf8", "ascii", "us-ascii"))
+                return ini_diag(d, w.file, w.line, true, "'logencoding': '%s' is not supported (auto, utf-8, latin-1)",
+                                q(s, qb, sizeof qb));
+        return 0;
 }
 
 static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiags *d, bool *ret_enabled) {
@@ -1695,6 +1720,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         }
 
         r = jail_logpath(&j, &sc, d);
+        if (r == -ENOMEM)
+                goto fail;
+        r = jail_logencoding(&j, &sc, d);
         if (r == -ENOMEM)
                 goto fail;
         if ((j.backend == BACKEND_POLLING || j.backend == BACKEND_PYINOTIFY) && j.logpath && !j.logpath[0]) {

@@ -52,6 +52,8 @@ typedef struct JailConf {
         Backend backend;
         char *journalmatch;     /* effective: jail's own, else the filter's; NULL = none */
         char **logpath;         /* NULL-terminated, may be empty */
+        bool latin1;            /* logencoding = latin-1 (else UTF-8/ASCII: lines as they are) */
+        char *logtimezone;      /* as written, NULL when unset; checked by date_pattern_new() */
         uint16_t *ports;        /* host order, deduplicated, in the order written */
         size_t n_ports;
         bool allports;          /* no port list, or an *-allports / recidive-style action */

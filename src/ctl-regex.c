@@ -136,6 +136,8 @@ int ctl_regex(int argc, char *argv[]) {
         ConfDiags diags = {};
         FilterError ferr = {};
         Filter *filter = NULL;
+        DatePattern *dates = NULL;
+        char *strip = NULL;
         Stats st = {};
         FILE *in = NULL, *summary;
         char *buf = NULL;
@@ -204,9 +206,16 @@ int ctl_regex(int argc, char *argv[]) {
                 goto finish;
         }
 
+        /* the daemon's date code: the filter's datepattern, else automatic detection */
+        r = date_pattern_new(fc.datepattern, NULL, &dates);
+        if (r == -EINVAL) {
+                fprintf(stderr, "%s regex: datepattern '%s' is not supported\n", ctl_program, fc.datepattern);
+                goto finish;
+        }
         st.per_regex = calloc(fc.n_failregex, sizeof(uint64_t));
-        buf = malloc(READ_LINE_MAX);
-        if (!st.per_regex || !buf) {
+        buf = malloc(READ_LINE_MAX + 1);
+        strip = malloc(READ_LINE_MAX + 1);
+        if (r < 0 || !st.per_regex || !buf || !strip) {
                 fprintf(stderr, "%s regex: %s\n", ctl_program, strerror(ENOMEM));
                 goto finish;
         }
@@ -222,7 +231,8 @@ int ctl_regex(int argc, char *argv[]) {
         }
 
         for (;;) {
-                size_t len, skip = 0;
+                size_t len, tlen;
+                const char *text;
                 bool cut, dated;
                 int64_t epoch = 0;
                 MatchResult m;
@@ -235,14 +245,11 @@ int ctl_regex(int argc, char *argv[]) {
                 if (r == 0)
                         break;
                 st.lines++;
-                dated = date_parse_prefix(buf, len, now, &epoch, &skip) > 0;
+                tlen = date_strip(dates, buf, len, now, strip, READ_LINE_MAX + 1, &text, &dated, &epoch);
                 st.dated += dated;
-                if (!dated)
-                        skip = 0;
-                st.cut += cut || len - skip > MATCH_LINE_MAX;
+                st.cut += cut || tlen > MATCH_LINE_MAX;
 
-                r = cut ? filter_match_cut(filter, buf + skip, len - skip, &m)
-                        : filter_match(filter, buf + skip, len - skip, &m);
+                r = cut ? filter_match_cut(filter, text, tlen, &m) : filter_match(filter, text, tlen, &m);
                 if (r == MATCH_FAILURE) {
                         st.matched++;
                         st.per_regex[m.regex_index]++;
@@ -267,6 +274,8 @@ finish:
         if (in && in != stdin)
                 fclose(in);
         free(buf);
+        free(strip);
+        date_pattern_free(dates);
         free(st.per_regex);
         filter_free(filter);
         if (conf_loaded)

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "date.h"
+
+struct DatePattern {
+        char *spec;             /* NULL: automatic */
+        bool anchored, epoch, none;
+        bool has_tz;
+        int tz_offset;          /* seconds east of UTC, when has_tz */
+};
 
 static const char months[12][4] = {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -74,6 +84,15 @@ static int64_t local_to_epoch(struct tm *tm) {
         return (int64_t) t;
 }
 
+/* Local time of the log: logtimezone when set, else the host's zone. */
+static int64_t log_to_epoch(const DatePattern *p, struct tm *tm) {
+        if (p && p->has_tz) {
+                struct tm copy = *tm;
+                return (int64_t) timegm(&copy) - p->tz_offset;
+        }
+        return local_to_epoch(tm);
+}
+
 /* Optional fraction ".123" or ",123456". */
 static void skip_fraction(const char *s, size_t len, size_t *i) {
         if ((at(s, len, *i, '.') || at(s, len, *i, ',')) && *i + 1 < len && is_digit(s[*i + 1])) {
@@ -93,7 +112,7 @@ static bool finish(const char *s, size_t len, size_t *i) {
         return true;
 }
 
-static int parse_iso(const char *s, size_t len, int64_t *ret_epoch, size_t *ret_end) {
+static int parse_iso(const DatePattern *p, const char *s, size_t len, int64_t *ret_epoch, size_t *ret_end) {
         struct tm tm = {};
         size_t i = 0;
         int y, offset = 0;
@@ -143,12 +162,13 @@ static int parse_iso(const char *s, size_t len, int64_t *ret_epoch, size_t *ret_
                 t = timegm(&tm);
                 *ret_epoch = (int64_t) t - offset;
         } else
-                *ret_epoch = local_to_epoch(&tm);
+                *ret_epoch = log_to_epoch(p, &tm);
         *ret_end = i;
         return 1;
 }
 
-static int parse_rfc3164(const char *s, size_t len, int64_t now_sec, int64_t *ret_epoch, size_t *ret_end) {
+static int parse_rfc3164(const DatePattern *p, const char *s, size_t len, int64_t now_sec, int64_t *ret_epoch,
+                         size_t *ret_end) {
         struct tm tm = {}, now_tm;
         time_t now = (time_t) now_sec;
         size_t i = 3;
@@ -189,17 +209,26 @@ static int parse_rfc3164(const char *s, size_t len, int64_t now_sec, int64_t *re
                 if (!(mon == 1 && tm.tm_mday == 29))
                         return 0;
         }
-        t = local_to_epoch(&tm);
+        t = log_to_epoch(p, &tm);
         /* A date more than a day ahead is from last year (logs read across New Year). */
         if (t > now_sec + 86400 || !valid_date(&tm)) {
                 tm.tm_year--;
                 if (!valid_date(&tm))
                         return 0;
-                t = local_to_epoch(&tm);
+                t = log_to_epoch(p, &tm);
         }
         *ret_epoch = t;
         *ret_end = i;
         return 1;
+}
+
+static int parse_prefix(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
+                        size_t *ret_end) {
+        if (!line || len < 15)
+                return 0;
+        if (is_digit(line[0]))
+                return parse_iso(p, line, len, ret_epoch, ret_end);
+        return parse_rfc3164(p, line, len, now_sec, ret_epoch, ret_end);
 }
 
 int date_parse_prefix(const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch, size_t *ret_end) {
@@ -207,12 +236,7 @@ int date_parse_prefix(const char *line, size_t len, int64_t now_sec, int64_t *re
         size_t end;
         int r;
 
-        if (!line || len < 15)
-                return 0;
-        if (is_digit(line[0]))
-                r = parse_iso(line, len, &epoch, &end);
-        else
-                r = parse_rfc3164(line, len, now_sec, &epoch, &end);
+        r = parse_prefix(NULL, line, len, now_sec, &epoch, &end);
         if (r <= 0)
                 return 0;
         if (ret_epoch)
@@ -220,4 +244,429 @@ int date_parse_prefix(const char *line, size_t len, int64_t now_sec, int64_t *re
         if (ret_end)
                 *ret_end = end;
         return 1;
+}
+
+static bool is_alnum(char c) {
+        return isalnum((unsigned char) c);
+}
+
+/* A date found inside a line must stand alone: no letter or digit right before or after it. */
+static bool bounded(const char *s, size_t len, size_t start, size_t end) {
+        return (start == 0 || !is_alnum(s[start - 1])) && (end >= len || !is_alnum(s[end]));
+}
+
+/* "1764000000" or "1764000000.123" (10 digits: 2001 to 2286), at s[i]. */
+static bool parse_epoch(const char *s, size_t len, size_t i, int64_t *ret_epoch, size_t *ret_end) {
+        int64_t v = 0;
+        size_t k = i;
+
+        while (k < len && is_digit(s[k]) && k - i < 11)
+                v = v * 10 + (s[k++] - '0');
+        if (k - i != 10)
+                return false;
+        if (k + 1 < len && s[k] == '.' && is_digit(s[k + 1]))
+                for (k++; k < len && is_digit(s[k]);)
+                        k++;
+        if (!bounded(s, len, i, k))
+                return false;
+        *ret_epoch = v;
+        *ret_end = k;
+        return true;
+}
+
+static int month_from_name(const char *s, size_t len, size_t *i) {
+        static const char *const full[12] = { "January", "February", "March",     "April",   "May",      "June",
+                                               "July",    "August",   "September", "October", "November", "December" };
+
+        if (*i + 3 > len)
+                return -1;
+        for (int m = 0; m < 12; m++)
+                if (strncasecmp(s + *i, months[m], 3) == 0) {
+                        size_t fl = strlen(full[m]);
+                        if (*i + fl <= len && strncasecmp(s + *i, full[m], fl) == 0)
+                                *i += fl;
+                        else
+                                *i += 3;
+                        return m;
+                }
+        return -1;
+}
+
+/* "+0200", "+02:00", "-05", "Z", "UTC", "GMT" at s[*i]. */
+static bool parse_zone(const char *s, size_t len, size_t *i, int *ret_off) {
+        int hh, mm = 0, sign;
+        size_t j = *i;
+
+        if (at(s, len, j, 'Z')) {
+                *ret_off = 0;
+                *i = j + 1;
+                return true;
+        }
+        if (j + 3 <= len && (strncmp(s + j, "UTC", 3) == 0 || strncmp(s + j, "GMT", 3) == 0)) {
+                j += 3;
+                if (!at(s, len, j, '+') && !at(s, len, j, '-')) {
+                        *ret_off = 0;
+                        *i = j;
+                        return true;
+                }
+        }
+        if (!at(s, len, j, '+') && !at(s, len, j, '-'))
+                return false;
+        sign = s[j++] == '-' ? -1 : 1;
+        if (!digits(s, len, &j, 2, &hh))
+                return false;
+        if (at(s, len, j, ':'))
+                j++;
+        if (j < len && is_digit(s[j]) && !digits(s, len, &j, 2, &mm))
+                return false;
+        if (hh > 23 || mm > 59)
+                return false;
+        *ret_off = sign * (hh * 3600 + mm * 60);
+        *i = j;
+        return true;
+}
+
+/* Up to max digits (at least one). */
+static bool num(const char *s, size_t len, size_t *i, unsigned max, int *ret) {
+        int v = 0;
+        unsigned n = 0;
+
+        while (*i < len && n < max && is_digit(s[*i])) {
+                v = v * 10 + (s[(*i)++] - '0');
+                n++;
+        }
+        *ret = v;
+        return n > 0;
+}
+
+typedef struct Fields {
+        int year, mon, mday, yday, hour, min, sec;
+        bool zone;
+        int offset;
+} Fields;
+
+/* Broken-down fields to epoch; a missing year is inferred as for RFC 3164 dates. */
+static bool fields_to_epoch(const DatePattern *p, Fields *f, int64_t now_sec, int64_t *ret) {
+        struct tm tm = {}, now_tm;
+        time_t now = (time_t) now_sec;
+        bool infer = f->year < 0;
+        int64_t t;
+
+        if (!localtime_r(&now, &now_tm))
+                return false;
+        tm.tm_year = infer ? now_tm.tm_year : f->year - 1900;
+        tm.tm_hour = f->hour;
+        tm.tm_min = f->min;
+        tm.tm_sec = f->sec;
+        if (f->yday > 0) {
+                tm.tm_mon = 0;
+                tm.tm_mday = f->yday; /* timegm normalises day 60 of January */
+        } else {
+                tm.tm_mon = f->mon < 0 ? now_tm.tm_mon : f->mon;
+                tm.tm_mday = f->mday < 0 ? now_tm.tm_mday : f->mday;
+                if (!valid_date(&tm) && !(infer && tm.tm_mon == 1 && tm.tm_mday == 29))
+                        return false;
+        }
+        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+                return false;
+        for (int pass = 0; pass < 2; pass++) {
+                struct tm c = tm;
+                if (f->zone)
+                        t = (int64_t) timegm(&c) - f->offset;
+                else
+                        t = log_to_epoch(p, &c);
+                if (!infer || (t <= now_sec + 86400 && (f->yday > 0 || valid_date(&tm))))
+                        break;
+                tm.tm_year--;
+                if (f->yday <= 0 && !valid_date(&tm))
+                        return false;
+        }
+        *ret = t;
+        return true;
+}
+
+/* Matches the fail2ban-style pattern at s[i]. Returns true with *ret_end. */
+static bool pattern_at(const DatePattern *p, const char *s, size_t len, size_t i, int64_t now_sec, int64_t *ret_epoch,
+                       size_t *ret_end) {
+        Fields f = { .year = -1, .mon = -1, .mday = -1, .yday = -1 };
+        const char *q = p->spec;
+        int v;
+
+        for (; *q; q++) {
+                if (*q == '\\' && q[1]) {
+                        q++;
+                        if (!at(s, len, i, *q))
+                                return false;
+                        i++;
+                        continue;
+                }
+                if (*q == '.') { /* regex "any character" */
+                        if (i >= len)
+                                return false;
+                        i++;
+                        continue;
+                }
+                if (*q != '%') {
+                        if (!at(s, len, i, *q))
+                                return false;
+                        i++;
+                        continue;
+                }
+                q++;
+                switch (*q) {
+                case 'Y':
+                        if (!digits(s, len, &i, 4, &f.year))
+                                return false;
+                        break;
+                case 'y':
+                        if (!digits(s, len, &i, 2, &v))
+                                return false;
+                        f.year = 2000 + v;
+                        break;
+                case 'm':
+                        if (!num(s, len, &i, 2, &v) || v < 1 || v > 12)
+                                return false;
+                        f.mon = v - 1;
+                        break;
+                case 'e':
+                        if (at(s, len, i, ' '))
+                                i++;
+                        __attribute__((fallthrough));
+                case 'd':
+                        if (!num(s, len, &i, 2, &f.mday) || f.mday < 1)
+                                return false;
+                        break;
+                case 'j':
+                        if (!num(s, len, &i, 3, &f.yday) || f.yday < 1 || f.yday > 366)
+                                return false;
+                        break;
+                case 'H':
+                        if (!num(s, len, &i, 2, &f.hour))
+                                return false;
+                        break;
+                case 'M':
+                        if (!num(s, len, &i, 2, &f.min))
+                                return false;
+                        break;
+                case 'S':
+                        if (!num(s, len, &i, 2, &f.sec))
+                                return false;
+                        break;
+                case 'f':
+                        if (!num(s, len, &i, 9, &v))
+                                return false;
+                        break;
+                case 'b':
+                case 'B':
+                case 'h':
+                        if ((f.mon = month_from_name(s, len, &i)) < 0)
+                                return false;
+                        break;
+                case 'a':
+                case 'A': {
+                        size_t k = i;
+                        while (k < len && isalpha((unsigned char) s[k]))
+                                k++;
+                        if (k - i < 3)
+                                return false;
+                        i = k;
+                        break;
+                }
+                case 'z':
+                case 'Z':
+                        if (!parse_zone(s, len, &i, &f.offset))
+                                return false;
+                        f.zone = true;
+                        break;
+                case '%':
+                        if (!at(s, len, i, '%'))
+                                return false;
+                        i++;
+                        break;
+                default:
+                        return false; /* rejected by date_pattern_new() */
+                }
+        }
+        if (!fields_to_epoch(p, &f, now_sec, ret_epoch))
+                return false;
+        *ret_end = i;
+        return true;
+}
+
+/* Apache/nginx access logs: "24/Nov/2026:13:05:01 +0000" (brackets not included). */
+static bool parse_clf(const DatePattern *p, const char *s, size_t len, size_t i, int64_t now_sec, int64_t *ret_epoch,
+                      size_t *ret_end) {
+        Fields f = { .yday = -1 };
+
+        if (!digits(s, len, &i, 2, &f.mday) || !at(s, len, i, '/'))
+                return false;
+        i++;
+        if ((f.mon = month_from_name(s, len, &i)) < 0 || !at(s, len, i, '/'))
+                return false;
+        i++;
+        if (!digits(s, len, &i, 4, &f.year) || !at(s, len, i, ':'))
+                return false;
+        i++;
+        {
+                struct tm tm = {};
+                if (!parse_time(s, len, &i, &tm))
+                        return false;
+                f.hour = tm.tm_hour;
+                f.min = tm.tm_min;
+                f.sec = tm.tm_sec;
+        }
+        if (at(s, len, i, ' ')) {
+                size_t k = i + 1;
+                if (parse_zone(s, len, &k, &f.offset)) {
+                        f.zone = true;
+                        i = k;
+                }
+        }
+        if (!fields_to_epoch(p, &f, now_sec, ret_epoch))
+                return false;
+        *ret_end = i;
+        return true;
+}
+
+static int parse_tz(const char *tz, bool *ret_has, int *ret_off) {
+        size_t i = 0, len;
+        int off;
+
+        *ret_has = false;
+        if (!tz || !*tz)
+                return 0;
+        len = strlen(tz);
+        if (!parse_zone(tz, len, &i, &off) || i != len)
+                return -EINVAL;
+        *ret_has = true;
+        *ret_off = off;
+        return 0;
+}
+
+int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
+        DatePattern *p;
+        const char *s = spec;
+
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        if (parse_tz(tz, &p->has_tz, &p->tz_offset) < 0)
+                goto invalid;
+        if (s && *s) {
+                if (strncmp(s, "{^LN-BEG}", 9) == 0) {
+                        p->anchored = true;
+                        s += 9;
+                } else if (*s == '^') {
+                        p->anchored = true;
+                        s++;
+                }
+                if (strcmp(s, "{NONE}") == 0)
+                        p->none = true;
+                else if (strcmp(s, "EPOCH") == 0 || strcmp(s, "LEPOCH") == 0)
+                        p->epoch = true;
+                else {
+                        for (const char *q = s; *q; q++) {
+                                if (*q == '\\') {
+                                        if (!q[1])
+                                                goto invalid;
+                                        q++;
+                                } else if (*q == '%') {
+                                        if (!q[1] || !strchr("YymdejHMSfbBhaAzZ%", q[1]))
+                                                goto invalid;
+                                        q++;
+                                } else if (strchr("()[]{}|*+?$", *q))
+                                        goto invalid; /* regex syntax we do not read */
+                        }
+                        p->spec = strdup(s);
+                        if (!p->spec) {
+                                free(p);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = p;
+        return 0;
+invalid:
+        free(p);
+        return -EINVAL;
+}
+
+DatePattern *date_pattern_free(DatePattern *p) {
+        if (!p)
+                return NULL;
+        free(p->spec);
+        free(p);
+        return NULL;
+}
+
+static void skip_blanks(const char *s, size_t len, size_t *i) {
+        while (*i < len && is_blank(s[*i]))
+                (*i)++;
+}
+
+int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
+              size_t *ret_start, size_t *ret_end) {
+        size_t lim = MIN(len, DATE_SEARCH_MAX), end = 0, start = 0;
+        int64_t epoch = 0;
+        bool found = false;
+
+        if (!line)
+                return 0;
+        if (p && p->none)
+                return 0;
+        if (p && (p->spec || p->epoch)) {
+                for (size_t i = 0; i < (p->anchored ? MIN(len, 1) : lim) && !found; i++) {
+                        if (i > 0 && is_alnum(line[i - 1]) && is_alnum(line[i]))
+                                continue;
+                        found = p->epoch ? parse_epoch(line, len, i, &epoch, &end)
+                                         : pattern_at(p, line, len, i, now_sec, &epoch, &end);
+                        start = i;
+                }
+        } else {
+                if (parse_prefix(p, line, len, now_sec, &epoch, &end) > 0)
+                        found = true;
+                else if (len > 0 && is_digit(line[0]) && parse_epoch(line, len, 0, &epoch, &end))
+                        found = true;
+                else
+                        for (size_t i = 0; i + 20 <= lim && !found; i++) {
+                                if (line[i] != '[' && !(i == 0 || line[i - 1] == ' '))
+                                        continue;
+                                start = line[i] == '[' ? i + 1 : i;
+                                found = is_digit(line[start]) &&
+                                        parse_clf(p, line, len, start, now_sec, &epoch, &end);
+                        }
+        }
+        if (!found)
+                return 0;
+        if (start == 0)
+                skip_blanks(line, len, &end);
+        *ret_epoch = epoch;
+        *ret_start = start;
+        *ret_end = end;
+        return 1;
+}
+
+size_t date_strip(const DatePattern *p, const char *line, size_t len, int64_t now_sec, char *out, size_t outlen,
+                  const char **ret_text, bool *ret_dated, int64_t *ret_epoch) {
+        size_t start, end, n;
+
+        *ret_dated = false;
+        *ret_text = line;
+        if (date_find(p, line, len, now_sec, ret_epoch, &start, &end) <= 0)
+                return len;
+        *ret_dated = true;
+        if (start == 0) {
+                *ret_text = line + end;
+                return len - end;
+        }
+        /* cut the date out of the middle: prefix + suffix */
+        n = MIN(start, outlen - 1);
+        memmove(out, line, n);
+        if (len - end > outlen - 1 - n)
+                end = len - (outlen - 1 - n);
+        memmove(out + n, line + end, len - end);
+        n += len - end;
+        out[n] = 0;
+        *ret_text = out;
+        return n;
 }

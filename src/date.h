@@ -9,3 +9,34 @@
  * Returns 1 with *ret_epoch (UTC seconds; local time for dates without zone) and *ret_end (bytes
  * to skip, including following blanks), or 0 when there is no date. */
 int date_parse_prefix(const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch, size_t *ret_end);
+
+/* How dates are found in the lines of one log file: fail2ban's datepattern and logtimezone. */
+typedef struct DatePattern DatePattern;
+
+/* spec NULL or "": automatic detection (the formats above at the line start, epoch seconds
+ * "1764000000[.123]" at the line start, Apache/nginx "24/Nov/2026:13:05:01 +0000" anywhere in
+ * the first DATE_SEARCH_MAX bytes). Otherwise fail2ban's syntax: literal text and %Y %y %m %d %e
+ * %H %M %S %f %b %B %h %a %A %j %z %Z %%, "." any one character, "\\" escapes the next character, a leading "^" or
+ * "{^LN-BEG}" anchors at the line start (otherwise the first match in DATE_SEARCH_MAX bytes),
+ * "EPOCH" (epoch seconds anywhere), "{NONE}" (no date: the time of reading). Regex syntax other
+ * than these is not supported: -EINVAL. tz: NULL or "" for local time, "UTC", "UTC+0200",
+ * "+02:00", "-0500"; it applies to dates without a zone of their own. Returns 0, -EINVAL,
+ * -ENOMEM. */
+int date_pattern_new(const char *spec, const char *tz, DatePattern **ret);
+DatePattern *date_pattern_free(DatePattern *p);
+
+#define DATE_SEARCH_MAX 512
+
+/* Finds the date of a line. Returns 1 with *ret_epoch and the date's bytes [*ret_start, *ret_end)
+ * (for a date at the line start, *ret_end includes the blanks after it), or 0 when the line has
+ * no date (or the pattern is {NONE}). p NULL: automatic detection, local time. */
+int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
+              size_t *ret_start, size_t *ret_end);
+
+/* Copies line without its date into out (outlen >= len + 1 is always enough), the way fail2ban
+ * matches: a leading date and its blanks are dropped, a date inside the line is cut out.
+ * Returns the new length; *ret_epoch is set and 1 returned through *ret_dated when a date was
+ * found. out may be line when the date is at the start (then nothing moves but the pointer is
+ * returned in *ret_text). */
+size_t date_strip(const DatePattern *p, const char *line, size_t len, int64_t now_sec, char *out, size_t outlen,
+                  const char **ret_text, bool *ret_dated, int64_t *ret_epoch);

@@ -16,6 +16,7 @@
 #include "match.h"
 #include "nft.h"
 #include "reporter.h"
+#include "source-file.h"
 #include "source-journal.h"
 #include "tracker.h"
 
@@ -38,6 +39,8 @@ typedef struct Jail {
         Filter *filter;
         Tracker *tracker;
         SourceJournal *journal;
+        SourceFile *files;      /* instead of journal when the jail reads logpath */
+        DatePattern *dates;     /* the filter's datepattern + logtimezone; non-NULL for a file jail */
         Evidence *evidence;     /* ring of the last matched lines, for the ban event */
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;

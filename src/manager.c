@@ -27,6 +27,8 @@
 
 static void jail_done(Jail *j) {
         source_journal_free(j->journal);
+        source_file_free(j->files);
+        date_pattern_free(j->dates);
         filter_free(j->filter);
         tracker_free(j->tracker);
         free(j->evidence);
@@ -58,6 +60,16 @@ static void log_diags(const ConfDiags *d) {
         }
 }
 
+/* fail2ban's backend = auto reads the files of logpath when there are any, else the journal. */
+static bool jail_reads_files(const JailConf *jc) {
+        return jc->backend == BACKEND_POLLING || jc->backend == BACKEND_PYINOTIFY ||
+               (jc->backend == BACKEND_AUTO && jc->logpath && jc->logpath[0]);
+}
+
+static const char *strempty(const char *s) {
+        return s ? s : "";
+}
+
 /* Builds the runtime of every jail of c: compiles filters, checks journal matches. Logs every
  * problem; returns 0 or -EINVAL when any jail is unusable. */
 static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
@@ -87,22 +99,27 @@ static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
                         bad = -EINVAL;
                         continue;
                 }
-                if (jc->backend != BACKEND_AUTO && jc->backend != BACKEND_SYSTEMD) {
-                        log_error("%s:%u: jail '%s': backend '%s' reads log files, which this version cannot do yet; "
-                                  "use backend = systemd",
-                                  jc->file, jc->line, jc->name, backend_to_string(jc->backend));
-                        bad = -EINVAL;
-                        continue;
-                }
-                if (jc->backend == BACKEND_AUTO && jc->logpath && jc->logpath[0])
-                        log_warning("%s:%u: jail '%s': logpath is not read yet; reading the journal instead",
-                                    jc->file, jc->line, jc->name);
-                if (journal_match_validate(jc->journalmatch, err, sizeof err) < 0) {
+                if (jail_reads_files(jc)) {
+                        r = date_pattern_new(jc->filter.datepattern, jc->logtimezone, &j->dates);
+                        if (r == -ENOMEM) {
+                                jails_free(jails, c->n_jails);
+                                return log_oom();
+                        }
+                        if (r < 0) {
+                                log_error("%s:%u: jail '%s': datepattern '%s' or logtimezone '%s' is not supported "
+                                          "(%%Y %%y %%m %%d %%e %%j %%H %%M %%S %%f %%b %%B %%a %%z %%Z, ^, {^LN-BEG}, "
+                                          "EPOCH, {NONE}; zones UTC, +HHMM)",
+                                          jc->file, jc->line, jc->name, strempty(jc->filter.datepattern),
+                                          strempty(jc->logtimezone));
+                                bad = -EINVAL;
+                                continue;
+                        }
+                } else if (journal_match_validate(jc->journalmatch, err, sizeof err) < 0) {
                         log_error("%s:%u: jail '%s': journalmatch: %s", jc->file, jc->line, jc->name, err);
                         bad = -EINVAL;
                         continue;
                 }
-                if (!jc->journalmatch)
+                if (!jc->journalmatch && !j->dates)
                         log_warning("%s:%u: jail '%s' has no journalmatch: it reads every journal entry, and any "
                                     "local user can write lines that it matches",
                                     jc->file, jc->line, jc->name);
@@ -632,16 +649,47 @@ static void manager_reporter_start(Manager *m, const Config *c) {
                                  m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
 }
 
+static int jail_start_files(Manager *m, Jail *j) {
+        const JailConf *jc = j->conf;
+        SourceFileOptions o = {
+                .name = jc->name,
+                .paths = jc->logpath,
+                .polling = jc->backend == BACKEND_POLLING,
+                .latin1 = jc->latin1,
+                .dates = j->dates,
+                .state_dir = m->options.state_dir,
+        };
+        int r;
+
+        r = source_file_new(m->event, &o, jail_on_line, j, &j->files);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to watch %s: %m", jc->name, jc->logpath[0]);
+        log_info("%s: watching %s%s (%s), maxretry %u in %llds, bantime %llds", jc->name, jc->logpath[0],
+                 jc->logpath[1] ? " and more" : "", o.polling ? "polling" : "inotify", jc->maxretry,
+                 (long long) jc->findtime_sec, (long long) jc->bantime_sec);
+        return 0;
+}
+
 static int jails_start(Manager *m, Jail *jails, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 Jail *j = &jails[i];
                 int r;
 
-                if (j->journal)
+                if (j->journal || j->files)
                         continue;
+                if (j->dates) {
+                        r = jail_start_files(m, j);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
+                r = source_journal_restore(j->journal, m->options.state_dir);
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot resume from the saved journal position, reading new "
+                                          "entries only: %m", j->conf->name);
                 log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
                          j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
                          (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);

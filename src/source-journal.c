@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "source-journal.h"
+#include "util/fileio.h"
 
 
 struct SourceJournal {
@@ -17,6 +18,7 @@ struct SourceJournal {
         SourceLineFn fn;
         void *userdata;
         uint64_t entries;
+        char *cursor_path;      /* NULL: the position is not saved */
         char line[SOURCE_LINE_MAX + 1];
 };
 
@@ -152,20 +154,83 @@ static int source_journal_dispatch(SourceJournal *s) {
         return 1;
 }
 
+static void source_journal_save(SourceJournal *s) {
+        _cleanup_free_ char *c = NULL;
+        int r;
+
+        if (!s->cursor_path || sd_journal_get_cursor(s->journal, &c) < 0)
+                return;
+        r = write_file_atomic(s->cursor_path, c, strlen(c));
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot save the journal position in %s, ignoring: %m", s->name,
+                                  s->cursor_path);
+}
+
 int source_journal_drain(SourceJournal *s) {
         int n = 0, r;
+        bool moved = false;
 
         for (;;) {
                 r = sd_journal_next(s->journal);
-                if (r < 0)
-                        return log_debug_errno(r, "%s: failed to read the journal: %m", s->name);
+                if (r < 0) {
+                        r = log_debug_errno(r, "%s: failed to read the journal: %m", s->name);
+                        break;
+                }
                 if (r == 0)
                         break;
+                moved = true;
                 r = source_journal_dispatch(s);
                 if (r > 0)
                         n++;
         }
-        return n;
+        /* the cursor of the last entry read: a restart continues after it */
+        if (moved)
+                source_journal_save(s);
+        return r < 0 ? r : n;
+}
+
+int source_journal_restore(SourceJournal *s, const char *state_dir) {
+        _cleanup_free_ char *c = NULL;
+        size_t len;
+        int r;
+
+        if (!state_dir)
+                return 0;
+        if (asprintf(&s->cursor_path, "%s/journal-%s.cursor", state_dir, s->name) < 0) {
+                s->cursor_path = NULL;
+                return -ENOMEM;
+        }
+        /* the jail name is one path component */
+        for (char *p = s->cursor_path + strlen(state_dir) + 1; *p; p++)
+                if (*p == '/')
+                        *p = '_';
+        r = read_file_small(s->cursor_path, 4096, &c, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        while (len > 0 && (c[len - 1] == '\n' || c[len - 1] == ' '))
+                c[--len] = 0;
+        if (len == 0)
+                return -EINVAL;
+        r = sd_journal_seek_cursor(s->journal, c);
+        if (r < 0)
+                return r;
+        r = sd_journal_next(s->journal);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 0; /* nothing at or after it: the tail, where we are */
+        if (sd_journal_test_cursor(s->journal, c) <= 0) {
+                /* the saved entry is gone (vacuumed): this one comes after it, read it */
+                if (source_journal_dispatch(s) > 0)
+                        log_debug("%s: saved journal entry is gone; resuming at the next one", s->name);
+                source_journal_save(s);
+        }
+        log_info("%s: resuming the journal after the last entry read before the restart", s->name);
+        /* what was written while we were down is read now, not at the next journal change */
+        r = source_journal_drain(s);
+        return r < 0 ? r : 0;
 }
 
 static int source_journal_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -249,6 +314,7 @@ SourceJournal *source_journal_free(SourceJournal *s) {
                 return NULL;
         sd_event_source_disable_unref(s->io);
         sd_journal_close(s->journal);
+        free(s->cursor_path);
         free(s->name);
         free(s);
         return NULL;

@@ -26,6 +26,16 @@ int source_journal_new(sd_event *event, const char *name, const char *match, Sou
                       SourceJournal **ret);
 SourceJournal *source_journal_free(SourceJournal *s);
 
+/* Persists the position in STATE_DIR/journal-NAME.cursor (atomically, after each batch of
+ * entries), and resumes after the saved entry when there is one: entries written while the
+ * daemon was down are read (the jail drops those older than findtime). Without a saved cursor
+ * the position stays at the tail. The saved entry itself is skipped when it still exists
+ * (sd_journal_test_cursor); when it was vacuumed, the first entry after it is read. After a
+ * crash, entries of the last batch that was read but not saved are read again: at most one
+ * batch. state_dir NULL: nothing is saved. Returns 0 or a negative errno (the position then
+ * stays at the tail). */
+int source_journal_restore(SourceJournal *s, const char *state_dir);
+
 /* Reads every entry available now (used at start and by the io handler). Returns the number of
  * entries dispatched or a negative errno. */
 int source_journal_drain(SourceJournal *s);

@@ -25,6 +25,11 @@
 #   rig_log_untrusted TAG MSG       forged line from plain logger, no unit
 #   rig_journal_json [MATCH...] / rig_journal_has MATCH... / rig_journal_field PID FIELD
 #   rig_host_mount_exec CMD...      read-only look at the host's files (isolation checks)
+#   rig_tmpfs DIR                   a private tmpfs over DIR (e.g. /var/log for log-file tests)
+#   rig_failures JAIL ADDR          failure events (MESSAGE_ID ...6b04) the daemon logged for ADDR
+#   rig_failures_last JAIL ADDR     NFTJAIL_FAILURES (the running count) of the newest such event
+#   rig_failures_ge JAIL ADDR N / rig_failures_last_ge JAIL ADDR N   status, for rig_wait_until
+#   rig_file_caught_up JAIL PATH    the daemon's saved position in PATH is its size
 #   rig_attacker_ns [A4] [A6] / rig_attacker_addr ADDR / rig_attacker_exec CMD...
 #   rig_listen PORT... / rig_connect ADDR PORT [SRC]   (RIG_CONNECT_TIMEOUT, default 2 s)
 #   rig_nft_load [FILE] / rig_nft ARGS... / rig_nft_elements [--counters] [SET] / rig_nft_has RE [SET]
@@ -626,6 +631,59 @@ rig_host_mount_exec() {
 	_rig_require_inside rig_host_mount_exec
 	[ -n "${RIG_OUTER_PID:-}" ] || fail "rig_host_mount_exec: unknown outer PID"
 	nsenter --mount="/proc/$RIG_OUTER_PID/ns/mnt" -- "$@"
+}
+
+# rig_tmpfs DIR: mount a fresh tmpfs over DIR in our private mount namespace
+# (tests that write log files use /var/log: the host's stays untouched).
+rig_tmpfs() {
+	_rig_require_inside rig_tmpfs
+	mkdir -p "$1"
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$1" || fail "rig_tmpfs: mount tmpfs on $1"
+	[ "$(_rig_fstype "$1")" = tmpfs ] || fail "rig_tmpfs: $1 is not our tmpfs"
+}
+
+# rig_failures JAIL ADDR: how many failure events the daemon logged for ADDR in
+# JAIL (start it with --log-target journal). The rate limit drops events beyond
+# 50/s per jail. MESSAGE is read ("JAIL: found ADDR (N/MAX)"); the private
+# journal is small, reading it whole is fast.
+rig_failures() {
+	journalctl -q --no-pager -o cat 2>/dev/null |
+		grep -cF "$1: found $2 (" || true
+}
+
+# rig_failures_last JAIL ADDR: the running count N of the newest failure event
+# of ADDR; 0 when there is none. Exact even when the rate limit dropped events
+# before it.
+rig_failures_last() {
+	local v
+	v=$(journalctl -q --no-pager -o cat 2>/dev/null |
+		grep -F "$1: found $2 (" | tail -n 1 | sed -n 's/.*(\([0-9]*\)\/[0-9]*)$/\1/p')
+	printf '%s\n' "${v:-0}"
+}
+
+# rig_failures_ge JAIL ADDR N, rig_failures_last_ge JAIL ADDR N: status 0 when
+# the count is at least N. For rig_wait_until, which runs its command again
+# each time (a "$(rig_failures ...)" argument would be expanded only once).
+rig_failures_ge() {
+	[ "$(rig_failures "$1" "$2")" -ge "$3" ]
+}
+rig_failures_last_ge() {
+	[ "$(rig_failures_last "$1" "$2")" -ge "$3" ]
+}
+
+# rig_file_caught_up JAIL PATH: true when the position the daemon saved for
+# PATH ($RIG_STATE/positions-JAIL.json) is the size of PATH: it read it all.
+rig_file_caught_up() {
+	"$RIG_PY" - "$RIG_STATE/positions-$1.json" "$2" <<'PY'
+import json, os, sys
+try:
+    files = json.load(open(sys.argv[1]))["files"]
+except (OSError, ValueError, KeyError):
+    sys.exit(1)
+st = os.stat(sys.argv[2])
+sys.exit(0 if any(f["path"] == sys.argv[2] and f["inode"] == st.st_ino and f["offset"] == st.st_size
+                  for f in files) else 1)
+PY
 }
 
 # ---------------------------------------------------------------------------

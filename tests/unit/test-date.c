@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -100,12 +103,122 @@ static void test_none(void **state) {
         assert_int_equal(date_parse_prefix("Nov 24 13:05\0001 x", 17, NOW, NULL, NULL), 0);
 }
 
+/* date_find with a pattern (NULL spec: automatic); want_start/want_end as bytes of line. */
+static void find(const char *spec, const char *tz, const char *line, int64_t now, int64_t want_epoch,
+                 size_t want_start, size_t want_end) {
+        DatePattern *p = NULL;
+        int64_t epoch = -1;
+        size_t start = 99, end = 99;
+
+        assert_int_equal(date_pattern_new(spec, tz, &p), 0);
+        assert_int_equal(date_find(p, line, strlen(line), now, &epoch, &start, &end), 1);
+        assert_int_equal(epoch, want_epoch);
+        assert_int_equal(start, want_start);
+        assert_int_equal(end, want_end);
+        date_pattern_free(p);
+}
+
+static void find_none(const char *spec, const char *line) {
+        DatePattern *p = NULL;
+        int64_t epoch = 42;
+        size_t start = 42, end = 42;
+
+        assert_int_equal(date_pattern_new(spec, NULL, &p), 0);
+        assert_int_equal(date_find(p, line, strlen(line), NOW, &epoch, &start, &end), 0);
+        assert_int_equal(epoch, 42);
+        date_pattern_free(p);
+}
+
+static void test_find_auto(void **state) {
+        /* the prefix formats, through date_find: same results */
+        find(NULL, NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 16);
+        find(NULL, NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 24);
+        /* epoch seconds at the line start */
+        find(NULL, NULL, "1795525501 host x", NOW, 1795525501, 0, 11);
+        find(NULL, NULL, "1795525501.123 host x", NOW, 1795525501, 0, 15);
+        /* Apache/nginx, in the middle of the line; the brackets stay */
+        find(NULL, NULL, "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] \"GET / HTTP/1.1\" 401", NOW, 1795525501, 17, 43);
+        find(NULL, NULL, "203.0.113.5 - - [24/Nov/2026:14:05:01 +0100] \"GET /\"", NOW, 1795525501, 17, 43);
+        /* zoneless CLF date: local (UTC here) */
+        find(NULL, NULL, "x [24/Nov/2026:13:05:01] y", NOW, 1795525501, 3, 23);
+        find_none(NULL, "host sshd[1]: user 1795525501x");
+        find_none(NULL, "12345 short number");
+        find_none(NULL, "203.0.113.5 - - [32/Nov/2026:13:05:01 +0000] x");
+}
+
+static void test_find_pattern(void **state) {
+        DatePattern *p = NULL;
+
+        find("%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 20);
+        find("{^LN-BEG}%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 20);
+        find("^%d/%m/%Y %H:%M:%S", NULL, "24/11/2026 13:05:01 x", NOW, 1795525501, 0, 20);
+        /* unanchored: the first match in the line */
+        find("%Y-%m-%d %H:%M:%S", NULL, "[app] 2026-11-24 13:05:01 x", NOW, 1795525501, 6, 25);
+        /* fraction, zone */
+        find("%Y-%m-%dT%H:%M:%S.%f%z", NULL, "2026-11-24T14:05:01.123+0100 x", NOW, 1795525501, 0, 29);
+        /* month names, weekday, 2-digit year */
+        find("%a %b %d %H:%M:%S %Y", NULL, "Tue Nov 24 13:05:01 2026 x", NOW, 1795525501, 0, 25);
+        find("%d-%B-%y %H:%M:%S", NULL, "24-November-26 13:05:01 x", NOW, 1795525501, 0, 24);
+        /* no year: inferred as for RFC 3164 */
+        find("%b %d %H:%M:%S", NULL, "Nov 24 13:05:01 x", NOW, 1795525501, 0, 16);
+        /* day of year: 2026-11-24 is day 328 */
+        find("%Y.%j %H:%M:%S", NULL, "2026.328 13:05:01 x", NOW, 1795525501, 0, 18);
+        /* escaped literal */
+        find("\\[%Y-%m-%d %H:%M:%S\\]", NULL, "x [2026-11-24 13:05:01] y", NOW, 1795525501, 2, 23);
+        /* EPOCH anywhere */
+        find("EPOCH", NULL, "type=USER_AUTH msg=audit(1795525501.123:42): x", NOW, 1795525501, 25, 39);
+        /* logtimezone applies to zoneless dates only */
+        find("%Y-%m-%d %H:%M:%S", "UTC+0200", "2026-11-24 15:05:01 x", NOW, 1795525501, 0, 20);
+        find("%Y-%m-%d %H:%M:%S", "-05:00", "2026-11-24 08:05:01 x", NOW, 1795525501, 0, 20);
+        find(NULL, "+0200", "Nov 24 15:05:01 x", NOW, 1795525501, 0, 16);
+        find(NULL, "+0200", "2026-11-24T13:05:01Z x", NOW, 1795525501, 0, 21);
+        /* anchored pattern does not search */
+        find_none("^%Y-%m-%d %H:%M:%S", "x 2026-11-24 13:05:01");
+        find_none("{NONE}", "2026-11-24 13:05:01 x");
+        find_none("%Y-%m-%d %H:%M:%S", "2026-13-24 13:05:01 x");
+        /* what we do not read is refused, not misread */
+        assert_int_equal(date_pattern_new("%Y-%m-%d (?:%H)", NULL, &p), -EINVAL);
+        assert_int_equal(date_pattern_new("%Q", NULL, &p), -EINVAL);
+        assert_int_equal(date_pattern_new("%", NULL, &p), -EINVAL);
+        assert_int_equal(date_pattern_new(NULL, "Mars/Olympus", &p), -EINVAL);
+        assert_int_equal(date_pattern_new(NULL, "UTC", &p), 0);
+        date_pattern_free(p);
+}
+
+static void test_strip(void **state) {
+        char out[256];
+        const char *text;
+        bool dated;
+        int64_t epoch = 0;
+        size_t n;
+        const char *l1 = "Nov 24 13:05:01 pve pvedaemon[1]: x";
+        const char *l2 = "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] \"GET /\"";
+        const char *l3 = "no date here";
+
+        n = date_strip(NULL, l1, strlen(l1), NOW, out, sizeof out, &text, &dated, &epoch);
+        assert_true(dated);
+        assert_int_equal(epoch, 1795525501);
+        assert_int_equal(n, strlen("pve pvedaemon[1]: x"));
+        assert_memory_equal(text, "pve pvedaemon[1]: x", n);
+        n = date_strip(NULL, l2, strlen(l2), NOW, out, sizeof out, &text, &dated, &epoch);
+        assert_true(dated);
+        assert_string_equal(text, "203.0.113.5 - - [] \"GET /\"");
+        assert_int_equal(n, strlen(text));
+        n = date_strip(NULL, l3, strlen(l3), NOW, out, sizeof out, &text, &dated, &epoch);
+        assert_false(dated);
+        assert_ptr_equal(text, l3);
+        assert_int_equal(n, strlen(l3));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_rfc3164, setup_utc),
                 cmocka_unit_test_setup(test_iso, setup_utc),
                 cmocka_unit_test_setup(test_local_zone, setup_utc),
                 cmocka_unit_test_setup(test_none, setup_utc),
+                cmocka_unit_test_setup(test_find_auto, setup_utc),
+                cmocka_unit_test_setup(test_find_pattern, setup_utc),
+                cmocka_unit_test_setup(test_strip, setup_utc),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
