@@ -1844,7 +1844,7 @@ static int parse_loglevel(const char *s) {
 
 static int daemon_conf_load(Config *c, ConfDiags *d) {
         static const char *const silent[] = {
-                "logtarget", "socket", "pidfile", "dbfile", "dbpurgeage", "dbmaxmatches", "syslogsocket", "allowipv6",
+                "logtarget", "socket", "pidfile", "dbfile", "dbmaxmatches", "syslogsocket", "allowipv6",
         };
         _cleanup_(ini_freep) Ini *ini = ini_new();
         _cleanup_free_ char *path = path_join(c->dir, "nftjail.conf"), *s = NULL;
@@ -1891,6 +1891,21 @@ static int daemon_conf_load(Config *c, ConfDiags *d) {
                         return -ENOMEM;
                 free(c->nft_file);
                 c->nft_file = p;
+        }
+        s = mfree(s);
+        r = scope_get_str(&sc, d, "dbpurgeage", &s, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0) {
+                int64_t v;
+
+                if (parse_duration_sec(s, &v) < 0 || v <= 0) {
+                        r = ini_diag(d, w.file, w.line, true, "'dbpurgeage': '%s' is not a positive time span (e.g. 1d, 1w)",
+                                     q(s, qb, sizeof qb));
+                        if (r < 0)
+                                return r;
+                } else
+                        c->dbpurgeage_sec = v;
         }
         for (size_t i = 0; i < def->n_entries; i++) {
                 IniEntry *e = def->entries[i];
@@ -2007,6 +2022,7 @@ int config_load(const char *dir, Config **ret, ConfDiags *diags) {
         c->dir = strdup(dir);
         c->nft_file = strdup(NFTJAIL_NFT_FILE);
         c->loglevel = LOG_INFO;
+        c->dbpurgeage_sec = 86400;
         if (!c->dir || !c->nft_file)
                 return -ENOMEM;
 

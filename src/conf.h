@@ -71,6 +71,7 @@ typedef struct Config {
         char *dir;              /* config directory as given */
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
         int loglevel;           /* syslog level, default LOG_INFO */
+        int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
         JailConf *jails;        /* enabled jails only, in file order */
         size_t n_jails;
 } Config;

@@ -21,6 +21,7 @@
 #include "match.h"
 #include "nft.h"
 #include "source-journal.h"
+#include "state.h"
 #include "tracker.h"
 #include "util/string-util.h"
 
@@ -181,6 +182,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        m->state = state_free(m->state);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         sd_event_source_disable_unref(m->flush);
@@ -241,7 +243,7 @@ static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len) {
 }
 
 /* The newest lines of a, escaped, newline-separated; at most max lines. */
-static char *evidence_collect(const Jail *j, const Addr *a, unsigned max) {
+char *evidence_collect(const Jail *j, const Addr *a, unsigned max) {
         char *out = NULL;
         size_t size = 0;
         FILE *f;
@@ -306,7 +308,7 @@ static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, in
                 if (m->pending[i].jail == j && addr_equal(&m->pending[i].addr, a))
                         return 0;
         m->pending[m->n_pending++] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : j->conf->bantime_sec,
+                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : state_bantime(m, j, a),
         };
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
 }
@@ -492,6 +494,7 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                         p->jail->bans_total++;
                 log_ban(p, p->error);
         }
+        state_on_flush(m);
         m->n_pending = 0;
         return 0;
 }
@@ -594,6 +597,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
                                         tracker_forget(m->jails[k].tracker, &elems[i].addr);
                 }
         }
+        state_on_unban(m, j, a);
         if (ret_n)
                 *ret_n = n;
         return 0;
@@ -676,7 +680,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
 /* The nft file to load when the table is missing. When nftjail.conf keeps the installed default
  * and it is not installed (running from the source tree with --config-dir conf), the copy next to
  * the configuration directory is used: CONFIG_DIR/../nft/nftjail.nft. */
-static const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
+const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
         const char *f = m->config->nft_file;
         struct stat st;
 
@@ -733,6 +737,9 @@ int manager_start(Manager *m) {
                                        nft_file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
                 log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
+        r = state_start(m);
+        if (r < 0)
+                return r;
 
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
