@@ -43,6 +43,18 @@ typedef struct FilterConf {
         unsigned maxlines;      /* 1 unless set */
 } FilterConf;
 
+/* fail2ban's bantime.* options: longer bans for repeat offenders (increment.c computes them). */
+typedef struct BanIncrement {
+        bool enabled;           /* bantime.increment */
+        double factor;          /* bantime.factor, default 1 */
+        char *formula;          /* bantime.formula as written; NULL = the default formula */
+        int64_t *multipliers;   /* bantime.multipliers; when set, used instead of the formula */
+        size_t n_multipliers;
+        int64_t maxtime_sec;    /* bantime.maxtime, 0 = no limit */
+        int64_t rndtime_sec;    /* bantime.rndtime, 0 = none */
+        bool overalljails;      /* bantime.overalljails: count the bans of every jail */
+} BanIncrement;
+
 typedef struct JailConf {
         char *name;
         char *file;             /* file and line of the [name] section header */
@@ -65,6 +77,7 @@ typedef struct JailConf {
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
+        BanIncrement increment;
 } JailConf;
 
 typedef struct Config {

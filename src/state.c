@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <systemd/sd-event.h>
 
+#include "increment.h"
 #include "log-ids.h"
 #include "log.h"
 #include "restore.h"
@@ -302,5 +304,23 @@ void state_on_unban(Manager *m, const Jail *j, const Addr *a) {
 }
 
 int64_t state_bantime(Manager *m, const Jail *j, const Addr *a) {
-        return j->conf->bantime_sec;
+        const BanIncrement *inc = &j->conf->increment;
+        uint32_t rnd = 0;
+        int64_t t;
+        int n;
+
+        if (!inc->enabled || j->conf->bantime_sec < 0)
+                return j->conf->bantime_sec;
+        if (!m->state || !m->state->store)
+                return j->conf->bantime_sec;
+        n = store_count(m->state->store, inc->overalljails ? NULL : j->conf->name, a);
+        if (n < 0) {
+                log_warning_errno(n, "%s: failed to count earlier bans, using the plain bantime: %m", j->conf->name);
+                return j->conf->bantime_sec;
+        }
+        if (inc->rndtime_sec > 0 && getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
+                rnd = 0;
+        t = increment_bantime(inc, j->conf->bantime_sec, (unsigned) n, (double) rnd / 4294967296.0);
+        log_debug("%s: %d earlier bans: bantime %llds", j->conf->name, n, (long long) t);
+        return t;
 }
