@@ -46,3 +46,11 @@ size_t ban_map_count(const BanMap *m, usec_t now);
 size_t ban_map_gc(BanMap *m, usec_t now);
 /* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
+
+/* Whether the element (address and prefix) covers a. */
+bool ban_elem_contains(const NftElem *e, const Addr *a);
+
+/* Whether the IPv6 element e (prefix and port) would overlap a live element of another prefix
+ * length: a wider one that covers it, or a narrower one inside it. The interval sets refuse such
+ * an element with -EEXIST and the whole transaction with it, so it must not be sent. */
+bool ban_map_v6_conflict(const BanMap *m, const NftElem *e, usec_t now);

@@ -1579,6 +1579,23 @@ static int jail_increment(JailConf *j, Scope *sc, ConfDiags *d) {
 }
 #undef INC_DIAG
 
+static int jail_ipv6_prefix(JailConf *j, Scope *sc, ConfDiags *d) {
+        _cleanup_free_ char *s = NULL;
+        unsigned long v;
+        char qb[128];
+        Found w;
+        int r;
+
+        j->ipv6_prefix = 64;
+        r = scope_get_str(sc, d, "ipv6_prefix", &s, &w);
+        if (r <= 0)
+                return r;
+        if (parse_uint(s[0] == '/' ? s + 1 : s, 128, &v) < 0 || v < 16)
+                return ini_diag(d, w.file, w.line, true, "'ipv6_prefix': '%s' is not a prefix length in 16..128", q(s, qb, sizeof qb));
+        j->ipv6_prefix = (uint8_t) v;
+        return 0;
+}
+
 static bool looks_like_hostname(const char *s) {
         if (strchr(s, ':'))
                 return false;
@@ -1858,6 +1875,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 goto fail;
 
         r = jail_increment(&j, &sc, d);
+        if (r == -ENOMEM)
+                goto fail;
+        r = jail_ipv6_prefix(&j, &sc, d);
         if (r == -ENOMEM)
                 goto fail;
         r = jail_ignoreip(&j, &sc, d);

@@ -78,6 +78,7 @@ typedef struct JailConf {
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
         BanIncrement increment;
+        uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
 
 typedef struct Config {

@@ -456,7 +456,7 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 k = ban_elems(jc, &p->addr, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
-                        if (old >= p->expiry)
+                        if (old >= p->expiry || state_v6_conflict(m, p, &elems[e], now))
                                 continue;
                         if (ban_map_set(m->bans, &elems[e], p->expiry) < 0) {
                                 p->error = -ENOMEM;
@@ -557,7 +557,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         int r = 0;
 
         while (ban_map_next(m->bans, &it, &e, &expiry)) {
-                if (expiry <= now || (a && !addr_equal(&e.addr, a)) || (j && !jail_owns_elem(j->conf, &e)))
+                if (expiry <= now || (a && !ban_elem_contains(&e, a)) || (j && !jail_owns_elem(j->conf, &e)))
                         continue;
                 if (n == cap) {
                         size_t nc = MAX(cap * 2, 16);
@@ -567,7 +567,6 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
                         elems = ne;
                         cap = nc;
                 }
-                e.prefixlen = 128;
                 elems[n++] = e;
         }
         /* An element may be gone already (expired a moment ago, deleted by hand): the kernel then

@@ -272,7 +272,7 @@ void state_on_flush(Manager *m) {
                 r = store_add(s->store, &(StoreBan) {
                         .jail = p->jail->conf->name,
                         .addr = p->addr,
-                        .prefixlen = p->addr.family == AF_INET ? 32 : 128,
+                        .prefixlen = p->addr.family == AF_INET ? 32 : p->jail->conf->ipv6_prefix ?: 128,
                         .start = now,
                         .end = p->bantime_sec < 0 ? STORE_PERMANENT : now + p->bantime_sec,
                         .failures = p->failures,
@@ -323,4 +323,14 @@ int64_t state_bantime(Manager *m, const Jail *j, const Addr *a) {
         t = increment_bantime(inc, j->conf->bantime_sec, (unsigned) n, (double) rnd / 4294967296.0);
         log_debug("%s: %d earlier bans: bantime %llds", j->conf->name, n, (long long) t);
         return t;
+}
+
+bool state_v6_conflict(Manager *m, const PendingBan *p, const NftElem *e, usec_t now) {
+        char as[ADDR_STRLEN];
+
+        if (!ban_map_v6_conflict(m->bans, e, now))
+                return false;
+        log_info("%s: %s/%u port %u overlaps a live ban of another prefix length; not added", p->jail->conf->name,
+                 addr_to_string(&e->addr, as, sizeof as), e->prefixlen, e->port);
+        return true;
 }

@@ -24,3 +24,7 @@ void state_on_unban(Manager *m, const Jail *j, const Addr *a);
 /* The bantime of the next ban of a in j: the jail's, or with bantime.increment the one that the
  * ban count in the state calls for. */
 int64_t state_bantime(Manager *m, const Jail *j, const Addr *a);
+
+/* In the flush: whether IPv6 element e of p overlaps a live ban of another prefix length (the
+ * kernel would refuse it); logged once. */
+bool state_v6_conflict(Manager *m, const PendingBan *p, const NftElem *e, usec_t now);
