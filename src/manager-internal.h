@@ -98,3 +98,6 @@ char *evidence_collect(const Jail *j, const Addr *a, unsigned max);
 
 /* The nft file that defines the table (nftjail.conf's nft_file, or the source tree's copy). */
 const char *manager_nft_file(const Manager *m, char *buf, size_t len);
+
+/* Reads the host's own addresses into m->self (for ignoreself). Returns 0 or a negative errno. */
+int load_self_addresses(Manager *m);

@@ -200,7 +200,7 @@ void manager_dump(const Manager *m, FILE *f) {
 }
 
 /* The host's own addresses, for ignoreself. */
-static int load_self_addresses(Manager *m) {
+int load_self_addresses(Manager *m) {
         struct ifaddrs *ifa = NULL;
         size_t n = 0;
 

@@ -6,6 +6,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "addr-watch.h"
 #include "increment.h"
 #include "log-ids.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 
 struct ManagerState {
         Store *store;
+        AddrWatch *addr_watch;
         NftMonitor *mon;
         sd_event_source *mon_source, *resync_source, *purge_timer;
         bool table_gone;        /* the current generation deleted our table or a set */
@@ -32,6 +34,7 @@ ManagerState *state_free(ManagerState *s) {
         sd_event_source_disable_unref(s->resync_source);
         sd_event_source_disable_unref(s->purge_timer);
         nft_monitor_free(s->mon);
+        addr_watch_free(s->addr_watch);
         store_free(s->store);
         free(s->deleted);
         free(s);
@@ -214,6 +217,16 @@ static int state_monitor_start(Manager *m) {
         return 0;
 }
 
+static void state_on_addresses(void *userdata) {
+        Manager *m = userdata;
+        int r = load_self_addresses(m);
+
+        if (r < 0)
+                log_warning_errno(r, "failed to read this host's addresses again (ignoreself), ignoring: %m");
+        else
+                log_debug("this host's addresses changed: %zu now", m->n_self);
+}
+
 int state_start(Manager *m) {
         ManagerState *s;
         int r;
@@ -227,6 +240,12 @@ int state_start(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "failed to watch nf_tables notifications (the table will not be put back "
                                      "if it vanishes), ignoring: %m");
+        r = addr_watch_new(m->event, state_on_addresses, m, &s->addr_watch);
+        if (r < 0)
+                log_warning_errno(r, "failed to watch this host's addresses (ignoreself keeps the ones read at start), "
+                                     "ignoring: %m");
+        else
+                (void) load_self_addresses(m); /* one may have come between the first read and the watch */
         r = store_open(m->options.state_dir, &s->store);
         if (r < 0) {
                 log_error_errno(r, "failed to open the state %s/%s; running without ban history: %m",
