@@ -22,6 +22,7 @@ struct ManagerState {
         NftMonitor *mon;
         sd_event_source *mon_source, *resync_source, *purge_timer;
         bool table_gone;        /* the current generation deleted our table or a set */
+        usec_t gone_at;         /* CLOCK_MONOTONIC when we learnt it, 0 when no resync is due */
         NftListed *deleted;     /* elements deleted by others in the current generation */
         size_t n_deleted, cap_deleted;
         uint64_t flushes, flush_usec, flush_bans; /* cost of the state writes */
@@ -66,10 +67,12 @@ static int state_on_purge_timer(sd_event_source *s, uint64_t usec, void *userdat
 static int state_resync(Manager *m, const char *why) {
         char errbuf[2048] = "", buf[4096];
         const char *file = manager_nft_file(m, buf, sizeof buf);
+        usec_t t0 = now_usec(CLOCK_MONOTONIC), t1;
         RestoreStats st;
         int r;
 
         r = nft_ensure_table(m->nft, file, errbuf, sizeof errbuf);
+        t1 = now_usec(CLOCK_MONOTONIC);
         if (r < 0)
                 return log_error_errno(r, "%s: table inet %s is missing and loading %s failed: %m%s%s", why, NFT_TABLE,
                                        file, errbuf[0] ? "\n" : "", errbuf);
@@ -80,19 +83,26 @@ static int state_resync(Manager *m, const char *why) {
                 return log_error_errno(r, "%s: failed to restore the bans: %m", why);
         if (st.dropped > 0)
                 log_warning("%s: %zu bans not restored (jail gone, or refused by the kernel)", why, st.dropped);
-        log_info("%s: restored %zu bans, adopted %zu (%zu in place, %zu elements added)", why, st.restored, st.adopted,
-                 st.present, st.elements);
+        log_info("%s: restored %zu bans, adopted %zu (%zu in place, %zu elements added; table %llu ms, bans %llu ms)", why,
+                 st.restored, st.adopted, st.present, st.elements, (unsigned long long) ((t1 - t0) / USEC_PER_MSEC),
+                 (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t1) / USEC_PER_MSEC));
         return 0;
 }
 
 static int state_on_resync(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
+        usec_t at = m->state->gone_at;
 
-        (void) state_resync(m, "ruleset changed");
+        m->state->gone_at = 0;
+        if (state_resync(m, "ruleset changed") >= 0 && at)
+                log_info("ruleset changed: every ban back %llu ms after the notification",
+                         (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - at) / USEC_PER_MSEC));
         return 0;
 }
 
 static void state_schedule_resync(Manager *m) {
+        if (!m->state->gone_at)
+                m->state->gone_at = now_usec(CLOCK_MONOTONIC);
         (void) sd_event_source_set_enabled(m->state->resync_source, SD_EVENT_ONESHOT);
 }
 
