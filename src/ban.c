@@ -30,24 +30,34 @@ BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n
 }
 
 size_t ban_elems(const JailConf *j, const Addr *addr, uint64_t timeout_ms, NftElem *out, size_t max) {
+        return ban_elems_self(j, addr, NULL, 0, timeout_ms, out, max);
+}
+
+size_t ban_elems_self(const JailConf *j, const Addr *addr, const Addr *self, size_t n_self, uint64_t timeout_ms,
+                      NftElem *out, size_t max) {
         uint8_t plen = addr->family == AF_INET6 && j->ipv6_prefix ? j->ipv6_prefix : 128;
         Addr masked = *addr, *a = &masked;
         size_t n = 0;
 
         /* IPv6: the whole prefix of the attacker (its /64 by default), keyed by its first address;
-         * but one address only when the prefix would take in an ignoreip network */
+         * but one address only when the prefix would take in an ignoreip network or, with ignoreself,
+         * an address of this host (an attacker on the host's own /64) */
         if (addr->family == AF_INET6 && plen < 128) {
                 AddrPrefix ban;
 
                 addr_mask(&masked, plen);
                 ban = (AddrPrefix) { .addr = masked, .prefixlen = plen };
-                for (size_t i = 0; i < j->n_ignoreip; i++)
-                        if (j->ignoreip[i].addr.family == AF_INET6 &&
-                            (addr_prefix_contains(&ban, &j->ignoreip[i].addr) || addr_prefix_contains(&j->ignoreip[i], &masked))) {
-                                masked = *addr;
-                                plen = 128;
-                                break;
-                        }
+                bool shrink = false;
+
+                for (size_t i = 0; i < j->n_ignoreip && !shrink; i++)
+                        shrink = j->ignoreip[i].addr.family == AF_INET6 &&
+                                 (addr_prefix_contains(&ban, &j->ignoreip[i].addr) || addr_prefix_contains(&j->ignoreip[i], &masked));
+                for (size_t i = 0; j->ignoreself && i < n_self && !shrink; i++)
+                        shrink = self[i].family == AF_INET6 && addr_prefix_contains(&ban, &self[i]);
+                if (shrink) {
+                        masked = *addr;
+                        plen = 128;
+                }
         }
 
         if (j->allports || j->n_ports == 0) {

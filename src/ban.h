@@ -27,6 +27,10 @@ BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n
  * max (a jail has at most BAN_ELEMS_MAX ports). comment points into j (the jail name). */
 #define BAN_ELEMS_MAX 256
 size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max);
+/* The same, for IPv6 prefix bans: with ignoreself, a prefix that would take in one of the host's
+ * addresses (self) shrinks to the one address, as it does for an ignoreip network. */
+size_t ban_elems_self(const JailConf *j, const Addr *a, const Addr *self, size_t n_self, uint64_t timeout_ms,
+                      NftElem *out, size_t max);
 
 /* Bans in force, per kernel element: (address, protocol, port) -> expiry (CLOCK_BOOTTIME usec,
  * USEC_INFINITY = permanent). Keyed like the element itself, because jails that share a port share

@@ -453,7 +453,7 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 size_t k;
 
                 p->expiry = p->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) p->bantime_sec * USEC_PER_SEC;
-                k = ban_elems(jc, &p->addr, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                k = ban_elems_self(jc, &p->addr, m->self, m->n_self, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
                         if (old >= p->expiry || state_v6_conflict(m, p, &elems[e], now))

@@ -54,7 +54,14 @@ static int restore_one(const StoreBan *b, void *userdata) {
                 timeout_ms = (uint64_t) left;
                 expiry = c->now_bt + (usec_t) left * USEC_PER_MSEC;
         }
-        n = ban_elems(jc, &b->addr, timeout_ms, elems, BAN_ELEMS_MAX);
+        if (b->addr.family == AF_INET6 && b->prefixlen >= 16 && b->prefixlen <= 128) {
+                /* the prefix the ban was made with, whatever the jail says now */
+                JailConf tmp = *jc;
+                tmp.ipv6_prefix = b->prefixlen;
+                tmp.n_ignoreip = 0;
+                n = ban_elems(&tmp, &b->addr, timeout_ms, elems, BAN_ELEMS_MAX);
+        } else
+                n = ban_elems(jc, &b->addr, timeout_ms, elems, BAN_ELEMS_MAX);
         for (size_t i = 0; i < n; i++) {
                 usec_t k = ban_map_get(c->kern, &elems[i], c->now_bt);
 

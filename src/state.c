@@ -293,15 +293,18 @@ void state_on_flush(Manager *m) {
         for (size_t i = 0; r >= 0 && i < m->n_pending; i++) {
                 const PendingBan *p = &m->pending[i];
                 _cleanup_free_ char *ev = NULL;
+                NftElem e = { .prefixlen = 128 };
 
                 if (p->error || p->n_elems == 0)
                         continue;
                 if (p->failures > 0)
                         ev = evidence_collect(p->jail, &p->addr, p->jail->conf->maxretry);
+                /* the prefix the flush used (a /64 shrinks to /128 around the host's addresses) */
+                (void) ban_elems_self(p->jail->conf, &p->addr, m->self, m->n_self, 0, &e, 1);
                 r = store_add(s->store, &(StoreBan) {
                         .jail = p->jail->conf->name,
                         .addr = p->addr,
-                        .prefixlen = p->addr.family == AF_INET ? 32 : p->jail->conf->ipv6_prefix ?: 128,
+                        .prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen,
                         .start = now,
                         .end = p->bantime_sec < 0 ? STORE_PERMANENT : now + p->bantime_sec,
                         .failures = p->failures,

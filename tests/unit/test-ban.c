@@ -163,6 +163,18 @@ static void test_ipv6_prefix(void **state) {
                 assert_int_equal(e[0].prefixlen, 128);
                 assert_true(addr_equal(&e[0].addr, &a));
         }
+        /* and so does one that would take in an address of this host, with ignoreself */
+        {
+                Addr self[2] = { A("192.0.2.1"), A("2001:db8:1:2::1") };
+                JailConf js = j64;
+                assert_int_equal(ban_elems_self(&js, &a, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 64);
+                js.ignoreself = true;
+                assert_int_equal(ban_elems_self(&js, &a, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 128);
+                assert_int_equal(ban_elems_self(&js, &c, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 64);
+        }
         assert_false(ban_map_v6_conflict(m, &f, 10));
         ban_map_free(m);
 }
