@@ -772,6 +772,43 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
         return 1;
 }
 
+/* The rbtree set v6 dumps each interval as its end element (flagged, key = the first address
+ * after the range) right before its start element, in descending order (seen on 6.1 and 6.18);
+ * nft_list_set() pairs them to learn the prefix of a prefix ban. */
+static bool nft_list_v6_end(struct nftnl_set_elem *e, uint8_t end[16]) {
+        const void *key;
+        uint32_t kl = 0;
+
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        if (!key || kl != 16)
+                return false;
+        memcpy(end, key, 16);
+        return true;
+}
+
+/* The prefix length of [start, end) when it is one aligned prefix, else 128. */
+static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]) {
+        uint8_t last[16];
+        unsigned borrow = 1;
+        uint8_t p;
+
+        for (int i = 15; i >= 0; i--) {
+                unsigned x = end[i];
+                last[i] = (uint8_t) (x - borrow);
+                borrow = x < borrow;
+        }
+        if (borrow || memcmp(last, start, 16) < 0)
+                return 128;
+        p = nft_prefixlen(start, last);
+        /* an aligned prefix: start has only zeros after p bits, last only ones */
+        for (unsigned b = p; b < 128; b++) {
+                unsigned bit = 7 - (b % 8);
+                if ((start[b / 8] >> bit & 1) != 0 || (last[b / 8] >> bit & 1) != 1)
+                        return 128;
+        }
+        return p;
+}
+
 static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
@@ -779,6 +816,8 @@ static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap)
         struct nlmsghdr *nlh;
         _cleanup_free_ uint8_t *buf = NULL;
         uint32_t seq = (uint32_t) time(NULL) | 1, portid;
+        uint8_t end[16];
+        bool have_end = false;
         int r;
 
         buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
@@ -838,8 +877,14 @@ static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap)
                         *cap = nc;
                 }
                 r = nft_list_decode(name, e, &(*v)[*n]);
-                if (r > 0)
+                if (r == 0 && strcmp(name, NFT_SET_V6) == 0)
+                        have_end = nft_list_v6_end(e, end);
+                else if (r > 0) {
+                        if (have_end && strcmp(name, NFT_SET_V6) == 0)
+                                (*v)[*n].elem.prefixlen = nft_list_v6_prefix((*v)[*n].elem.addr.bytes, end);
+                        have_end = false;
                         (*n)++;
+                }
         }
         r = 0;
 out:
