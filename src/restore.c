@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,7 +15,15 @@ typedef struct AddElem {
         size_t owner;           /* index of the state ban, for the stats */
 } AddElem;
 
+/* A ban of the state whose jail is gone: its elements, still in the kernel, are not adopted again. */
+typedef struct Orphan {
+        char jail[NFT_COMMENT_MAX + 1];
+        Addr addr;
+} Orphan;
+
 typedef struct Ctx {
+        Orphan *orphans;
+        size_t n_orphans, cap_orphans;
         const JailConf *jails;
         size_t n_jails;
         BanMap *kern;           /* what the kernel holds, with its expiry */
@@ -45,6 +54,17 @@ static int restore_one(const StoreBan *b, void *userdata) {
 
         if (!jc) {
                 c->stats->dropped++;
+                if (c->n_orphans == c->cap_orphans) {
+                        size_t nc = MAX(c->cap_orphans * 2, 16);
+                        Orphan *v = realloc(c->orphans, nc * sizeof *v);
+                        if (!v)
+                                return -ENOMEM;
+                        c->orphans = v;
+                        c->cap_orphans = nc;
+                }
+                c->orphans[c->n_orphans] = (Orphan) { .addr = b->addr };
+                snprintf(c->orphans[c->n_orphans].jail, sizeof c->orphans[0].jail, "%s", b->jail);
+                c->n_orphans++;
                 return 0;
         }
         if (b->end != STORE_PERMANENT) {
@@ -127,6 +147,35 @@ static int listed_cmp(const void *x, const void *y) {
         return memcmp(a->elem.addr.bytes, b->elem.addr.bytes, 16);
 }
 
+static int orphan_cmp(const void *x, const void *y) {
+        const Orphan *a = x, *b = y;
+        int r = strcmp(a->jail, b->jail);
+
+        if (r)
+                return r;
+        if (a->addr.family != b->addr.family)
+                return a->addr.family < b->addr.family ? -1 : 1;
+        return memcmp(a->addr.bytes, b->addr.bytes, 16);
+}
+
+/* Whether listed element l belongs to a ban of the state whose jail is gone. */
+static bool is_orphan(const Ctx *c, const NftListed *l) {
+        Orphan key = { .addr = l->elem.addr };
+
+        if (c->n_orphans == 0 || !l->comment[0])
+                return false;
+        snprintf(key.jail, sizeof key.jail, "%s", l->comment);
+        if (bsearch(&key, c->orphans, c->n_orphans, sizeof key, orphan_cmp))
+                return true;
+        /* an IPv6 prefix ban is keyed by its first address; the state has the offender's */
+        for (size_t i = 0; i < c->n_orphans && l->elem.addr.family == AF_INET6; i++) {
+                AddrPrefix p = { .addr = l->elem.addr, .prefixlen = l->elem.prefixlen };
+                if (strcmp(c->orphans[i].jail, l->comment) == 0 && addr_prefix_contains(&p, &c->orphans[i].addr))
+                        return true;
+        }
+        return false;
+}
+
 static usec_t listed_expiry(const NftListed *l, usec_t now_bt) {
         if (l->elem.timeout_ms == 0)
                 return USEC_INFINITY;
@@ -189,7 +238,7 @@ static int restore_adopt(Store *store, Ctx *c, NftListed *listed, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 NftListed *l = &listed[i];
 
-                if (ban_map_get(c->bans, &l->elem, c->now_bt))
+                if (ban_map_get(c->bans, &l->elem, c->now_bt) || is_orphan(c, l))
                         continue;
                 r = ban_map_set(c->bans, &l->elem, listed_expiry(l, c->now_bt));
                 if (r < 0)
@@ -256,12 +305,15 @@ int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, siz
         r = store_foreach_live(store, c.now_rt_ms / 1000, restore_one, &c);
         if (r < 0)
                 goto out;
+        if (c.n_orphans > 0)
+                qsort(c.orphans, c.n_orphans, sizeof *c.orphans, orphan_cmp);
         r = restore_apply(nft, &c);
         if (r < 0)
                 goto out;
         r = restore_adopt(store, &c, listed, (size_t) n);
 out:
         free(c.add);
+        free(c.orphans);
         ban_map_free(kern);
         if (ret)
                 *ret = stats;

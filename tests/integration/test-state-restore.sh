@@ -64,7 +64,7 @@ rig_nft flush ruleset
 rig_wait_until 5 rig_nft_has '^192\.0\.2\.66 tcp 22 ' v4_port
 rig_wait_until 5 rig_nft_has '^198\.51\.100\.7 tcp 22 ' v4_port
 rig_wait_until 5 rig_nft_has '^203\.0\.113\.9 tcp 8006 - ' v4_port
-rig_nft list chain inet nftjail input | grep -q '@v4_port drop' || fail "rules not back after the flush"
+rig_wait_until 5 bash -c "nft list chain inet nftjail input | grep -q '@v4_port drop'"
 
 # an element deleted by hand is an unban
 rig_nft delete element inet nftjail v4_port '{ 192.0.2.66 . tcp . 22 }'
@@ -80,4 +80,26 @@ rig_wait_until 5 grep -q 'ruleset changed: restored' "$RIG_TMP/daemon.log"
 [ "$(grep -c ': unbanned ' "$RIG_TMP/daemon.log")" = 1 ] ||
 	fail "deleting the table was taken for unbans"
 rig_stop_daemon
+
+# dbpurgeage (default 1d): history that ended before it is deleted at start; live bans stay
+now=$(date +%s)
+sql "insert into bans(addr, prefixlen, jail, start, \"end\", failures) values ('192.0.2.200', 32, 'sshd', $((now - 3 * 86400)), $((now - 2 * 86400)), 5)"
+# a jail that is gone: its bans are not restored, and its elements still in the kernel are not
+# adopted again as new bans at every start
+cat >"$RIG_CONF/jail.d/test.local" <<'CONF'
+[sshd]
+enabled = true
+maxretry = 2
+bantime = 1h
+CONF
+for k in 1 2; do
+	rig_start_daemon
+	rig_wait_until 10 grep -q "start: restored" <(tail -n 5 "$RIG_TMP/daemon.log")
+	rig_stop_daemon
+done
+[ "$(sql "select count(*) from bans where addr = '192.0.2.200'")" = 0 ] || fail "old history not purged"
+[ "$(sql "select count(*) from bans where addr = '203.0.113.9'")" = 1 ] ||
+	fail "ban of a removed jail adopted again: $(sql "select * from bans where addr = '203.0.113.9'")"
+grep -q 'start: 1 bans not restored' "$RIG_TMP/daemon.log" || fail "dropped ban not reported"
+[ "$(sql "select count(*) from bans where addr = '198.51.100.7'")" = 1 ] || fail "adopted ban adopted twice"
 echo ok
