@@ -13,6 +13,12 @@ set -uo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")" || exit 1
 
+# On a fresh machine (as root) install what the build and the tests need first; it does nothing
+# when everything is there already.
+if [ "$(id -u)" = 0 ]; then
+	./tools/install-deps.sh || { echo "tools/install-deps.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:print_summary=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1}"
 

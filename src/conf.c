@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1398,11 +1399,8 @@ static int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_p
                                         j->abuseipdb_categories = c;
                                 }
                         }
-                        if (!j->abuseipdb_apikey) {
-                                r = ini_diag(d, file, line, false, "jail '%s': 'action': abuseipdb without abuseipdb_apikey: nothing will be reported", j->name);
-                                if (r < 0)
-                                        goto fail_opts;
-                        }
+                        /* no key here: [abuseipdb] apikey_file or a credential may give one; the
+                         * reporter warns at start when there is none at all */
                 } else if (action_is_mail(name) || strstr(name, "-whois")) {
                         r = ini_diag(d, file, line, false, "jail '%s': 'action': mail actions are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)
@@ -1967,6 +1965,103 @@ static int parse_loglevel(const char *s) {
         return -EINVAL;
 }
 
+bool abuseipdb_url_ok(const char *url) {
+        const char *h;
+        size_t n;
+
+        if (strncmp(url, "https://", 8) == 0)
+                return url[8] != 0;
+        if (strncmp(url, "http://", 7) != 0)
+                return false;
+        h = url + 7;
+        n = strcspn(h, "/?#");
+        for (const char *const *l = (const char *const[]) { "localhost", "127.0.0.1", "[::1]", NULL }; *l; l++) {
+                size_t k = strlen(*l);
+                if (n >= k && strncmp(h, *l, k) == 0 && (n == k || h[k] == ':'))
+                        return true;
+        }
+        return false;
+}
+
+/* [abuseipdb] in nftjail.conf(.local). Raw values: the comment template uses %(name)s itself. */
+static int abuseipdb_conf_load(const Ini *ini, Config *c, ConfDiags *d) {
+        const IniSection *sec = ini_find_section(ini, "abuseipdb");
+        AbuseIPDBConf *a = &c->abuseipdb;
+        int r;
+
+        if (!sec)
+                return 0;
+        for (size_t i = 0; i < sec->n_entries; i++) {
+                IniEntry *e = sec->entries[i];
+                unsigned long v;
+                char qb[128];
+
+                e->used = true;
+                if (strcmp(e->key, "enabled") == 0) {
+                        int b = parse_bool(e->value);
+                        if (b < 0)
+                                r = ini_diag(d, e->file, e->line, true, "[abuseipdb] 'enabled': '%s' is not a boolean", q(e->value, qb, sizeof qb));
+                        else
+                                a->enabled = b, r = 0;
+                } else if (strcmp(e->key, "url") == 0) {
+                        if (!abuseipdb_url_ok(e->value))
+                                r = ini_diag(d, e->file, e->line, true,
+                                             "[abuseipdb] 'url': '%s' is not https:// (plain http only to a loopback host)", q(e->value, qb, sizeof qb));
+                        else {
+                                char *u = strdup(e->value);
+                                if (!u)
+                                        return -ENOMEM;
+                                while (strlen(u) > 8 && u[strlen(u) - 1] == '/')
+                                        u[strlen(u) - 1] = 0;
+                                free(a->url);
+                                a->url = u;
+                                r = 0;
+                        }
+                } else if (strcmp(e->key, "apikey_file") == 0 || strcmp(e->key, "comment") == 0) {
+                        char **p = e->key[0] == 'a' ? &a->apikey_file : &a->comment, *t = strdup(e->value);
+                        if (!t)
+                                return -ENOMEM;
+                        free(*p);
+                        *p = t;
+                        r = 0;
+                } else if (strcmp(e->key, "timeout") == 0 || strcmp(e->key, "daily_quota") == 0) {
+                        bool to = e->key[0] == 't';
+                        if (parse_uint(e->value, to ? 600 : 1000000, &v) < 0 || v == 0)
+                                r = ini_diag(d, e->file, e->line, true, "[abuseipdb] '%s': '%s' is not a number in 1..%u", e->key,
+                                             q(e->value, qb, sizeof qb), to ? 600 : 1000000);
+                        else {
+                                *(to ? &a->timeout_sec : &a->daily_quota) = (unsigned) v;
+                                r = 0;
+                        }
+                } else if (strcmp(e->key, "apikey") == 0)
+                        r = ini_diag(d, e->file, e->line, true,
+                                     "[abuseipdb] 'apikey': put the key in a file readable by root only and name it with apikey_file");
+                else
+                        r = ini_diag(d, e->file, e->line, false, "[abuseipdb] unknown option '%s', ignoring", e->key);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* socket_group: a group name or a number; resolved at load, so that an unknown group is a
+ * configuration error with its file and line. */
+static int socket_group_resolve(Config *c, const char *s, ConfDiags *d, const Found *w) {
+        struct group grp, *g = NULL;
+        char buf[4096], qb[128];
+        unsigned long v;
+
+        if (parse_uint(s, UINT32_MAX - 1, &v) >= 0) {
+                c->socket_gid = (gid_t) v;
+        } else if (getgrnam_r(s, &grp, buf, sizeof buf, &g) == 0 && g) {
+                c->socket_gid = g->gr_gid;
+        } else
+                return ini_diag(d, w->file, w->line, true, "'socket_group': no such group '%s'", q(s, qb, sizeof qb));
+        free(c->socket_group);
+        c->socket_group = strdup(s);
+        return c->socket_group ? 0 : -ENOMEM;
+}
+
 static int daemon_conf_load(Config *c, ConfDiags *d) {
         static const char *const silent[] = {
                 "logtarget", "socket", "pidfile", "dbfile", "dbmaxmatches", "syslogsocket", "allowipv6",
@@ -1982,6 +2077,9 @@ static int daemon_conf_load(Config *c, ConfDiags *d) {
         if (!ini || !path)
                 return -ENOMEM;
         r = load_conf_local(path, ini, d, NULL);
+        if (r < 0)
+                return r;
+        r = abuseipdb_conf_load(ini, c, d);
         if (r < 0)
                 return r;
         def = ini_find_section(ini, "Definition");
@@ -2032,6 +2130,15 @@ static int daemon_conf_load(Config *c, ConfDiags *d) {
                 } else
                         c->dbpurgeage_sec = v;
         }
+        s = mfree(s);
+        r = scope_get_str(&sc, d, "socket_group", &s, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0 && *s) {
+                r = socket_group_resolve(c, s, d, &w);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < def->n_entries; i++) {
                 IniEntry *e = def->entries[i];
                 bool known = e->used;
@@ -2057,6 +2164,10 @@ Config *config_free(Config *c) {
         free(c->jails);
         free(c->dir);
         free(c->nft_file);
+        free(c->abuseipdb.url);
+        free(c->abuseipdb.apikey_file);
+        free(c->abuseipdb.comment);
+        free(c->socket_group);
         free(c);
         return NULL;
 }
@@ -2148,7 +2259,10 @@ int config_load(const char *dir, Config **ret, ConfDiags *diags) {
         c->nft_file = strdup(NFTJAIL_NFT_FILE);
         c->loglevel = LOG_INFO;
         c->dbpurgeage_sec = 86400;
-        if (!c->dir || !c->nft_file)
+        c->abuseipdb = (AbuseIPDBConf) {
+                .enabled = true, .url = strdup("https://api.abuseipdb.com/api/v2"), .timeout_sec = 30, .daily_quota = 1000,
+        };
+        if (!c->dir || !c->nft_file || !c->abuseipdb.url)
                 return -ENOMEM;
 
         r = daemon_conf_load(c, d);
@@ -2174,6 +2288,11 @@ void config_dump(const Config *c, FILE *f) {
         fprintf(f, "config: %s\n", c->dir);
         fprintf(f, "nft_file: %s\n", c->nft_file);
         fprintf(f, "loglevel: %d\n", c->loglevel);
+        fprintf(f, "abuseipdb: %s, url %s, apikey_file %s, timeout %us, daily_quota %u\n",
+                c->abuseipdb.enabled ? "enabled" : "disabled", c->abuseipdb.url, c->abuseipdb.apikey_file ?: "-",
+                c->abuseipdb.timeout_sec, c->abuseipdb.daily_quota);
+        if (c->socket_group)
+                fprintf(f, "socket_group: %s (gid %u)\n", c->socket_group, (unsigned) c->socket_gid);
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *j = &c->jails[i];
                 char b1[32], b2[32];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "nftjail.h"
@@ -81,11 +82,27 @@ typedef struct JailConf {
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
 
+/* The daemon-wide [abuseipdb] section of nftjail.conf. */
+typedef struct AbuseIPDBConf {
+        bool enabled;           /* default true: jails with the action report */
+        char *url;              /* API base, no trailing '/'; https, or http to a loopback host */
+        char *apikey_file;      /* NULL: $CREDENTIALS_DIRECTORY/abuseipdb_apikey, else the jail's key */
+        unsigned timeout_sec;   /* total per request, default 30 */
+        unsigned daily_quota;   /* default 1000 (the free tier) */
+        char *comment;          /* template, NULL: the built-in one */
+} AbuseIPDBConf;
+
+/* Whether url is acceptable: https://..., or http:// to localhost/127.x/[::1]. */
+bool abuseipdb_url_ok(const char *url);
+
 typedef struct Config {
         char *dir;              /* config directory as given */
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
         int loglevel;           /* syslog level, default LOG_INFO */
         int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
+        AbuseIPDBConf abuseipdb;
+        char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
+        gid_t socket_gid;       /* resolved at load; valid when socket_group is set */
         JailConf *jails;        /* enabled jails only, in file order */
         size_t n_jails;
 } Config;

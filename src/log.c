@@ -13,6 +13,8 @@
 static int max_level = LOG_INFO;
 static bool to_journal;
 static LogTarget target = LOG_TARGET_AUTO;
+static __thread LogCaptureFn capture_fn;
+static __thread void *capture_userdata;
 
 static const char *const log_target_table[_LOG_TARGET_MAX] = {
         [LOG_TARGET_AUTO] = "auto",
@@ -117,9 +119,16 @@ static int log_format(int level, int error, const char *message_id, const char *
         /* %m prints the error we were given, not whatever errno happens to be */
         errno = abs(error);
         vsnprintf(buf, sizeof buf, format, ap);
+        if (capture_fn && level <= LOG_ERR)
+                capture_fn(level, message_id, buf, capture_userdata);
         log_dispatch(level, error, message_id, fields, buf);
         errno = saved;
         return error == 0 ? 0 : -abs(error);
+}
+
+void log_set_capture(LogCaptureFn fn, void *userdata) {
+        capture_fn = fn;
+        capture_userdata = userdata;
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {

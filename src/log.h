@@ -33,6 +33,12 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 int log_event(int level, int error, const char *message_id, const char *const *fields, const char *format, ...)
         _printf_(5, 6);
 
+/* While set, every message at LOG_ERR or more severe logged by this thread is also handed to fn
+ * (the control socket collects the errors of a reload that a client asked for, to send them back).
+ * Thread-local: other threads' messages never reach it. fn NULL ends the capture. */
+typedef void (*LogCaptureFn)(int level, const char *message_id, const char *msg, void *userdata);
+void log_set_capture(LogCaptureFn fn, void *userdata);
+
 #define log_full_errno(level, error, ...) log_internal(level, error, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)

@@ -11,9 +11,11 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
+#include "reporter.h"
 #include "source-journal.h"
 #include "tracker.h"
 
@@ -25,6 +27,7 @@
 
 typedef struct Evidence {
         Addr addr;
+        usec_t realtime;        /* when the line was logged (journal time), for reports */
         uint16_t len;
         char line[EVIDENCE_LINE];
 } Evidence;
@@ -67,6 +70,7 @@ struct Manager {
         size_t n_jails;
         sd_event *event;
         sd_event_source *flush;
+        sd_event_source *gc;    /* drops expired failure counters and bans once a minute */
         Nft *nft;
         BanMap *bans;           /* every element we put in the kernel, with its expiry */
         Addr *self;
@@ -75,6 +79,8 @@ struct Manager {
         size_t n_pending, cap_pending;
         usec_t started;
         struct ManagerState *state;     /* state.c: ban history, restore, nf_tables monitor */
+        Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
+        Control *control;       /* the control socket (control.c) */
 };
 
 

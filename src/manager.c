@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
+#include "control.h"
 #include "log-ids.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -183,9 +184,12 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->state = state_free(m->state);
+        reporter_free(m->reporter);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
+        control_free(m->control);
         sd_event_source_disable_unref(m->flush);
+        sd_event_source_disable_unref(m->gc);
         nft_free(m->nft);
         ban_map_free(m->bans);
         sd_event_unref(m->event);
@@ -233,10 +237,11 @@ int load_self_addresses(Manager *m) {
         return 0;
 }
 
-static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len) {
+static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len, usec_t realtime) {
         Evidence *e = &j->evidence[j->evidence_next++ % EVIDENCE_RING];
 
         e->addr = *a;
+        e->realtime = realtime ?: now_usec(CLOCK_REALTIME);
         e->len = (uint16_t) MIN(len, EVIDENCE_LINE - 1);
         memcpy(e->line, line, e->len);
         e->line[e->len] = 0;
@@ -347,7 +352,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
                 return;
         }
         j->failures++;
-        evidence_add(j, &mr.addr, line, len);
+        evidence_add(j, &mr.addr, line, len, realtime_usec);
         count = tracker_record(j->tracker, &mr.addr, t_sec);
         if (count < 0)
                 return;
@@ -493,6 +498,15 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 if (!p->error)
                         p->jail->bans_total++;
                 log_ban(p, p->error);
+                /* automatic bans only (failures > 0): not manual or restored ones */
+                if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
+                        _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);
+                        usec_t last = 0;
+                        for (unsigned k = 0; k < EVIDENCE_RING; k++)
+                                if (addr_equal(&p->jail->evidence[k].addr, &p->addr))
+                                        last = MAX(last, p->jail->evidence[k].realtime);
+                        (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
+                }
         }
         state_on_flush(m);
         m->n_pending = 0;
@@ -602,6 +616,25 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         return 0;
 }
 
+/* (Re)starts the AbuseIPDB reporter for configuration c: stopped when no jail reports, restarted
+ * otherwise so that a reload takes new keys and settings (pending reports wait in the spool). */
+static void manager_reporter_start(Manager *m, const Config *c) {
+        int r;
+
+        m->reporter = reporter_free(m->reporter);
+        for (size_t i = 0; i < c->n_jails && c->abuseipdb.enabled; i++)
+                if (c->jails[i].abuseipdb) {
+                        r = reporter_new(m->event, c, m->options.state_dir, &m->reporter);
+                        if (r < 0)
+                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
+                        break;
+                }
+        for (size_t i = 0; i < c->n_jails; i++)
+                if (c->jails[i].abuseipdb)
+                        log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", c->jails[i].name,
+                                 m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
+}
+
 static int jails_start(Manager *m, Jail *jails, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 Jail *j = &jails[i];
@@ -612,9 +645,6 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
                 r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
-                if (j->conf->abuseipdb)
-                        log_notice("%s: AbuseIPDB action configured; reporting is not enabled yet in this version",
-                                   j->conf->name);
                 log_info("%s: watching the journal (%s), maxretry %u in %llds, bantime %llds", j->conf->name,
                          j->conf->journalmatch ? j->conf->journalmatch : "all entries", j->conf->maxretry,
                          (long long) j->conf->findtime_sec, (long long) j->conf->bantime_sec);
@@ -655,13 +685,33 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                 config_free(c);
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         }
+        manager_reporter_start(m, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         m->jails = jails;
         m->n_jails = n;
         m->config = c;
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
+        control_config_changed(m->control);
         return 0;
+}
+
+#define GC_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+/* Counters of addresses that stopped failing would otherwise stay until evicted, and bans until
+ * the map is next looked at: drop both once a minute. */
+static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int64_t now_rt = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        size_t tracked = 0, bans;
+
+        for (size_t i = 0; i < m->n_jails; i++) {
+                (void) tracker_gc(m->jails[i].tracker, now_rt);
+                tracked += tracker_size(m->jails[i].tracker);
+        }
+        bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
+        return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
 }
 
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -721,6 +771,11 @@ int manager_start(Manager *m) {
         /* sources first: the flush runs after them within one loop iteration, so a burst of bans
          * read from the journal in one go becomes one netlink transaction */
         (void) sd_event_source_set_priority(m->flush, SD_EVENT_PRIORITY_IDLE);
+        r = sd_event_add_time_relative(m->event, &m->gc, CLOCK_BOOTTIME, GC_INTERVAL_USEC, USEC_PER_SEC,
+                                       manager_on_gc, m);
+        if (r < 0)
+                return log_error_errno(r, "failed to add the gc timer: %m");
+        (void) sd_event_source_set_enabled(m->gc, SD_EVENT_ON);
 
         r = load_self_addresses(m);
         if (r < 0)
@@ -740,10 +795,15 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
+        manager_reporter_start(m, m->config);
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;
         m->started = now_usec(CLOCK_MONOTONIC);
+        /* last: the socket appearing tells scripts (and the test rig) that the daemon is ready */
+        r = control_new(m->event, m->options.socket_path, m, &m->control);
+        if (r < 0)
+                return r;
         return 0;
 }
 

@@ -140,6 +140,28 @@ static size_t parse_f_tag(const char *p, bool *ret_close, char name[static 33]) 
 /* Turns a fail2ban (Python re) pattern into a PCRE2 pattern: tags become named groups, "\Z"
  * becomes "$" (compiled with DOLLAR_ENDONLY, so both mean the end of the subject), "{,n}" becomes
  * "{0,n}" (PCRE2 before 10.43 reads it as literal text). */
+/* p[i] is the '[' of a character class: returns the index of its closing ']' (or of the NUL that
+ * ends an unterminated class). A ']' first in the class, escapes and [:name:] are inside it. */
+static size_t class_end(const char *p, size_t i) {
+        size_t j = i + 1;
+
+        if (p[j] == '^')
+                j++;
+        if (p[j] == ']')
+                j++;
+        while (p[j] && p[j] != ']') {
+                if (p[j] == '\\' && p[j + 1])
+                        j++;
+                else if (p[j] == '[' && p[j + 1] == ':') {
+                        const char *e = strstr(p + j + 2, ":]");
+                        if (e)
+                                j = (size_t) (e - p) + 1;
+                }
+                j++;
+        }
+        return j;
+}
+
 static int expand_pattern(const FilterRegex *fr, char **ret, FilterError *reterr) {
         static const struct {
                 const char *tag;
@@ -169,21 +191,7 @@ static int expand_pattern(const FilterRegex *fr, char **ret, FilterError *reterr
                         i += 2;
                 } else if (p[i] == '[') {
                         /* copy a character class verbatim: no tags or quantifiers inside */
-                        size_t j = i + 1;
-                        if (p[j] == '^')
-                                j++;
-                        if (p[j] == ']')
-                                j++;
-                        while (p[j] && p[j] != ']') {
-                                if (p[j] == '\\' && p[j + 1])
-                                        j++;
-                                else if (p[j] == '[' && p[j + 1] == ':') {
-                                        const char *e = strstr(p + j + 2, ":]");
-                                        if (e)
-                                                j = (size_t) (e - p) + 1;
-                                }
-                                j++;
-                        }
+                        size_t j = class_end(p, i);
                         if (p[j] == ']')
                                 j++;
                         r = buf_put(&b, p + i, j - i);
@@ -333,22 +341,8 @@ static int required_literal(const char *p, char **ret, size_t *ret_len) {
                                 give_up = true;
                         i++;
                 } else if (c == '[') {
-                        size_t j = i + 1;
+                        size_t j = class_end(p, i);
                         END_RUN();
-                        if (p[j] == '^')
-                                j++;
-                        if (p[j] == ']')
-                                j++;
-                        while (p[j] && p[j] != ']') {
-                                if (p[j] == '\\' && p[j + 1])
-                                        j++;
-                                else if (p[j] == '[' && p[j + 1] == ':') {
-                                        const char *e = strstr(p + j + 2, ":]");
-                                        if (e)
-                                                j = (size_t) (e - p) + 1;
-                                }
-                                j++;
-                        }
                         i = p[j] ? j + 1 : j;
                 } else if (c == '*' || c == '+' || c == '?' || (c == '{' && is_quantifier_brace(p + i))) {
                         /* the previous atom may be absent or repeated: drop it from the run */

@@ -69,3 +69,10 @@ void nft_acks_init(NftAcks *a);
 /* Tuning for benchmarks: NLM_F_ACK on every message (default false: only on the last one;
  * errors are always reported by the kernel). */
 void nft_set_ack_all(Nft *nft, bool b);
+
+/* Dumps set name of table inet nftjail (GETSETELEM) on a socket of its own and calls fn for each
+ * element as libnftnl parsed it; a negative return from fn stops the walk and is returned.
+ * Returns 0 or a negative errno. Used by nft_list() and by the kernel tests, which check raw keys. */
+struct nftnl_set_elem;
+typedef int (*NftDumpFn)(const char *set, struct nftnl_set_elem *e, void *userdata);
+int nft_dump_set(const char *name, NftDumpFn fn, void *userdata);

@@ -809,15 +809,13 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
         return p;
 }
 
-static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap) {
+int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
         struct nftnl_set_elems_iter *it = NULL;
         struct nlmsghdr *nlh;
         _cleanup_free_ uint8_t *buf = NULL;
         uint32_t seq = (uint32_t) time(NULL) | 1, portid;
-        uint8_t end[16];
-        bool have_end = false;
         int r;
 
         buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
@@ -865,54 +863,65 @@ static int nft_list_set(const char *name, NftListed **v, size_t *n, size_t *cap)
                 r = -ENOMEM;
                 goto out;
         }
-        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
-                if (*n == *cap) {
-                        size_t nc = MAX(*cap * 2, 64);
-                        NftListed *nv = realloc(*v, nc * sizeof **v);
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        *v = nv;
-                        *cap = nc;
-                }
-                r = nft_list_decode(name, e, &(*v)[*n]);
-                if (r == 0 && strcmp(name, NFT_SET_V6) == 0)
-                        have_end = nft_list_v6_end(e, end);
-                else if (r > 0) {
-                        if (have_end && strcmp(name, NFT_SET_V6) == 0)
-                                (*v)[*n].elem.prefixlen = nft_list_v6_prefix((*v)[*n].elem.addr.bytes, end);
-                        have_end = false;
-                        (*n)++;
-                }
-        }
         r = 0;
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e && r >= 0; e = nftnl_set_elems_iter_next(it))
+                r = fn(name, e, userdata);
 out:
         if (it)
                 nftnl_set_elems_iter_destroy(it);
         nftnl_set_free(s);
         mnl_socket_close(nl);
-        return r;
+        return r < 0 ? r : 0;
+}
+
+typedef struct NftListAcc {
+        NftListed *v;
+        size_t n, cap;
+        uint8_t end[16];        /* set v6: the end element seen last, for its start */
+        bool have_end;
+} NftListAcc;
+
+static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
+        NftListAcc *a = userdata;
+        int r;
+
+        if (a->n == a->cap) {
+                size_t nc = MAX(a->cap * 2, 64);
+                NftListed *nv = realloc(a->v, nc * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                a->v = nv;
+                a->cap = nc;
+        }
+        r = nft_list_decode(set, e, &a->v[a->n]);
+        if (r == 0 && strcmp(set, NFT_SET_V6) == 0)
+                a->have_end = nft_list_v6_end(e, a->end);
+        else if (r > 0) {
+                if (a->have_end && strcmp(set, NFT_SET_V6) == 0)
+                        a->v[a->n].elem.prefixlen = nft_list_v6_prefix(a->v[a->n].elem.addr.bytes, a->end);
+                a->have_end = false;
+                a->n++;
+        }
+        return 0;
 }
 
 int nft_list(Nft *nft, NftListed **ret) {
         static const char *const sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
-        NftListed *v = NULL;
-        size_t n = 0, cap = 0;
+        NftListAcc a = {};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                r = nft_list_set(sets[i], &v, &n, &cap);
+                r = nft_dump_set(sets[i], nft_list_add, &a);
                 if (r < 0) {
-                        free(v);
+                        free(a.v);
                         return r;
                 }
         }
         /* comment pointers last: the array moved while it grew */
-        for (size_t i = 0; i < n; i++)
-                v[i].elem.comment = v[i].comment[0] ? v[i].comment : NULL;
-        *ret = v;
-        return (int) MIN(n, (size_t) INT32_MAX);
+        for (size_t i = 0; i < a.n; i++)
+                a.v[i].elem.comment = a.v[i].comment[0] ? a.v[i].comment : NULL;
+        *ret = a.v;
+        return (int) MIN(a.n, (size_t) INT32_MAX);
 }
 
 /* ---- monitor ---- */

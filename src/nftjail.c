@@ -9,7 +9,16 @@
 const char *ctl_program = "nftjail";
 
 static const Subcommand subcommands[] = {
+        { "check", ctl_check, "Ask AbuseIPDB about an address" },
+        { "status", ctl_status, "Show the daemon's jails and counters, or one jail's bans" },
+        { "banned", ctl_banned, "List the bans in the kernel sets (all, or of one address)" },
+        { "ban", ctl_ban, "Ban an address in a jail now" },
+        { "unban", ctl_unban, "Delete the bans of an address, or all bans (--all)" },
+        { "set", ctl_set, "fail2ban spellings: set JAIL banip|unbanip ADDR..." },
+        { "reload", ctl_reload, "Re-read the configuration (refused whole when it has errors)" },
+        { "ping", ctl_ping, "Check that the daemon answers" },
         { "regex", ctl_regex, "Test a filter against a log file (like fail2ban-regex)" },
+        { "report-queue", ctl_report_queue, "Show the AbuseIPDB reports pending and sent" },
         { "test-config", ctl_test_config, "Check the configuration and print what would run" },
 };
 
@@ -17,8 +26,12 @@ static void show_usage(FILE *f) {
         fprintf(f, "Usage: %s <command> [<args>]\n\nAvailable commands:\n", ctl_program);
         for (size_t i = 0; i < ELEMENTSOF(subcommands); i++)
                 fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].description);
-        fprintf(f, "\nOptions:\n  -h --help     Show this help\n  -V --version  Show the version\n"
-                   "\nEach command takes --help.\n");
+        fprintf(f, "\nOptions:\n  -h --help            Show this help\n  -V --version         Show the version\n"
+                   "  -s --socket PATH     The daemon's control socket (default %s); before or after\n"
+                   "                       the command\n"
+                   "  -j --json            Print the daemon's reply as JSON (also after the command)\n"
+                   "\nEach command takes --help. Exit status: 0 done, 1 the daemon refused or failed, 2 bad\n"
+                   "usage, 3 the daemon is not running.\n", NFTJAIL_SOCKET);
 }
 
 int ctl_test_config(int argc, char *argv[]) {
@@ -74,7 +87,45 @@ int ctl_test_config(int argc, char *argv[]) {
         return r;
 }
 
+/* Takes --socket PATH (-s PATH, --socket=PATH) out of argv wherever it is (up to a "--"), and
+ * --json when it comes before the command. Returns the new argc, or -1 on a usage error. */
+static int strip_global_options(int argc, char *argv[]) {
+        int out = 1;
+        bool seen_verb = false, end = false;
+
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+
+                if (!end && strcmp(a, "--") == 0)
+                        end = true;
+                if (!end && (strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0)) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, "%s: %s needs a PATH\n", ctl_program, a);
+                                return -1;
+                        }
+                        ctl_socket = argv[++i];
+                        continue;
+                }
+                if (!end && strncmp(a, "--socket=", 9) == 0) {
+                        ctl_socket = a + 9;
+                        continue;
+                }
+                if (!end && !seen_verb && (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0)) {
+                        ctl_json = true;
+                        continue;
+                }
+                if (a[0] != '-')
+                        seen_verb = true;
+                argv[out++] = argv[i];
+        }
+        argv[out] = NULL;
+        return out;
+}
+
 int main(int argc, char *argv[]) {
+        argc = strip_global_options(argc, argv);
+        if (argc < 0)
+                return 2;
         if (argc < 2) {
                 fprintf(stderr, "%s: missing command, see '%s --help'\n", ctl_program, ctl_program);
                 return 2;

@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(
         meson ninja-build pkg-config gcc libc6-dev
-        libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev libsqlite3-dev libcmocka-dev
+        libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev libcmocka-dev
+        libcurl4-openssl-dev libsqlite3-dev
         nftables iproute2 systemd python3 util-linux bsdutils procps
 )
 missing=()

@@ -424,6 +424,37 @@ rig_log() {
 		fail "rig_log: journald did not attribute ${comm}[${RIG_LAST_LOG_PID}] to _SYSTEMD_UNIT=$unit"
 }
 
+# rig_log_bulk UNIT COMM FILE: send every line of FILE through one logger named COMM in
+# system.slice/UNIT (uid 0), then a sentinel line; return once the sentinel is in the journal
+# (journald handles a socket's datagrams in order, so every line before it is in too).
+rig_log_bulk() {
+	_rig_require_inside rig_log_bulk
+	[ $# = 3 ] || fail "usage: rig_log_bulk UNIT COMM FILE"
+	local unit=$1 comm=$2 file=$3
+	local cg="$RIG_CG/system.slice/$unit" bin="$RIG_TMP/bin/$comm"
+	local sentinel="nftjail-rig-bulk-end-$RANDOM$RANDOM"
+	mkdir -p "$cg" || fail "rig_log_bulk: cannot create cgroup $cg"
+	if [ ! -x "$bin" ]; then
+		cp "$(command -v logger)" "$bin" && chmod 0755 "$bin" || fail "rig_log_bulk: cannot copy logger"
+	fi
+	local fifo
+	fifo=$(mktemp -u "$RIG_TMP/bulkfifo.XXXXXX")
+	mkfifo -m 0600 "$fifo" || fail "rig_log_bulk: mkfifo"
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 90
+		exec "$bin" -u /run/systemd/journal/dev-log -t "$comm" --id="$BASHPID" <"$fifo"
+	) &
+	local pid=$! fd
+	exec {fd}<>"$fifo"
+	cat "$file" >&"$fd"
+	printf '%s\n' "$sentinel" >&"$fd"
+	# keep the logger alive (its /proc entry gives the trusted fields) until journald has it all
+	rig_poll 120 rig_journal_has "MESSAGE=$sentinel" || fail "rig_log_bulk: the lines did not reach the journal within 120 s"
+	exec {fd}>&-
+	rm -f "$fifo"
+	wait "$pid" || true
+}
+
 # rig_log_untrusted TAG MESSAGE: log "TAG[PID]: MESSAGE" with the plain
 # /usr/bin/logger (_COMM=logger) from the test's own cgroup (no unit): a
 # forged line that only claims to come from TAG.
@@ -575,7 +606,11 @@ rig_nft_has() {
 	[ $# -ge 1 ] || fail "usage: rig_nft_has REGEX [SET]"
 	local re=$1
 	shift
-	rig_nft_elements "$@" 2>/dev/null | grep -Eq -- "$re"
+	# read all of it first: grep -q exits at the first match, and the writer's SIGPIPE would make
+	# the pipeline fail under pipefail (a false "not banned")
+	local out
+	out=$(rig_nft_elements "$@" 2>/dev/null) || return 1
+	grep -Eq -- "$re" <<<"$out"
 }
 
 # rig_nft ARGS...: nft in the test namespace (never the host's ruleset).
