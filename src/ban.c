@@ -29,21 +29,49 @@ BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n
         return BAN_OK;
 }
 
-size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max) {
+size_t ban_elems(const JailConf *j, const Addr *addr, uint64_t timeout_ms, NftElem *out, size_t max) {
+        return ban_elems_self(j, addr, NULL, 0, timeout_ms, out, max);
+}
+
+size_t ban_elems_self(const JailConf *j, const Addr *addr, const Addr *self, size_t n_self, uint64_t timeout_ms,
+                      NftElem *out, size_t max) {
+        uint8_t plen = addr->family == AF_INET6 && j->ipv6_prefix ? j->ipv6_prefix : 128;
+        Addr masked = *addr, *a = &masked;
         size_t n = 0;
+
+        /* IPv6: the whole prefix of the attacker (its /64 by default), keyed by its first address;
+         * but one address only when the prefix would take in an ignoreip network or, with ignoreself,
+         * an address of this host (an attacker on the host's own /64) */
+        if (addr->family == AF_INET6 && plen < 128) {
+                AddrPrefix ban;
+
+                addr_mask(&masked, plen);
+                ban = (AddrPrefix) { .addr = masked, .prefixlen = plen };
+                bool shrink = false;
+
+                for (size_t i = 0; i < j->n_ignoreip && !shrink; i++)
+                        shrink = j->ignoreip[i].addr.family == AF_INET6 &&
+                                 (addr_prefix_contains(&ban, &j->ignoreip[i].addr) || addr_prefix_contains(&j->ignoreip[i], &masked));
+                for (size_t i = 0; j->ignoreself && i < n_self && !shrink; i++)
+                        shrink = self[i].family == AF_INET6 && addr_prefix_contains(&ban, &self[i]);
+                if (shrink) {
+                        masked = *addr;
+                        plen = 128;
+                }
+        }
 
         if (j->allports || j->n_ports == 0) {
                 if (max < 1)
                         return 0;
                 out[n++] = (NftElem) {
-                        .addr = *a, .prefixlen = 128, .port = 0, .timeout_ms = timeout_ms, .comment = j->name,
+                        .addr = *a, .prefixlen = plen, .port = 0, .timeout_ms = timeout_ms, .comment = j->name,
                 };
                 return n;
         }
         for (size_t i = 0; i < j->n_ports && n < max; i++)
                 out[n++] = (NftElem) {
                         .addr = *a,
-                        .prefixlen = 128,
+                        .prefixlen = plen,
                         .proto = j->protocol,
                         .port = j->ports[i],
                         .timeout_ms = timeout_ms,
@@ -55,6 +83,7 @@ size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem 
 typedef struct BanEntry {
         Addr addr;              /* family 0: empty */
         uint8_t proto;
+        uint8_t prefixlen;      /* IPv6: of the element (128 = one address); IPv4: 32 */
         uint16_t port;
         usec_t expiry;
 } BanEntry;
@@ -63,6 +92,7 @@ struct BanMap {
         BanEntry *v;
         size_t capacity;        /* power of two */
         size_t size;
+        size_t n_v6_prefix[129]; /* IPv6 entries per prefix length, for ban_map_v6_conflict() */
         uint64_t seed;
 };
 
@@ -102,6 +132,12 @@ static inline size_t entry_hash(const BanMap *m, const Addr *a, uint8_t proto, u
 /* All-ports elements have no protocol: normalise so that one element has one key. */
 static inline uint8_t key_proto(const NftElem *e) {
         return e->port ? e->proto : 0;
+}
+
+static inline uint8_t elem_prefixlen(const NftElem *e) {
+        if (e->addr.family != AF_INET6)
+                return 32;
+        return e->prefixlen == 0 || e->prefixlen > 128 ? 128 : e->prefixlen;
 }
 
 static size_t ban_map_find(const BanMap *m, const Addr *a, uint8_t proto, uint16_t port, bool *found) {
@@ -161,6 +197,9 @@ int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
                 memcpy(m->v[i].addr.bytes, e->addr.bytes, addr_len(&e->addr));
                 m->v[i].proto = key_proto(e);
                 m->v[i].port = e->port;
+                m->v[i].prefixlen = elem_prefixlen(e);
+                if (e->addr.family == AF_INET6)
+                        m->n_v6_prefix[m->v[i].prefixlen]++;
                 m->size++;
         }
         m->v[i].expiry = expiry;
@@ -171,6 +210,8 @@ static void ban_map_remove_at(BanMap *m, size_t i) {
         size_t mask = m->capacity - 1;
         size_t j = i;
 
+        if (m->v[i].addr.family == AF_INET6)
+                m->n_v6_prefix[m->v[i].prefixlen]--;
         for (;;) {
                 size_t home;
 
@@ -221,11 +262,55 @@ size_t ban_map_gc(BanMap *m, usec_t now) {
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry) {
         for (size_t i = *iter; i < m->capacity; i++)
                 if (m->v[i].addr.family != 0) {
-                        *ret = (NftElem) { .addr = m->v[i].addr, .proto = m->v[i].proto, .port = m->v[i].port };
+                        *ret = (NftElem) { .addr = m->v[i].addr, .prefixlen = m->v[i].prefixlen, .proto = m->v[i].proto,
+                                           .port = m->v[i].port };
                         *ret_expiry = m->v[i].expiry;
                         *iter = i + 1;
                         return true;
                 }
         *iter = m->capacity;
+        return false;
+}
+
+bool ban_elem_contains(const NftElem *e, const Addr *a) {
+        AddrPrefix p = { .addr = e->addr, .prefixlen = elem_prefixlen(e) };
+
+        if (e->addr.family != AF_INET6)
+                return addr_equal(&e->addr, a);
+        return addr_prefix_contains(&p, a);
+}
+
+bool ban_map_v6_conflict(const BanMap *m, const NftElem *e, usec_t now) {
+        uint8_t p = elem_prefixlen(e), proto = key_proto(e);
+        bool scan = false;
+
+        if (e->addr.family != AF_INET6)
+                return false;
+        for (unsigned q = 1; q <= 128; q++) {
+                Addr k = e->addr;
+                bool found;
+                size_t i;
+
+                if (q == p || m->n_v6_prefix[q] == 0)
+                        continue;
+                if (q > p) {
+                        scan = true; /* a narrower ban inside ours: only a walk finds it */
+                        continue;
+                }
+                addr_mask(&k, q);
+                i = ban_map_find(m, &k, proto, e->port, &found);
+                if (found && m->v[i].expiry > now && m->v[i].prefixlen == q)
+                        return true; /* covered by a wider live ban */
+        }
+        if (!scan)
+                return false;
+        for (size_t i = 0; i < m->capacity; i++) {
+                const BanEntry *x = &m->v[i];
+                AddrPrefix ours = { .addr = e->addr, .prefixlen = p };
+
+                if (x->addr.family == AF_INET6 && x->prefixlen > p && x->expiry > now && x->proto == proto &&
+                    x->port == e->port && addr_prefix_contains(&ours, &x->addr))
+                        return true;
+        }
         return false;
 }

@@ -27,6 +27,10 @@ BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n
  * max (a jail has at most BAN_ELEMS_MAX ports). comment points into j (the jail name). */
 #define BAN_ELEMS_MAX 256
 size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max);
+/* The same, for IPv6 prefix bans: with ignoreself, a prefix that would take in one of the host's
+ * addresses (self) shrinks to the one address, as it does for an ignoreip network. */
+size_t ban_elems_self(const JailConf *j, const Addr *a, const Addr *self, size_t n_self, uint64_t timeout_ms,
+                      NftElem *out, size_t max);
 
 /* Bans in force, per kernel element: (address, protocol, port) -> expiry (CLOCK_BOOTTIME usec,
  * USEC_INFINITY = permanent). Keyed like the element itself, because jails that share a port share
@@ -46,3 +50,11 @@ size_t ban_map_count(const BanMap *m, usec_t now);
 size_t ban_map_gc(BanMap *m, usec_t now);
 /* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
+
+/* Whether the element (address and prefix) covers a. */
+bool ban_elem_contains(const NftElem *e, const Addr *a);
+
+/* Whether the IPv6 element e (prefix and port) would overlap a live element of another prefix
+ * length: a wider one that covers it, or a narrower one inside it. The interval sets refuse such
+ * an element with -EEXIST and the whole transaction with it, so it must not be sent. */
+bool ban_map_v6_conflict(const BanMap *m, const NftElem *e, usec_t now);

@@ -13,6 +13,7 @@
 #include <syslog.h>
 
 #include "conf.h"
+#include "increment.h"
 #include "ini.h"
 #include "util/string-util.h"
 
@@ -1435,6 +1436,8 @@ static void jail_conf_done(JailConf *j) {
         free(j->ignoreip);
         free(j->abuseipdb_categories);
         free(j->abuseipdb_apikey);
+        free(j->increment.formula);
+        free(j->increment.multipliers);
         *j = (JailConf) {};
 }
 
@@ -1448,9 +1451,7 @@ static const struct {
         { "destemail", false }, { "sender", false }, { "sendername", false }, { "mode", false },
         { "abuseipdb_apikey", false }, { "abuseipdb_category", false }, { "logencoding", false },
         { "usedns", false }, { "maxmatches", false }, { "ignorecache", true }, { "ignorecommand", true },
-        { "logtimezone", false }, { "bantime.increment", true }, { "bantime.factor", true },
-        { "bantime.formula", true }, { "bantime.multipliers", true }, { "bantime.maxtime", true },
-        { "bantime.rndtime", true }, { "bantime.overalljails", true }, { "action_", false },
+        { "logtimezone", false }, { "action_", false },
         { "action_mw", false }, { "action_mwl", false }, { "action_xarf", false },
         { "action_cf_mwl", false }, { "action_blocklist_de", false }, { "action_abuseipdb", false },
 };
@@ -1473,6 +1474,124 @@ static int jail_time(Scope *sc, ConfDiags *d, const char *key, int64_t def, bool
                 return r < 0 ? r : -EINVAL;
         }
         *ret = v;
+        return 0;
+}
+
+/* fail2ban's bantime.* options (increment.c computes the ban time). */
+/* records an error and goes on with the next option */
+#define INC_DIAG(w, ...)                                                          \
+        do {                                                                      \
+                int _r = ini_diag(d, (w).file, (w).line, true, __VA_ARGS__);      \
+                if (_r < 0)                                                       \
+                        return _r;                                                \
+        } while (0)
+
+static int jail_increment(JailConf *j, Scope *sc, ConfDiags *d) {
+        BanIncrement *inc = &j->increment;
+        _cleanup_free_ char *s = NULL;
+        char qb[128];
+        Found w;
+        int r, b;
+
+        inc->factor = 1;
+        r = scope_get_str(sc, d, "bantime.increment", &s, &w);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                b = parse_bool(s);
+                if (b < 0)
+                        INC_DIAG(w, "'bantime.increment': '%s' is not a boolean", q(s, qb, sizeof qb));
+                else
+                        inc->enabled = b;
+        }
+        s = mfree(s);
+        r = scope_get_str(sc, d, "bantime.overalljails", &s, &w);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                b = parse_bool(s);
+                if (b < 0)
+                        INC_DIAG(w, "'bantime.overalljails': '%s' is not a boolean", q(s, qb, sizeof qb));
+                else
+                        inc->overalljails = b;
+        }
+        s = mfree(s);
+        r = scope_get_str(sc, d, "bantime.factor", &s, &w);
+        if (r < 0)
+                return r;
+        if (r > 0 && *s) {
+                char *end;
+                double f = strtod(s, &end);
+
+                if (end == s || *end || !(f > 0) || f > 1e6)
+                        INC_DIAG(w, "'bantime.factor': '%s' is not a number in (0, 1000000]", q(s, qb, sizeof qb));
+                else
+                        inc->factor = f;
+        }
+        s = mfree(s);
+        r = scope_get_str(sc, d, "bantime.formula", &s, &w);
+        if (r < 0)
+                return r;
+        if (r > 0 && *s) {
+                const char *msg = NULL;
+                size_t off = 0;
+
+                if (increment_formula_check(s, &off, &msg) < 0)
+                        INC_DIAG(w,
+                                 "'bantime.formula': %s at offset %zu of '%s' (a Python-like expression of ban.Time, "
+                                 "ban.Count and banFactor; nftjail never runs Python)",
+                                 msg ?: "invalid", off, q(s, qb, sizeof qb));
+                else
+                        inc->formula = TAKE_PTR(s);
+        }
+        s = mfree(s);
+        r = scope_get_str(sc, d, "bantime.multipliers", &s, &w);
+        if (r < 0)
+                return r;
+        if (r > 0 && *s) {
+                char *save = NULL;
+
+                for (char *t = strtok_r(s, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+                        unsigned long v;
+                        int64_t *nv;
+
+                        if (parse_uint(t, 1000000, &v) < 0 || v < 1) {
+                                INC_DIAG(w, "'bantime.multipliers': '%s' is not a number in 1..1000000", q(t, qb, sizeof qb));
+                                break;
+                        }
+                        if (inc->n_multipliers >= 64) {
+                                INC_DIAG(w, "'bantime.multipliers': more than %d values", 64);
+                                break;
+                        }
+                        nv = reallocarray(inc->multipliers, inc->n_multipliers + 1, sizeof *nv);
+                        if (!nv)
+                                return -ENOMEM;
+                        inc->multipliers = nv;
+                        inc->multipliers[inc->n_multipliers++] = (int64_t) v;
+                }
+        }
+        r = jail_time(sc, d, "bantime.maxtime", 0, false, &inc->maxtime_sec);
+        if (r == -ENOMEM)
+                return r;
+        r = jail_time(sc, d, "bantime.rndtime", 0, false, &inc->rndtime_sec);
+        return r == -ENOMEM ? r : 0;
+}
+#undef INC_DIAG
+
+static int jail_ipv6_prefix(JailConf *j, Scope *sc, ConfDiags *d) {
+        _cleanup_free_ char *s = NULL;
+        unsigned long v;
+        char qb[128];
+        Found w;
+        int r;
+
+        j->ipv6_prefix = 64;
+        r = scope_get_str(sc, d, "ipv6_prefix", &s, &w);
+        if (r <= 0)
+                return r;
+        if (parse_uint(s[0] == '/' ? s + 1 : s, 128, &v) < 0 || v < 16)
+                return ini_diag(d, w.file, w.line, true, "'ipv6_prefix': '%s' is not a prefix length in 16..128", q(s, qb, sizeof qb));
+        j->ipv6_prefix = (uint8_t) v;
         return 0;
 }
 
@@ -1781,6 +1900,12 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         if (r == -ENOMEM)
                 goto fail;
 
+        r = jail_increment(&j, &sc, d);
+        if (r == -ENOMEM)
+                goto fail;
+        r = jail_ipv6_prefix(&j, &sc, d);
+        if (r == -ENOMEM)
+                goto fail;
         r = jail_ignoreip(&j, &sc, d);
         if (r == -ENOMEM)
                 goto fail;
@@ -1967,7 +2092,7 @@ static int socket_group_resolve(Config *c, const char *s, ConfDiags *d, const Fo
 
 static int daemon_conf_load(Config *c, ConfDiags *d) {
         static const char *const silent[] = {
-                "logtarget", "socket", "pidfile", "dbfile", "dbpurgeage", "dbmaxmatches", "syslogsocket", "allowipv6",
+                "logtarget", "socket", "pidfile", "dbfile", "dbmaxmatches", "syslogsocket", "allowipv6",
         };
         _cleanup_(ini_freep) Ini *ini = ini_new();
         _cleanup_free_ char *path = path_join(c->dir, "nftjail.conf"), *s = NULL;
@@ -2017,6 +2142,21 @@ static int daemon_conf_load(Config *c, ConfDiags *d) {
                         return -ENOMEM;
                 free(c->nft_file);
                 c->nft_file = p;
+        }
+        s = mfree(s);
+        r = scope_get_str(&sc, d, "dbpurgeage", &s, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0) {
+                int64_t v;
+
+                if (parse_duration_sec(s, &v) < 0 || v <= 0) {
+                        r = ini_diag(d, w.file, w.line, true, "'dbpurgeage': '%s' is not a positive time span (e.g. 1d, 1w)",
+                                     q(s, qb, sizeof qb));
+                        if (r < 0)
+                                return r;
+                } else
+                        c->dbpurgeage_sec = v;
         }
         s = mfree(s);
         r = scope_get_str(&sc, d, "socket_group", &s, &w);
@@ -2146,6 +2286,7 @@ int config_load(const char *dir, Config **ret, ConfDiags *diags) {
         c->dir = strdup(dir);
         c->nft_file = strdup(NFTJAIL_NFT_FILE);
         c->loglevel = LOG_INFO;
+        c->dbpurgeage_sec = 86400;
         c->abuseipdb = (AbuseIPDBConf) {
                 .enabled = true, .url = strdup("https://api.abuseipdb.com/api/v2"), .timeout_sec = 30, .daily_quota = 1000,
         };

@@ -44,6 +44,18 @@ typedef struct FilterConf {
         unsigned maxlines;      /* 1 unless set */
 } FilterConf;
 
+/* fail2ban's bantime.* options: longer bans for repeat offenders (increment.c computes them). */
+typedef struct BanIncrement {
+        bool enabled;           /* bantime.increment */
+        double factor;          /* bantime.factor, default 1 */
+        char *formula;          /* bantime.formula as written; NULL = the default formula */
+        int64_t *multipliers;   /* bantime.multipliers; when set, used instead of the formula */
+        size_t n_multipliers;
+        int64_t maxtime_sec;    /* bantime.maxtime, 0 = no limit */
+        int64_t rndtime_sec;    /* bantime.rndtime, 0 = none */
+        bool overalljails;      /* bantime.overalljails: count the bans of every jail */
+} BanIncrement;
+
 typedef struct JailConf {
         char *name;
         char *file;             /* file and line of the [name] section header */
@@ -68,6 +80,8 @@ typedef struct JailConf {
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
+        BanIncrement increment;
+        uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
 
 /* The daemon-wide [abuseipdb] section of nftjail.conf. */
@@ -87,6 +101,7 @@ typedef struct Config {
         char *dir;              /* config directory as given */
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
         int loglevel;           /* syslog level, default LOG_INFO */
+        int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
         AbuseIPDBConf abuseipdb;
         char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
         gid_t socket_gid;       /* resolved at load; valid when socket_group is set */

@@ -81,6 +81,7 @@ struct Manager {
         PendingBan *pending;
         size_t n_pending, cap_pending;
         usec_t started;
+        struct ManagerState *state;     /* state.c: ban history, restore, nf_tables monitor */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
         Control *control;       /* the control socket (control.c) */
 };
@@ -100,3 +101,12 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n);
 /* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
  * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */
 int manager_reload(Manager *m, ConfDiags *ret_diags);
+
+/* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
+char *evidence_collect(const Jail *j, const Addr *a, unsigned max);
+
+/* The nft file that defines the table (nftjail.conf's nft_file, or the source tree's copy). */
+const char *manager_nft_file(const Manager *m, char *buf, size_t len);
+
+/* Reads the host's own addresses into m->self (for ignoreself). Returns 0 or a negative errno. */
+int load_self_addresses(Manager *m);

@@ -22,6 +22,7 @@
 #include "match.h"
 #include "nft.h"
 #include "source-journal.h"
+#include "state.h"
 #include "tracker.h"
 #include "util/string-util.h"
 
@@ -199,6 +200,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        m->state = state_free(m->state);
         reporter_free(m->reporter);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
@@ -219,7 +221,7 @@ void manager_dump(const Manager *m, FILE *f) {
 }
 
 /* The host's own addresses, for ignoreself. */
-static int load_self_addresses(Manager *m) {
+int load_self_addresses(Manager *m) {
         struct ifaddrs *ifa = NULL;
         size_t n = 0;
 
@@ -263,7 +265,7 @@ static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len, u
 }
 
 /* The newest lines of a, escaped, newline-separated; at most max lines. */
-static char *evidence_collect(const Jail *j, const Addr *a, unsigned max) {
+char *evidence_collect(const Jail *j, const Addr *a, unsigned max) {
         char *out = NULL;
         size_t size = 0;
         FILE *f;
@@ -328,7 +330,7 @@ static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, in
                 if (m->pending[i].jail == j && addr_equal(&m->pending[i].addr, a))
                         return 0;
         m->pending[m->n_pending++] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : j->conf->bantime_sec,
+                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : state_bantime(m, j, a),
         };
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
 }
@@ -473,10 +475,10 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                 size_t k;
 
                 p->expiry = p->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) p->bantime_sec * USEC_PER_SEC;
-                k = ban_elems(jc, &p->addr, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                k = ban_elems_self(jc, &p->addr, m->self, m->n_self, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
-                        if (old >= p->expiry)
+                        if (old >= p->expiry || state_v6_conflict(m, p, &elems[e], now))
                                 continue;
                         if (ban_map_set(m->bans, &elems[e], p->expiry) < 0) {
                                 p->error = -ENOMEM;
@@ -523,6 +525,7 @@ static int manager_on_flush(sd_event_source *s, void *userdata) {
                         (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
                 }
         }
+        state_on_flush(m);
         m->n_pending = 0;
         return 0;
 }
@@ -585,7 +588,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         int r = 0;
 
         while (ban_map_next(m->bans, &it, &e, &expiry)) {
-                if (expiry <= now || (a && !addr_equal(&e.addr, a)) || (j && !jail_owns_elem(j->conf, &e)))
+                if (expiry <= now || (a && !ban_elem_contains(&e, a)) || (j && !jail_owns_elem(j->conf, &e)))
                         continue;
                 if (n == cap) {
                         size_t nc = MAX(cap * 2, 16);
@@ -595,7 +598,6 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
                         elems = ne;
                         cap = nc;
                 }
-                e.prefixlen = 128;
                 elems[n++] = e;
         }
         /* An element may be gone already (expired a moment ago, deleted by hand): the kernel then
@@ -625,6 +627,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
                                         tracker_forget(m->jails[k].tracker, &elems[i].addr);
                 }
         }
+        state_on_unban(m, j, a);
         if (ret_n)
                 *ret_n = n;
         return 0;
@@ -774,7 +777,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
 /* The nft file to load when the table is missing. When nftjail.conf keeps the installed default
  * and it is not installed (running from the source tree with --config-dir conf), the copy next to
  * the configuration directory is used: CONFIG_DIR/../nft/nftjail.nft. */
-static const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
+const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
         const char *f = m->config->nft_file;
         struct stat st;
 
@@ -836,6 +839,9 @@ int manager_start(Manager *m) {
                                        nft_file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
                 log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
+        r = state_start(m);
+        if (r < 0)
+                return r;
 
         manager_reporter_start(m, m->config);
         r = jails_start(m, m->jails, m->n_jails);

@@ -772,6 +772,43 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
         return 1;
 }
 
+/* The rbtree set v6 dumps each interval as its end element (flagged, key = the first address
+ * after the range) right before its start element, in descending order (seen on 6.1 and 6.18);
+ * nft_list_set() pairs them to learn the prefix of a prefix ban. */
+static bool nft_list_v6_end(struct nftnl_set_elem *e, uint8_t end[16]) {
+        const void *key;
+        uint32_t kl = 0;
+
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        if (!key || kl != 16)
+                return false;
+        memcpy(end, key, 16);
+        return true;
+}
+
+/* The prefix length of [start, end) when it is one aligned prefix, else 128. */
+static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]) {
+        uint8_t last[16];
+        unsigned borrow = 1;
+        uint8_t p;
+
+        for (int i = 15; i >= 0; i--) {
+                unsigned x = end[i];
+                last[i] = (uint8_t) (x - borrow);
+                borrow = x < borrow;
+        }
+        if (borrow || memcmp(last, start, 16) < 0)
+                return 128;
+        p = nft_prefixlen(start, last);
+        /* an aligned prefix: start has only zeros after p bits, last only ones */
+        for (unsigned b = p; b < 128; b++) {
+                unsigned bit = 7 - (b % 8);
+                if ((start[b / 8] >> bit & 1) != 0 || (last[b / 8] >> bit & 1) != 1)
+                        return 128;
+        }
+        return p;
+}
+
 int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
@@ -840,10 +877,13 @@ out:
 typedef struct NftListAcc {
         NftListed *v;
         size_t n, cap;
+        uint8_t end[16];        /* set v6: the end element seen last, for its start */
+        bool have_end;
 } NftListAcc;
 
 static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
         NftListAcc *a = userdata;
+        int r;
 
         if (a->n == a->cap) {
                 size_t nc = MAX(a->cap * 2, 64);
@@ -853,8 +893,15 @@ static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdat
                 a->v = nv;
                 a->cap = nc;
         }
-        if (nft_list_decode(set, e, &a->v[a->n]) > 0)
+        r = nft_list_decode(set, e, &a->v[a->n]);
+        if (r == 0 && strcmp(set, NFT_SET_V6) == 0)
+                a->have_end = nft_list_v6_end(e, a->end);
+        else if (r > 0) {
+                if (a->have_end && strcmp(set, NFT_SET_V6) == 0)
+                        a->v[a->n].elem.prefixlen = nft_list_v6_prefix(a->v[a->n].elem.addr.bytes, a->end);
+                a->have_end = false;
                 a->n++;
+        }
         return 0;
 }
 
@@ -875,4 +922,174 @@ int nft_list(Nft *nft, NftListed **ret) {
                 a.v[i].elem.comment = a.v[i].comment[0] ? a.v[i].comment : NULL;
         *ret = a.v;
         return (int) MIN(a.n, (size_t) INT32_MAX);
+}
+
+/* ---- monitor ---- */
+
+#define NFT_MONITOR_RCVBUF (16U << 20)
+
+struct NftMonitor {
+        struct mnl_socket *nl;
+        uint8_t *buf;
+};
+
+uint32_t nft_portid(const Nft *nft) {
+        return nft ? nft->portid : 0;
+}
+
+int nft_monitor_new(NftMonitor **ret) {
+        NftMonitor *mon;
+        int r, size = (int) NFT_MONITOR_RCVBUF;
+
+        mon = calloc(1, sizeof *mon);
+        if (!mon)
+                return -ENOMEM;
+        mon->buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
+        if (!mon->buf) {
+                free(mon);
+                return -ENOMEM;
+        }
+        mon->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!mon->nl) {
+                r = -errno;
+                goto fail;
+        }
+        if (mnl_socket_bind(mon->nl, 1U << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* a burst of our own adds is one notification each: room for a lot before ENOBUFS */
+        if (setsockopt(mnl_socket_get_fd(mon->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+                (void) setsockopt(mnl_socket_get_fd(mon->nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        *ret = mon;
+        return 0;
+fail:
+        nft_monitor_free(mon);
+        return r;
+}
+
+NftMonitor *nft_monitor_free(NftMonitor *mon) {
+        if (!mon)
+                return NULL;
+        if (mon->nl)
+                mnl_socket_close(mon->nl);
+        free(mon->buf);
+        free(mon);
+        return NULL;
+}
+
+int nft_monitor_fd(const NftMonitor *mon) {
+        return mnl_socket_get_fd(mon->nl);
+}
+
+static const char *const nft_sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
+
+static bool nft_is_our_set(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)
+                if (name && strcmp(name, nft_sets[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int nft_attr_cb(const struct nlattr *attr, void *data) {
+        const struct nlattr **tb = data;
+        uint16_t type = mnl_attr_get_type(attr);
+
+        if (type <= NFTA_SET_MAX) /* largest of the attribute sets read here */
+                tb[type] = attr;
+        return MNL_CB_OK;
+}
+
+static const char *nft_attr_str(const struct nlattr *a) {
+        if (!a || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+                return NULL;
+        return mnl_attr_get_str(a);
+}
+
+static int nft_monitor_elems(const struct nlmsghdr *nlh, NftEventCb cb, void *userdata) {
+        struct nftnl_set *s = nftnl_set_alloc();
+        struct nftnl_set_elems_iter *it = NULL;
+        const char *table, *set;
+        int r = 0;
+
+        if (!s)
+                return -ENOMEM;
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
+                goto out; /* not ours to judge: skip it */
+        table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
+        set = nftnl_set_get_str(s, NFTNL_SET_NAME);
+        if (!table || strcmp(table, NFT_TABLE) != 0 || !nft_is_our_set(set))
+                goto out;
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e && r >= 0; e = nftnl_set_elems_iter_next(it)) {
+                NftListed l;
+
+                if (nft_list_decode(set, e, &l) <= 0)
+                        continue;
+                l.elem.comment = l.comment[0] ? l.comment : NULL;
+                r = cb(&(NftEvent) { .type = NFT_EVENT_ELEM_DEL, .portid = nlh->nlmsg_pid, .elem = &l }, userdata);
+        }
+out:
+        if (it)
+                nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        return r;
+}
+
+static int nft_monitor_msg(const struct nlmsghdr *nlh, NftEventCb cb, void *userdata) {
+        const struct nlattr *tb[NFTA_SET_MAX + 1] = {};
+        const struct nfgenmsg *nfg;
+        uint16_t type;
+
+        if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof *nfg || NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+                return 0;
+        type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+        if (type == NFT_MSG_NEWGEN)
+                return cb(&(NftEvent) { .type = NFT_EVENT_GEN_END, .portid = nlh->nlmsg_pid }, userdata);
+        nfg = mnl_nlmsg_get_payload(nlh);
+        if (nfg->nfgen_family != NFPROTO_INET)
+                return 0;
+        switch (type) {
+        case NFT_MSG_DELTABLE:
+                if (mnl_attr_parse(nlh, sizeof *nfg, nft_attr_cb, tb) < 0)
+                        return 0;
+                if (!nft_attr_str(tb[NFTA_TABLE_NAME]) || strcmp(nft_attr_str(tb[NFTA_TABLE_NAME]), NFT_TABLE) != 0)
+                        return 0;
+                return cb(&(NftEvent) { .type = NFT_EVENT_TABLE_DEL, .portid = nlh->nlmsg_pid }, userdata);
+        case NFT_MSG_DELSET:
+                if (mnl_attr_parse(nlh, sizeof *nfg, nft_attr_cb, tb) < 0)
+                        return 0;
+                if (!nft_attr_str(tb[NFTA_SET_TABLE]) || strcmp(nft_attr_str(tb[NFTA_SET_TABLE]), NFT_TABLE) != 0 ||
+                    !nft_is_our_set(nft_attr_str(tb[NFTA_SET_NAME])))
+                        return 0;
+                return cb(&(NftEvent) { .type = NFT_EVENT_SET_DEL, .portid = nlh->nlmsg_pid }, userdata);
+        case NFT_MSG_DELSETELEM:
+                return nft_monitor_elems(nlh, cb, userdata);
+        default:
+                return 0;
+        }
+}
+
+int nft_monitor_read(NftMonitor *mon, NftEventCb cb, void *userdata) {
+        for (;;) {
+                ssize_t k = recv(mnl_socket_get_fd(mon->nl), mon->buf, MNL_SOCKET_BUFFER_SIZE * 4, 0);
+                int len;
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EAGAIN ? 0 : -errno;
+                }
+                len = (int) k;
+                for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) mon->buf; mnl_nlmsg_ok(nlh, len);
+                     nlh = mnl_nlmsg_next(nlh, &len)) {
+                        int r = nft_monitor_msg(nlh, cb, userdata);
+                        if (r < 0)
+                                return r;
+                }
+        }
 }

@@ -66,3 +66,36 @@ typedef struct NftListed {
  * a million elements takes a while. Returns the count with *ret malloc'd, or a negative errno;
  * -ENOENT when the table is missing. */
 int nft_list(Nft *nft, NftListed **ret);
+
+/* The portid of the persistent socket: nf_tables notifications caused by our own transactions
+ * carry it in nlmsg_pid. */
+uint32_t nft_portid(const Nft *nft);
+
+/* ---- monitor: nf_tables notifications (NFNLGRP_NFTABLES) about table inet nftjail ---- */
+
+typedef enum NftEventType {
+        NFT_EVENT_TABLE_DEL,    /* table inet nftjail was deleted */
+        NFT_EVENT_SET_DEL,      /* one of its four sets was deleted */
+        NFT_EVENT_ELEM_DEL,     /* an element of one of its sets was deleted */
+        NFT_EVENT_GEN_END,      /* a transaction's notifications are complete (NEWGEN) */
+        _NFT_EVENT_MAX,
+        _NFT_EVENT_INVALID = -EINVAL,
+} NftEventType;
+
+typedef struct NftEvent {
+        NftEventType type;
+        uint32_t portid;        /* of the socket that made the change (0: the kernel or unknown) */
+        const NftListed *elem;  /* NFT_EVENT_ELEM_DEL only */
+} NftEvent;
+
+typedef struct NftMonitor NftMonitor;
+typedef int (*NftEventCb)(const NftEvent *ev, void *userdata);
+
+/* A non-blocking netlink socket subscribed to NFNLGRP_NFTABLES, with a large receive buffer. */
+int nft_monitor_new(NftMonitor **ret);
+NftMonitor *nft_monitor_free(NftMonitor *mon);
+int nft_monitor_fd(const NftMonitor *mon);
+/* Reads every queued notification (until EAGAIN) and calls cb for those about our table. Returns
+ * 0; -ENOBUFS when the kernel dropped notifications (the caller must resynchronise by listing);
+ * another negative errno on failure. A negative return of cb stops and is returned. */
+int nft_monitor_read(NftMonitor *mon, NftEventCb cb, void *userdata);

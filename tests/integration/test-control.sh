@@ -16,6 +16,8 @@ enabled = true
 maxretry = 3
 findtime = 10m
 bantime = 1h
+# single-address IPv6 bans: the expectations below name addresses, not /64s
+ipv6_prefix = 128
 ignoreip = 127.0.0.1/8 ::1 198.51.100.0/24
 CONF
 

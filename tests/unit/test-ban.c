@@ -107,11 +107,84 @@ static void test_map(void **state) {
         ban_map_free(m);
 }
 
+static void test_ipv6_prefix(void **state) {
+        uint16_t ports[] = { 22 };
+        JailConf j64 = { .name = (char *) "sshd", .ports = ports, .n_ports = 1, .protocol = IPPROTO_TCP, .ipv6_prefix = 64 };
+        JailConf j128 = { .name = (char *) "web", .ports = ports, .n_ports = 1, .protocol = IPPROTO_TCP, .ipv6_prefix = 128 };
+        JailConf j48 = { .name = (char *) "wide", .ports = ports, .n_ports = 1, .protocol = IPPROTO_TCP, .ipv6_prefix = 48 };
+        Addr a = A("2001:db8:1:2:3:4:5:6"), b = A("2001:db8:1:2::99"), c = A("2001:db8:1:3::1"), v4 = A("192.0.2.9");
+        NftElem e[2], f;
+        BanMap *m;
+
+        /* the attacker's /64, keyed by its first address; IPv4 untouched */
+        assert_int_equal(ban_elems(&j64, &a, 1000, e, 2), 1);
+        assert_int_equal(e[0].prefixlen, 64);
+        f.addr = A("2001:db8:1:2::");
+        assert_true(addr_equal(&e[0].addr, &f.addr));
+        assert_true(ban_elem_contains(&e[0], &b));
+        assert_false(ban_elem_contains(&e[0], &c));
+        assert_int_equal(ban_elems(&j64, &v4, 1000, &f, 1), 1);
+        assert_true(addr_equal(&f.addr, &v4));
+
+        assert_int_equal(ban_map_new(&m), 0);
+        assert_int_equal(ban_map_set(m, &e[0], 100), 0);
+        /* another address of the same /64 is the same element */
+        assert_int_equal(ban_elems(&j64, &b, 1000, &f, 1), 1);
+        assert_int_equal(ban_map_get(m, &f, 10), 100);
+        assert_false(ban_map_v6_conflict(m, &f, 10));
+        /* a single address inside the live /64: covered */
+        assert_int_equal(ban_elems(&j128, &b, 1000, &f, 1), 1);
+        assert_int_equal(f.prefixlen, 128);
+        assert_true(ban_map_v6_conflict(m, &f, 10));
+        assert_false(ban_map_v6_conflict(m, &f, 100)); /* expired: no conflict */
+        /* a /48 covering the live /64 */
+        assert_int_equal(ban_elems(&j48, &c, 1000, &f, 1), 1);
+        assert_true(ban_map_v6_conflict(m, &f, 10));
+        /* another /64: none */
+        assert_int_equal(ban_elems(&j64, &c, 1000, &f, 1), 1);
+        assert_false(ban_map_v6_conflict(m, &f, 10));
+        /* iteration returns the prefix, removal updates the counts */
+        {
+                size_t it = 0;
+                usec_t x;
+                assert_true(ban_map_next(m, &it, &f, &x));
+                assert_int_equal(f.prefixlen, 64);
+        }
+        ban_map_remove(m, &e[0]);
+        assert_int_equal(ban_elems(&j128, &b, 1000, &f, 1), 1);
+        /* a /64 that would take in an ignoreip address shrinks to the one address */
+        {
+                AddrPrefix ign;
+                JailConf ji = j64;
+                assert_int_equal(addr_prefix_from_string("2001:db8:1:2::1", &ign), 0);
+                ji.ignoreip = &ign;
+                ji.n_ignoreip = 1;
+                assert_int_equal(ban_elems(&ji, &a, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 128);
+                assert_true(addr_equal(&e[0].addr, &a));
+        }
+        /* and so does one that would take in an address of this host, with ignoreself */
+        {
+                Addr self[2] = { A("192.0.2.1"), A("2001:db8:1:2::1") };
+                JailConf js = j64;
+                assert_int_equal(ban_elems_self(&js, &a, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 64);
+                js.ignoreself = true;
+                assert_int_equal(ban_elems_self(&js, &a, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 128);
+                assert_int_equal(ban_elems_self(&js, &c, self, 2, 1000, e, 1), 1);
+                assert_int_equal(e[0].prefixlen, 64);
+        }
+        assert_false(ban_map_v6_conflict(m, &f, 10));
+        ban_map_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_allowed),
                 cmocka_unit_test(test_elems),
                 cmocka_unit_test(test_map),
+                cmocka_unit_test(test_ipv6_prefix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -741,7 +741,7 @@ static void test_bad_values(void **state) {
                    "bogus = 1\n"                                /* 10 */
                    "[DEFAULT]\n"                                /* 11 */
                    "my_helper = 1\n"                            /* 12: no warning */
-                   "bantime.increment = true\n");               /* 13: a missing feature */
+                   "ignorecommand = /bin/true\n");              /* 13: a missing feature */
         load_fail(&d);
         assert_diag(&d, "'maxretry': 'abc' is not a number ≥ 1", "jail.local", 2, true);
         assert_diag(&d, "'bantime': '0'", "jail.local", 3, true);
@@ -752,7 +752,7 @@ static void test_bad_values(void **state) {
         assert_diag(&d, "'backend': 'gamin' is not supported", "jail.local", 9, true);
         assert_diag(&d, "unknown option 'bogus', ignoring", "jail.local", 10, false);
         assert_null(find_diag(&d, "my_helper"));
-        assert_diag(&d, "option 'bantime.increment' is not supported, ignoring", "jail.local", 13, false);
+        assert_diag(&d, "option 'ignorecommand' is not supported, ignoring", "jail.local", 13, false);
         assert_int_equal(d.n_errors, 7);
         assert_int_equal(d.n, 9);
         conf_diags_done(&d);
@@ -984,6 +984,43 @@ static void test_mutations(void **state) {
 
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 
+static void test_bantime_increment(void **state) {
+        ConfDiags d = {};
+        const JailConf *j;
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[DEFAULT]\nbantime.increment = true\nbantime.factor = 2\n"
+                                 "bantime.formula = ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor\n"
+                                 "bantime.maxtime = 1w\nbantime.rndtime = 5m\nbantime.overalljails = true\n"
+                                 "[sshd]\nbantime.multipliers = 1 5 30 60\n");
+        c = load_ok(&d);
+        assert_null(find_diag(&d, "bantime"));
+        j = jail(c, "sshd");
+        assert_true(j->increment.enabled);
+        assert_true(j->increment.factor == 2);
+        assert_string_equal(j->increment.formula, "ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor");
+        assert_int_equal(j->increment.maxtime_sec, 604800);
+        assert_int_equal(j->increment.rndtime_sec, 300);
+        assert_true(j->increment.overalljails);
+        assert_int_equal(j->increment.n_multipliers, 4);
+        assert_int_equal(j->increment.multipliers[3], 60);
+        config_free(c);
+        conf_diags_done(&d);
+
+        write_file("jail.local", "[sshd]\n"                                  /* 1 */
+                                 "bantime.increment = maybe\n"               /* 2 */
+                                 "bantime.formula = __import__('os').system('id')\n" /* 3 */
+                                 "bantime.factor = -1\n"                     /* 4 */
+                                 "bantime.multipliers = 1 x\n");             /* 5 */
+        load_fail(&d);
+        assert_diag(&d, "'bantime.increment': 'maybe' is not a boolean", "jail.local", 2, true);
+        assert_diag(&d, "'bantime.formula': unknown function", "jail.local", 3, true);
+        assert_diag(&d, "'bantime.factor': '-1'", "jail.local", 4, true);
+        assert_diag(&d, "'bantime.multipliers': 'x'", "jail.local", 5, true);
+        conf_diags_done(&d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ini_continuation),
@@ -1008,6 +1045,7 @@ int main(void) {
                 T(test_daemon_conf),
                 T(test_dump),
                 cmocka_unit_test(test_diag_format),
+                cmocka_unit_test(test_bantime_increment),
                 T(test_empty_dir),
                 T(test_mutations),
         };

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "ban.h"
+#include "conf.h"
+#include "nft.h"
+#include "store.h"
+
+/* Brings the kernel, the state and the map of live bans into agreement, at start and whenever
+ * the ruleset changed under us (table deleted, netlink overrun):
+ *  - every ban of the state still due and missing from the kernel is added again with its
+ *    remaining time (after a reboot: all of them), in one nft_apply() call;
+ *  - every element of the kernel that the state does not know (a crash between the kernel's ack
+ *    and the commit, or an element added by hand) is adopted: into the map and the state, with the
+ *    time it has left; its comment names the jail;
+ *  - the map gets the kernel's expiry of every element found there.
+ * Bans of jails no longer configured are not added back (they are counted as dropped). Nothing is
+ * logged as a ban. Main thread. Returns 0 or a negative errno (nft_list/nft_apply/store). */
+
+typedef struct RestoreStats {
+        size_t restored;        /* bans of the state added back to the kernel */
+        size_t adopted;         /* bans found in the kernel only */
+        size_t present;         /* bans of the state that the kernel still held */
+        size_t dropped;         /* bans of the state whose jail is gone, or that the kernel refused */
+        size_t elements;        /* elements added */
+} RestoreStats;
+
+int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, size_t n_jails, RestoreStats *ret);

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <systemd/sd-event.h>
+
+#include "addr-watch.h"
+#include "increment.h"
+#include "log-ids.h"
+#include "log.h"
+#include "restore.h"
+#include "state.h"
+#include "store.h"
+
+#define PURGE_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
+
+struct ManagerState {
+        Store *store;
+        AddrWatch *addr_watch;
+        NftMonitor *mon;
+        sd_event_source *mon_source, *resync_source, *purge_timer;
+        bool table_gone;        /* the current generation deleted our table or a set */
+        usec_t gone_at;         /* CLOCK_MONOTONIC when we learnt it, 0 when no resync is due */
+        NftListed *deleted;     /* elements deleted by others in the current generation */
+        size_t n_deleted, cap_deleted;
+        uint64_t flushes, flush_usec, flush_bans; /* cost of the state writes */
+};
+
+ManagerState *state_free(ManagerState *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->mon_source);
+        sd_event_source_disable_unref(s->resync_source);
+        sd_event_source_disable_unref(s->purge_timer);
+        nft_monitor_free(s->mon);
+        addr_watch_free(s->addr_watch);
+        store_free(s->store);
+        free(s->deleted);
+        free(s);
+        return NULL;
+}
+
+static int64_t now_rt_sec(void) {
+        return (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+}
+
+static void state_purge(Manager *m) {
+        int r = store_purge(m->state->store, now_rt_sec() - m->config->dbpurgeage_sec);
+
+        if (r < 0)
+                log_warning_errno(r, "failed to purge the ban history, ignoring: %m");
+        else if (r > 0)
+                log_info("purged %d bans older than %llds from the history", r, (long long) m->config->dbpurgeage_sec);
+}
+
+static int state_on_purge_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        state_purge(m);
+        (void) sd_event_source_set_time_relative(s, PURGE_INTERVAL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* Puts the table back when needed and brings kernel, state and map into agreement. */
+static int state_resync(Manager *m, const char *why) {
+        char errbuf[2048] = "", buf[4096];
+        const char *file = manager_nft_file(m, buf, sizeof buf);
+        usec_t t0 = now_usec(CLOCK_MONOTONIC), t1;
+        RestoreStats st;
+        int r;
+
+        r = nft_ensure_table(m->nft, file, errbuf, sizeof errbuf);
+        t1 = now_usec(CLOCK_MONOTONIC);
+        if (r < 0)
+                return log_error_errno(r, "%s: table inet %s is missing and loading %s failed: %m%s%s", why, NFT_TABLE,
+                                       file, errbuf[0] ? "\n" : "", errbuf);
+        if (r > 0)
+                log_warning("%s: table inet %s was missing; loaded %s", why, NFT_TABLE, file);
+        r = restore_run(m->nft, m->state->store, m->bans, m->config->jails, m->config->n_jails, &st);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to restore the bans: %m", why);
+        if (st.dropped > 0)
+                log_warning("%s: %zu bans not restored (jail gone, or refused by the kernel)", why, st.dropped);
+        log_info("%s: restored %zu bans, adopted %zu (%zu in place, %zu elements added; table %llu ms, bans %llu ms)", why,
+                 st.restored, st.adopted, st.present, st.elements, (unsigned long long) ((t1 - t0) / USEC_PER_MSEC),
+                 (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t1) / USEC_PER_MSEC));
+        return 0;
+}
+
+static int state_on_resync(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        usec_t at = m->state->gone_at;
+
+        m->state->gone_at = 0;
+        if (state_resync(m, "ruleset changed") >= 0 && at)
+                log_info("ruleset changed: every ban back %llu ms after the notification",
+                         (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - at) / USEC_PER_MSEC));
+        return 0;
+}
+
+static void state_schedule_resync(Manager *m) {
+        if (!m->state->gone_at)
+                m->state->gone_at = now_usec(CLOCK_MONOTONIC);
+        (void) sd_event_source_set_enabled(m->state->resync_source, SD_EVENT_ONESHOT);
+}
+
+/* Whether element e belongs to jail jc: one of its ports, or the all-ports set. */
+static bool jail_has_elem(const JailConf *jc, const NftElem *e) {
+        if (jc->allports || jc->n_ports == 0)
+                return e->port == 0;
+        if (e->port == 0 || e->proto != jc->protocol)
+                return false;
+        for (size_t i = 0; i < jc->n_ports; i++)
+                if (jc->ports[i] == e->port)
+                        return true;
+        return false;
+}
+
+/* Someone deleted one of our live elements: an unban of that address in that jail (the other
+ * ports of the ban go too, so that the state and the kernel agree). */
+static void state_hand_deleted(Manager *m, const NftListed *l) {
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        Jail *j = NULL;
+        char as[ADDR_STRLEN], fj[160], fa[80];
+        const char *fields[] = { fj, fa, NULL };
+        size_t n = 0;
+        int r;
+
+        if (!ban_map_get(m->bans, &l->elem, now))
+                return; /* not a ban of ours, or expired */
+        ban_map_remove(m->bans, &l->elem);
+        if (l->elem.comment)
+                j = manager_find_jail(m, l->elem.comment);
+        for (size_t i = 0; !j && i < m->n_jails; i++)
+                if (jail_has_elem(m->jails[i].conf, &l->elem))
+                        j = &m->jails[i];
+        addr_to_string(&l->elem.addr, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j ? j->conf->name : "");
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s (element deleted from the ruleset by hand)",
+                  j ? j->conf->name : "all jails", as);
+        if (!j) {
+                state_on_unban(m, NULL, &l->elem.addr);
+                return;
+        }
+        r = manager_unban(m, j, &l->elem.addr, &n);
+        if (r < 0)
+                log_warning_errno(r, "%s: failed to remove the other elements of %s, ignoring: %m", j->conf->name, as);
+        if (r < 0 || n == 0)
+                state_on_unban(m, j, &l->elem.addr);
+}
+
+static int state_on_event(const NftEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        ManagerState *s = m->state;
+
+        switch (ev->type) {
+        case NFT_EVENT_TABLE_DEL:
+        case NFT_EVENT_SET_DEL:
+                s->table_gone = true;
+                return 0;
+        case NFT_EVENT_ELEM_DEL:
+                if (ev->portid != 0 && ev->portid == nft_portid(m->nft))
+                        return 0; /* our own unban or replace */
+                if (s->n_deleted == s->cap_deleted) {
+                        size_t nc = MAX(s->cap_deleted * 2, 16);
+                        NftListed *v = realloc(s->deleted, nc * sizeof *v);
+                        if (!v)
+                                return -ENOMEM;
+                        s->deleted = v;
+                        s->cap_deleted = nc;
+                }
+                s->deleted[s->n_deleted++] = *ev->elem; /* comment pointer fixed at GEN_END */
+                return 0;
+        case NFT_EVENT_GEN_END:
+                /* a table or set deletion takes its elements with it: that is not an unban */
+                if (s->table_gone) {
+                        log_warning("table inet %s or one of its sets was deleted; putting it back", NFT_TABLE);
+                        state_schedule_resync(m);
+                } else
+                        for (size_t i = 0; i < s->n_deleted; i++) {
+                                s->deleted[i].elem.comment = s->deleted[i].comment[0] ? s->deleted[i].comment : NULL;
+                                state_hand_deleted(m, &s->deleted[i]);
+                        }
+                s->table_gone = false;
+                s->n_deleted = 0;
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+static int state_on_monitor(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = nft_monitor_read(m->state->mon, state_on_event, m);
+        if (r == -ENOBUFS) {
+                /* notifications were lost: list the sets and compare */
+                log_warning("nf_tables notifications overran the monitor socket; resynchronising");
+                m->state->table_gone = false;
+                m->state->n_deleted = 0;
+                state_schedule_resync(m);
+        } else if (r < 0)
+                log_warning_errno(r, "failed to read nf_tables notifications, ignoring: %m");
+        return 0;
+}
+
+static int state_monitor_start(Manager *m) {
+        ManagerState *s = m->state;
+        int r;
+
+        r = sd_event_add_defer(m->event, &s->resync_source, state_on_resync, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->resync_source, SD_EVENT_OFF);
+        r = nft_monitor_new(&s->mon);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(m->event, &s->mon_source, nft_monitor_fd(s->mon), EPOLLIN, state_on_monitor, m);
+        if (r < 0)
+                return r;
+        /* before the journal: a vanished table is worse than a late ban */
+        (void) sd_event_source_set_priority(s->mon_source, SD_EVENT_PRIORITY_IMPORTANT);
+        return 0;
+}
+
+static void state_on_addresses(void *userdata) {
+        Manager *m = userdata;
+        int r = load_self_addresses(m);
+
+        if (r < 0)
+                log_warning_errno(r, "failed to read this host's addresses again (ignoreself), ignoring: %m");
+        else
+                log_debug("this host's addresses changed: %zu now", m->n_self);
+}
+
+int state_start(Manager *m) {
+        ManagerState *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return log_oom();
+        m->state = s;
+        /* the monitor first: a deletion during the restore is then seen */
+        r = state_monitor_start(m);
+        if (r < 0)
+                log_warning_errno(r, "failed to watch nf_tables notifications (the table will not be put back "
+                                     "if it vanishes), ignoring: %m");
+        r = addr_watch_new(m->event, state_on_addresses, m, &s->addr_watch);
+        if (r < 0)
+                log_warning_errno(r, "failed to watch this host's addresses (ignoreself keeps the ones read at start), "
+                                     "ignoring: %m");
+        else
+                (void) load_self_addresses(m); /* one may have come between the first read and the watch */
+        r = store_open(m->options.state_dir, &s->store);
+        if (r < 0) {
+                log_error_errno(r, "failed to open the state %s/%s; running without ban history: %m",
+                                m->options.state_dir, STORE_FILE);
+                return 0;
+        }
+        state_purge(m);
+        r = sd_event_add_time_relative(m->event, &s->purge_timer, CLOCK_BOOTTIME, PURGE_INTERVAL_USEC, USEC_PER_SEC,
+                                       state_on_purge_timer, m);
+        if (r < 0)
+                log_warning_errno(r, "failed to set up the daily purge, ignoring: %m");
+        return state_resync(m, "start");
+}
+
+void state_on_flush(Manager *m) {
+        ManagerState *s = m->state;
+        int64_t now = now_rt_sec();
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+        bool durable = false;
+        size_t n = 0;
+        int r;
+
+        if (!s || !s->store)
+                return;
+        for (size_t i = 0; i < m->n_pending; i++) {
+                const PendingBan *p = &m->pending[i];
+                if (p->error || p->n_elems == 0)
+                        continue;
+                n++;
+                durable = durable || p->bantime_sec < 0;
+        }
+        if (n == 0)
+                return;
+        r = store_begin(s->store, durable);
+        for (size_t i = 0; r >= 0 && i < m->n_pending; i++) {
+                const PendingBan *p = &m->pending[i];
+                _cleanup_free_ char *ev = NULL;
+                NftElem e = { .prefixlen = 128 };
+
+                if (p->error || p->n_elems == 0)
+                        continue;
+                if (p->failures > 0)
+                        ev = evidence_collect(p->jail, &p->addr, p->jail->conf->maxretry);
+                /* the prefix the flush used (a /64 shrinks to /128 around the host's addresses) */
+                (void) ban_elems_self(p->jail->conf, &p->addr, m->self, m->n_self, 0, &e, 1);
+                r = store_add(s->store, &(StoreBan) {
+                        .jail = p->jail->conf->name,
+                        .addr = p->addr,
+                        .prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen,
+                        .start = now,
+                        .end = p->bantime_sec < 0 ? STORE_PERMANENT : now + p->bantime_sec,
+                        .failures = p->failures,
+                        .evidence = ev,
+                });
+        }
+        if (r >= 0)
+                r = store_commit(s->store);
+        else
+                store_rollback(s->store);
+        if (r < 0) {
+                log_warning_errno(r, "failed to record %zu bans in the state, ignoring: %m", n);
+                return;
+        }
+        s->flushes++;
+        s->flush_bans += n;
+        s->flush_usec += now_usec(CLOCK_MONOTONIC) - t0;
+        log_debug("state: %zu bans recorded in %llu us", n, (unsigned long long) (now_usec(CLOCK_MONOTONIC) - t0));
+}
+
+void state_on_unban(Manager *m, const Jail *j, const Addr *a) {
+        int r;
+
+        if (!m->state || !m->state->store)
+                return;
+        r = store_end(m->state->store, j ? j->conf->name : NULL, a, now_rt_sec());
+        if (r < 0)
+                log_warning_errno(r, "failed to record an unban in the state, ignoring: %m");
+}
+
+int64_t state_bantime(Manager *m, const Jail *j, const Addr *a) {
+        const BanIncrement *inc = &j->conf->increment;
+        uint32_t rnd = 0;
+        int64_t t;
+        int n;
+
+        if (!inc->enabled || j->conf->bantime_sec < 0)
+                return j->conf->bantime_sec;
+        if (!m->state || !m->state->store)
+                return j->conf->bantime_sec;
+        n = store_count(m->state->store, inc->overalljails ? NULL : j->conf->name, a);
+        if (n < 0) {
+                log_warning_errno(n, "%s: failed to count earlier bans, using the plain bantime: %m", j->conf->name);
+                return j->conf->bantime_sec;
+        }
+        if (inc->rndtime_sec > 0 && getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
+                rnd = 0;
+        t = increment_bantime(inc, j->conf->bantime_sec, (unsigned) n, (double) rnd / 4294967296.0);
+        log_debug("%s: %d earlier bans: bantime %llds", j->conf->name, n, (long long) t);
+        return t;
+}
+
+bool state_v6_conflict(Manager *m, const PendingBan *p, const NftElem *e, usec_t now) {
+        char as[ADDR_STRLEN];
+
+        if (!ban_map_v6_conflict(m->bans, e, now))
+                return false;
+        log_info("%s: %s/%u port %u overlaps a live ban of another prefix length; not added", p->jail->conf->name,
+                 addr_to_string(&e->addr, as, sizeof as), e->prefixlen, e->port);
+        return true;
+}

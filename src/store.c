@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util/macro.h"
+
+enum {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_ADD,
+        STMT_END,
+        STMT_COUNT,
+        STMT_LIVE,
+        STMT_PURGE,
+        _STMT_MAX,
+};
+
+/* A NULL parameter matches every row: "?1 IS NULL OR jail = ?1". */
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_ADD] = "INSERT INTO bans(addr, prefixlen, jail, start, \"end\", failures, evidence) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [STMT_END] = "UPDATE bans SET \"end\" = ?3 WHERE (\"end\" IS NULL OR \"end\" > ?3) "
+                     "AND (?1 IS NULL OR jail = ?1) AND (?2 IS NULL OR addr = ?2)",
+        [STMT_COUNT] = "SELECT count(*) FROM bans WHERE addr = ?2 AND (?1 IS NULL OR jail = ?1)",
+        /* one row per (addr, jail): the latest end, NULL (permanent) first */
+        [STMT_LIVE] = "SELECT addr, max(prefixlen), jail, min(start), "
+                      "CASE WHEN count(*) > count(\"end\") THEN NULL ELSE max(\"end\") END, max(failures) "
+                      "FROM bans WHERE \"end\" IS NULL OR \"end\" > ?1 GROUP BY addr, jail",
+        [STMT_PURGE] = "DELETE FROM bans WHERE \"end\" IS NOT NULL AND \"end\" < ?1",
+};
+
+static const char schema[] =
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE IF NOT EXISTS bans("
+        " id INTEGER PRIMARY KEY,"
+        " addr TEXT NOT NULL,"          /* the offender, as text: sqlite3 users can read it */
+        " prefixlen INTEGER NOT NULL,"
+        " jail TEXT NOT NULL,"
+        " start INTEGER NOT NULL,"      /* realtime, seconds */
+        " \"end\" INTEGER,"             /* realtime, seconds; NULL = permanent */
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " evidence TEXT,"
+        " reported INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX IF NOT EXISTS bans_addr ON bans(addr, jail);"
+        "CREATE INDEX IF NOT EXISTS bans_end ON bans(\"end\");";
+
+struct Store {
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_STMT_MAX];
+        bool durable;
+};
+
+/* SQLite result codes to errno, once, here. */
+static int store_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_RANGE:
+                return -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+int store_open(const char *dir, Store **ret) {
+        _cleanup_free_ char *path = NULL;
+        Store *s;
+        int rc;
+
+        if (asprintf(&path, "%s/%s", dir, STORE_FILE) < 0)
+                return -ENOMEM;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        (void) sqlite3_busy_timeout(s->db, 2000); /* the reporter's connection may hold the lock briefly */
+        rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        for (size_t i = 0; i < _STMT_MAX; i++) {
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+                if (rc != SQLITE_OK)
+                        goto fail;
+        }
+        *ret = s;
+        return 0;
+fail:
+        store_free(s);
+        return store_errno(rc) ?: -EIO;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(s->stmt[i]);
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+}
+
+/* Runs a prepared statement with no result rows and resets it. */
+static int stmt_run(Store *s, int k) {
+        sqlite3_stmt *st = s->stmt[k];
+        int rc = sqlite3_step(st);
+
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        return rc == SQLITE_DONE ? 0 : store_errno(rc) ?: -EIO;
+}
+
+static int bind_addr(sqlite3_stmt *st, int i, const Addr *a) {
+        char as[ADDR_STRLEN];
+
+        if (!a)
+                return sqlite3_bind_null(st, i);
+        return sqlite3_bind_text(st, i, addr_to_string(a, as, sizeof as), -1, SQLITE_TRANSIENT);
+}
+
+static int bind_str(sqlite3_stmt *st, int i, const char *v) {
+        return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+int store_begin(Store *s, bool durable) {
+        if (durable != s->durable) {
+                /* only outside a transaction; FULL syncs the WAL at this commit */
+                int rc = sqlite3_exec(s->db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+                                      NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return store_errno(rc);
+                s->durable = durable;
+        }
+        return stmt_run(s, STMT_BEGIN);
+}
+
+int store_commit(Store *s) {
+        int r = stmt_run(s, STMT_COMMIT);
+
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
+void store_rollback(Store *s) {
+        if (!sqlite3_get_autocommit(s->db))
+                (void) stmt_run(s, STMT_ROLLBACK);
+}
+
+int store_add(Store *s, const StoreBan *b) {
+        sqlite3_stmt *st = s->stmt[STMT_ADD];
+
+        if (!b->jail || (b->addr.family != AF_INET && b->addr.family != AF_INET6))
+                return -EINVAL;
+        if (bind_addr(st, 1, &b->addr) != SQLITE_OK || sqlite3_bind_int(st, 2, b->prefixlen) != SQLITE_OK ||
+            bind_str(st, 3, b->jail) != SQLITE_OK || sqlite3_bind_int64(st, 4, b->start) != SQLITE_OK ||
+            (b->end == STORE_PERMANENT ? sqlite3_bind_null(st, 5) : sqlite3_bind_int64(st, 5, b->end)) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 6, b->failures) != SQLITE_OK || bind_str(st, 7, b->evidence) != SQLITE_OK) {
+                (void) sqlite3_reset(st);
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_run(s, STMT_ADD);
+}
+
+int store_end(Store *s, const char *jail, const Addr *a, int64_t now) {
+        sqlite3_stmt *st = s->stmt[STMT_END];
+        int r;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_addr(st, 2, a) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 3, now) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        r = stmt_run(s, STMT_END);
+        return r < 0 ? r : sqlite3_changes(s->db);
+}
+
+int store_count(Store *s, const char *jail, const Addr *a) {
+        sqlite3_stmt *st = s->stmt[STMT_COUNT];
+        int rc, n = 0;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_addr(st, 2, a) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                n = sqlite3_column_int(st, 0);
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        return rc == SQLITE_ROW ? n : store_errno(rc) ?: -EIO;
+}
+
+int store_foreach_live(Store *s, int64_t now, StoreBanCb cb, void *userdata) {
+        sqlite3_stmt *st = s->stmt[STMT_LIVE];
+        int rc, r = 0;
+
+        if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *as = (const char *) sqlite3_column_text(st, 0);
+                const char *jail = (const char *) sqlite3_column_text(st, 2);
+                StoreBan b = {};
+
+                if (!as || !jail || addr_from_string(as, &b.addr) < 0)
+                        continue; /* a row written by hand: skip it */
+                b.prefixlen = (uint8_t) sqlite3_column_int(st, 1);
+                b.jail = jail;
+                b.start = sqlite3_column_int64(st, 3);
+                b.end = sqlite3_column_type(st, 4) == SQLITE_NULL ? STORE_PERMANENT : sqlite3_column_int64(st, 4);
+                b.failures = (unsigned) sqlite3_column_int(st, 5);
+                r = cb(&b, userdata);
+                if (r < 0)
+                        break;
+        }
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? 0 : store_errno(rc) ?: -EIO;
+}
+
+int store_purge(Store *s, int64_t before) {
+        sqlite3_stmt *st = s->stmt[STMT_PURGE];
+        int r;
+
+        if (sqlite3_bind_int64(st, 1, before) != SQLITE_OK)
+                return -ENOMEM;
+        r = stmt_run(s, STMT_PURGE);
+        return r < 0 ? r : sqlite3_changes(s->db);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "nftjail.h"
+
+/* Durable ban history in $STATE/nftjail.db (SQLite, WAL): the only module that speaks SQL for
+ * bans. Main thread only (one connection; the reporter opens its own on its own tables).
+ *
+ * Table bans: one row per ban decision (a ban, a restored ban adopted from the kernel). Times are
+ * realtime seconds since the epoch; end NULL = permanent. A manual or hand-made unban sets end to
+ * the time of the unban, so the row still counts for bantime.increment until dbpurgeage drops it. */
+
+typedef struct Store Store;
+
+typedef struct StoreBan {
+        const char *jail;
+        Addr addr;              /* the offender's address (not masked) */
+        uint8_t prefixlen;      /* of the kernel element: 32 for IPv4, 64..128 for IPv6 */
+        int64_t start;          /* realtime seconds */
+        int64_t end;            /* realtime seconds; STORE_PERMANENT = never ends */
+        unsigned failures;      /* 0: manual, restored or adopted */
+        const char *evidence;   /* the matched lines, escaped, may be NULL */
+} StoreBan;
+
+#define STORE_PERMANENT INT64_MAX
+#define STORE_FILE "nftjail.db"
+
+/* Opens (creates) DIR/nftjail.db, WAL, synchronous=NORMAL. Returns 0 or a negative errno. */
+int store_open(const char *dir, Store **ret);
+Store *store_free(Store *s);
+
+/* One transaction around many writes (a flush). durable: synchronous=FULL for this one
+ * (permanent bans, which a reboot must not lose). Returns 0 or a negative errno. */
+int store_begin(Store *s, bool durable);
+int store_commit(Store *s);
+void store_rollback(Store *s);
+
+int store_add(Store *s, const StoreBan *b);
+
+/* Ends the live bans (end NULL or > now) of a (NULL: all) in jail (NULL: all) at now.
+ * Returns the number of rows changed or a negative errno. */
+int store_end(Store *s, const char *jail, const Addr *a, int64_t now);
+
+/* Bans of a recorded in jail (NULL: in every jail), live or not, in the kept history.
+ * Returns the count or a negative errno. */
+int store_count(Store *s, const char *jail, const Addr *a);
+
+/* Calls cb for every (address, jail) with a ban still due at now, once, with the latest end
+ * (permanent wins). cb returns 0 to go on, negative to stop (returned). Returns 0 or errno. */
+typedef int (*StoreBanCb)(const StoreBan *b, void *userdata);
+int store_foreach_live(Store *s, int64_t now, StoreBanCb cb, void *userdata);
+
+/* Deletes bans that ended before `before`. Returns the number deleted or a negative errno. */
+int store_purge(Store *s, int64_t before);

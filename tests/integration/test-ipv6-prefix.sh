@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# IPv6: a ban takes the attacker's whole /64 (ipv6_prefix = 64, the default), so another address
+# of the same /64 is blocked too. The ban survives a restart with its prefix (restore). An attacker
+# on the host's own /64 gets a /128 (ignoreself: the host must not ban itself), and
+# ipv6_prefix = 128 bans one address.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rig_enter "$@"
+
+rig_conf_dir
+cat >"$RIG_CONF/jail.d/test.local" <<'CONF'
+[sshd]
+enabled = true
+maxretry = 2
+bantime = 1h
+CONF
+# the attacker's own /64, 2001:db8:2::/64, routed over the veth (the host has 2001:db8::1/64)
+rig_attacker_ns 192.0.2.66 2001:db8::66
+rig_attacker_addr 2001:db8:2::66
+rig_attacker_addr 2001:db8:2::77
+ip -6 route add 2001:db8:2::/64 dev rig-t
+rig_listen 22
+rig_nft_load
+rig_start_daemon
+rig_connect 2001:db8::1 22 2001:db8:2::77 || fail "no connection before the ban"
+for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8:2::66 port 4000$i ssh2"; done
+rig_wait_until 10 rig_nft_has '^2001:db8:2::/64 tcp 22 3600 ' v6_port
+# the other address of the same /64 is blocked; only one element
+rig_connect 2001:db8::1 22 2001:db8:2::77 && fail "2001:db8:2::77 (same /64) still connects"
+rig_connect 2001:db8::1 22 2001:db8::66 || fail "2001:db8::66 (another /64) is blocked"
+[ "$(rig_nft_elements v6_port | wc -l)" = 1 ] || fail "expected one element: $(rig_nft_elements v6_port)"
+# a second address of the banned /64 reaching maxretry extends the same element (no second,
+# overlapping one, which the kernel would refuse)
+for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8:2::77 port 4100$i ssh2"; done
+rig_wait_until 10 grep -q 'sshd: banned 2001:db8:2::77 for 1h after 2 failures' "$RIG_TMP/daemon.log"
+[ "$(rig_nft_elements v6_port | wc -l)" = 1 ] || fail "expected one element: $(rig_nft_elements v6_port)"
+# the state keeps the offender's address and the prefix
+[ "$(sqlite3 "$RIG_STATE/nftjail.db" "select group_concat(addr || '/' || prefixlen, ' ') from bans")" = "2001:db8:2::66/64 2001:db8:2::77/64" ] ||
+	fail "state: $(sqlite3 "$RIG_STATE/nftjail.db" "select * from bans")"
+# reboot: the /64 comes back as a /64
+rig_stop_daemon
+rig_nft delete table inet nftjail
+rig_start_daemon
+rig_wait_until 10 rig_nft_has '^2001:db8:2::/64 tcp 22 ' v6_port
+rig_connect 2001:db8::1 22 2001:db8:2::77 && fail "2001:db8:2::77 connects after the restore"
+# an attacker on the host's own /64 (2001:db8::/64): one address only
+for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8::66 port 4300$i ssh2"; done
+rig_wait_until 10 rig_nft_has '^2001:db8::66 tcp 22 3600 ' v6_port
+rig_nft_has '^2001:db8::/64 ' v6_port && fail "a /64 ban covers the host's own address"
+rig_stop_daemon
+
+# ipv6_prefix = 128: one address
+rig_nft delete table inet nftjail
+rm -f "$RIG_STATE"/nftjail.db*
+printf 'ipv6_prefix = 128\n' >>"$RIG_CONF/jail.d/test.local"
+rig_nft_load
+rig_start_daemon
+for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8:2::66 port 4200$i ssh2"; done
+rig_wait_until 10 rig_nft_has '^2001:db8:2::66 tcp 22 3600 ' v6_port
+rig_connect 2001:db8::1 22 2001:db8:2::77 || fail "2001:db8:2::77 blocked by a /128 ban of 2001:db8:2::66"
+rig_stop_daemon
+echo ok

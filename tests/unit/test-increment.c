@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "increment.h"
+
+static double eval(const char *f, double t, double c, double k) {
+        double v = -1;
+
+        assert_int_equal(increment_formula_eval(f, t, c, k, &v, NULL, NULL), 0);
+        return v;
+}
+
+static void test_default_formula(void **state) {
+        /* fail2ban's default: ban.Time * 2^min(count, 20) * factor */
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 10, 0, 1) == 10);
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 10, 1, 1) == 20);
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 10, 2, 1) == 40);
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 600, 3, 2) == 9600);
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 1, 20, 1) == 1048576);
+        assert_true(eval(INCREMENT_DEFAULT_FORMULA, 1, 25, 1) == 1048576); /* capped at 2^20 */
+        /* whitespace does not matter */
+        assert_true(eval("ban.Time*(1<<(ban.Count if ban.Count<20 else 20))*banFactor", 10, 3, 1) == 80);
+}
+
+static void test_other_formulas(void **state) {
+        /* the alternative that fail2ban's jail.conf shows */
+        double v = eval("ban.Time * math.exp(float(ban.Count+1)*banFactor)/math.exp(1*banFactor)", 600, 1, 1);
+        assert_true(v > 1630.9 && v < 1631.0); /* 600 * e */
+        assert_true(eval("ban.Time + ban.Count * 3600", 600, 2, 1) == 7800);
+        assert_true(eval("min(ban.Time * 2 ** ban.Count, 86400)", 600, 10, 1) == 86400);
+        assert_true(eval("-2 ** 2", 0, 0, 1) == -4);
+        assert_true(eval("7 // 2 + 7 % 4 + 1 / 4", 0, 0, 1) == 6.25);
+        assert_true(eval("1 if ban.Count >= 2 and not ban.Count == 3 else 0", 0, 2, 1) == 1);
+        assert_true(eval("1 if ban.Count >= 2 and not ban.Count == 3 else 0", 0, 3, 1) == 0);
+        assert_true(eval("(((ban.Time)))", 5, 0, 1) == 5);
+        assert_true(eval("max(1, 2) >> 1 << 3", 0, 0, 1) == 8);
+}
+
+static void test_bad_formulas(void **state) {
+        const char *msg = NULL;
+        size_t off = 99;
+        double v;
+
+        assert_int_equal(increment_formula_eval("__import__('os').system('id')", 1, 1, 1, &v, &off, &msg), -EINVAL);
+        assert_int_equal(off, 0);
+        assert_non_null(msg);
+        assert_int_equal(increment_formula_eval("ban.Time * ", 1, 1, 1, &v, &off, &msg), -EINVAL);
+        assert_int_equal(increment_formula_eval("ban.Time ban.Count", 1, 1, 1, &v, &off, &msg), -EINVAL);
+        assert_int_equal(off, 9);
+        assert_string_equal(msg, "unexpected text");
+        assert_int_equal(increment_formula_eval("ban.Tim", 1, 1, 1, &v, &off, &msg), -EINVAL);
+        assert_int_equal(increment_formula_eval("open('/etc/passwd')", 1, 1, 1, &v, &off, &msg), -EINVAL);
+        assert_int_equal(increment_formula_eval("ban.Time / (ban.Count - 1)", 1, 1, 1, &v, &off, &msg), -EDOM);
+        assert_int_equal(increment_formula_eval("1 << 99", 1, 1, 1, &v, &off, &msg), -EDOM);
+        assert_int_equal(increment_formula_eval("10 ** 400", 1, 1, 1, &v, &off, &msg), -EDOM);
+        assert_int_equal(increment_formula_eval("(((((((((((((((((((((((((((((((((1)))))))))))))))))))))))))))))))))", 1, 1, 1,
+                                                &v, &off, &msg),
+                         -EINVAL);
+        assert_int_equal(increment_formula_check("ban.Time / ban.Count", &off, &msg), -EDOM);
+        assert_int_equal(increment_formula_check(INCREMENT_DEFAULT_FORMULA, &off, &msg), 0);
+}
+
+static void test_bantime(void **state) {
+        BanIncrement inc = { .enabled = true, .factor = 1 };
+        int64_t mult[] = { 1, 5, 30, 60 };
+
+        /* bantime 10 s, factor 1: 10, 20, 40, 80 */
+        assert_int_equal(increment_bantime(&inc, 10, 0, 0), 10);
+        assert_int_equal(increment_bantime(&inc, 10, 1, 0), 20);
+        assert_int_equal(increment_bantime(&inc, 10, 2, 0), 40);
+        assert_int_equal(increment_bantime(&inc, 10, 3, 0), 80);
+        /* permanent stays permanent; disabled changes nothing */
+        assert_int_equal(increment_bantime(&inc, -1, 5, 0), -1);
+        inc.enabled = false;
+        assert_int_equal(increment_bantime(&inc, 10, 5, 0), 10);
+        inc.enabled = true;
+        /* factor */
+        inc.factor = 3;
+        assert_int_equal(increment_bantime(&inc, 10, 2, 0), 120);
+        inc.factor = 1;
+        /* maxtime caps, rndtime adds up to its value */
+        inc.maxtime_sec = 50;
+        assert_int_equal(increment_bantime(&inc, 10, 3, 0), 50);
+        inc.rndtime_sec = 10;
+        assert_int_equal(increment_bantime(&inc, 10, 3, 0.5), 55);
+        inc.maxtime_sec = inc.rndtime_sec = 0;
+        /* multipliers instead of the formula; the last repeats */
+        inc.multipliers = mult;
+        inc.n_multipliers = 4;
+        assert_int_equal(increment_bantime(&inc, 60, 0, 0), 60);
+        assert_int_equal(increment_bantime(&inc, 60, 1, 0), 300);
+        assert_int_equal(increment_bantime(&inc, 60, 3, 0), 3600);
+        assert_int_equal(increment_bantime(&inc, 60, 9, 0), 3600);
+        inc.n_multipliers = 0;
+        /* a formula below the bantime never shortens it */
+        inc.formula = (char *) "ban.Time / 2";
+        assert_int_equal(increment_bantime(&inc, 60, 4, 0), 60);
+        /* huge counts do not overflow */
+        inc.formula = NULL;
+        assert_int_equal(increment_bantime(&inc, 1000000000, 30, 0), 1000000000000000LL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_default_formula),
+                cmocka_unit_test(test_other_formulas),
+                cmocka_unit_test(test_bad_formulas),
+                cmocka_unit_test(test_bantime),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

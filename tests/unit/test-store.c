@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+static char dir[] = "/tmp/test-store-XXXXXX";
+
+static Addr A(const char *s) {
+        Addr a;
+        assert_int_equal(addr_from_string(s, &a), 0);
+        return a;
+}
+
+typedef struct Seen {
+        char line[8][128];
+        size_t n;
+} Seen;
+
+static int collect(const StoreBan *b, void *userdata) {
+        Seen *s = userdata;
+        char as[ADDR_STRLEN];
+
+        assert_true(s->n < 8);
+        snprintf(s->line[s->n++], sizeof s->line[0], "%s %s/%u %lld %lld %u", b->jail, addr_to_string(&b->addr, as, sizeof as),
+                 b->prefixlen, (long long) b->start, b->end == STORE_PERMANENT ? -1LL : (long long) b->end, b->failures);
+        return 0;
+}
+
+static void test_store(void **state) {
+        Store *s = NULL;
+        Addr a = A("192.0.2.7"), b = A("2001:db8:2::66"), c = A("198.51.100.9");
+        Seen seen = {};
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(store_open(dir, &s), 0);
+
+        /* one flush: three bans in one transaction */
+        assert_int_equal(store_begin(s, false), 0);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = a, .prefixlen = 32, .start = 1000, .end = 1600,
+                                                    .failures = 5, .evidence = "line 1\nline 2" }), 0);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = b, .prefixlen = 64, .start = 1000, .end = 1600,
+                                                    .failures = 5 }), 0);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "proxmox", .addr = a, .prefixlen = 32, .start = 1000,
+                                                    .end = STORE_PERMANENT, .failures = 3 }), 0);
+        assert_int_equal(store_commit(s), 0);
+        /* a later, longer ban of a in sshd; a rolled back one is not kept */
+        assert_int_equal(store_begin(s, true), 0);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = a, .prefixlen = 32, .start = 1500, .end = 2700,
+                                                    .failures = 5 }), 0);
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(store_begin(s, false), 0);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = c, .prefixlen = 32, .start = 1500, .end = 2700 }), 0);
+        store_rollback(s);
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = NULL, .addr = c }), -EINVAL);
+
+        /* counts: per jail and over all jails */
+        assert_int_equal(store_count(s, "sshd", &a), 2);
+        assert_int_equal(store_count(s, "proxmox", &a), 1);
+        assert_int_equal(store_count(s, NULL, &a), 3);
+        assert_int_equal(store_count(s, NULL, &c), 0);
+
+        /* live at 1700: one row per (addr, jail), the latest end, permanent as such */
+        assert_int_equal(store_foreach_live(s, 1700, collect, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.line[0], "proxmox 192.0.2.7/32 1000 -1 3");
+        assert_string_equal(seen.line[1], "sshd 192.0.2.7/32 1500 2700 5");
+        seen.n = 0;
+        assert_int_equal(store_foreach_live(s, 1100, collect, &seen), 0);
+        assert_int_equal(seen.n, 3);
+        assert_string_equal(seen.line[1], "sshd 192.0.2.7/32 1000 2700 5");
+        assert_string_equal(seen.line[2], "sshd 2001:db8:2::66/64 1000 1600 5");
+
+        /* an unban ends the live rows (of one jail), the count stays */
+        assert_int_equal(store_end(s, "sshd", &a, 1200), 2);
+        assert_int_equal(store_count(s, "sshd", &a), 2);
+        seen.n = 0;
+        assert_int_equal(store_foreach_live(s, 1300, collect, &seen), 0);
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.line[0], "proxmox 192.0.2.7/32 1000 -1 3");
+        /* every jail, every address */
+        assert_int_equal(store_end(s, NULL, NULL, 1300), 2);
+
+        /* purge: what ended before 1250 goes; permanent rows never end by themselves */
+        assert_int_equal(store_purge(s, 1250), 2);
+        assert_int_equal(store_count(s, NULL, &a), 1);
+        assert_int_equal(store_purge(s, 100000), 2);
+        assert_int_equal(store_count(s, NULL, &a), 0);
+
+        store_free(s);
+        /* reopen: the schema is there */
+        assert_int_equal(store_open(dir, &s), 0);
+        assert_int_equal(store_count(s, NULL, &a), 0);
+        store_free(s);
+        {
+                char cmd[128];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                assert_int_equal(system(cmd), 0);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_store),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
