@@ -62,7 +62,9 @@ n_announced=$(announced | wc -l)
 rig_note "$n_announced bans announced across 20 killed lifetimes"
 
 rig_start_daemon
-rig_wait_until 10 grep -q 'start: restored' <(tail -n 5 "$RIG_TMP/daemon.log")
+# (the restore runs before the daemon is ready; read the log of this lifetime only, anew each poll)
+restored() { tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -q 'start: restored'; }
+rig_wait_until 10 restored
 # nothing announced is lost, and kernel and state agree
 missing=$(comm -23 <(announced) <(kernel))
 [ -z "$missing" ] || fail "announced bans missing from the kernel: $missing"
