@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,28 @@ int addr_parse(const char *s, size_t len, Addr *ret) {
 
 int addr_from_string(const char *s, Addr *ret) {
         return addr_parse(s, s ? strlen(s) : 0, ret);
+}
+
+int addr_from_sockaddr(const struct sockaddr *sa, Addr *ret) {
+        Addr a = {};
+
+        if (!sa)
+                return -EINVAL;
+        if (sa->sa_family == AF_INET) {
+                a.family = AF_INET;
+                memcpy(a.bytes, &((const struct sockaddr_in *) sa)->sin_addr, 4);
+        } else if (sa->sa_family == AF_INET6) {
+                a.family = AF_INET6;
+                memcpy(a.bytes, &((const struct sockaddr_in6 *) sa)->sin6_addr, 16);
+                if (memcmp(a.bytes, v4mapped, sizeof v4mapped) == 0) {
+                        memmove(a.bytes, a.bytes + 12, 4);
+                        memset(a.bytes + 4, 0, 12);
+                        a.family = AF_INET;
+                }
+        } else
+                return -EAFNOSUPPORT;
+        *ret = a;
+        return 0;
 }
 
 char *addr_to_string(const Addr *a, char *buf, size_t len) {

@@ -26,6 +26,10 @@ int addr_parse(const char *s, size_t len, Addr *ret);
 /* NUL-terminated convenience. */
 int addr_from_string(const char *s, Addr *ret);
 
+/* The address of an AF_INET or AF_INET6 sockaddr (an IPv4-mapped IPv6 one becomes IPv4).
+ * Returns 0, or -EAFNOSUPPORT for any other family. */
+int addr_from_sockaddr(const struct sockaddr *sa, Addr *ret);
+
 /* Formats into buf (ADDR_STRLEN bytes); returns buf. */
 char *addr_to_string(const Addr *a, char *buf, size_t len);
 

@@ -80,6 +80,17 @@ size_t ban_elems_self(const JailConf *j, const Addr *addr, const Addr *self, siz
         return n;
 }
 
+bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e) {
+        if (jc->allports || jc->n_ports == 0)
+                return e->port == 0;
+        if (e->port == 0 || e->proto != jc->protocol)
+                return false;
+        for (size_t i = 0; i < jc->n_ports; i++)
+                if (jc->ports[i] == e->port)
+                        return true;
+        return false;
+}
+
 typedef struct BanEntry {
         Addr addr;              /* family 0: empty */
         uint8_t proto;

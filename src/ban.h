@@ -32,6 +32,10 @@ size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem 
 size_t ban_elems_self(const JailConf *j, const Addr *a, const Addr *self, size_t n_self, uint64_t timeout_ms,
                       NftElem *out, size_t max);
 
+/* Whether kernel element e belongs to jail jc: its protocol and one of its ports, or the
+ * all-ports set for an all-ports jail. */
+bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e);
+
 /* Bans in force, per kernel element: (address, protocol, port) -> expiry (CLOCK_BOOTTIME usec,
  * USEC_INFINITY = permanent). Keyed like the element itself, because jails that share a port share
  * the element: a ban must never shorten another jail's longer ban of the same element. Port 0 is

@@ -240,13 +240,7 @@ int load_self_addresses(Manager *m) {
                 Addr a = {};
                 if (!i->ifa_addr)
                         continue;
-                if (i->ifa_addr->sa_family == AF_INET) {
-                        a.family = AF_INET;
-                        memcpy(a.bytes, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
-                } else if (i->ifa_addr->sa_family == AF_INET6) {
-                        a.family = AF_INET6;
-                        memcpy(a.bytes, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
-                } else
+                if (addr_from_sockaddr(i->ifa_addr, &a) < 0)
                         continue;
                 m->self[m->n_self++] = a;
         }
@@ -567,19 +561,6 @@ static void log_unban(const char *jail, const Addr *a) {
         log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s", jail ? jail : "all jails", as);
 }
 
-/* Whether element e (from the map of live bans) belongs to jail j: same protocol and one of its
- * ports, or the all-ports set for an all-ports jail. */
-static bool jail_owns_elem(const JailConf *jc, const NftElem *e) {
-        if (jc->allports || jc->n_ports == 0)
-                return e->port == 0;
-        if (e->port == 0 || e->proto != jc->protocol)
-                return false;
-        for (size_t i = 0; i < jc->n_ports; i++)
-                if (jc->ports[i] == e->port)
-                        return true;
-        return false;
-}
-
 static int elem_addr_cmp(const void *x, const void *y) {
         const NftElem *a = x, *b = y;
 
@@ -596,7 +577,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
         int r = 0;
 
         while (ban_map_next(m->bans, &it, &e, &expiry)) {
-                if (expiry <= now || (a && !ban_elem_contains(&e, a)) || (j && !jail_owns_elem(j->conf, &e)))
+                if (expiry <= now || (a && !ban_elem_contains(&e, a)) || (j && !ban_jail_owns_elem(j->conf, &e)))
                         continue;
                 if (n == cap) {
                         size_t nc = MAX(cap * 2, 16);

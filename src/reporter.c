@@ -588,13 +588,7 @@ static int self_load(Reporter *r) {
 
                 if (!i->ifa_addr)
                         continue;
-                if (i->ifa_addr->sa_family == AF_INET) {
-                        a.family = AF_INET;
-                        memcpy(a.bytes, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
-                } else if (i->ifa_addr->sa_family == AF_INET6) {
-                        a.family = AF_INET6;
-                        memcpy(a.bytes, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
-                } else
+                if (addr_from_sockaddr(i->ifa_addr, &a) < 0)
                         continue;
                 if (strv_extend(&r->self_addrs, addr_to_string(&a, as, sizeof as)) < 0) {
                         freeifaddrs(ifa);

@@ -106,18 +106,6 @@ static void state_schedule_resync(Manager *m) {
         (void) sd_event_source_set_enabled(m->state->resync_source, SD_EVENT_ONESHOT);
 }
 
-/* Whether element e belongs to jail jc: one of its ports, or the all-ports set. */
-static bool jail_has_elem(const JailConf *jc, const NftElem *e) {
-        if (jc->allports || jc->n_ports == 0)
-                return e->port == 0;
-        if (e->port == 0 || e->proto != jc->protocol)
-                return false;
-        for (size_t i = 0; i < jc->n_ports; i++)
-                if (jc->ports[i] == e->port)
-                        return true;
-        return false;
-}
-
 /* Someone deleted one of our live elements: an unban of that address in that jail (the other
  * ports of the ban go too, so that the state and the kernel agree). */
 static void state_hand_deleted(Manager *m, const NftListed *l) {
@@ -134,7 +122,7 @@ static void state_hand_deleted(Manager *m, const NftListed *l) {
         if (l->elem.comment)
                 j = manager_find_jail(m, l->elem.comment);
         for (size_t i = 0; !j && i < m->n_jails; i++)
-                if (jail_has_elem(m->jails[i].conf, &l->elem))
+                if (ban_jail_owns_elem(m->jails[i].conf, &l->elem))
                         j = &m->jails[i];
         addr_to_string(&l->elem.addr, as, sizeof as);
         snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j ? j->conf->name : "");

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,11 +117,31 @@ static void test_hash_equal(void **state) {
         assert_false(addr_hash(&a, 42) == addr_hash(&b, 42));
 }
 
+static void test_sockaddr(void **state) {
+        struct sockaddr_in in4 = { .sin_family = AF_INET };
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+        struct sockaddr un = { .sa_family = AF_UNIX };
+        char buf[ADDR_STRLEN];
+        Addr a;
+
+        assert_int_equal(inet_pton(AF_INET, "192.0.2.9", &in4.sin_addr), 1);
+        assert_int_equal(addr_from_sockaddr((struct sockaddr *) &in4, &a), 0);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), "192.0.2.9");
+        assert_int_equal(inet_pton(AF_INET6, "2001:db8::9", &in6.sin6_addr), 1);
+        assert_int_equal(addr_from_sockaddr((struct sockaddr *) &in6, &a), 0);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), "2001:db8::9");
+        assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.9", &in6.sin6_addr), 1);
+        assert_int_equal(addr_from_sockaddr((struct sockaddr *) &in6, &a), 0);
+        assert_int_equal(a.family, AF_INET);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), "198.51.100.9");
+        assert_int_equal(addr_from_sockaddr(&un, &a), -EAFNOSUPPORT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),      cmocka_unit_test(test_parse_long),
                 cmocka_unit_test(test_loopback),   cmocka_unit_test(test_prefix),
-                cmocka_unit_test(test_hash_equal),
+                cmocka_unit_test(test_hash_equal), cmocka_unit_test(test_sockaddr),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,25 @@ static void test_elems(void **state) {
                 assert_int_equal(e[i].timeout_ms, 3600000);
                 assert_string_equal(e[i].comment, "proxmox");
         }
+        {
+                NftElem x = { .addr = a, .proto = IPPROTO_TCP, .port = 8006 };
+                assert_true(ban_jail_owns_elem(&j, &x));
+                x.port = 22;
+                assert_false(ban_jail_owns_elem(&j, &x));
+                x.port = 8006;
+                x.proto = IPPROTO_UDP;
+                assert_false(ban_jail_owns_elem(&j, &x));
+                x.port = 0;
+                assert_false(ban_jail_owns_elem(&j, &x));
+        }
         j.allports = true;
+        {
+                NftElem x = { .addr = a };
+                assert_true(ban_jail_owns_elem(&j, &x));
+                x.port = 443;
+                x.proto = IPPROTO_TCP;
+                assert_false(ban_jail_owns_elem(&j, &x));
+        }
         assert_int_equal(ban_elems(&j, &a, 0, e, BAN_ELEMS_MAX), 1);
         assert_int_equal(e[0].port, 0);
         assert_int_equal(e[0].timeout_ms, 0);
