@@ -24,6 +24,7 @@
 #include "manager-internal.h"
 #include "nft.h"
 #include "reporter.h"
+#include "source-file.h"
 #include "source-journal.h"
 #include "tracker.h"
 #include "util/string-util.h"
@@ -166,7 +167,18 @@ static json_t *jail_source_json(const Jail *j) {
 
         if (!a)
                 return NULL;
-        /* the journal is the only source yet; file sources add their own entry here */
+        if (j->files) {
+                json_t *paths = json_array();
+                s = json_pack("{s:s, s:I}", "type", "file", "lines", (json_int_t) source_file_lines(j->files));
+                for (size_t i = 0; paths && j->conf->logpath && j->conf->logpath[i]; i++)
+                        if (json_array_append_new(paths, json_string(j->conf->logpath[i])) < 0)
+                                paths = (json_decref(paths), NULL);
+                if (!s || !paths || json_object_set_new(s, "paths", paths) < 0 || json_array_append_new(a, s) < 0) {
+                        json_decref(s);
+                        json_decref(a);
+                        return NULL;
+                }
+        }
         if (j->journal) {
                 s = json_pack("{s:s, s:I}", "type", "journal", "entries", (json_int_t) source_journal_entries(j->journal));
                 if (!s || set_str(s, "match", j->conf->journalmatch ? j->conf->journalmatch : "") < 0 ||

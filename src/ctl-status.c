@@ -35,6 +35,16 @@ static void print_sources(const json_t *jail, const char *indent) {
 
         json_array_foreach(json_object_get(jail, "sources"), i, s) {
                 const char *m = str(s, "match");
+                json_t *p;
+                size_t k;
+
+                if (strcmp(str(s, "type"), "file") == 0) {
+                        printf("%sfile", indent);
+                        json_array_foreach(json_object_get(s, "paths"), k, p)
+                                printf(" %s", json_is_string(p) ? json_string_value(p) : "?");
+                        printf("\n");
+                        continue;
+                }
                 printf("%s%s %s\n", indent, str(s, "type"), *m ? m : "(all entries)");
         }
 }
@@ -85,10 +95,10 @@ int ctl_status(int argc, char *argv[]) {
         static const char help[] =
                 "Usage: nftjail status [--json] [JAIL]\n\n"
                 "Without JAIL: the daemon's version, uptime, jails, total bans, and per jail its sources\n"
-                "(journal match), lines read, failures and bans.\n"
+                "(journal match or log files), lines read, failures and bans.\n"
                 "With JAIL: currently failed (addresses counted now), total failed, currently banned\n"
                 "(addresses in the kernel sets with the jail's comment), total banned, the banned\n"
-                "addresses with their time left, and the journal match.\n\n"
+                "addresses with their time left, and the journal match or log files.\n\n"
                 "  --json  print the daemon's reply as JSON\n";
         json_t *req, *reply = NULL;
         int r;

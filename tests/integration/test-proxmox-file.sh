@@ -72,5 +72,15 @@ printf ' msg=x\n' >>/var/log/daemon.log
 rig_wait_until 10 rig_failures_ge proxmox 198.51.100.8 1
 [ "$(rig_failures proxmox 198.51.100.7)" = 0 ] || fail "a failure older than findtime counted"
 [ -s "$RIG_STATE/positions-proxmox.json" ] || fail "no positions file"
+# status names the file the jail reads, and counts its lines
+rig_ctl --json status proxmox >"$RIG_TMP/status.json" || fail "status proxmox failed"
+"$RIG_PY" - "$RIG_TMP/status.json" <<'PY' || fail "status: the file source is not shown: $(cat "$RIG_TMP/status.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+j = r["jail"] if "jail" in r else r
+src = [s for s in j["sources"] if s["type"] == "file"]
+assert len(src) == 1 and src[0]["paths"] == ["/var/log/daemon.log"] and src[0]["lines"] >= 3, src
+PY
+rig_ctl status proxmox | grep -qx '.*file /var/log/daemon.log' || fail "status: no 'file /var/log/daemon.log' line"
 rig_stop_daemon
 echo "ok"
