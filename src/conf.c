@@ -1479,6 +1479,24 @@ static int jail_time(Scope *sc, ConfDiags *d, const char *key, int64_t def, bool
 
 /* fail2ban's bantime.* options (increment.c computes the ban time). */
 /* records an error and goes on with the next option */
+/* A boolean option: *ret keeps its value when the option is unset; a bad value is an error with
+ * its file and line. Returns 0, or a negative errno (-ENOMEM) only when loading must stop. */
+static int scope_get_bool(Scope *sc, ConfDiags *d, const char *key, bool *ret) {
+        _cleanup_free_ char *s = NULL;
+        char qb[128];
+        Found w;
+        int r, b;
+
+        r = scope_get_str(sc, d, key, &s, &w);
+        if (r <= 0)
+                return r;
+        b = parse_bool(s);
+        if (b < 0)
+                return MIN(ini_diag(d, w.file, w.line, true, "'%s': '%s' is not a boolean", key, q(s, qb, sizeof qb)), 0);
+        *ret = b;
+        return 0;
+}
+
 #define INC_DIAG(w, ...)                                                          \
         do {                                                                      \
                 int _r = ini_diag(d, (w).file, (w).line, true, __VA_ARGS__);      \
@@ -1491,31 +1509,15 @@ static int jail_increment(JailConf *j, Scope *sc, ConfDiags *d) {
         _cleanup_free_ char *s = NULL;
         char qb[128];
         Found w;
-        int r, b;
+        int r;
 
         inc->factor = 1;
-        r = scope_get_str(sc, d, "bantime.increment", &s, &w);
+        r = scope_get_bool(sc, d, "bantime.increment", &inc->enabled);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                b = parse_bool(s);
-                if (b < 0)
-                        INC_DIAG(w, "'bantime.increment': '%s' is not a boolean", q(s, qb, sizeof qb));
-                else
-                        inc->enabled = b;
-        }
-        s = mfree(s);
-        r = scope_get_str(sc, d, "bantime.overalljails", &s, &w);
+        r = scope_get_bool(sc, d, "bantime.overalljails", &inc->overalljails);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                b = parse_bool(s);
-                if (b < 0)
-                        INC_DIAG(w, "'bantime.overalljails': '%s' is not a boolean", q(s, qb, sizeof qb));
-                else
-                        inc->overalljails = b;
-        }
-        s = mfree(s);
         r = scope_get_str(sc, d, "bantime.factor", &s, &w);
         if (r < 0)
                 return r;
@@ -1709,7 +1711,7 @@ static int jail_logencoding(JailConf *j, Scope *sc, ConfDiags *d) {
 
 static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiags *d, bool *ret_enabled) {
         _cleanup_free_ char *enabled = NULL, *filter = NULL, *backend = NULL, *port = NULL,
-                            *protocol = NULL, *maxretry = NULL, *ignoreself = NULL, *str = NULL;
+                            *protocol = NULL, *maxretry = NULL, *str = NULL;
         IniSection *def = ini_find_section(ini, "DEFAULT");
         Scope sc = { .name = s->name, .opts_file = s->file, .opts_line = s->line, .total = total };
         JailConf j = { .protocol = IPPROTO_TCP, .maxretry = 5, .findtime_sec = 600, .bantime_sec = 600, .ignoreself = true };
@@ -1909,18 +1911,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         r = jail_ignoreip(&j, &sc, d);
         if (r == -ENOMEM)
                 goto fail;
-        r = scope_get_str(&sc, d, "ignoreself", &ignoreself, &w);
+        r = scope_get_bool(&sc, d, "ignoreself", &j.ignoreself);
         if (r == -ENOMEM)
                 goto fail;
-        if (r > 0) {
-                b = parse_bool(ignoreself);
-                if (b < 0) {
-                        r = ini_diag(d, w.file, w.line, true, "'ignoreself': '%s' is not a boolean", q(ignoreself, qb, sizeof qb));
-                        if (r < 0)
-                                goto fail;
-                } else
-                        j.ignoreself = b;
-        }
 
         r = jail_actions(&j, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
