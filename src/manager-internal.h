@@ -33,6 +33,14 @@ typedef struct Evidence {
         char line[EVIDENCE_LINE];
 } Evidence;
 
+/* A failure counted in the current batch of lines, committed with the source's position. */
+typedef struct JailFailure {
+        Addr addr;
+        int64_t t;              /* realtime seconds */
+} JailFailure;
+
+#define JAIL_BATCH_MAX (1U << 20) /* failures held for one commit, whatever the source does */
+
 typedef struct Jail {
         Manager *manager;
         const JailConf *conf;
@@ -42,6 +50,9 @@ typedef struct Jail {
         SourceFile *files;      /* instead of journal when the jail reads logpath */
         DatePattern *dates;     /* the filter's datepattern + logtimezone; non-NULL for a file jail */
         Evidence *evidence;     /* ring of the last matched lines, for the ban event */
+        SourcePosition position;        /* the sources save their position through the state */
+        JailFailure *batch;     /* failures since the last commit of the position */
+        size_t n_batch, cap_batch;
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;
         time_t log_window;

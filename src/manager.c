@@ -28,11 +28,12 @@
 
 static void jail_done(Jail *j) {
         source_journal_free(j->journal);
-        source_file_free(j->files);
+        source_file_free(j->files); /* saves its positions: before the state goes */
         date_pattern_free(j->dates);
         filter_free(j->filter);
         tracker_free(j->tracker);
         free(j->evidence);
+        free(j->batch);
         *j = (Jail) {};
 }
 
@@ -200,9 +201,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* the jails first: their sources save their positions in the state */
+        jails_free(m->jails, m->n_jails);
+        m->jails = NULL;
+        m->n_jails = 0;
         m->state = state_free(m->state);
         reporter_free(m->reporter);
-        jails_free(m->jails, m->n_jails);
         config_free(m->config);
         control_free(m->control);
         sd_event_source_disable_unref(m->flush);
@@ -329,6 +333,24 @@ static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, in
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
 }
 
+/* The failure goes into the batch that the source's next position commits (state.c). */
+static void jail_batch_add(Jail *j, const Addr *a, int64_t t) {
+        if (!j->position.save)
+                return;
+        if (j->n_batch == j->cap_batch) {
+                size_t nc = MAX(j->cap_batch * 2, 256);
+                JailFailure *v = nc <= JAIL_BATCH_MAX ? realloc(j->batch, nc * sizeof *v) : NULL;
+                if (!v) {
+                        log_warning("%s: %zu failures wait for a commit; not storing more, ignoring", j->conf->name,
+                                    j->n_batch);
+                        return;
+                }
+                j->batch = v;
+                j->cap_batch = nc;
+        }
+        j->batch[j->n_batch++] = (JailFailure) { .addr = *a, .t = t };
+}
+
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
         Jail *j = userdata;
         MatchResult mr;
@@ -367,6 +389,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
         count = tracker_record(j->tracker, &mr.addr, t_sec);
         if (count < 0)
                 return;
+        jail_batch_add(j, &mr.addr, t_sec);
         jail_log_failure(j, &mr.addr, count, line, len);
         if ((unsigned) count >= j->conf->maxretry) {
                 r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0);
@@ -641,6 +664,26 @@ static void manager_reporter_start(Manager *m, const Config *c) {
                                  m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
 }
 
+static int jail_position_save(const char *source, const char *data, void *userdata) {
+        Jail *j = userdata;
+
+        return state_commit_batch(j->manager, j, source, data);
+}
+
+static int jail_position_load(const char *source, char **ret, void *userdata) {
+        Jail *j = userdata;
+
+        return state_load_position(j->manager, j, source, ret);
+}
+
+/* With a state, a source's position is committed together with the failures read before it. */
+static const SourcePosition *jail_position(Manager *m, Jail *j) {
+        if (!state_keeps_failures(m))
+                return NULL;
+        j->position = (SourcePosition) { .save = jail_position_save, .load = jail_position_load, .userdata = j };
+        return &j->position;
+}
+
 static int jail_start_files(Manager *m, Jail *j) {
         const JailConf *jc = j->conf;
         SourceFileOptions o = {
@@ -650,6 +693,7 @@ static int jail_start_files(Manager *m, Jail *j) {
                 .latin1 = jc->latin1,
                 .dates = j->dates,
                 .state_dir = m->options.state_dir,
+                .position = jail_position(m, j),
         };
         int r;
 
@@ -660,6 +704,90 @@ static int jail_start_files(Manager *m, Jail *j) {
                  jc->logpath[1] ? " and more" : "", o.polling ? "polling" : "inotify", jc->maxretry,
                  (long long) jc->findtime_sec, (long long) jc->bantime_sec);
         return 0;
+}
+
+/* Crash safety (issue 6). A source's batch of lines commits its failures and the position after
+ * its last line in one transaction (state_commit_batch), and a ban commits its row and deletes
+ * its address's failures in one (state_on_flush). At start, before the sources resume from their
+ * committed positions, the stored failures within findtime are replayed into the trackers. So a
+ * SIGKILL at any moment neither loses nor double-counts a line:
+ *  - before a batch commit: position and failures are both the old ones; the batch is read
+ *    again and counted once;
+ *  - after the batch commit, before the flush that applies the ban: the failures are stored and
+ *    no ban row exists; the replay reaches maxretry and queues the ban again (normal flush path);
+ *  - after the kernel took the ban, before its row (and the deletion of its failures) was
+ *    committed: the restore adopts the kernel element (one row, as for any adopted element), and
+ *    the replay finds the address banned already in every element of the ban, so it drops the
+ *    failures instead of banning again: one row, one count for bantime.increment;
+ *  - after the flush commit: the failures are gone with the ban; nothing is replayed.
+ * Where this is looser: failures of an address after the one that reached maxretry, in the same
+ * batch, are deleted with the ban (the tracker in memory still counts them until a restart). */
+typedef struct Replay {
+        Jail *jail;
+        size_t failures, bans;
+        Addr *spent;            /* banned already: their failures are deleted after the walk */
+        size_t n_spent, cap_spent;
+} Replay;
+
+/* Whether every element of a ban of a in j is in the kernel, live (adopted or restored). */
+static bool jail_banned_already(Manager *m, const Jail *j, const Addr *a) {
+        NftElem elems[BAN_ELEMS_MAX];
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t k = ban_elems_self(j->conf, a, m->self, m->n_self, 0, elems, BAN_ELEMS_MAX);
+
+        for (size_t e = 0; e < k; e++)
+                if (!ban_map_get(m->bans, &elems[e], now))
+                        return false;
+        return k > 0;
+}
+
+static int replay_one(const Addr *a, int64_t t, void *userdata) {
+        Replay *rp = userdata;
+        Jail *j = rp->jail;
+        int count, r;
+
+        rp->failures++;
+        count = tracker_record(j->tracker, a, t);
+        if (count < 0 || (unsigned) count < j->conf->maxretry)
+                return 0;
+        if (jail_banned_already(j->manager, j, a)) {
+                if (rp->n_spent == rp->cap_spent) {
+                        size_t nc = MAX(rp->cap_spent * 2, 16);
+                        Addr *v = realloc(rp->spent, nc * sizeof *v);
+                        if (!v)
+                                return -ENOMEM;
+                        rp->spent = v;
+                        rp->cap_spent = nc;
+                }
+                rp->spent[rp->n_spent++] = *a;
+                return 0;
+        }
+        /* decided before a crash, not applied: ban now */
+        r = pending_add(j->manager, j, a, (unsigned) count, 0);
+        if (r < 0)
+                return r;
+        rp->bans++;
+        return 0;
+}
+
+static void jails_replay(Manager *m) {
+        for (size_t i = 0; i < m->n_jails && state_keeps_failures(m); i++) {
+                Jail *j = &m->jails[i];
+                Replay rp = { .jail = j };
+                int r;
+
+                if (!j->tracker)
+                        continue;
+                r = state_foreach_failure(m, j, replay_one, &rp);
+                if (r < 0)
+                        log_warning_errno(r, "%s: failed to read the stored failures back, ignoring: %m", j->conf->name);
+                for (size_t k = 0; k < rp.n_spent; k++)
+                        state_forget_failures(m, j, &rp.spent[k]);
+                free(rp.spent);
+                if (rp.failures > 0)
+                        log_info("%s: %zu stored failures read back, %zu bans due, %zu banned already", j->conf->name,
+                                 rp.failures, rp.bans, rp.n_spent);
+        }
 }
 
 static int jails_start(Manager *m, Jail *jails, size_t n) {
@@ -678,7 +806,7 @@ static int jails_start(Manager *m, Jail *jails, size_t n) {
                 r = source_journal_new(m->event, j->conf->name, j->conf->journalmatch, jail_on_line, j, &j->journal);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to open the journal: %m", j->conf->name);
-                r = source_journal_restore(j->journal, m->options.state_dir);
+                r = source_journal_restore(j->journal, m->options.state_dir, jail_position(m, j));
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot resume from the saved journal position, reading new "
                                           "entries only: %m", j->conf->name);
@@ -747,6 +875,7 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
                 tracked += tracker_size(m->jails[i].tracker);
         }
         bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        state_gc_failures(m);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
         return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
 }
@@ -833,6 +962,8 @@ int manager_start(Manager *m) {
                 return r;
 
         manager_reporter_start(m, m->config);
+        /* the failures stored before a stop or a crash, before the sources resume after them */
+        jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;

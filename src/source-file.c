@@ -59,6 +59,7 @@ struct SourceFile {
         bool polling, latin1;
         const DatePattern *dates;
         char *positions_path;
+        const SourcePosition *pos;
         SourceLineFn fn;
         void *userdata;
         int inotify_fd;
@@ -203,9 +204,19 @@ static void positions_load(SourceFile *s) {
         size_t i;
         int r;
 
-        if (!s->positions_path)
+        r = -ENOENT;
+        if (s->pos) {
+                r = s->pos->load("files", &text, s->pos->userdata);
+                if (r < 0 && r != -ENOENT) {
+                        log_warning_errno(r, "%s: cannot read the saved file positions, starting at the end of the "
+                                          "files: %m", s->name);
+                        return;
+                }
+        }
+        if (r == -ENOENT && !s->positions_path)
                 return;
-        r = read_file_small(s->positions_path, POSITIONS_MAX, &text, NULL);
+        if (r == -ENOENT)
+                r = read_file_small(s->positions_path, POSITIONS_MAX, &text, NULL);
         if (r == -ENOENT)
                 return;
         if (r < 0) {
@@ -216,8 +227,8 @@ static void positions_load(SourceFile *s) {
         root = json_loads(text, 0, &err);
         files = root ? json_object_get(root, "files") : NULL;
         if (!json_is_array(files)) {
-                log_warning("%s: %s is damaged (%s), starting at the end of the files", s->name, s->positions_path,
-                            root ? "no files array" : err.text);
+                log_warning("%s: %s is damaged (%s), starting at the end of the files", s->name,
+                            s->positions_path ?: "the saved position", root ? "no files array" : err.text);
                 json_decref(root);
                 return;
         }
@@ -266,7 +277,7 @@ static void positions_save(SourceFile *s) {
         json_t *root, *files;
         int r = 0;
 
-        if (!s->positions_path || !s->dirty)
+        if ((!s->positions_path && !s->pos) || !s->dirty)
                 return;
         root = json_pack("{s:i, s:[]}", "version", 1, "files");
         files = root ? json_object_get(root, "files") : NULL;
@@ -290,6 +301,13 @@ static void positions_save(SourceFile *s) {
         json_decref(root);
         if (!text) {
                 log_warning("%s: out of memory saving file positions, ignoring", s->name);
+                return;
+        }
+        if (s->pos) {
+                r = s->pos->save("files", text, s->pos->userdata); /* it logs */
+                if (r < 0)
+                        return;
+                s->dirty = false;
                 return;
         }
         r = write_file_atomic(s->positions_path, text, strlen(text));
@@ -705,6 +723,7 @@ int source_file_new(sd_event *event, const SourceFileOptions *o, SourceLineFn fn
         s->polling = o->polling;
         s->latin1 = o->latin1;
         s->dates = o->dates;
+        s->pos = o->position;
         for (; o->paths && o->paths[n]; n++)
                 ;
         s->name = strdup(o->name);

@@ -18,14 +18,16 @@
  * realtime_usec (0 when the line has none: the time of reading).
  *
  * Positions: per file, (device, inode, offset of the first byte not yet handed over,
- * fingerprint of the first FILE_FP_BYTES bytes), saved atomically to
- * STATE_DIR/positions-JAIL.json after each batch of lines. On start, a file with a saved
+ * fingerprint of the first FILE_FP_BYTES bytes), saved after each batch of lines through
+ * o->position (the manager commits them in the state with the batch's failures), or atomically
+ * to STATE_DIR/positions-JAIL.json without one. On start, a file with a saved
  * position resumes there; if it was rotated meanwhile, the rotated file (same inode, found in
  * the same directory) is finished first. A file without a saved position is tailed from its end
  * when present at start, and read from its start when it appears later (up to
  * FILE_CATCHUP_MAX bytes; a bigger file appearing at once is tailed from its end, with a
  * warning). After a crash, the lines of the last batch that was handed over but not saved are
- * handed over again: at most one batch (FILE_BATCH_MAX bytes per file).
+ * handed over again: at most one batch (FILE_BATCH_MAX bytes per file); with o->position their
+ * failures were not committed either, so nothing is counted twice.
  *
  * Watching: inotify on the directories of the logpath patterns (auto, pyinotify), plus a
  * rescan every FILE_RESCAN_USEC for directories that appear later; polling: a stat of each file
@@ -47,7 +49,10 @@ typedef struct SourceFileOptions {
         bool polling;                   /* stat on a timer instead of inotify */
         bool latin1;                    /* logencoding = latin-1 */
         const DatePattern *dates;       /* NULL: automatic detection; borrowed, must outlive */
-        const char *state_dir;          /* NULL: positions are not saved */
+        const char *state_dir;          /* NULL: positions are not saved in a file */
+        const SourcePosition *position; /* non-NULL: positions are saved through it (source "files"),
+                                         * STATE_DIR/positions-JAIL.json is only read once, when it has
+                                         * none (an upgrade); borrowed, must outlive */
 } SourceFileOptions;
 
 /* Opens what exists, restores saved positions and starts watching. A path that cannot be read

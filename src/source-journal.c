@@ -18,7 +18,8 @@ struct SourceJournal {
         SourceLineFn fn;
         void *userdata;
         uint64_t entries;
-        char *cursor_path;      /* NULL: the position is not saved */
+        char *cursor_path;      /* NULL: the position is not saved in a file */
+        const SourcePosition *pos; /* non-NULL: the position is saved through it */
         char line[SOURCE_LINE_MAX + 1];
 };
 
@@ -158,8 +159,12 @@ static void source_journal_save(SourceJournal *s) {
         _cleanup_free_ char *c = NULL;
         int r;
 
-        if (!s->cursor_path || sd_journal_get_cursor(s->journal, &c) < 0)
+        if ((!s->pos && !s->cursor_path) || sd_journal_get_cursor(s->journal, &c) < 0)
                 return;
+        if (s->pos) {
+                (void) s->pos->save("journal", c, s->pos->userdata); /* it logs */
+                return;
+        }
         r = write_file_atomic(s->cursor_path, c, strlen(c));
         if (r < 0)
                 log_warning_errno(r, "%s: cannot save the journal position in %s, ignoring: %m", s->name,
@@ -168,6 +173,7 @@ static void source_journal_save(SourceJournal *s) {
 
 int source_journal_drain(SourceJournal *s) {
         int n = 0, r;
+        unsigned batch = 0;
         bool moved = false;
 
         for (;;) {
@@ -182,6 +188,12 @@ int source_journal_drain(SourceJournal *s) {
                 r = source_journal_dispatch(s);
                 if (r > 0)
                         n++;
+                /* a long burst: commit what was read so far, at this entry boundary */
+                if (++batch >= SOURCE_BATCH_MAX) {
+                        source_journal_save(s);
+                        batch = 0;
+                        moved = false;
+                }
         }
         /* the cursor of the last entry read: a restart continues after it */
         if (moved)
@@ -189,26 +201,42 @@ int source_journal_drain(SourceJournal *s) {
         return r < 0 ? r : n;
 }
 
-int source_journal_restore(SourceJournal *s, const char *state_dir) {
+int source_journal_restore(SourceJournal *s, const char *state_dir, const SourcePosition *pos) {
         _cleanup_free_ char *c = NULL;
-        size_t len;
-        int r;
+        size_t len = 0;
+        int r = -ENOENT;
 
-        if (!state_dir)
+        s->pos = pos;
+        if (pos) {
+                r = pos->load("journal", &c, pos->userdata);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (r >= 0)
+                        len = strlen(c);
+        }
+        if (!state_dir && r < 0)
                 return 0;
-        if (asprintf(&s->cursor_path, "%s/journal-%s.cursor", state_dir, s->name) < 0) {
+        if (state_dir && asprintf(&s->cursor_path, "%s/journal-%s.cursor", state_dir, s->name) < 0) {
                 s->cursor_path = NULL;
                 return -ENOMEM;
         }
         /* the jail name is one path component */
-        for (char *p = s->cursor_path + strlen(state_dir) + 1; *p; p++)
+        for (char *p = s->cursor_path ? s->cursor_path + strlen(state_dir) + 1 : NULL; p && *p; p++)
                 if (*p == '/')
                         *p = '_';
-        r = read_file_small(s->cursor_path, 4096, &c, &len);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
+        if (r == -ENOENT) {
+                if (!s->cursor_path)
+                        return 0;
+                /* none in pos: the cursor file (of an older version when pos is set) */
+                r = read_file_small(s->cursor_path, 4096, &c, &len);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (pos)
+                        log_info("%s: resuming from %s once; the position is kept in the state from now on",
+                                 s->name, s->cursor_path);
+        }
         while (len > 0 && (c[len - 1] == '\n' || c[len - 1] == ' '))
                 c[--len] = 0;
         if (len == 0)

@@ -263,19 +263,22 @@ void state_on_flush(Manager *m) {
         int64_t now = now_rt_sec();
         usec_t t0 = now_usec(CLOCK_MONOTONIC);
         bool durable = false;
-        size_t n = 0;
+        size_t n = 0, done = 0;
         int r;
 
         if (!s || !s->store)
                 return;
         for (size_t i = 0; i < m->n_pending; i++) {
                 const PendingBan *p = &m->pending[i];
-                if (p->error || p->n_elems == 0)
+                if (p->error)
+                        continue;
+                done++;
+                if (p->n_elems == 0)
                         continue;
                 n++;
                 durable = durable || p->bantime_sec < 0;
         }
-        if (n == 0)
+        if (done == 0)
                 return;
         r = store_begin(s->store, durable);
         for (size_t i = 0; r >= 0 && i < m->n_pending; i++) {
@@ -283,7 +286,12 @@ void state_on_flush(Manager *m) {
                 _cleanup_free_ char *ev = NULL;
                 NftElem e = { .prefixlen = 128 };
 
-                if (p->error || p->n_elems == 0)
+                if (p->error)
+                        continue;
+                /* the failures that made this ban are spent with it, in this transaction: a crash
+                 * before the commit keeps both (replayed at start), after it neither */
+                r = store_failures_forget(s->store, p->jail->conf->name, &p->addr);
+                if (r < 0 || p->n_elems == 0)
                         continue;
                 if (p->failures > 0)
                         ev = evidence_collect(p->jail, &p->addr, p->jail->conf->maxretry);
@@ -321,6 +329,79 @@ void state_on_unban(Manager *m, const Jail *j, const Addr *a) {
         r = store_end(m->state->store, j ? j->conf->name : NULL, a, now_rt_sec());
         if (r < 0)
                 log_warning_errno(r, "failed to record an unban in the state, ignoring: %m");
+        /* the tracker forgot them too */
+        state_forget_failures(m, j, a);
+}
+
+bool state_keeps_failures(const Manager *m) {
+        return m->state && m->state->store;
+}
+
+int state_commit_batch(Manager *m, Jail *j, const char *source, const char *data) {
+        Store *st = m->state ? m->state->store : NULL;
+        const char *name = j->conf->name;
+        int r;
+
+        if (!st)
+                return -ENOTCONN;
+        r = store_begin(st, false);
+        for (size_t i = 0; r >= 0 && i < j->n_batch; i++)
+                r = store_failure_add(st, name, &j->batch[i].addr, j->batch[i].t);
+        if (r >= 0)
+                r = store_position_set(st, name, source, data);
+        if (r >= 0)
+                r = store_commit(st);
+        else
+                store_rollback(st);
+        if (r < 0) {
+                if (j->n_batch >= JAIL_BATCH_MAX) {
+                        log_warning("%s: dropping %zu failures that could not be committed", name, j->n_batch);
+                        j->n_batch = 0;
+                }
+                return log_warning_errno(r, "%s: failed to commit %zu failures and the %s position, trying again "
+                                         "after the next batch: %m", name, j->n_batch, source);
+        }
+        j->n_batch = 0;
+        return 0;
+}
+
+int state_load_position(Manager *m, const Jail *j, const char *source, char **ret) {
+        if (!m->state || !m->state->store)
+                return -ENOENT;
+        return store_position_get(m->state->store, j->conf->name, source, ret);
+}
+
+int state_foreach_failure(Manager *m, const Jail *j, StoreFailureCb cb, void *userdata) {
+        if (!m->state || !m->state->store)
+                return 0;
+        return store_foreach_failure(m->state->store, j->conf->name, now_rt_sec() - j->conf->findtime_sec, cb,
+                                     userdata);
+}
+
+void state_forget_failures(Manager *m, const Jail *j, const Addr *a) {
+        int r;
+
+        if (!m->state || !m->state->store)
+                return;
+        r = store_failures_forget(m->state->store, j ? j->conf->name : NULL, a);
+        if (r < 0)
+                log_warning_errno(r, "failed to forget failures in the state, ignoring: %m");
+}
+
+void state_gc_failures(Manager *m) {
+        int64_t now = now_rt_sec();
+        int r = 0, n = 0;
+
+        if (!m->state || !m->state->store)
+                return;
+        for (size_t i = 0; i < m->n_jails && r >= 0; i++) {
+                r = store_failures_gc(m->state->store, m->jails[i].conf->name, now - m->jails[i].conf->findtime_sec);
+                n += MAX(r, 0);
+        }
+        if (r < 0)
+                log_warning_errno(r, "failed to drop old failures from the state, ignoring: %m");
+        else if (n > 0)
+                log_debug("state: %d failures older than findtime dropped", n);
 }
 
 int64_t state_bantime(Manager *m, const Jail *j, const Addr *a) {

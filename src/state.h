@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manager-internal.h"
+#include "store.h"
 
 /* The Manager's durable side (state.c): the ban history in the store, the restore at start, the
  * nf_tables monitor that puts the table back when it vanishes, bantime.increment. Main thread.
@@ -28,3 +29,23 @@ int64_t state_bantime(Manager *m, const Jail *j, const Addr *a);
 /* In the flush: whether IPv6 element e of p overlaps a live ban of another prefix length (the
  * kernel would refuse it); logged once. */
 bool state_v6_conflict(Manager *m, const PendingBan *p, const NftElem *e, usec_t now);
+
+/* Whether failures and source positions are kept in the state (it could be opened). */
+bool state_keeps_failures(const Manager *m);
+
+/* The end of a batch of lines of j's source (SourcePosition.save): commits j's batch of failures
+ * and the position after the last line in one transaction. Returns 0 or a negative errno
+ * (logged; the batch is kept for the next try). */
+int state_commit_batch(Manager *m, Jail *j, const char *source, const char *data);
+
+/* SourcePosition.load: the saved position of j's source, malloc'd, or -ENOENT. */
+int state_load_position(Manager *m, const Jail *j, const char *source, char **ret);
+
+/* Calls cb with the stored failures of j within its findtime, oldest first. */
+int state_foreach_failure(Manager *m, const Jail *j, StoreFailureCb cb, void *userdata);
+
+/* Deletes the stored failures of a in j (a NULL: every address; j NULL: every jail). */
+void state_forget_failures(Manager *m, const Jail *j, const Addr *a);
+
+/* Deletes stored failures older than their jail's findtime. */
+void state_gc_failures(Manager *m);

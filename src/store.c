@@ -18,6 +18,13 @@ enum {
         STMT_COUNT,
         STMT_LIVE,
         STMT_PURGE,
+        STMT_FAIL_ADD,
+        STMT_FAIL_FORGET,
+        STMT_FAIL_FORGET_ONE,
+        STMT_FAIL_GC,
+        STMT_FAIL_LIST,
+        STMT_POS_SET,
+        STMT_POS_GET,
         _STMT_MAX,
 };
 
@@ -36,6 +43,14 @@ static const char *const stmt_sql[_STMT_MAX] = {
                       "CASE WHEN count(*) > count(\"end\") THEN NULL ELSE max(\"end\") END, max(failures) "
                       "FROM bans WHERE \"end\" IS NULL OR \"end\" > ?1 GROUP BY addr, jail",
         [STMT_PURGE] = "DELETE FROM bans WHERE \"end\" IS NOT NULL AND \"end\" < ?1",
+        [STMT_FAIL_ADD] = "INSERT INTO failures(jail, addr, t) VALUES (?1, ?2, ?3)",
+        [STMT_FAIL_FORGET] = "DELETE FROM failures WHERE (?1 IS NULL OR jail = ?1) AND (?2 IS NULL OR addr = ?2)",
+        /* the flush's form, once per ban: one that the index serves */
+        [STMT_FAIL_FORGET_ONE] = "DELETE FROM failures WHERE addr = ?2 AND jail = ?1",
+        [STMT_FAIL_GC] = "DELETE FROM failures WHERE jail = ?1 AND t < ?2",
+        [STMT_FAIL_LIST] = "SELECT addr, t FROM failures WHERE jail = ?1 AND t >= ?2 ORDER BY t, rowid",
+        [STMT_POS_SET] = "INSERT OR REPLACE INTO positions(jail, source, data) VALUES (?1, ?2, ?3)",
+        [STMT_POS_GET] = "SELECT data FROM positions WHERE jail = ?1 AND source = ?2",
 };
 
 static const char schema[] =
@@ -52,7 +67,20 @@ static const char schema[] =
         " evidence TEXT,"
         " reported INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS bans_addr ON bans(addr, jail);"
-        "CREATE INDEX IF NOT EXISTS bans_end ON bans(\"end\");";
+        "CREATE INDEX IF NOT EXISTS bans_end ON bans(\"end\");"
+        /* failures not yet turned into a ban, committed with the position of the source they were
+         * read from (see store.h) */
+        "CREATE TABLE IF NOT EXISTS failures("
+        " jail TEXT NOT NULL,"
+        " addr TEXT NOT NULL,"
+        " t INTEGER NOT NULL);"          /* realtime, seconds: the failure's time */
+        "CREATE INDEX IF NOT EXISTS failures_jail_t ON failures(jail, t);"
+        "CREATE INDEX IF NOT EXISTS failures_addr ON failures(addr, jail);"
+        "CREATE TABLE IF NOT EXISTS positions("
+        " jail TEXT NOT NULL,"
+        " source TEXT NOT NULL,"        /* \"journal\" or \"files\" */
+        " data TEXT NOT NULL,"          /* the journal cursor; the file source's JSON */
+        " PRIMARY KEY(jail, source));";
 
 struct Store {
         sqlite3 *db;
@@ -260,4 +288,103 @@ int store_purge(Store *s, int64_t before) {
                 return -ENOMEM;
         r = stmt_run(s, STMT_PURGE);
         return r < 0 ? r : sqlite3_changes(s->db);
+}
+
+int store_failure_add(Store *s, const char *jail, const Addr *a, int64_t t) {
+        sqlite3_stmt *st = s->stmt[STMT_FAIL_ADD];
+
+        if (!jail || !a)
+                return -EINVAL;
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_addr(st, 2, a) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 3, t) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_run(s, STMT_FAIL_ADD);
+}
+
+int store_failures_forget(Store *s, const char *jail, const Addr *a) {
+        int k = jail && a ? STMT_FAIL_FORGET_ONE : STMT_FAIL_FORGET;
+        sqlite3_stmt *st = s->stmt[k];
+        int r;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_addr(st, 2, a) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        r = stmt_run(s, k);
+        return r < 0 ? r : sqlite3_changes(s->db);
+}
+
+int store_failures_gc(Store *s, const char *jail, int64_t before) {
+        sqlite3_stmt *st = s->stmt[STMT_FAIL_GC];
+        int r;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || sqlite3_bind_int64(st, 2, before) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        r = stmt_run(s, STMT_FAIL_GC);
+        return r < 0 ? r : sqlite3_changes(s->db);
+}
+
+int store_foreach_failure(Store *s, const char *jail, int64_t since, StoreFailureCb cb, void *userdata) {
+        sqlite3_stmt *st = s->stmt[STMT_FAIL_LIST];
+        int rc, r = 0;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || sqlite3_bind_int64(st, 2, since) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *as = (const char *) sqlite3_column_text(st, 0);
+                Addr a;
+
+                if (!as || addr_from_string(as, &a) < 0)
+                        continue; /* a row written by hand: skip it */
+                r = cb(&a, sqlite3_column_int64(st, 1), userdata);
+                if (r < 0)
+                        break;
+        }
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? 0 : store_errno(rc) ?: -EIO;
+}
+
+int store_position_set(Store *s, const char *jail, const char *source, const char *data) {
+        sqlite3_stmt *st = s->stmt[STMT_POS_SET];
+
+        if (!jail || !source || !data)
+                return -EINVAL;
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_str(st, 2, source) != SQLITE_OK ||
+            bind_str(st, 3, data) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_run(s, STMT_POS_SET);
+}
+
+int store_position_get(Store *s, const char *jail, const char *source, char **ret) {
+        sqlite3_stmt *st = s->stmt[STMT_POS_GET];
+        char *d = NULL;
+        int rc, r = 0;
+
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_str(st, 2, source) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *v = (const char *) sqlite3_column_text(st, 0);
+                d = v ? strdup(v) : NULL;
+                r = d ? 0 : -ENOMEM;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc) ?: -EIO;
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        if (r >= 0)
+                *ret = d;
+        return r;
 }

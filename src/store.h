@@ -9,7 +9,13 @@
  *
  * Table bans: one row per ban decision (a ban, a restored ban adopted from the kernel). Times are
  * realtime seconds since the epoch; end NULL = permanent. A manual or hand-made unban sets end to
- * the time of the unban, so the row still counts for bantime.increment until dbpurgeage drops it. */
+ * the time of the unban, so the row still counts for bantime.increment until dbpurgeage drops it.
+ *
+ * Table failures: the failures of a jail not yet turned into a ban (jail, addr, t = the failure's
+ * realtime seconds). Table positions: where each source of a jail stopped (jail, source, data).
+ * A batch of lines commits its failures and the position after its last line in ONE transaction,
+ * and a ban commits its row and deletes its failures in one, so that a crash neither loses nor
+ * double-counts a line (manager.c: the crash windows). */
 
 typedef struct Store Store;
 
@@ -53,3 +59,19 @@ int store_foreach_live(Store *s, int64_t now, StoreBanCb cb, void *userdata);
 
 /* Deletes bans that ended before `before`. Returns the number deleted or a negative errno. */
 int store_purge(Store *s, int64_t before);
+
+/* Failures (inside a transaction of the caller's, or alone). */
+int store_failure_add(Store *s, const char *jail, const Addr *a, int64_t t);
+/* Deletes the failures of a (NULL: all) in jail (NULL: all). Returns the number or an errno. */
+int store_failures_forget(Store *s, const char *jail, const Addr *a);
+/* Deletes the failures of jail older than before. Returns the number or a negative errno. */
+int store_failures_gc(Store *s, const char *jail, int64_t before);
+/* Calls cb for every failure of jail at or after since, oldest first. cb returns 0 to go on,
+ * negative to stop (returned). Returns 0 or a negative errno. */
+typedef int (*StoreFailureCb)(const Addr *a, int64_t t, void *userdata);
+int store_foreach_failure(Store *s, const char *jail, int64_t since, StoreFailureCb cb, void *userdata);
+
+/* The saved position of source ("journal", "files") of jail: set replaces it; get returns a
+ * malloc'd copy, or -ENOENT when there is none. */
+int store_position_set(Store *s, const char *jail, const char *source, const char *data);
+int store_position_get(Store *s, const char *jail, const char *source, char **ret);

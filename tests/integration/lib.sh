@@ -672,16 +672,25 @@ rig_failures_last_ge() {
 }
 
 # rig_file_caught_up JAIL PATH: true when the position the daemon saved for
-# PATH ($RIG_STATE/positions-JAIL.json) is the size of PATH: it read it all.
+# PATH (table positions of $RIG_STATE/nftjail.db, or $RIG_STATE/positions-JAIL.json
+# without a state) is the size of PATH: it read it all.
 rig_file_caught_up() {
-	"$RIG_PY" - "$RIG_STATE/positions-$1.json" "$2" <<'PY'
-import json, os, sys
+	"$RIG_PY" - "$RIG_STATE" "$1" "$2" <<'PY'
+import json, os, sqlite3, sys
+state, jail, path = sys.argv[1:4]
+text = None
 try:
-    files = json.load(open(sys.argv[1]))["files"]
+    db = sqlite3.connect(f"file:{state}/nftjail.db?mode=ro", uri=True, timeout=2)
+    row = db.execute("select data from positions where jail = ? and source = 'files'", (jail,)).fetchone()
+    text = row[0] if row else None
+except sqlite3.Error:
+    pass
+try:
+    files = json.loads(text if text is not None else open(f"{state}/positions-{jail}.json").read())["files"]
 except (OSError, ValueError, KeyError):
     sys.exit(1)
-st = os.stat(sys.argv[2])
-sys.exit(0 if any(f["path"] == sys.argv[2] and f["inode"] == st.st_ino and f["offset"] == st.st_size
+st = os.stat(path)
+sys.exit(0 if any(f["path"] == path and f["inode"] == st.st_ino and f["offset"] == st.st_size
                   for f in files) else 1)
 PY
 }

@@ -71,7 +71,8 @@ rig_wait_until 10 rig_failures_ge proxmox 198.51.100.9 1
 printf ' msg=x\n' >>/var/log/daemon.log
 rig_wait_until 10 rig_failures_ge proxmox 198.51.100.8 1
 [ "$(rig_failures proxmox 198.51.100.7)" = 0 ] || fail "a failure older than findtime counted"
-[ -s "$RIG_STATE/positions-proxmox.json" ] || fail "no positions file"
+[ -n "$(sqlite3 "$RIG_STATE/nftjail.db" "select data from positions where jail = 'proxmox' and source = 'files'")" ] ||
+	fail "no saved file positions"
 # status names the file the jail reads, and counts its lines
 rig_ctl --json status proxmox >"$RIG_TMP/status.json" || fail "status proxmox failed"
 "$RIG_PY" - "$RIG_TMP/status.json" <<'PY' || fail "status: the file source is not shown: $(cat "$RIG_TMP/status.json")"

@@ -79,7 +79,8 @@ for i in 6 7 8 9 10; do jlog $B "$i"; done
 rig_start_daemon --log-target journal
 rig_wait_until 10 rig_failures_ge proxmox $B 10
 [ "$(rig_failures proxmox $B)" = 10 ] || fail "journal: $(rig_failures proxmox $B) failures, want 10"
-[ -s "$RIG_STATE/journal-proxmox.cursor" ] || fail "no saved journal cursor"
+[ -n "$(sqlite3 "$RIG_STATE/nftjail.db" "select data from positions where jail = 'proxmox' and source = 'journal'")" ] ||
+	fail "no saved journal cursor"
 # killed in the middle of a burst
 for i in $(seq 11 20); do jlog $B "$i"; done &
 writer=$!

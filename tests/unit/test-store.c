@@ -35,6 +35,19 @@ static int collect(const StoreBan *b, void *userdata) {
         return 0;
 }
 
+typedef struct FailSeen {
+        int64_t t[8];
+        size_t n;
+} FailSeen;
+
+static int collect_failure(const Addr *a, int64_t t, void *userdata) {
+        FailSeen *f = userdata;
+
+        assert_true(f->n < 8);
+        f->t[f->n++] = t;
+        return 0;
+}
+
 static void test_store(void **state) {
         Store *s = NULL;
         Addr a = A("192.0.2.7"), b = A("2001:db8:2::66"), c = A("198.51.100.9");
@@ -94,6 +107,39 @@ static void test_store(void **state) {
         assert_int_equal(store_count(s, NULL, &a), 1);
         assert_int_equal(store_purge(s, 100000), 2);
         assert_int_equal(store_count(s, NULL, &a), 0);
+
+        /* failures and a position in one transaction; a rolled back batch leaves neither */
+        {
+                Addr d = A("203.0.113.4");
+                char *pos = NULL;
+                FailSeen fs = {};
+
+                assert_int_equal(store_position_get(s, "sshd", "journal", &pos), -ENOENT);
+                assert_int_equal(store_begin(s, false), 0);
+                assert_int_equal(store_failure_add(s, "sshd", &d, 2000), 0);
+                assert_int_equal(store_failure_add(s, "sshd", &c, 1990), 0);
+                assert_int_equal(store_failure_add(s, "proxmox", &d, 2001), 0);
+                assert_int_equal(store_position_set(s, "sshd", "journal", "s=1"), 0);
+                assert_int_equal(store_commit(s), 0);
+                assert_int_equal(store_begin(s, false), 0);
+                assert_int_equal(store_failure_add(s, "sshd", &d, 2002), 0);
+                assert_int_equal(store_position_set(s, "sshd", "journal", "s=2"), 0);
+                store_rollback(s);
+                assert_int_equal(store_position_get(s, "sshd", "journal", &pos), 0);
+                assert_string_equal(pos, "s=1");
+                free(pos);
+                /* oldest first, from since on */
+                assert_int_equal(store_foreach_failure(s, "sshd", 1000, collect_failure, &fs), 0);
+                assert_int_equal(fs.n, 2);
+                assert_int_equal(fs.t[0], 1990);
+                assert_int_equal(fs.t[1], 2000);
+                fs.n = 0;
+                assert_int_equal(store_foreach_failure(s, "sshd", 1995, collect_failure, &fs), 0);
+                assert_int_equal(fs.n, 1);
+                assert_int_equal(store_failures_gc(s, "sshd", 1995), 1);
+                assert_int_equal(store_failures_forget(s, "sshd", &d), 1);
+                assert_int_equal(store_failures_forget(s, NULL, NULL), 1);
+        }
 
         store_free(s);
         /* reopen: the schema is there */
