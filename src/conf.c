@@ -901,6 +901,25 @@ static const char *q(const char *s, char *buf, size_t len) {
         return escape_bytes(s, strlen(s), buf, len);
 }
 
+/* maxlines, for a filter or a jail's override: *ret keeps its value when unset; a bad value is
+ * an error with its file and line. Returns 0 or -ENOMEM. */
+static int scope_get_maxlines(Scope *sc, ConfDiags *d, unsigned *ret) {
+        _cleanup_free_ char *s = NULL;
+        unsigned long v;
+        char qb[128];
+        Found w;
+        int r;
+
+        r = scope_get_str(sc, d, "maxlines", &s, &w);
+        if (r <= 0)
+                return r;
+        if (parse_uint(s, 1000, &v) < 0 || v < 1)
+                return MIN(ini_diag(d, w.file, w.line, true, "'maxlines': '%s' is not a number in 1..1000",
+                                    q(s, qb, sizeof qb)), 0);
+        *ret = (unsigned) v;
+        return 0;
+}
+
 /* ---- filters ---- */
 
 void filter_conf_done(FilterConf *f) {
@@ -967,7 +986,6 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
         size_t n_opts = 0, errors = d->n_errors;
         bool found = false;
         Scope sc = {};
-        Found where;
         int r;
 
         r = parse_spec(spec, &name, &opts, &n_opts, err);
@@ -1052,19 +1070,9 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 f.journalmatch = mfree(f.journalmatch);
         if (f.datepattern && !*f.datepattern)
                 f.datepattern = mfree(f.datepattern);
-        r = scope_get_str(&sc, d, "maxlines", &s, &where);
-        if (r == -ENOMEM)
+        r = scope_get_maxlines(&sc, d, &f.maxlines);
+        if (r < 0)
                 goto finish;
-        if (r > 0) {
-                unsigned long v;
-
-                if (parse_uint(s, 1000, &v) < 0 || v < 1) {
-                        r = ini_diag(d, where.file, where.line, true, "'maxlines': '%s' is not a number in 1..1000", q(s, qb, sizeof qb));
-                        if (r < 0)
-                                goto finish;
-                } else
-                        f.maxlines = (unsigned) v;
-        }
         if (f.n_failregex == 0 && d->n_errors == errors) {
                 r = ini_diag(d, f.file, 0, true, "filter '%s' has no failregex", q(name, qb, sizeof qb));
                 if (r < 0)
@@ -1826,19 +1834,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 j.filter.datepattern = TAKE_PTR(str);
         }
         str = mfree(str);
-        r = scope_get_str(&sc, d, "maxlines", &str, &w);
-        if (r == -ENOMEM)
+        r = scope_get_maxlines(&sc, d, &j.filter.maxlines);
+        if (r < 0)
                 goto fail;
-        if (r > 0) {
-                unsigned long v;
-
-                if (parse_uint(str, 1000, &v) < 0 || v < 1) {
-                        r = ini_diag(d, w.file, w.line, true, "'maxlines': '%s' is not a number in 1..1000", q(str, qb, sizeof qb));
-                        if (r < 0)
-                                goto fail;
-                } else
-                        j.filter.maxlines = (unsigned) v;
-        }
 
         r = jail_logpath(&j, &sc, d);
         if (r == -ENOMEM)

@@ -1019,6 +1019,17 @@ static void test_bantime_increment(void **state) {
         assert_diag(&d, "'bantime.factor': '-1'", "jail.local", 4, true);
         assert_diag(&d, "'bantime.multipliers': 'x'", "jail.local", 5, true);
         conf_diags_done(&d);
+
+        /* the other boolean and the maxlines override, through the same helpers */
+        write_file("jail.local", "[sshd]\n"                                  /* 1 */
+                                 "ignoreself = perhaps\n"                    /* 2 */
+                                 "maxlines = 0\n"                            /* 3 */
+                                 "bantime.overalljails = 2\n");              /* 4 */
+        load_fail(&d);
+        assert_diag(&d, "'ignoreself': 'perhaps' is not a boolean", "jail.local", 2, true);
+        assert_diag(&d, "'maxlines': '0' is not a number in 1..1000", "jail.local", 3, true);
+        assert_diag(&d, "'bantime.overalljails': '2' is not a boolean", "jail.local", 4, true);
+        conf_diags_done(&d);
 }
 
 int main(void) {
