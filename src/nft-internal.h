@@ -76,3 +76,6 @@ void nft_set_ack_all(Nft *nft, bool b);
 struct nftnl_set_elem;
 typedef int (*NftDumpFn)(const char *set, struct nftnl_set_elem *e, void *userdata);
 int nft_dump_set(const char *name, NftDumpFn fn, void *userdata);
+
+/* The comment (userdata) of a dumped element into buf, "" when it has none or it does not fit. */
+void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len);

@@ -689,17 +689,35 @@ static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
         return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-static int nft_list_comment_cb(const struct nftnl_udata *attr, void *data) {
-        NftListed *d = data;
+typedef struct NftCommentBuf {
+        char *buf;
+        size_t len;
+} NftCommentBuf;
+
+static int nft_comment_cb(const struct nftnl_udata *attr, void *data) {
+        NftCommentBuf *c = data;
 
         if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
                 uint8_t l = nftnl_udata_len(attr);
-                if (l == 0 || l > sizeof(d->comment))
+                if (l == 0 || l > c->len)
                         return -1;
-                memcpy(d->comment, nftnl_udata_get(attr), l);
-                d->comment[l - 1] = 0;
+                memcpy(c->buf, nftnl_udata_get(attr), l);
+                c->buf[l - 1] = 0;
         }
         return 0;
+}
+
+void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len) {
+        NftCommentBuf c = { buf, len };
+        const void *ud;
+        uint32_t ul;
+
+        if (len == 0)
+                return;
+        buf[0] = 0;
+        ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ul);
+        if (ud && nftnl_udata_parse(ud, ul, nft_comment_cb, &c) < 0)
+                buf[0] = 0;
 }
 
 /* Number of leading bits that a (start) and b (inclusive last) share, for a prefix range. */
@@ -726,8 +744,6 @@ static uint8_t nft_prefixlen(const uint8_t *start, const uint8_t *last) {
 static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed *d) {
         const uint8_t *key, *end;
         uint32_t kl = 0, el = 0, flags = 0;
-        const void *ud;
-        uint32_t ul;
 
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
                 flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
@@ -766,9 +782,7 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
                 d->elem.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
                 d->expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-        ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ul);
-        if (ud)
-                (void) nftnl_udata_parse(ud, ul, nft_list_comment_cb, d);
+        nft_elem_comment(e, d->comment, sizeof d->comment);
         return 1;
 }
 

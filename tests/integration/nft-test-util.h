@@ -28,18 +28,6 @@ typedef struct DumpElem {
         char comment[NFT_COMMENT_MAX + 1];
 } DumpElem;
 
-static int dump_comment_cb(const struct nftnl_udata *attr, void *data) {
-        DumpElem *d = data;
-        if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
-                uint8_t l = nftnl_udata_len(attr);
-                if (l == 0 || l > sizeof(d->comment))
-                        return -1;
-                memcpy(d->comment, nftnl_udata_get(attr), l);
-                d->comment[l - 1] = 0;
-        }
-        return 0;
-}
-
 typedef struct DumpAcc {
         DumpElem *v;
         int n;
@@ -75,9 +63,7 @@ static int dump_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
                 d->timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
                 d->expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-        p = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &l);
-        if (p)
-                (void) nftnl_udata_parse(p, l, dump_comment_cb, d);
+        nft_elem_comment(e, d->comment, sizeof(d->comment));
         return 0;
 }
 
