@@ -105,17 +105,46 @@ static int count(const char *set) {
         return n;
 }
 
-/* Elements of set with exactly this timeout: counts that short-lived elements of earlier steps,
- * expiring meanwhile, cannot disturb. */
-static int count_timeout(const char *set, uint64_t timeout_ms) {
+static int cmp_dump_key(const void *a, const void *b) {
+        const DumpElem *x = a, *y = b;
+
+        if (x->key_len != y->key_len)
+                return x->key_len < y->key_len ? -1 : 1;
+        return memcmp(x->key, y->key, x->key_len);
+}
+
+/* Distinct elements of set with exactly this timeout: counts that short-lived elements of earlier
+ * steps, expiring meanwhile, cannot disturb. A dump taken while the kernel resizes a hash set
+ * after a large insert can repeat or skip elements (its rhashtable walk restarts), so keys are
+ * counted once and the set is dumped until two dumps agree. */
+static int count_timeout_once(const char *set, uint64_t timeout_ms) {
         DumpElem *v = NULL;
         int n = dump_set(set, &v), k = 0;
 
+        if (n < 0)
+                return n;
         for (int i = 0; i < n; i++)
                 if (v[i].timeout == timeout_ms)
+                        v[k++] = v[i];
+        qsort(v, (size_t) k, sizeof *v, cmp_dump_key);
+        n = k;
+        k = 0;
+        for (int i = 0; i < n; i++)
+                if (i == 0 || cmp_dump_key(&v[i - 1], &v[i]) != 0)
                         k++;
         free(v);
-        return n < 0 ? n : k;
+        return k;
+}
+
+static int count_timeout(const char *set, uint64_t timeout_ms) {
+        int prev = count_timeout_once(set, timeout_ms), cur = prev;
+
+        for (int i = 0; i < 10 && prev >= 0; i++, prev = cur) {
+                cur = count_timeout_once(set, timeout_ms);
+                if (cur == prev)
+                        break;
+        }
+        return cur;
 }
 
 static void check_present(const NftElem *e, uint64_t timeout_ms, const char *comment) {
