@@ -20,6 +20,22 @@ _nftjail_jails() {
 		sed -n 's/^ *"name": "\([^"]*\)".*/\1/p'
 }
 
+# Filter names in the --config-dir given on the line, else /etc/nftjail (for nftjail regex).
+_nftjail_filters() {
+	local i dir=/etc/nftjail f
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case "${COMP_WORDS[i]}" in
+		--config-dir | -c) dir=${COMP_WORDS[i + 1]} ;;
+		--config-dir=*) dir=${COMP_WORDS[i]#--config-dir=} ;;
+		esac
+	done
+	for f in "$dir"/filter.d/*.conf; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		[ "$f" = common.conf ] || printf '%s\n' "${f%.conf}"
+	done
+}
+
 _nftjail() {
 	local cur prev verb="" i nargs=0
 	cur=${COMP_WORDS[COMP_CWORD]}
@@ -84,6 +100,11 @@ _nftjail() {
 		;;
 	regex:0)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		;;
+	regex:*)
+		# one or more filters: names from filter.d, or paths
+		mapfile -t COMPREPLY < <(compgen -W "$(_nftjail_filters)" -- "$cur")
+		[ ${#COMPREPLY[@]} -gt 0 ] || mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		;;
 	esac
 }

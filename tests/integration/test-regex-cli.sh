@@ -50,6 +50,39 @@ python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; sys.e
 	{ cat "$tmp/json"; fail "literal regex: want line 3 only"; }
 echo "ok: stdin, options, path, literal"
 
+# several filters in one pass: every line through each, a summary each, "filter" in the JSON
+printf 'Nov 24 13:05:07 pve pvedaemon[1206]: authentication failure; rhost=::ffff:198.51.100.7 user=root@pam msg=Authentication failure\n' >>"$tmp/auth.log"
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json "$tmp/auth.log" sshd proxmox recidive >"$tmp/json" 2>"$tmp/err" ||
+	{ cat "$tmp/err"; fail "several filters failed"; }
+python3 - "$tmp/json" <<'PY' || fail "several filters: JSON differs"
+import json, sys
+got = [(g["line"], g["host"], g["filter"]) for g in map(json.loads, open(sys.argv[1]))]
+want = [(1, "192.0.2.10", "sshd"), (3, "2001:db8::10", "sshd"), (4, "192.0.2.11", "sshd"), (6, "192.0.2.12", "sshd"),
+        (7, "198.51.100.7", "proxmox")]
+if got != want:
+    print("got", got, "want", want); sys.exit(1)
+PY
+[ "$(grep -c '^Filter: ' "$tmp/err")" = 3 ] && [ "$(grep -c '^Lines: 7 lines' "$tmp/err")" = 3 ] ||
+	{ cat "$tmp/err"; fail "several filters: want three summaries of 7 lines"; }
+awk '/^Filter: proxmox/{p=1} p&&/^Failregex:/{print; exit}' "$tmp/err" | grep -q "Failregex: 1 total" ||
+	{ cat "$tmp/err"; fail "several filters: proxmox should have 1"; }
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" "$tmp/auth.log" sshd no-such-filter >/dev/null 2>&1
+[ $? = 1 ] || fail "several filters, one unknown: want exit 1"
+echo "ok: several filters"
+
+# a long line, cut, between two short ones, with no newline at the end
+{
+	printf 'Nov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.40 port 1 ssh2\n'
+	printf 'Nov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.41 port 1 ssh2'
+	head -c 300000 /dev/zero | tr '\0' ' '
+	printf '\nNov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.42 port 1 ssh2'
+} >"$tmp/cut.log"
+"$NFTJAIL" regex --config-dir "$SRCDIR/conf" --json "$tmp/cut.log" sshd >"$tmp/json" 2>"$tmp/err" || { cat "$tmp/err"; fail "cut line: failed"; }
+python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; sys.exit(0 if [(x["line"],x["host"]) for x in l]==[(1,"192.0.2.40"),(3,"192.0.2.42")] else 1)' "$tmp/json" ||
+	{ cat "$tmp/json"; fail "cut line: want lines 1 and 3"; }
+grep -q "^Lines: 3 lines, 3 with a date, 1 cut" "$tmp/err" || { cat "$tmp/err"; fail "cut line: want 3 lines, 1 cut"; }
+echo "ok: cut line, last line without a newline"
+
 # hostile input: NUL, invalid UTF-8, a 1 MB line, empty lines
 {
 	printf 'Nov 24 13:05:01 h sshd[1]: Failed password for root from 192.0.2.30 port 1 ssh2\x00junk\n'
