@@ -46,6 +46,12 @@ struct Filter {
          * the union (backreferences, \Q, extended mode) or when there is one regex. */
         pcre2_code *gate;
         bool gate_jit;
+        /* Each alternative of the gate starts with (*MARK:i), so a gate match names the regex it
+         * went through and gives that regex's captures, moved up by gate_shift[i] past the
+         * groups of the alternatives before it (the common prefix's gate_prefix_groups first). */
+        uint32_t *gate_shift;
+        uint32_t gate_prefix_groups;
+        pcre2_match_data *gate_md;
         pcre2_match_data *md;
         pcre2_match_context *mctx;
         pcre2_jit_stack *jit_stack;
@@ -600,7 +606,7 @@ static uint32_t capture_count(const char *pattern, size_t len) {
         return n;
 }
 
-static int gate_compile(Filter *f, char **expanded, uint32_t *max_groups) {
+static int gate_compile(Filter *f, char **expanded) {
         uint32_t sum = 0, n, prefix_captures = 0;
         size_t prefix;
         Buf b = {};
@@ -621,14 +627,23 @@ static int gate_compile(Filter *f, char **expanded, uint32_t *max_groups) {
                 if (prefix_captures == UINT32_MAX)
                         prefix = 0, prefix_captures = 0;
         }
+        f->gate_shift = calloc(f->n_fail, sizeof(uint32_t));
+        if (!f->gate_shift) {
+                r = -ENOMEM;
+                goto done;
+        }
         r = buf_put(&b, expanded[0], prefix);
         if (r >= 0)
                 r = buf_puts(&b, "(?:");
         for (size_t i = 0; i < f->n_fail && r >= 0; i++) {
-                if (pcre2_pattern_info(f->fail[i].code, PCRE2_INFO_CAPTURECOUNT, &n) < 0)
+                char mark[32];
+
+                if (pcre2_pattern_info(f->fail[i].code, PCRE2_INFO_CAPTURECOUNT, &n) < 0 || n < prefix_captures)
                         goto done;
+                f->gate_shift[i] = sum;
                 sum += n - prefix_captures;
-                r = buf_puts(&b, i == 0 ? "(?:" : "|(?:");
+                snprintf(mark, sizeof mark, "%s(?:(*MARK:%zu)", i == 0 ? "" : "|", i);
+                r = buf_puts(&b, mark);
                 if (r >= 0)
                         r = buf_puts(&b, expanded[i] + prefix);
                 if (r >= 0)
@@ -650,9 +665,16 @@ static int gate_compile(Filter *f, char **expanded, uint32_t *max_groups) {
         }
         if (f->gate) {
                 f->gate_jit = pcre2_jit_compile(f->gate, PCRE2_JIT_COMPLETE) == 0;
-                *max_groups = MAX(*max_groups, n + 1);
+                f->gate_prefix_groups = prefix_captures;
+                f->gate_md = pcre2_match_data_create(n + 1, NULL);
+                if (!f->gate_md)
+                        r = -ENOMEM;
         }
 done:
+        if (!f->gate) {
+                free(f->gate_shift);
+                f->gate_shift = NULL;
+        }
         free(b.s);
         return r < 0 ? r : 0;
 }
@@ -668,6 +690,8 @@ Filter *filter_free(Filter *f) {
         free(f->ignore);
         regex_done(&f->pref);
         pcre2_code_free(f->gate);
+        free(f->gate_shift);
+        pcre2_match_data_free(f->gate_md);
         pcre2_match_data_free(f->md);
         pcre2_match_context_free(f->mctx);
         pcre2_jit_stack_free(f->jit_stack);
@@ -743,7 +767,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 }
         }
 
-        r = gate_compile(f, expanded, &max_groups);
+        r = gate_compile(f, expanded);
         if (r < 0)
                 return r;
 
@@ -779,12 +803,15 @@ static int regex_run(Filter *f, const Regex *re, const char *s, size_t len, uint
         return pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, options, f->md, f->mctx);
 }
 
-/* The first of groups that took part in the match; false when none did. */
-static bool first_group(const Filter *f, const uint32_t *groups, size_t n, size_t *ret_start, size_t *ret_end) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
+/* The first of groups that took part in the match in md; false when none did. Group numbers above
+ * `above` are moved up by `shift` (a regex's groups inside the gate). */
+static bool first_group(pcre2_match_data *md, const uint32_t *groups, size_t n, uint32_t above, uint32_t shift,
+                        size_t *ret_start, size_t *ret_end) {
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 
         for (size_t i = 0; i < n; i++) {
-                PCRE2_SIZE a = ov[2 * groups[i]], b = ov[2 * groups[i] + 1];
+                uint32_t g = groups[i] > above ? groups[i] + shift : groups[i];
+                PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
                 if (a != PCRE2_UNSET && b != PCRE2_UNSET && b >= a) {
                         *ret_start = a;
                         *ret_end = b;
@@ -794,12 +821,29 @@ static bool first_group(const Filter *f, const uint32_t *groups, size_t n, size_
         return false;
 }
 
+/* The failregex a gate match went through (its (*MARK)), or n_fail when there is none. */
+static size_t gate_regex(const Filter *f) {
+        PCRE2_SPTR m = pcre2_get_mark(f->gate_md);
+        size_t i = 0;
+
+        if (!m || !*m)
+                return f->n_fail;
+        for (; *m; m++) {
+                if (*m < '0' || *m > '9' || i > f->n_fail)
+                        return f->n_fail;
+                i = i * 10 + (size_t) (*m - '0');
+        }
+        return MIN(i, f->n_fail);
+}
+
 static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
-        size_t slen, a, b;
-        uint32_t opts = 0, sopts;
-        bool have_pref_addr = false;
+        size_t slen, a, b, n_try, i;
+        uint32_t opts = 0, sopts, above = UINT32_MAX, shift = 0;
+        bool have_pref_addr = false, gated = false;
+        pcre2_match_data *md = f ? f->md : NULL;
         Addr pref_addr = {}, addr;
+        const Regex *re;
         int rc;
 
         if (!f || (!line && len > 0))
@@ -819,53 +863,66 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
                 rc = regex_run(f, &f->pref, line, len, opts);
                 if (rc < 0)
                         return MATCH_NONE;
-                if (!first_group(f, f->pref.content_groups, f->pref.n_content_groups, &a, &b))
+                if (!first_group(md, f->pref.content_groups, f->pref.n_content_groups, above, 0, &a, &b))
                         return MATCH_NONE;
                 if (f->pref.n_host_groups > 0 &&
-                    first_group(f, f->pref.host_groups, f->pref.n_host_groups, &a, &b)) {
+                    first_group(md, f->pref.host_groups, f->pref.n_host_groups, above, 0, &a, &b)) {
                         /* a prefregex address that does not parse is a non-match, as below */
                         if (addr_parse(line + a, b - a, &pref_addr) < 0)
                                 return MATCH_NONE;
                         have_pref_addr = true;
                 }
-                first_group(f, f->pref.content_groups, f->pref.n_content_groups, &a, &b);
+                first_group(md, f->pref.content_groups, f->pref.n_content_groups, above, 0, &a, &b);
                 s = line + a;
                 slen = b - a;
                 sopts = cut && b == len ? PCRE2_NOTEOL : 0;
         }
 
+        /* The gate tries the regexes at each way of matching their common prefix in turn, so the
+         * regex i it went through matched at the first such way where any did, exactly as regex
+         * i alone would: its captures are the gate's. A regex before i can still match at a later
+         * way, and comes first, so those are run alone. */
+        n_try = f->n_fail;
         if (f->gate && f->prefilter) {
-                rc = f->gate_jit ? pcre2_jit_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->md, f->mctx)
-                                 : pcre2_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->md, f->mctx);
+                rc = f->gate_jit ? pcre2_jit_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx)
+                                 : pcre2_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx);
                 /* only a clean "no match" skips the regexes; a limit hit runs them one by one */
                 if (rc == PCRE2_ERROR_NOMATCH)
                         return MATCH_NONE;
-        }
-
-        for (size_t i = 0; i < f->n_fail; i++) {
-                const Regex *re = &f->fail[i];
-
-                rc = regex_run(f, re, s, slen, sopts);
-                if (rc < 0)
-                        continue; /* no match, or a match or depth limit hit: not a failure */
-                if (re->n_nofail_groups > 0 && first_group(f, re->nofail_groups, re->n_nofail_groups, &a, &b))
-                        return MATCH_NONE;
-                if (first_group(f, re->host_groups, re->n_host_groups, &a, &b)) {
-                        if (addr_parse(s + a, b - a, &addr) < 0)
-                                return MATCH_NONE;
-                } else if (have_pref_addr)
-                        addr = pref_addr;
+                if (rc >= 0 && (n_try = gate_regex(f)) < f->n_fail)
+                        gated = true;
                 else
-                        return MATCH_NONE;
-
-                if (ret)
-                        *ret = (MatchResult) { .addr = addr, .regex_index = (int) i };
-                for (size_t k = 0; k < f->n_ignore; k++)
-                        if (regex_run(f, &f->ignore[k], line, len, opts) >= 0)
-                                return MATCH_IGNORED;
-                return MATCH_FAILURE;
+                        n_try = f->n_fail;
         }
-        return MATCH_NONE;
+
+        for (i = 0; i < n_try; i++)
+                if (regex_run(f, &f->fail[i], s, slen, sopts) >= 0)
+                        break; /* else no match, or a match or depth limit hit: not a failure */
+        if (i == n_try) {
+                if (!gated)
+                        return MATCH_NONE;
+                md = f->gate_md;
+                above = f->gate_prefix_groups;
+                shift = f->gate_shift[i];
+        }
+        re = &f->fail[i];
+
+        if (re->n_nofail_groups > 0 && first_group(md, re->nofail_groups, re->n_nofail_groups, above, shift, &a, &b))
+                return MATCH_NONE;
+        if (first_group(md, re->host_groups, re->n_host_groups, above, shift, &a, &b)) {
+                if (addr_parse(s + a, b - a, &addr) < 0)
+                        return MATCH_NONE;
+        } else if (have_pref_addr)
+                addr = pref_addr;
+        else
+                return MATCH_NONE;
+
+        if (ret)
+                *ret = (MatchResult) { .addr = addr, .regex_index = (int) i };
+        for (size_t k = 0; k < f->n_ignore; k++)
+                if (regex_run(f, &f->ignore[k], line, len, opts) >= 0)
+                        return MATCH_IGNORED;
+        return MATCH_FAILURE;
 }
 
 int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret) {

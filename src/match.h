@@ -35,8 +35,9 @@ typedef struct MatchResult {
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
 Filter *filter_free(Filter *f);
 size_t filter_n_failregex(const Filter *f);
-/* The shortcuts (one alternation of all failregexes run first, and a memmem() for text a regex
- * requires where PCRE2 cannot skip ahead itself) are on by default; tests and the benchmark turn
+/* The shortcuts (one alternation of all failregexes run first, whose match stands for the regex
+ * it went through, and a memmem() for text a regex requires where PCRE2 cannot skip ahead
+ * itself) are on by default; tests and the benchmark turn
  * them off to compare. Results never depend on them. */
 void filter_set_prefilter(Filter *f, bool enable);
 

@@ -368,13 +368,18 @@ static void test_gate(void **state) {
                 { "^(?:\\S+ )?k <HOST>$", "^(?:\\S+ )?k x <HOST>$", NULL, NULL },
                 { "k{2} <HOST>", "k{2}x <HOST>", NULL, NULL },
                 { "^p <HOST>$", "^p <HOST>$", NULL, NULL },
+                /* a later regex matches at the prefix's first way, an earlier one only at its second */
+                { "^(?:\\S+ )?k x <HOST>$", "^(?:\\S+ )?x <HOST>$", NULL, NULL },
+                /* the address is taken from the gate: captures in the prefix and before it */
+                { "^(a)b <HOST>$", "^(a)(c)? <HOST> (d)?<HOST>$", "^(a)e (x) <HOST>$", NULL },
         };
         static const char *lines[] = {
                 "ac 192.0.2.1", "abc 192.0.2.1", "ad 192.0.2.1", "abd 192.0.2.1", "ab 192.0.2.1", "a 192.0.2.1",
                 "aA 192.0.2.1", "aB 192.0.2.1", "x", "y 192.0.2.1", "z 192.0.2.1", "ax 192.0.2.1", "by 192.0.2.1",
                 "]z 192.0.2.1", "az 192.0.2.1", "ab 192.0.2.1", "ac 192.0.2.1", "aa 192.0.2.1", "a  192.0.2.1",
                 "h k 192.0.2.1", "k x 192.0.2.1", "h k x 192.0.2.1", "kk 192.0.2.1", "kkx 192.0.2.1",
-                "p 192.0.2.1", "q 192.0.2.1",
+                "p 192.0.2.1", "q 192.0.2.1", "k x 192.0.2.1", "h x 192.0.2.1", "ab 192.0.2.2",
+                "a 192.0.2.3 192.0.2.4", "ac 192.0.2.5 d192.0.2.6", "ae x 192.0.2.7", "ae x [2001:db8::8]",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
@@ -392,6 +397,8 @@ static void test_gate(void **state) {
                                         m1.regex_index, r2, m2.regex_index);
                         assert_int_equal(r1, r2);
                         assert_int_equal(m1.regex_index, m2.regex_index);
+                        if (r1 == MATCH_FAILURE)
+                                assert_true(addr_equal(&m1.addr, &m2.addr));
                 }
                 filter_free(f);
         }
