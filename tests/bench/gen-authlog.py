@@ -74,8 +74,14 @@ def main():
         n_fail += 1
         return attackers[n_fail - 1] if n_fail <= len(attackers) else rng.choice(attackers)
 
+    # sshd forks a process per connection: PIDs grow (wrapping at Linux's pid_max), so two
+    # connections do not share one, which fail2ban's multi-line filters would take as one session
+    pid = 1000
+
     def ssh_ident():
-        return ("sshd-session[%d]" if rng.random() < 0.5 else "sshd[%d]") % rng.randrange(1000, 99999)
+        nonlocal pid
+        pid = 1000 + (pid - 1000 + rng.randrange(1, 50)) % (4194304 - 1000)
+        return ("sshd-session[%d]" if rng.random() < 0.5 else "sshd[%d]") % pid
 
     def port():
         return rng.randrange(1024, 65536)
