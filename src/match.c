@@ -636,7 +636,7 @@ static int gate_compile(Filter *f, char **expanded) {
         if (r >= 0)
                 r = buf_puts(&b, "(?:");
         for (size_t i = 0; i < f->n_fail && r >= 0; i++) {
-                char mark[32];
+                char mark[48];
 
                 if (pcre2_pattern_info(f->fail[i].code, PCRE2_INFO_CAPTURECOUNT, &n) < 0 || n < prefix_captures)
                         goto done;

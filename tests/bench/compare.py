@@ -154,7 +154,7 @@ def md_escape(s):
 def markdown(meta, head, body, rows, piece_status):
     out = [f"Measured {meta['date']} on {meta['hostname']} ({meta['cores']} cores, {meta['cpu']}, "
            f"kernel {meta['kernel']}); " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
-           f"Command: `{meta['command']}` ({meta['runs']} runs per tool, alternating"
+           f"Command: `{meta['command']}` ({meta['runs']} run{'s' if meta['runs'] != 1 else ''} per tool, by turns"
            f"{', quick sizes' if meta['quick'] else ''}).", "",
            "| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     for r in body:
@@ -259,7 +259,7 @@ def main():
 
     head, body = table(rows)
     print(f"\nnftjail vs fail2ban and sshguard, {meta['date']}, {meta['hostname']}, {meta['cores']} cores, "
-          f"{meta['cpu']}, kernel {meta['kernel']}, {a.runs} runs per tool{', quick' if a.quick else ''}")
+          f"{meta['cpu']}, kernel {meta['kernel']}, {a.runs} run{'s' if a.runs != 1 else ''} per tool{', quick' if a.quick else ''}")
     print(", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     print()
     if body:
