@@ -219,7 +219,21 @@ int nft_elem_key(const NftElem *e, NftKey *ret) {
                         last[i] = k.key[i] | (uint8_t) ~mask;
                 }
 
-                if (e->port == 0) {
+                if (!e->interval_set && (plen == 64 || plen == 128)) {
+                        /* the hash sets: the masked address, matched by the rules as
+                         * "ip6 saddr & ffff:ffff:ffff:ffff::" for the /64 ones */
+                        k.kind = NFT_KEY_SINGLE;
+                        if (e->port == 0) {
+                                k.set = plen == 64 ? NFT_SET_V6_64 : NFT_SET_V6_128;
+                                k.len = 16;
+                        } else {
+                                k.set = plen == 64 ? NFT_SET_V6_PORT_64 : NFT_SET_V6_PORT_128;
+                                k.len = 24;
+                                k.key[16] = e->proto;
+                                k.key[20] = (uint8_t) (e->port >> 8);
+                                k.key[21] = (uint8_t) e->port;
+                        }
+                } else if (e->port == 0) {
                         k.set = NFT_SET_V6;
                         k.len = 16;
                         /* exclusive end: last + 1, none when last is ffff:...:ffff */
@@ -248,6 +262,17 @@ int nft_elem_key(const NftElem *e, NftKey *ret) {
 
         *ret = k;
         return 0;
+}
+
+const char *const nft_sets[NFT_SETS_MAX] = {
+        NFT_SET_V4_PORT, NFT_SET_V6_PORT_128, NFT_SET_V6_PORT_64, NFT_SET_V6_PORT,
+        NFT_SET_V4,      NFT_SET_V6_128,      NFT_SET_V6_64,      NFT_SET_V6,
+};
+
+const char *nft_elem_set(const NftElem *e) {
+        NftKey k;
+
+        return nft_elem_key(e, &k) < 0 ? NULL : k.set;
 }
 
 /* ---- batch ---- */
@@ -582,12 +607,13 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
 
 static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
         int *found = data;
-        if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
+        if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE || NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
                 *found = 1;
         return MNL_CB_OK;
 }
 
-int nft_table_exists(Nft *nft) {
+/* Whether the table (set == NULL) or one of its sets exists: 1, 0, or a negative errno. */
+static int nft_exists(Nft *nft, const char *set) {
         uint8_t buf[256] __attribute__((aligned(8)));
         struct nlmsghdr *nlh;
         struct nfgenmsg *nfg;
@@ -601,18 +627,22 @@ int nft_table_exists(Nft *nft) {
 
         seq = nft_seq_next(&nft->seq);
         nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | (set ? NFT_MSG_GETSET : NFT_MSG_GETTABLE);
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = seq;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
         nfg->nfgen_family = NFPROTO_INET;
         nfg->version = NFNETLINK_V0;
-        mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
+        if (set) {
+                mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NFT_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_SET_NAME, set);
+        } else
+                mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
 
         if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
 
-        /* The table, then the ack; or only an error. */
+        /* The object, then the ack; or only an error. */
         for (;;) {
                 ssize_t k = mnl_socket_recvfrom(nft->nl, nft->rbuf, sizeof(nft->rbuf));
                 if (k < 0) {
@@ -631,6 +661,10 @@ int nft_table_exists(Nft *nft) {
         }
         nft_drain(nft, NULL, NULL);
         return found;
+}
+
+int nft_table_exists(Nft *nft) {
+        return nft_exists(nft, NULL);
 }
 
 int nft_load_file(const char *path, char *errbuf, size_t errlen) {
@@ -673,6 +707,8 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
         int r;
 
         r = nft_table_exists(nft);
+        for (size_t i = 0; r > 0 && i < ELEMENTSOF(nft_sets); i++)
+                r = nft_exists(nft, nft_sets[i]);
         if (r < 0)
                 return r;
         if (r > 0)
@@ -768,14 +804,29 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
                 /* the end element comes separately; a single address is what we add unless told
                  * otherwise, and a prefix ban keeps its start address */
                 d->elem.prefixlen = 128;
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_128) == 0 || strcmp(set, NFT_SET_V6_64) == 0) && kl == 16) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_64) == 0 ? 64 : 128;
         } else if (strcmp(set, NFT_SET_V6_PORT) == 0 && kl == 24) {
                 d->elem.addr.family = AF_INET6;
                 memcpy(d->elem.addr.bytes, key, 16);
                 d->elem.prefixlen = end && el == 24 ? nft_prefixlen(key, end) : 128;
                 d->elem.proto = key[16];
                 d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_PORT_128) == 0 || strcmp(set, NFT_SET_V6_PORT_64) == 0) && kl == 24) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_PORT_64) == 0 ? 64 : 128;
+                d->elem.proto = key[16];
+                d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
         } else
                 return -EBADMSG;
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)
+                if (strcmp(set, nft_sets[i]) == 0)
+                        d->set = nft_sets[i];
         if (d->elem.addr.family == AF_INET)
                 d->elem.prefixlen = 32;
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
@@ -920,12 +971,11 @@ static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdat
 }
 
 int nft_list(Nft *nft, NftListed **ret) {
-        static const char *const sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
         NftListAcc a = {};
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                r = nft_dump_set(sets[i], nft_list_add, &a);
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++) {
+                r = nft_dump_set(nft_sets[i], nft_list_add, &a);
                 if (r < 0) {
                         free(a.v);
                         return r;
@@ -995,8 +1045,6 @@ NftMonitor *nft_monitor_free(NftMonitor *mon) {
 int nft_monitor_fd(const NftMonitor *mon) {
         return mnl_socket_get_fd(mon->nl);
 }
-
-static const char *const nft_sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
 
 static bool nft_is_our_set(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)
