@@ -721,8 +721,47 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
 
 /* ---- listing ---- */
 
+typedef struct NftDumpCtx {
+        const char *name;
+        NftDumpFn fn;
+        void *userdata;
+        int r;                  /* first negative return of fn, or -ENOMEM */
+} NftDumpCtx;
+
+/* One message of the dump: its elements are parsed and handed over, then freed, so that a dump
+ * of a million elements never holds more than one message's worth in libnftnl objects. */
 static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
-        return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+        NftDumpCtx *d = data;
+        struct nftnl_set *s;
+        struct nftnl_set_elems_iter *it;
+        int r = MNL_CB_OK;
+
+        s = nftnl_set_alloc();
+        if (!s) {
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+                nftnl_set_free(s);
+                return MNL_CB_ERROR;
+        }
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                nftnl_set_free(s);
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+                int k = d->fn(d->name, e, d->userdata);
+                if (k < 0) {
+                        d->r = k;
+                        r = MNL_CB_ERROR;
+                        break;
+                }
+        }
+        nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        return r;
 }
 
 typedef struct NftCommentBuf {
@@ -877,10 +916,10 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
 int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
-        struct nftnl_set_elems_iter *it = NULL;
         struct nlmsghdr *nlh;
         _cleanup_free_ uint8_t *buf = NULL;
         uint32_t seq = (uint32_t) time(NULL) | 1, portid;
+        NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
         int r;
 
         buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
@@ -905,6 +944,7 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
         nlh = nftnl_nlmsg_build_hdr((char *) buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
                 r = -errno;
                 goto out;
@@ -915,26 +955,17 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
                         r = -errno;
                         goto out;
                 }
-                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, s);
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, &d);
                 if (r < 0) {
-                        r = -errno;
+                        /* fn's own error, or the kernel's (errno) */
+                        r = d.r < 0 ? d.r : -errno;
                         goto out;
                 }
                 if (r == MNL_CB_STOP)
                         break;
         }
-        it = nftnl_set_elems_iter_create(s);
-        if (!it) {
-                r = -ENOMEM;
-                goto out;
-        }
         r = 0;
-        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e && r >= 0; e = nftnl_set_elems_iter_next(it))
-                r = fn(name, e, userdata);
 out:
-        if (it)
-                nftnl_set_elems_iter_destroy(it);
-        nftnl_set_free(s);
         mnl_socket_close(nl);
         return r < 0 ? r : 0;
 }

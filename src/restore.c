@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,12 @@ out:
         free(c.add);
         free(c.orphans);
         ban_map_free(kern);
+        free(listed);
+        listed = NULL;
+        /* The listing and the batches of a large table took tens of MiB that are free now; glibc
+         * keeps freed heap below its trim threshold (and raises its mmap threshold after freeing a
+         * large block), so without this the daemon would keep that RSS for its whole life. */
+        (void) malloc_trim(0);
         if (ret)
                 *ret = stats;
         return r;
