@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "restore.h"
 
 #define RESTORE_RETRIES 16
@@ -367,7 +368,9 @@ int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, siz
         r = restore_adopt(store, &c, listed, (size_t) n);
         if (r < 0)
                 goto out;
-        r = restore_migrate(nft, listed, (size_t) n, &stats);
+        /* not fatal: the elements that stay in the interval sets still drop their packets */
+        if (restore_migrate(nft, listed, (size_t) n, &stats) < 0)
+                log_debug("restore: moving elements from the interval sets failed, ignoring");
 out:
         free(c.add);
         free(c.orphans);
