@@ -69,6 +69,13 @@ typedef struct PendingBan {
         int error;
 } PendingBan;
 
+/* The pending queue's index by (jail, address): open addressing, index + 1 of the entry in
+ * Manager.pending. A slot counts only when its gen is the queue's: emptying the queue is a gen++. */
+typedef struct PendingSlot {
+        uint32_t gen;
+        uint32_t idx;
+} PendingSlot;
+
 /* One kernel element of a pending ban, with the operation it needs. */
 typedef struct PendingElem {
         NftElem elem;
@@ -91,6 +98,10 @@ struct Manager {
         size_t n_self;
         PendingBan *pending;
         size_t n_pending, cap_pending;
+        PendingSlot *pending_index;     /* cap_index slots, a power of two, at most half full */
+        size_t cap_index;
+        uint32_t pending_gen;   /* the gen of the entries of the current queue */
+        uint64_t pending_seed;
         usec_t started;
         struct ManagerState *state;     /* state.c: ban history, restore, nf_tables monitor */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -216,6 +217,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         free(m->self);
         free(m->pending);
+        free(m->pending_index);
         free(m);
         return NULL;
 }
@@ -314,7 +316,69 @@ static void jail_log_failure(Jail *j, const Addr *a, int count, const char *line
         log_debug("%s: line '%s'", j->conf->name, escape_bytes(line, len, esc, sizeof esc));
 }
 
+static size_t pending_slot(const Manager *m, const Jail *j, const Addr *a) {
+        return (size_t) addr_hash(a, m->pending_seed ^ (uint64_t) (uintptr_t) j) & (m->cap_index - 1);
+}
+
+/* The index in m->pending of j's pending ban of a, or SIZE_MAX. */
+static size_t pending_find(const Manager *m, const Jail *j, const Addr *a) {
+        if (m->n_pending == 0 || m->cap_index == 0)
+                return SIZE_MAX;
+        for (size_t i = pending_slot(m, j, a);; i = (i + 1) & (m->cap_index - 1)) {
+                const PendingSlot *s = &m->pending_index[i];
+                const PendingBan *p;
+
+                if (s->gen != m->pending_gen || s->idx == 0)
+                        return SIZE_MAX;
+                p = &m->pending[s->idx - 1];
+                if (p->jail == j && addr_equal(&p->addr, a))
+                        return s->idx - 1;
+        }
+}
+
+static void pending_index_put(Manager *m, size_t idx) {
+        size_t i = pending_slot(m, m->pending[idx].jail, &m->pending[idx].addr);
+
+        while (m->pending_index[i].gen == m->pending_gen && m->pending_index[i].idx != 0)
+                i = (i + 1) & (m->cap_index - 1);
+        m->pending_index[i] = (PendingSlot) { .gen = m->pending_gen, .idx = (uint32_t) idx + 1 };
+}
+
+/* Room in the index for one more entry: rebuilt twice as large when half full. */
+static int pending_index_reserve(Manager *m) {
+        PendingSlot *v;
+        size_t nc;
+
+        if ((m->n_pending + 1) * 2 <= m->cap_index)
+                return 0;
+        if (m->n_pending >= UINT32_MAX - 1)
+                return -ENOBUFS;
+        nc = MAX(m->cap_index * 2, (size_t) 256);
+        v = calloc(nc, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        free(m->pending_index);
+        m->pending_index = v;
+        m->cap_index = nc;
+        if (m->pending_seed == 0 && getrandom(&m->pending_seed, sizeof m->pending_seed, GRND_NONBLOCK) < 0)
+                m->pending_seed = (uint64_t) (uintptr_t) m ^ now_usec(CLOCK_MONOTONIC);
+        m->pending_gen = 1;
+        for (size_t i = 0; i < m->n_pending; i++)
+                pending_index_put(m, i);
+        return 0;
+}
+
 static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec) {
+        int r;
+
+        if (m->n_pending == 0 && ++m->pending_gen == 0) {
+                /* a new queue: every slot of the old one is stale at once (on wrap, really cleared) */
+                memset(m->pending_index, 0, m->cap_index * sizeof *m->pending_index);
+                m->pending_gen = 1;
+        }
+        /* the same address may reach maxretry twice in one burst: one ban is enough */
+        if (pending_find(m, j, a) != SIZE_MAX)
+                return 0;
         if (m->n_pending == m->cap_pending) {
                 size_t nc = MAX(m->cap_pending * 2, 64);
                 PendingBan *p = realloc(m->pending, nc * sizeof *p);
@@ -323,13 +387,13 @@ static int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, in
                 m->pending = p;
                 m->cap_pending = nc;
         }
-        /* the same address may reach maxretry twice in one burst: one ban is enough */
-        for (size_t i = 0; i < m->n_pending; i++)
-                if (m->pending[i].jail == j && addr_equal(&m->pending[i].addr, a))
-                        return 0;
-        m->pending[m->n_pending++] = (PendingBan) {
+        r = pending_index_reserve(m);
+        if (r < 0)
+                return r;
+        m->pending[m->n_pending] = (PendingBan) {
                 .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : state_bantime(m, j, a),
         };
+        pending_index_put(m, m->n_pending++);
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
 }
 
@@ -563,9 +627,7 @@ int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec) {
         r = pending_add(m, j, a, 0, bantime_sec);
         if (r < 0)
                 return r;
-        for (idx = 0; idx < m->n_pending; idx++)
-                if (m->pending[idx].jail == j && addr_equal(&m->pending[idx].addr, a))
-                        break;
+        idx = pending_find(m, j, a);
         tracker_forget(j->tracker, a);
         /* apply now, so that the caller learns the kernel's answer: the flush empties the queue
          * but leaves the entries (and their results) in place until the next pending_add() */

@@ -219,7 +219,21 @@ int nft_elem_key(const NftElem *e, NftKey *ret) {
                         last[i] = k.key[i] | (uint8_t) ~mask;
                 }
 
-                if (e->port == 0) {
+                if (!e->interval_set && (plen == 64 || plen == 128)) {
+                        /* the hash sets: the masked address, matched by the rules as
+                         * "ip6 saddr & ffff:ffff:ffff:ffff::" for the /64 ones */
+                        k.kind = NFT_KEY_SINGLE;
+                        if (e->port == 0) {
+                                k.set = plen == 64 ? NFT_SET_V6_64 : NFT_SET_V6_128;
+                                k.len = 16;
+                        } else {
+                                k.set = plen == 64 ? NFT_SET_V6_PORT_64 : NFT_SET_V6_PORT_128;
+                                k.len = 24;
+                                k.key[16] = e->proto;
+                                k.key[20] = (uint8_t) (e->port >> 8);
+                                k.key[21] = (uint8_t) e->port;
+                        }
+                } else if (e->port == 0) {
                         k.set = NFT_SET_V6;
                         k.len = 16;
                         /* exclusive end: last + 1, none when last is ffff:...:ffff */
@@ -248,6 +262,17 @@ int nft_elem_key(const NftElem *e, NftKey *ret) {
 
         *ret = k;
         return 0;
+}
+
+const char *const nft_sets[NFT_SETS_MAX] = {
+        NFT_SET_V4_PORT, NFT_SET_V6_PORT_128, NFT_SET_V6_PORT_64, NFT_SET_V6_PORT,
+        NFT_SET_V4,      NFT_SET_V6_128,      NFT_SET_V6_64,      NFT_SET_V6,
+};
+
+const char *nft_elem_set(const NftElem *e) {
+        NftKey k;
+
+        return nft_elem_key(e, &k) < 0 ? NULL : k.set;
 }
 
 /* ---- batch ---- */
@@ -582,12 +607,13 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
 
 static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
         int *found = data;
-        if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
+        if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE || NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
                 *found = 1;
         return MNL_CB_OK;
 }
 
-int nft_table_exists(Nft *nft) {
+/* Whether the table (set == NULL) or one of its sets exists: 1, 0, or a negative errno. */
+static int nft_exists(Nft *nft, const char *set) {
         uint8_t buf[256] __attribute__((aligned(8)));
         struct nlmsghdr *nlh;
         struct nfgenmsg *nfg;
@@ -601,18 +627,22 @@ int nft_table_exists(Nft *nft) {
 
         seq = nft_seq_next(&nft->seq);
         nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | (set ? NFT_MSG_GETSET : NFT_MSG_GETTABLE);
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = seq;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
         nfg->nfgen_family = NFPROTO_INET;
         nfg->version = NFNETLINK_V0;
-        mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
+        if (set) {
+                mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NFT_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_SET_NAME, set);
+        } else
+                mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
 
         if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
 
-        /* The table, then the ack; or only an error. */
+        /* The object, then the ack; or only an error. */
         for (;;) {
                 ssize_t k = mnl_socket_recvfrom(nft->nl, nft->rbuf, sizeof(nft->rbuf));
                 if (k < 0) {
@@ -631,6 +661,10 @@ int nft_table_exists(Nft *nft) {
         }
         nft_drain(nft, NULL, NULL);
         return found;
+}
+
+int nft_table_exists(Nft *nft) {
+        return nft_exists(nft, NULL);
 }
 
 int nft_load_file(const char *path, char *errbuf, size_t errlen) {
@@ -673,6 +707,8 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
         int r;
 
         r = nft_table_exists(nft);
+        for (size_t i = 0; r > 0 && i < ELEMENTSOF(nft_sets); i++)
+                r = nft_exists(nft, nft_sets[i]);
         if (r < 0)
                 return r;
         if (r > 0)
@@ -685,8 +721,47 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
 
 /* ---- listing ---- */
 
+typedef struct NftDumpCtx {
+        const char *name;
+        NftDumpFn fn;
+        void *userdata;
+        int r;                  /* first negative return of fn, or -ENOMEM */
+} NftDumpCtx;
+
+/* One message of the dump: its elements are parsed and handed over, then freed, so that a dump
+ * of a million elements never holds more than one message's worth in libnftnl objects. */
 static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
-        return nftnl_set_elems_nlmsg_parse(nlh, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+        NftDumpCtx *d = data;
+        struct nftnl_set *s;
+        struct nftnl_set_elems_iter *it;
+        int r = MNL_CB_OK;
+
+        s = nftnl_set_alloc();
+        if (!s) {
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+                nftnl_set_free(s);
+                return MNL_CB_ERROR;
+        }
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                nftnl_set_free(s);
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+                int k = d->fn(d->name, e, d->userdata);
+                if (k < 0) {
+                        d->r = k;
+                        r = MNL_CB_ERROR;
+                        break;
+                }
+        }
+        nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        return r;
 }
 
 typedef struct NftCommentBuf {
@@ -768,14 +843,29 @@ static int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed 
                 /* the end element comes separately; a single address is what we add unless told
                  * otherwise, and a prefix ban keeps its start address */
                 d->elem.prefixlen = 128;
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_128) == 0 || strcmp(set, NFT_SET_V6_64) == 0) && kl == 16) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_64) == 0 ? 64 : 128;
         } else if (strcmp(set, NFT_SET_V6_PORT) == 0 && kl == 24) {
                 d->elem.addr.family = AF_INET6;
                 memcpy(d->elem.addr.bytes, key, 16);
                 d->elem.prefixlen = end && el == 24 ? nft_prefixlen(key, end) : 128;
                 d->elem.proto = key[16];
                 d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_PORT_128) == 0 || strcmp(set, NFT_SET_V6_PORT_64) == 0) && kl == 24) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_PORT_64) == 0 ? 64 : 128;
+                d->elem.proto = key[16];
+                d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
         } else
                 return -EBADMSG;
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)
+                if (strcmp(set, nft_sets[i]) == 0)
+                        d->set = nft_sets[i];
         if (d->elem.addr.family == AF_INET)
                 d->elem.prefixlen = 32;
         if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
@@ -826,10 +916,10 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
 int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
-        struct nftnl_set_elems_iter *it = NULL;
         struct nlmsghdr *nlh;
         _cleanup_free_ uint8_t *buf = NULL;
         uint32_t seq = (uint32_t) time(NULL) | 1, portid;
+        NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
         int r;
 
         buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
@@ -854,6 +944,7 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
         nlh = nftnl_nlmsg_build_hdr((char *) buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
                 r = -errno;
                 goto out;
@@ -864,26 +955,17 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
                         r = -errno;
                         goto out;
                 }
-                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, s);
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, &d);
                 if (r < 0) {
-                        r = -errno;
+                        /* fn's own error, or the kernel's (errno) */
+                        r = d.r < 0 ? d.r : -errno;
                         goto out;
                 }
                 if (r == MNL_CB_STOP)
                         break;
         }
-        it = nftnl_set_elems_iter_create(s);
-        if (!it) {
-                r = -ENOMEM;
-                goto out;
-        }
         r = 0;
-        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e && r >= 0; e = nftnl_set_elems_iter_next(it))
-                r = fn(name, e, userdata);
 out:
-        if (it)
-                nftnl_set_elems_iter_destroy(it);
-        nftnl_set_free(s);
         mnl_socket_close(nl);
         return r < 0 ? r : 0;
 }
@@ -920,12 +1002,11 @@ static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdat
 }
 
 int nft_list(Nft *nft, NftListed **ret) {
-        static const char *const sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
         NftListAcc a = {};
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
-                r = nft_dump_set(sets[i], nft_list_add, &a);
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++) {
+                r = nft_dump_set(nft_sets[i], nft_list_add, &a);
                 if (r < 0) {
                         free(a.v);
                         return r;
@@ -995,8 +1076,6 @@ NftMonitor *nft_monitor_free(NftMonitor *mon) {
 int nft_monitor_fd(const NftMonitor *mon) {
         return mnl_socket_get_fd(mon->nl);
 }
-
-static const char *const nft_sets[] = { NFT_SET_V4_PORT, NFT_SET_V6_PORT, NFT_SET_V4, NFT_SET_V6 };
 
 static bool nft_is_our_set(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)

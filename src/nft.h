@@ -9,9 +9,14 @@
 
 #define NFT_TABLE "nftjail"
 #define NFT_SET_V4_PORT "v4_port"   /* ipv4_addr . inet_proto . inet_service */
-#define NFT_SET_V6_PORT "v6_port"   /* ipv6_addr . inet_proto . inet_service */
+#define NFT_SET_V6_PORT "v6_port"   /* ipv6_addr . inet_proto . inet_service, interval: other prefixes */
+#define NFT_SET_V6_PORT_128 "v6_port_128" /* the same, hash: one address */
+#define NFT_SET_V6_PORT_64 "v6_port_64"   /* the same, hash: a /64, keyed by its first address */
 #define NFT_SET_V4 "v4"             /* ipv4_addr: all ports */
-#define NFT_SET_V6 "v6"             /* ipv6_addr: all ports */
+#define NFT_SET_V6 "v6"             /* ipv6_addr: all ports, interval: other prefixes */
+#define NFT_SET_V6_128 "v6_128"     /* ipv6_addr: all ports, hash: one address */
+#define NFT_SET_V6_64 "v6_64"       /* ipv6_addr: all ports, hash: a /64 by its first address */
+#define NFT_SETS_MAX 8
 #define NFT_COMMENT_MAX 127
 
 typedef struct Nft Nft;
@@ -23,7 +28,17 @@ typedef struct NftElem {
         uint16_t port;          /* host order; 0 = the address-only (all ports) set */
         uint64_t timeout_ms;    /* 0 = no timeout: stays until deleted */
         const char *comment;    /* the jail name, at most NFT_COMMENT_MAX bytes; may be NULL */
+        bool interval_set;      /* IPv6 /64 or /128: the element is in the interval set (v6, v6_port),
+                                 * where the layout before the hash sets put it; see nft_elem_set() */
 } NftElem;
+
+/* The names of the sets of the table, NFT_SETS_MAX of them. */
+extern const char *const nft_sets[NFT_SETS_MAX];
+
+/* The set that holds e: IPv4 by port or not; IPv6 /128 and /64 in a hash set (an insert costs
+ * O(1): the interval set's pipapo insert grows with the set, 2 s for 100,000 /64 bans), any other
+ * prefix in the interval set. NULL when e is invalid. */
+const char *nft_elem_set(const NftElem *e);
 
 typedef enum NftOp {
         NFT_OP_ADD,             /* add; an existing element is left as it is */
@@ -44,8 +59,10 @@ int nft_table_exists(Nft *nft);
  * libnftables are copied into errbuf (may be NULL). Returns 0 or a negative errno. */
 int nft_load_file(const char *path, char *errbuf, size_t errlen);
 
-/* Ensures the table exists, loading path when it does not. Returns 1 when it loaded the file,
- * 0 when the table was there, negative errno on failure (errbuf as above). */
+/* Ensures the table and each of its sets exist, loading path when they do not (a table made by
+ * an older nftjail.nft lacks the newer sets; loading the file again keeps every set and its bans).
+ * Returns 1 when it loaded the file, 0 when all was there, negative errno on failure (errbuf as
+ * above). */
 int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
 
 /* Applies op to n elements in ONE netlink transaction (all or nothing) and reads every
@@ -55,13 +72,14 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
 
 /* One element as the kernel holds it. */
 typedef struct NftListed {
+        const char *set;        /* the set it is in: one of nft_sets[] */
         NftElem elem;           /* addr, prefixlen (IPv6: from the interval), proto, port, timeout_ms;
                                  * comment points into the entry's own buffer */
         uint64_t expires_ms;    /* time left, 0 for a permanent element */
         char comment[NFT_COMMENT_MAX + 1];
 } NftListed;
 
-/* Lists every element of the four sets (a GETSETELEM dump per set, on a socket of its own so
+/* Lists every element of the sets (a GETSETELEM dump per set, on a socket of its own so
  * that the persistent one is never left with a half-read dump). Not for the hot path: a dump of
  * a million elements takes a while. Returns the count with *ret malloc'd, or a negative errno;
  * -ENOENT when the table is missing. */
@@ -75,7 +93,7 @@ uint32_t nft_portid(const Nft *nft);
 
 typedef enum NftEventType {
         NFT_EVENT_TABLE_DEL,    /* table inet nftjail was deleted */
-        NFT_EVENT_SET_DEL,      /* one of its four sets was deleted */
+        NFT_EVENT_SET_DEL,      /* one of its sets was deleted */
         NFT_EVENT_ELEM_DEL,     /* an element of one of its sets was deleted */
         NFT_EVENT_GEN_END,      /* a transaction's notifications are complete (NEWGEN) */
         _NFT_EVENT_MAX,

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "restore.h"
 
 #define RESTORE_RETRIES 16
@@ -226,6 +228,59 @@ static int restore_apply(Nft *nft, Ctx *c) {
         return 0;
 }
 
+/* Deletes or adds v (n elements) in one call; an element the kernel refuses (a delete of one that
+ * expired meanwhile) is dropped and the rest tried again. Returns the count applied or an errno. */
+static int apply_dropping(Nft *nft, NftOp op, NftElem *v, size_t n) {
+        int r = 0;
+
+        for (unsigned attempt = 0; attempt < RESTORE_RETRIES && n > 0; attempt++) {
+                size_t bad = SIZE_MAX;
+
+                r = nft_apply(nft, op, v, n, &bad);
+                if (r >= 0 || bad >= n)
+                        break;
+                memmove(v + bad, v + bad + 1, (n - bad - 1) * sizeof *v);
+                n--;
+        }
+        return r < 0 ? r : (int) MIN(n, (size_t) INT32_MAX);
+}
+
+static int restore_migrate(Nft *nft, const NftListed *listed, size_t n, RestoreStats *stats) {
+        _cleanup_free_ NftElem *add = NULL, *del = NULL;
+        size_t k = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                const NftElem *e = &listed[i].elem;
+                NftElem to = *e;
+
+                if (!e->interval_set)
+                        continue;
+                to.interval_set = false;
+                if (!listed[i].set || !nft_elem_set(&to) || strcmp(nft_elem_set(&to), listed[i].set) == 0)
+                        continue;       /* a prefix that stays in the interval set */
+                if (!add) {
+                        add = malloc(n * sizeof *add);
+                        del = malloc(n * sizeof *del);
+                        if (!add || !del)
+                                return -ENOMEM;
+                }
+                to.timeout_ms = e->timeout_ms ? MAX(listed[i].expires_ms, (uint64_t) 1) : 0;
+                add[k] = to;
+                del[k++] = *e;
+        }
+        if (k == 0)
+                return 0;
+        r = apply_dropping(nft, NFT_OP_ADD, add, k);
+        if (r < 0)
+                return r;
+        r = apply_dropping(nft, NFT_OP_DEL, del, k);
+        if (r < 0)
+                return r;
+        stats->migrated = (size_t) r;
+        return 0;
+}
+
 static int restore_adopt(Store *store, Ctx *c, NftListed *listed, size_t n) {
         _cleanup_free_ NftListed **v = NULL;
         int64_t now_rt = c->now_rt_ms / 1000;
@@ -311,10 +366,21 @@ int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, siz
         if (r < 0)
                 goto out;
         r = restore_adopt(store, &c, listed, (size_t) n);
+        if (r < 0)
+                goto out;
+        /* not fatal: the elements that stay in the interval sets still drop their packets */
+        if (restore_migrate(nft, listed, (size_t) n, &stats) < 0)
+                log_debug("restore: moving elements from the interval sets failed, ignoring");
 out:
         free(c.add);
         free(c.orphans);
         ban_map_free(kern);
+        free(listed);
+        listed = NULL;
+        /* The listing and the batches of a large table took tens of MiB that are free now; glibc
+         * keeps freed heap below its trim threshold (and raises its mmap threshold after freeing a
+         * large block), so without this the daemon would keep that RSS for its whole life. */
+        (void) malloc_trim(0);
         if (ret)
                 *ret = stats;
         return r;

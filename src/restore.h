@@ -13,7 +13,11 @@
  *  - every element of the kernel that the state does not know (a crash between the kernel's ack
  *    and the commit, or an element added by hand) is adopted: into the map and the state, with the
  *    time it has left; its comment names the jail;
- *  - the map gets the kernel's expiry of every element found there.
+ *  - the map gets the kernel's expiry of every element found there;
+ *  - IPv6 /64 and /128 elements found in the interval sets, where the layout before the hash sets
+ *    put them, are moved to their hash set (nft_elem_set()) with the time they have left, so that
+ *    an unban finds them where it looks; when the move fails they stay (the rules match them,
+ *    and an unban through the listing, as "nftjail unban" does, still finds them).
  * Bans of jails no longer configured are not added back (they are counted as dropped). Nothing is
  * logged as a ban. Main thread. Returns 0 or a negative errno (nft_list/nft_apply/store). */
 
@@ -23,6 +27,7 @@ typedef struct RestoreStats {
         size_t present;         /* bans of the state that the kernel still held */
         size_t dropped;         /* bans of the state whose jail is gone, or that the kernel refused */
         size_t elements;        /* elements added */
+        size_t migrated;        /* elements moved from an interval set to their hash set */
 } RestoreStats;
 
 int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, size_t n_jails, RestoreStats *ret);

@@ -116,9 +116,12 @@ static void bench_restore(Nft *nft, const char *dir, const char *name, JailConf 
         ban_map_free(bans);
         store_free(s);
         /* empty the sets for the next one (in our own network namespace) */
-        if (system("nft flush set inet nftjail v4_port; nft flush set inet nftjail v6_port; "
-                   "nft flush set inet nftjail v4; nft flush set inet nftjail v6") != 0)
-                printf("nft flush failed\n");
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++) {
+                char cmd[128];
+                snprintf(cmd, sizeof cmd, "nft flush set inet nftjail %s", nft_sets[i]);
+                if (system(cmd) != 0)
+                        printf("nft flush failed\n");
+        }
 }
 
 int main(void) {
@@ -144,9 +147,9 @@ int main(void) {
         bench_flush(dir, 2000, 1, false);
         bench_flush(dir, 500, 1, true);
 
-        bench_restore(nft, dir, "sshd (v6_port, :22)",
+        bench_restore(nft, dir, "sshd (v6_port_64, :22)",
                       &(JailConf) { .name = (char *) "sshd", .ports = &port22, .n_ports = 1, .protocol = IPPROTO_TCP }, N);
-        bench_restore(nft, dir, "recidive (v6, all)", &(JailConf) { .name = (char *) "recidive", .allports = true }, N);
+        bench_restore(nft, dir, "recidive (v6_64, all)", &(JailConf) { .name = (char *) "recidive", .allports = true }, N);
         /* IPv4: only 768 documentation addresses, so 131 ports each (the hash set v4_port) */
         for (size_t i = 0; i < 131; i++)
                 ports[i] = (uint16_t) (1000 + i);

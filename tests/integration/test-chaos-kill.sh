@@ -57,7 +57,7 @@ exec {LOG}>"$RIG_TMP/chaos.fifo"
 fail_line() { printf 'Failed password for root from %s port 40000 ssh2\n' "$1" >&"$LOG"; }
 send() { for ((i = $1; i < $2; i++)); do fail_line "${lines[$i]}"; done; }
 
-kernel() { rig_nft_elements | awk '$1 ~ /^v[46]_port$/ { print $2 }' | sort -u; }
+kernel() { rig_nft_elements | awk '$1 ~ /^v[46]_port(_128|_64)?$/ { print $2 }' | sort -u; }
 state() { sqlite3 "$DB" "select addr from bans" | sort -u; }
 counts() { sqlite3 "$DB" "select addr, count(*) from bans group by addr" | sort; }
 n_bans() { [ "$(kernel | wc -l)" = 800 ]; }

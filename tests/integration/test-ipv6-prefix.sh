@@ -48,6 +48,44 @@ rig_connect 2001:db8::1 22 2001:db8:2::77 && fail "2001:db8:2::77 connects after
 for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8::66 port 4300$i ssh2"; done
 rig_wait_until 10 rig_nft_has '^2001:db8::66 tcp 22 3600 ' v6_port
 rig_nft_has '^2001:db8::/64 ' v6_port && fail "a /64 ban covers the host's own address"
+# the /64 is in the hash set keyed by the prefix, the single address in the one of addresses
+rig_nft_has '^2001:db8:2::/64 tcp 22 ' v6_port_64 --exact || fail "not in v6_port_64: $(rig_nft_elements)"
+rig_nft_has '^2001:db8::66 tcp 22 ' v6_port_128 --exact || fail "not in v6_port_128: $(rig_nft_elements)"
+rig_stop_daemon
+
+# a table of the layout before the hash sets: its IPv6 /64 and /128 bans are in the interval
+# sets; loading the file again keeps them, and the daemon moves them to their hash sets at start
+rig_nft delete table inet nftjail
+cat >"$RIG_TMP/old.nft" <<'NFT'
+table inet nftjail {
+	set v4_port { type ipv4_addr . inet_proto . inet_service; flags timeout; counter; }
+	set v6_port { type ipv6_addr . inet_proto . inet_service; flags interval, timeout; counter; }
+	set v4 { type ipv4_addr; flags timeout; counter; }
+	set v6 { type ipv6_addr; flags interval, timeout; counter; }
+	chain input {
+		type filter hook input priority filter - 10; policy accept;
+		ip saddr . meta l4proto . th dport @v4_port drop
+		ip6 saddr . meta l4proto . th dport @v6_port drop
+		ip saddr @v4 drop
+		ip6 saddr @v6 drop
+	}
+}
+NFT
+rig_nft -f "$RIG_TMP/old.nft"
+rig_nft list set inet nftjail v6_port_64 >/dev/null 2>&1 && fail "the old layout has v6_port_64"
+rig_nft add element inet nftjail v6_port '{ 2001:db8:7::/64 . tcp . 22 timeout 1h comment "sshd" }'
+rig_nft add element inet nftjail v6 '{ 2001:db8:8::8 timeout 1h comment "recidive" }'
+rig_nft -f "$RIG_NFT_FILE"
+out=$(rig_nft_elements v6_port --exact)
+[[ "$out" =~ ^2001:db8:7::/64\ tcp\ 22\ 3600\ [0-9]+\ sshd$ ]] || fail "reloading the file lost a ban: $out"
+rig_start_daemon
+rig_wait_until 10 rig_nft_has '^2001:db8:7::/64 tcp 22 ' v6_port_64 --exact
+rig_nft_has '^2001:db8:8::8 - - ' v6_128 --exact || fail "v6 /128 not moved: $(rig_nft_elements)"
+[ -z "$(rig_nft_elements v6_port --exact)$(rig_nft_elements v6 --exact)" ] || fail "left in the interval sets: $(rig_nft_elements)"
+t=$(rig_nft_elements v6_port_64 --exact | awk '/^2001:db8:7::/ { print $4 }')
+[ "$t" -le 3600 ] && [ "$t" -gt 3000 ] || fail "moved with timeout $t"
+rig_ctl unban 2001:db8:7::1 >/dev/null
+rig_nft_has '^2001:db8:7::' v6_port && fail "unban left the moved ban: $(rig_nft_elements)"
 rig_stop_daemon
 
 # ipv6_prefix = 128: one address

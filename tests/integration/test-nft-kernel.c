@@ -71,9 +71,7 @@ static size_t key_of(const NftElem *e, uint8_t key[24]) {
 }
 
 static const char *set_of(const NftElem *e) {
-        if (e->addr.family == AF_INET)
-                return e->port ? NFT_SET_V4_PORT : NFT_SET_V4;
-        return e->port ? NFT_SET_V6_PORT : NFT_SET_V6;
+        return nft_elem_set(e);
 }
 
 /* Finds e's (start) element in the kernel; fills *ret. Returns 1 found, 0 not, <0 error. */
@@ -217,7 +215,8 @@ int main(void) {
                 }
         }
 
-        /* ADD: ports, all-ports, IPv6 single and /64 */
+        /* ADD: ports, all-ports, IPv6 single and /64 in the hash sets and (as the layout before
+         * them had it, and any other prefix) in the interval sets */
         NftElem add[] = {
                 elem("192.0.2.1", 0, IPPROTO_TCP, 22, 3600000, "sshd"),
                 elem("192.0.2.2", 0, IPPROTO_UDP, 53, 0, NULL),
@@ -226,21 +225,31 @@ int main(void) {
                 elem("198.51.100.7", 0, 0, 0, 86400000, "recidive"),
                 elem("2001:db8::5", 128, 0, 0, 86400000, "recidive"),
                 elem("2001:db8:2::", 64, 0, 0, 600000, "portscan"),
+                elem("2001:db8:3::", 64, IPPROTO_TCP, 22, 3600000, "sshd"),
+                elem("2001:db8:4::", 64, 0, 0, 600000, "recidive"),
+                elem("2001:db8::8", 128, 0, 0, 0, "manual"),
+                elem("2001:db8:5::", 48, IPPROTO_TCP, 22, 600000, "wide"),
         };
+        add[3].interval_set = add[5].interval_set = add[6].interval_set = true;
         idx = 99;
         CHECK_EQ(nft_apply(nft, NFT_OP_ADD, add, ELEMENTSOF(add), &idx), 0);
         CHECK_EQ(idx, 99);
         for (size_t i = 0; i < ELEMENTSOF(add); i++)
                 check_present(&add[i], add[i].timeout_ms, add[i].comment);
         CHECK_EQ(count(NFT_SET_V4_PORT), 2);
-        CHECK_EQ(count(NFT_SET_V6_PORT), 2);
+        CHECK_EQ(count(NFT_SET_V6_PORT), 2);    /* the /64 of the old layout, the /48 */
+        CHECK_EQ(count(NFT_SET_V6_PORT_128), 1);
+        CHECK_EQ(count(NFT_SET_V6_PORT_64), 1);
         CHECK_EQ(count(NFT_SET_V4), 1);
         CHECK_EQ(count(NFT_SET_V6), 4); /* two starts, two interval ends */
+        CHECK_EQ(count(NFT_SET_V6_128), 1);
+        CHECK_EQ(count(NFT_SET_V6_64), 1);
 
         /* interval shapes as nft writes them */
         {
                 DumpElem d;
                 NftElem e = elem("2001:db8:1::", 64, IPPROTO_TCP, 443, 0, NULL);
+                e.interval_set = true;
                 CHECK_EQ(lookup(&e, &d), 1);
                 CHECK_EQ(d.key_end_len, 24);
                 CHECK(memcmp(d.key_end + 8, "\xff\xff\xff\xff\xff\xff\xff\xff", 8) == 0);
@@ -275,8 +284,11 @@ int main(void) {
                                 CHECK_EQ(g->timeout_ms, w->timeout_ms);
                                 CHECK(w->timeout_ms == 0 || (l[i].expires_ms > 0 && l[i].expires_ms <= w->timeout_ms));
                                 CHECK(strcmp(g->comment ? g->comment : "", w->comment ? w->comment : "") == 0);
-                                if (w->addr.family == AF_INET6 && w->port)
+                                if (w->addr.family == AF_INET6 && (w->port || !w->interval_set))
                                         CHECK_EQ(g->prefixlen, w->prefixlen);
+                                if (w->addr.family == AF_INET6 && (w->prefixlen == 64 || w->prefixlen == 128))
+                                        CHECK_EQ(g->interval_set, w->interval_set);
+                                CHECK(strcmp(l[i].set, nft_elem_set(g)) == 0);
                         }
                 CHECK_EQ(matched, (int) ELEMENTSOF(add));
                 free(l);
@@ -289,6 +301,11 @@ int main(void) {
         CHECK(nft_list_contains(NFT_SET_V6, "2001:db8::5 counter"));
         CHECK(nft_list_contains(NFT_SET_V6, "2001:db8:2::/64"));
         CHECK(nft_list_contains(NFT_SET_V6, "comment \"recidive\""));
+        CHECK(nft_list_contains(NFT_SET_V6_PORT_64, "2001:db8:3:: . tcp . 22"));
+        CHECK(nft_list_contains(NFT_SET_V6_PORT_128, "2001:db8::1 . tcp . 22"));
+        CHECK(nft_list_contains(NFT_SET_V6_64, "2001:db8:4::"));
+        CHECK(nft_list_contains(NFT_SET_V6_128, "2001:db8::8 counter"));
+        CHECK(nft_list_contains(NFT_SET_V6_PORT, "2001:db8:5::/48 . tcp . 22"));
 
         /* ADD again: accepted. What happens to the timeout depends on the kernel. */
         {
@@ -353,6 +370,7 @@ int main(void) {
         {
                 NftElem over[] = { elem("192.0.2.60", 0, IPPROTO_TCP, 22, 60000, NULL),
                                    elem("2001:db8:1::7", 128, IPPROTO_TCP, 443, 60000, NULL) };
+                over[1].interval_set = true;
                 idx = 99;
                 r = nft_apply(nft, NFT_OP_ADD, over, ELEMENTSOF(over), &idx);
                 printf("ADD of 2001:db8:1::7 . tcp . 443 inside banned 2001:db8:1::/64 . tcp . 443: %s (index %zu)\n",
@@ -363,6 +381,7 @@ int main(void) {
                 }
                 NftElem over6[] = { elem("2001:db8::5", 128, 0, 0, 60000, NULL),
                                     elem("2001:db8::", 64, 0, 0, 60000, NULL) };
+                over6[0].interval_set = over6[1].interval_set = true;
                 r = nft_apply(nft, NFT_OP_ADD, over6, ELEMENTSOF(over6), &idx);
                 printf("ADD of 2001:db8::/64 over banned 2001:db8::5 (set v6): %s (index %zu)\n",
                        r < 0 ? strerror(-r) : "accepted", idx);

@@ -139,6 +139,9 @@ static void test_add(void **state) {
                 mk(AF_INET, "198.51.100.7", 0, 0, 0, 0, NULL),
                 mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 64, IPPROTO_UDP, 443, 1000, "nginx"),
         };
+        /* the interval sets: what a /64 or /128 of the layout before the hash sets is */
+        elems[1].interval_set = true;
+        elems[3].interval_set = true;
         static const uint8_t k0[] = { 192, 0, 2, 1, 6, 0, 0, 0, 0, 22, 0, 0 };
         static const uint8_t k1[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
         static const uint8_t k1_end[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
@@ -214,10 +217,53 @@ static void test_v6_port_single(void **state) {
         Parsed p[1];
         uint32_t seq = 1;
 
+        e.interval_set = true;
         assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, &e, 1), 0);
         assert_int_equal(parse_batch(&b, p, 1), 1);
+        assert_string_equal(p[0].set, NFT_SET_V6_PORT);
         assert_int_equal(p[0].e[0].key_end_len, 24);
         assert_memory_equal(p[0].e[0].key, p[0].e[0].key_end, 24);
+        nft_batch_done(&b);
+}
+
+/* IPv6 /128 and /64 go to the hash sets: one key, the masked address; other prefixes to the
+ * interval sets. */
+static void test_v6_hash_sets(void **state) {
+        NftElem elems[] = {
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 64, IPPROTO_TCP, 22, 5000, "sshd"),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 128, IPPROTO_TCP, 22, 5000, "sshd"),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 64, 0, 0, 5000, "recidive"),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 0, 0, 0, 5000, "recidive"),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 48, IPPROTO_TCP, 22, 5000, "sshd"),
+                mk(AF_INET6, "2001:db8:1:2:3:4:5:6", 56, 0, 0, 5000, "recidive"),
+        };
+        static const char *const sets[] = { NFT_SET_V6_PORT_64, NFT_SET_V6_PORT_128, NFT_SET_V6_64, NFT_SET_V6_128,
+                                            NFT_SET_V6_PORT, NFT_SET_V6 };
+        static const uint8_t k0[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      6, 0, 0, 0, 0, 22, 0, 0 };
+        static const uint8_t k3[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6 };
+        NftBatch b = {};
+        Parsed p[ELEMENTSOF(elems)];
+        uint32_t seq = 1;
+
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, elems, ELEMENTSOF(elems)), 0);
+        assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), ELEMENTSOF(elems));
+        for (size_t i = 0; i < ELEMENTSOF(elems); i++) {
+                assert_string_equal(p[i].set, sets[i]);
+                assert_string_equal(nft_elem_set(&elems[i]), sets[i]);
+        }
+        for (size_t i = 0; i < 4; i++) {
+                assert_int_equal(p[i].n, 1);
+                assert_int_equal(p[i].e[0].key_end_len, 0);
+                assert_int_equal(p[i].e[0].flags, 0);
+                assert_int_equal(p[i].e[0].timeout, 5000);
+        }
+        assert_int_equal(p[0].e[0].key_len, 24);
+        assert_memory_equal(p[0].e[0].key, k0, 24);
+        assert_int_equal(p[3].e[0].key_len, 16);
+        assert_memory_equal(p[3].e[0].key, k3, 16);
+        assert_int_equal(p[4].e[0].key_end_len, 24);
+        assert_int_equal(p[5].n, 2);
         nft_batch_done(&b);
 }
 
@@ -229,6 +275,8 @@ static void test_del_replace(void **state) {
         NftBatch b = {};
         Parsed p[8];
         uint32_t seq = 100;
+
+        elems[1].interval_set = true;
 
         assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_DEL, elems, 2), 0);
         assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 2);
@@ -272,6 +320,7 @@ static void test_invalid(void **state) {
 
         /* the last address: the interval has no end element */
         e = mk(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128, 0, 0, 0, NULL);
+        e.interval_set = true;
         assert_int_equal(nft_elem_key(&e, &k), 0);
         assert_int_equal(k.kind, NFT_KEY_INTERVAL_OPEN);
         e = mk(AF_INET6, "2001:db8::1:ffff", 112, 0, 0, 0, NULL);
@@ -370,6 +419,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add),
                 cmocka_unit_test(test_v6_port_single),
+                cmocka_unit_test(test_v6_hash_sets),
                 cmocka_unit_test(test_del_replace),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_seq_wrap),
