@@ -31,36 +31,36 @@
 
 /* libcurl is loaded when a reporter starts (or the CLI checks an address): a daemon without
  * [abuseipdb] never maps it nor its TLS, LDAP and Kerberos dependencies. */
-static typeof(curl_global_init) *sym_curl_global_init;
-static typeof(curl_global_cleanup) *sym_curl_global_cleanup;
-static typeof(curl_easy_init) *sym_curl_easy_init;
-static typeof(curl_easy_cleanup) *sym_curl_easy_cleanup;
-static typeof(curl_easy_reset) *sym_curl_easy_reset;
-static typeof(curl_easy_setopt) *sym_curl_easy_setopt;
-static typeof(curl_easy_perform) *sym_curl_easy_perform;
-static typeof(curl_easy_getinfo) *sym_curl_easy_getinfo;
-static typeof(curl_easy_escape) *sym_curl_easy_escape;
-static typeof(curl_free) *sym_curl_free;
-static typeof(curl_slist_append) *sym_curl_slist_append;
-static typeof(curl_slist_free_all) *sym_curl_slist_free_all;
+DLSYM_POINTER(curl_global_init);
+DLSYM_POINTER(curl_global_cleanup);
+DLSYM_POINTER(curl_easy_init);
+DLSYM_POINTER(curl_easy_cleanup);
+DLSYM_POINTER(curl_easy_reset);
+DLSYM_POINTER(curl_easy_setopt);
+DLSYM_POINTER(curl_easy_perform);
+DLSYM_POINTER(curl_easy_getinfo);
+DLSYM_POINTER(curl_easy_escape);
+DLSYM_POINTER(curl_free);
+DLSYM_POINTER(curl_slist_append);
+DLSYM_POINTER(curl_slist_free_all);
 static void *curl_dl_handle;
 static int curl_dl_result;
 static pthread_once_t curl_dl_once = PTHREAD_ONCE_INIT;
 
 static void curl_dl_load(void) {
         curl_dl_result = dlopen_many(CURL_SONAME, "for AbuseIPDB reports", &curl_dl_handle,
-                                     &sym_curl_global_init, "curl_global_init",
-                                     &sym_curl_global_cleanup, "curl_global_cleanup",
-                                     &sym_curl_easy_init, "curl_easy_init",
-                                     &sym_curl_easy_cleanup, "curl_easy_cleanup",
-                                     &sym_curl_easy_reset, "curl_easy_reset",
-                                     &sym_curl_easy_setopt, "curl_easy_setopt",
-                                     &sym_curl_easy_perform, "curl_easy_perform",
-                                     &sym_curl_easy_getinfo, "curl_easy_getinfo",
-                                     &sym_curl_easy_escape, "curl_easy_escape",
-                                     &sym_curl_free, "curl_free",
-                                     &sym_curl_slist_append, "curl_slist_append",
-                                     &sym_curl_slist_free_all, "curl_slist_free_all",
+                                     DLSYM_ARG(curl_global_init),
+                                     DLSYM_ARG(curl_global_cleanup),
+                                     DLSYM_ARG(curl_easy_init),
+                                     DLSYM_ARG(curl_easy_cleanup),
+                                     DLSYM_ARG(curl_easy_reset),
+                                     DLSYM_ARG(curl_easy_setopt),
+                                     DLSYM_ARG(curl_easy_perform),
+                                     DLSYM_ARG(curl_easy_getinfo),
+                                     DLSYM_ARG(curl_easy_escape),
+                                     DLSYM_ARG(curl_free),
+                                     DLSYM_ARG(curl_slist_append),
+                                     DLSYM_ARG(curl_slist_free_all),
                                      NULL);
 }
 

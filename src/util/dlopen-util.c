@@ -45,9 +45,3 @@ int dlopen_many(const char *soname, const char *why, void **ret_handle, ...) {
         *ret_handle = h;
         return 0;
 }
-
-void *dlclose_safe(void *handle) {
-        if (handle)
-                (void) dlclose(handle);
-        return NULL;
-}

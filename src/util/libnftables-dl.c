@@ -14,24 +14,24 @@
 
 #define NFTABLES_SONAME "libnftables.so.1"
 
-static typeof(nft_ctx_new) *sym_nft_ctx_new;
-static typeof(nft_ctx_free) *sym_nft_ctx_free;
-static typeof(nft_ctx_buffer_output) *sym_nft_ctx_buffer_output;
-static typeof(nft_ctx_buffer_error) *sym_nft_ctx_buffer_error;
-static typeof(nft_ctx_get_error_buffer) *sym_nft_ctx_get_error_buffer;
-static typeof(nft_run_cmd_from_filename) *sym_nft_run_cmd_from_filename;
+DLSYM_POINTER(nft_ctx_new);
+DLSYM_POINTER(nft_ctx_free);
+DLSYM_POINTER(nft_ctx_buffer_output);
+DLSYM_POINTER(nft_ctx_buffer_error);
+DLSYM_POINTER(nft_ctx_get_error_buffer);
+DLSYM_POINTER(nft_run_cmd_from_filename);
 static void *nftables_handle;
 static int nftables_result;
 static pthread_once_t nftables_once = PTHREAD_ONCE_INIT;
 
 static void nftables_load(void) {
         nftables_result = dlopen_many(NFTABLES_SONAME, "to load the nft file", &nftables_handle,
-                                      &sym_nft_ctx_new, "nft_ctx_new",
-                                      &sym_nft_ctx_free, "nft_ctx_free",
-                                      &sym_nft_ctx_buffer_output, "nft_ctx_buffer_output",
-                                      &sym_nft_ctx_buffer_error, "nft_ctx_buffer_error",
-                                      &sym_nft_ctx_get_error_buffer, "nft_ctx_get_error_buffer",
-                                      &sym_nft_run_cmd_from_filename, "nft_run_cmd_from_filename",
+                                      DLSYM_ARG(nft_ctx_new),
+                                      DLSYM_ARG(nft_ctx_free),
+                                      DLSYM_ARG(nft_ctx_buffer_output),
+                                      DLSYM_ARG(nft_ctx_buffer_error),
+                                      DLSYM_ARG(nft_ctx_get_error_buffer),
+                                      DLSYM_ARG(nft_run_cmd_from_filename),
                                       NULL);
 }
 

@@ -176,10 +176,34 @@ bulk_lines() {
 	PY
 }
 
+# measure TOOL RUN PID T0_US READY_US N LOGDIR STOP WAIT...: once the daemon PID (started at T0,
+# ready at READY) is ready: its idle RSS; then N addresses into the first jail's log, and the
+# sentinel; WAIT... (for rig_wait_until) says the sentinel was banned, so all was read; then STOP
+measure() {
+	local tool=$1 run=$2 pid=$3 t0=$4 tr=$5 n=$6 logs=$7 stop=$8 idle idle_anon anon first_jail start
+	shift 8
+	sleep 1
+	idle=$(kb "$pid" VmRSS)
+	idle_anon=$(kb "$pid" RssAnon)
+	start=$(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
+	echo "$tool start_ms $start" >>"$RESULTS"
+	echo "$tool idle_kib $idle" >>"$RESULTS"
+
+	first_jail=$(jail_list | awk 'NR == 1 { print $1 }')
+	bulk_lines "$n" >>"$logs/$first_jail.log"
+	sentinel_lines >>"$logs/$first_jail.log"
+	rig_wait_until 600 "$@"
+	anon=$(kb "$pid" RssAnon)
+	echo "$tool per_addr_b $(awk -v a="$idle_anon" -v b="$anon" -v n="$n" 'BEGIN { printf "%.1f", (b - a) * 1024 / n }')" >>"$RESULTS"
+	"$stop"
+	printf '# %s run %d: start %s ms, idle %s KiB (anon %s), +%d addresses: anon %s KiB\n' \
+		"$tool" "$run" "$start" "$idle" "$idle_anon" "$n" "$anon" >&2
+}
+
 # ---- one nftjail run: start (timed), idle RSS, N addresses, RSS
 
 run_nftjail() {
-	local run=$1 dir=$OUT/nftjail logs t0 tr pid idle idle_anon anon
+	local run=$1 dir=$OUT/nftjail logs t0 tr pid
 	logs=$dir/logs
 	rm -rf "$dir"
 	mkdir -p "$logs" "$dir/state"
@@ -200,26 +224,9 @@ run_nftjail() {
 	echo "nftjail start_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
 	wait "$NOTIFY_PID" || true
 	tr=$(cat "$dir/ready")
-	n_jails=$(grep -c '^\[' "$dir/conf/jail.d/bench.local")
-	[ "$(ls /proc/"$pid"/fd | wc -l)" -gt 0 ] || fail "nftjaild vanished"
-	sleep 1
-	idle=$(kb "$pid" VmRSS)
-	idle_anon=$(kb "$pid" RssAnon)
-	echo "nftjail start_ms $(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.2f", (b - a) / 1000 }')" >>"$RESULTS"
-	echo "nftjail idle_kib $idle" >>"$RESULTS"
-	cp "/proc/$pid/smaps_rollup" "$OUT/nftjail-smaps-rollup.$run" 2>/dev/null || true
-
-	local first_jail
-	first_jail=$(jail_list | awk 'NR == 1 { print $1 }')
-	bulk_lines "$N_NFTJAIL" >>"$logs/$first_jail.log"
-	sentinel_lines >>"$logs/$first_jail.log"
-	rig_wait_until 300 rig_nft_has '^[a-z0-9_]+ 192\.0\.2\.99 '
-	anon=$(kb "$pid" RssAnon)
-	echo "nftjail per_addr_b $(awk -v a="$idle_anon" -v b="$anon" -v n="$N_NFTJAIL" 'BEGIN { printf "%.1f", (b - a) * 1024 / n }')" >>"$RESULTS"
-	rig_stop_daemon
-	printf '# nftjail run %d: %d jails, start %s ms, idle %s KiB (anon %s), +%d addresses: anon %s KiB\n' \
-		"$run" "$n_jails" "$(tail -n 3 "$RESULTS" | awk '$2 == "start_ms" { print $3 }')" "$idle" "$idle_anon" \
-		"$N_NFTJAIL" "$anon" >&2
+	rig_daemon_alive || fail "nftjaild exited after READY=1 (see daemon.log)"
+	measure nftjail "$run" "$pid" "$t0" "$tr" "$N_NFTJAIL" "$logs" rig_stop_daemon \
+		rig_nft_has '^[a-z0-9_]+ 192\.0\.2\.99 '
 }
 
 # ---- one fail2ban run
@@ -255,7 +262,7 @@ f2b_banned() {
 }
 
 run_f2b() {
-	local run=$1 dir=$OUT/f2b logs t0 tr pid idle idle_anon anon n_jails
+	local run=$1 dir=$OUT/f2b logs t0 tr pid n_jails
 	logs=$dir/logs
 	rm -rf "$dir"
 	mkdir -p "$logs"
@@ -270,23 +277,7 @@ run_f2b() {
 		fail "fail2ban-server did not start $n_jails jails within 120 s (see $dir/conf/fail2ban.log)"
 	echo "fail2ban start_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
 	tr=$(f2b_started_us "$dir/conf/fail2ban.log" "$n_jails")
-	sleep 1
-	idle=$(kb "$pid" VmRSS)
-	idle_anon=$(kb "$pid" RssAnon)
-	echo "fail2ban start_ms $(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.2f", (b - a) / 1000 }')" >>"$RESULTS"
-	echo "fail2ban idle_kib $idle" >>"$RESULTS"
-
-	local first_jail
-	first_jail=$(jail_list | awk 'NR == 1 { print $1 }')
-	bulk_lines "$N_F2B" >>"$logs/$first_jail.log"
-	sentinel_lines >>"$logs/$first_jail.log"
-	rig_wait_until 600 f2b_banned "$dir/conf/fail2ban.log"
-	anon=$(kb "$pid" RssAnon)
-	echo "fail2ban per_addr_b $(awk -v a="$idle_anon" -v b="$anon" -v n="$N_F2B" 'BEGIN { printf "%.1f", (b - a) * 1024 / n }')" >>"$RESULTS"
-	f2b_stop
-	printf '# fail2ban run %d: %d jails, start %s ms, idle %s KiB (anon %s), +%d addresses: anon %s KiB\n' \
-		"$run" "$n_jails" "$(tail -n 3 "$RESULTS" | awk '$2 == "start_ms" { print $3 }')" "$idle" "$idle_anon" \
-		"$N_F2B" "$anon" >&2
+	measure fail2ban "$run" "$pid" "$t0" "$tr" "$N_F2B" "$logs" f2b_stop f2b_banned "$dir/conf/fail2ban.log"
 }
 
 # ---- runs, alternating
