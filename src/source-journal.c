@@ -15,6 +15,8 @@ struct SourceJournal {
         char *name;
         sd_journal *journal;
         sd_event_source *io;
+        sd_event_source *poll;  /* while hot: sd_journal_next() every SOURCE_JOURNAL_POLL_USEC */
+        usec_t last_entry;      /* CLOCK_MONOTONIC of the last wakeup that read an entry */
         SourceLineFn fn;
         void *userdata;
         uint64_t entries;
@@ -261,6 +263,35 @@ int source_journal_restore(SourceJournal *s, const char *state_dir, const Source
         return r < 0 ? r : 0;
 }
 
+/* journald writes each entry into the mapped file at once but tells readers (an ftruncate() that
+ * inotify reports) only from a timer, POST_CHANGE_TIMER_INTERVAL_USEC = 250 ms after the first
+ * change (systemd journald-server.c, journal-file.c schedule_post_change()): waiting for the fd
+ * alone delays an entry by up to 250 ms. So once an entry came, the source is "hot": it also
+ * looks with sd_journal_next() every SOURCE_JOURNAL_POLL_USEC, until SOURCE_JOURNAL_HOT_USEC
+ * passed without an entry; then only the fd again. An empty look costs a few microseconds.
+ * The first entry after a quiet spell still waits for journald's notification. */
+static void source_journal_heat(SourceJournal *s, int n) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (n > 0)
+                s->last_entry = now;
+        if (!s->poll || now - s->last_entry >= SOURCE_JOURNAL_HOT_USEC) {
+                if (s->poll)
+                        (void) sd_event_source_set_enabled(s->poll, SD_EVENT_OFF);
+                return;
+        }
+        if (sd_event_source_set_time(s->poll, now + SOURCE_JOURNAL_POLL_USEC) < 0 ||
+            sd_event_source_set_enabled(s->poll, SD_EVENT_ONESHOT) < 0)
+                log_debug("%s: cannot arm the journal poll; the fd alone is watched", s->name);
+}
+
+static int source_journal_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
+        SourceJournal *s = userdata;
+
+        source_journal_heat(s, source_journal_drain(s));
+        return 0;
+}
+
 static int source_journal_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         SourceJournal *s = userdata;
         int r, n;
@@ -272,6 +303,7 @@ static int source_journal_on_io(sd_event_source *es, int fd, uint32_t revents, v
         }
         n = source_journal_drain(s);
         log_debug("%s: journal changed (%d), %d entries read", s->name, r, n);
+        source_journal_heat(s, n);
         return 0;
 }
 
@@ -330,6 +362,12 @@ int source_journal_new(sd_event *event, const char *name, const char *match, Sou
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_description(s->io, name);
+        /* accuracy 1 us: the default (250 ms) would let sd-event coalesce the poll away */
+        r = sd_event_add_time(event, &s->poll, CLOCK_MONOTONIC, 0, 1, source_journal_on_poll, s);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(s->poll, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->poll, "journal-poll");
         *ret = s;
         return 0;
 fail:
@@ -341,6 +379,7 @@ SourceJournal *source_journal_free(SourceJournal *s) {
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->poll);
         sd_journal_close(s->journal);
         free(s->cursor_path);
         free(s->name);
