@@ -17,7 +17,7 @@ rig_enter "$@"
 rig_tmpfs /var/log
 
 : "${BUILDDIR:=$SRCDIR/build}"
-: "${NFTJAILD:=$BUILDDIR/nftjaild}"
+: "${NFTJAILD:=$BUILDDIR/src/nftjaild}"
 : "${BENCH_JSON:=/dev/stdout}"
 RUNS=${BENCH_RUNS:-5}
 WATCH=$BUILDDIR/tests/bench/nft-watch
@@ -44,6 +44,9 @@ if command -v fail2ban-server >/dev/null && [ -d /etc/fail2ban/action.d ] &&
 else
 	rig_note "fail2ban-server (with python3-systemd and python3-pyinotify) not found: nftjail only"
 fi
+# BENCH_TOOLS / BENCH_PHASES (e.g. "lat-journal burst-file"): a subset, for a look by hand
+[ -z "${BENCH_TOOLS:-}" ] || read -ra tools <<<"$BENCH_TOOLS"
+PHASES=${BENCH_PHASES:-rate-journal lat-journal lat-file burst-journal burst-file}
 
 # --- nftjail
 rig_conf_dir
@@ -140,6 +143,10 @@ fresh_logs() {
 drive() {
 	local tool=$1 phase=$2 source=$3 n=$4 out
 	shift 4
+	case " $PHASES " in
+	*" $phase-$source "*) ;;
+	*) return 0 ;;
+	esac
 	fresh_logs
 	"start_$tool"
 	out=$("$RIG_PY" "$DRIVER" --watch "$WATCH" --phase "$phase" --source "$source" -n "$n" \
@@ -173,8 +180,11 @@ tmp, path, maxretry, f2bv = sys.argv[1:5]
 n_lat, n_burst, n_rate, f_lat, f_burst, f_rate = map(int, sys.argv[5:11])
 tools = sys.argv[11:]
 res = {t: [json.loads(l) for l in open(f"{tmp}/results-{t}")] for t in tools}
-def col(t, phase, source, field):
-    return [round(r[field], 3) for r in res[t] if r["phase"] == phase and r["source"] == source]
+scale = {"nftjail": 1, "fail2ban": n_burst / f_burst}
+def col(t, phase, source, field, k=None):
+    if k is None:
+        k = scale[t] if phase == "burst" else 1
+    return [round(r[field] * k, 3) for r in res[t] if r["phase"] == phase and r["source"] == source]
 f2b = f"fail2ban-server {f2bv}, banaction nftables-multiport (one nft process per ban)"
 pace = (f"attackers in groups of 5, each sending its {maxretry} failures 2 ms apart, interleaved; "
         f"the next group once the group is banned; 30% IPv6")
@@ -198,7 +208,9 @@ for src, what in (("journal", "journal"), ("file", "file")):
         "<= 100 ms", "burst", src, "ms",
         f"{n_burst:,} attackers send {int(maxretry) - 1} failures each, then 2 s later their {maxretry}th back to "
         f"back: from the first of those writes until the last element is in the kernel"
-        + (f"; {f2b}: {f_burst} attackers only (it bans ~24/s): multiply by {n_burst // f_burst} to compare"
+        + (f"; {f2b}: measured on {f_burst} attackers (it bans one at a time), its figures are that "
+           f"time x {n_burst // f_burst} (linear extrapolation): measured "
+           + ", ".join("%.0f" % v for v in col("fail2ban", "burst", src, "ms", 1)) + " ms"
            if "fail2ban" in tools else ""))
 with open(path, "w") as f:
     json.dump({"rows": rows}, f, indent=1)
