@@ -151,8 +151,10 @@ if a.phase in ("lat", "cold"):
                     sent[key(ip)] = ts
                 t += slot
         watch.wait(list(sent), a.timeout)
-        lat += [(watch.seen[k] - ts) / 1e6 for k, ts in sent.items()]
-    out.update(p50=q(lat, 0.5), p99=q(lat, 0.99), max=max(lat), min=min(lat))
+        lat += [((watch.seen[k] - ts) / 1e6, start) for k, ts in sent.items()]
+    v = [l for l, _ in lat]
+    out.update(p50=q(v, 0.5), p90=q(v, 0.9), p99=q(v, 0.99), max=max(v), min=min(v),
+               worst=[(round(l, 2), g) for l, g in sorted(lat)[-12:]])
 elif a.phase == "burst":
     ips = [addr(i) for i in range(a.n)]
     for r in range(a.maxretry - 1):

@@ -32,7 +32,7 @@ mkdir -p "$SSH_CG"
 if [ "${BENCH_QUICK:-}" = 1 ]; then
 	N_LAT=200 N_BURST=200 N_RATE=20000 F_LAT=10 F_BURST=20 F_RATE=2000
 else
-	N_LAT=${BENCH_BANS:-1000} N_BURST=1000 N_RATE=100000 F_LAT=50 F_BURST=100 F_RATE=5000
+	N_LAT=${BENCH_BANS:-1000} N_BURST=1000 N_RATE=100000 F_LAT=50 F_BURST=50 F_RATE=5000
 fi
 
 tools=(nftjail)
@@ -159,7 +159,7 @@ drive() {
 	printf '%s\n' "$out" >>"$RIG_TMP/results-$tool"
 }
 
-for run in $(seq 1 "$RUNS"); do
+for _ in $(seq 1 "$RUNS"); do
 	for tool in "${tools[@]}"; do
 		if [ "$tool" = nftjail ]; then
 			nl=$N_LAT nb=$N_BURST nr=$N_RATE tmo=30
