@@ -88,6 +88,7 @@ class Watch:
         self.p = subprocess.Popen([a.watch], stdout=subprocess.PIPE, bufsize=0)
         self.buf = b""
         self.seen = {}
+        self.deleted = {}
         if self.p.stdout.readline().strip() != b"ready":
             sys.exit("nft-watch did not start")
 
@@ -101,8 +102,8 @@ class Watch:
         self.buf += chunk
         *lines, self.buf = self.buf.split(b"\n")
         for l in lines:
-            ns, _table, _set, ip = l.decode().split()
-            self.seen.setdefault(key(ip), int(ns))
+            ns, _table, _set, ip, *deleted = l.decode().split()
+            (self.deleted if deleted else self.seen).setdefault(key(ip), int(ns))
 
     def wait(self, keys, timeout):
         end = time.monotonic() + timeout
@@ -110,7 +111,8 @@ class Watch:
             left = end - time.monotonic()
             if left <= 0:
                 missing = [k for k in keys if k not in self.seen]
-                sys.exit(f"{len(missing)} bans not in the kernel after {timeout} s, e.g. {missing[:3]}")
+                sys.exit(f"{len(missing)} bans not in the kernel after {timeout} s, e.g. {missing[:3]}; "
+                         f"deleted: {[k for k in missing if k in self.deleted]}")
             self.poll(min(left, 0.5))
 
     def stop(self):

@@ -202,6 +202,9 @@ for src, what in (("journal", "journal"), ("file", "file")):
             "p99 <= 5 ms" if pct == "p99" else None, "lat", src, field,
             f"{n_lat:,} bans, maxretry {maxretry}: the {maxretry}th failure written -> the element's "
             f"NFNLGRP_NFTABLES notification; {pace}"
+            + ("; nftjail reads the journal on a timer while entries flow (journald notifies readers "
+               "250-500 ms late), so the first group after the start waits for that notification"
+               if src == "journal" else "")
             + (f"; {f2b}, backend {'systemd' if src == 'journal' else 'pyinotify'}, on {f_lat} bans"
                if "fail2ban" in tools else ""))
     row(f"burst: 1,000 attackers reach maxretry at once -> all in kernel ({what})", "ms", "lower", 100,

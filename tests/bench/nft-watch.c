@@ -4,12 +4,14 @@
  *
  *     CLOCK_REALTIME_NS TABLE SET ADDRESS
  *
+ * and, for an element deleted (NFT_MSG_DELSETELEM), the same line ending in " del".
  * The time is taken when the notification is read, before it is parsed. The address is the
  * first 4 (key of 4 or 12 bytes: IPv4, alone or . proto . port) or 16 bytes (16 or 24: IPv6) of
  * the key. "ready" is printed once subscribed. Lines are flushed after each read. Exits 1 when
  * the kernel dropped notifications (ENOBUFS): a latency run must not lose any. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,7 +23,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-static void print_elems(const struct nlmsghdr *nlh, unsigned long long ns) {
+static void print_elems(const struct nlmsghdr *nlh, unsigned long long ns, bool del) {
         struct nftnl_set *s = nftnl_set_alloc();
         struct nftnl_set_elems_iter *it;
         const char *table, *set;
@@ -49,7 +51,7 @@ static void print_elems(const struct nlmsghdr *nlh, unsigned long long ns) {
                         inet_ntop(AF_INET6, key, buf, sizeof buf);
                 else
                         continue;
-                printf("%llu %s %s %s\n", ns, table ? table : "-", set ? set : "-", buf);
+                printf("%llu %s %s %s%s\n", ns, table ? table : "-", set ? set : "-", buf, del ? " del" : "");
         }
         nftnl_set_elems_iter_destroy(it);
 out:
@@ -88,8 +90,9 @@ int main(void) {
                 for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len))
                         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
-                            NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM)
-                                print_elems(nlh, ns);
+                            (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSETELEM ||
+                             NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_DELSETELEM))
+                                print_elems(nlh, ns, NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_DELSETELEM);
                 if (fflush(stdout) != 0)
                         return 0; /* the reader went away */
         }
