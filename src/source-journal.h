@@ -18,6 +18,12 @@ typedef void (*SourceLineFn)(const char *line, size_t len, bool cut, usec_t real
 /* The journal source saves its position at least every SOURCE_BATCH_MAX entries within one
  * wakeup, so that the failures a batch holds for its commit stay bounded. */
 #define SOURCE_BATCH_MAX 4096
+/* journald signals new entries only 250-500 ms after they are written: after an entry the
+ * journal is also read on a timer, SOURCE_JOURNAL_POLL_MIN_USEC + 1/SOURCE_JOURNAL_POLL_DIVISOR
+ * of the time since the last entry from now, until that reaches SOURCE_JOURNAL_POLL_MAX_USEC. */
+#define SOURCE_JOURNAL_POLL_MIN_USEC (1 * USEC_PER_MSEC)
+#define SOURCE_JOURNAL_POLL_DIVISOR 100
+#define SOURCE_JOURNAL_POLL_MAX_USEC (250 * USEC_PER_MSEC)
 
 /* Who keeps a source's position when not a file of its own: the manager, which commits it in the
  * state together with the failures of the lines before it. save is called at the end of each
