@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -48,6 +49,53 @@ static void test_parse_long(void **state) {
         big[sizeof big - 1] = 0;
         assert_int_equal(addr_from_string(big, &a), -EINVAL);
         assert_int_equal(addr_parse("192.0.2.1\0x", 11, &a), -EINVAL);
+}
+
+/* The parser is ours (not inet_pton()): what it accepts and refuses, exactly as glibc does. */
+static void test_parse_strict(void **state) {
+        static const char *const bad[] = {
+                ":", ":::", "1:", ":1", "1:::2", "1::2::3", "::1::", "12345::", "1:2:3:4:5:6:7:8:9",
+                "1:2:3:4:5:6:7", "1:2:3:4:5:6:7::8", "::1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8::",
+                "::ffff:1.2.3", "::ffff:1.2.3.4.5", "::ffff:1.2.3.256", "::ffff:01.2.3.4", "::ffff:1.2.3.4:1",
+                "1:2:3:4:5:6:7:1.2.3.4", "::1.2.3.4x", "::1a.2.3.4", "::1..2.3", "::.1.2.3", "::1.2.3.",
+                "2001:db8::g", "2001:db8:: 1", " ::1", "2001:db8::1/64", "fe80::1%eth0", "::-1",
+                "00000::", "1.2.3.04", "1.2.3.4.", ".1.2.3.4", "1.2.3.-4", "1,2.3.4", "0x1.2.3.4",
+        };
+        static const struct {
+                const char *in, *out;
+        } good[] = {
+                { "::", "::" },
+                { "::1", "::1" },
+                { "1::", "1::" },
+                { "2001:DB8::A", "2001:db8::a" },
+                { "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1" },
+                { "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8" },
+                { "1:2:3:4:5:6::8", "1:2:3:4:5:6:0:8" },
+                { "::2:3:4:5:6:7:8", "0:2:3:4:5:6:7:8" },
+                { "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304" },
+                { "::ffff:0.0.0.0", "0.0.0.0" },
+                { "::1.2.3.4", "::1.2.3.4" }, /* inet_ntop writes the old IPv4-compatible form so */
+                { "64:ff9b::198.51.100.1", "64:ff9b::c633:6401" },
+                { "2001:db8:7f82:edb4::b9cc", "2001:db8:7f82:edb4::b9cc" },
+        };
+        char buf[ADDR_STRLEN];
+        Addr a;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (addr_from_string(bad[i], &a) != -EINVAL)
+                        fprintf(stderr, "accepted '%s'\n", bad[i]);
+                assert_int_equal(addr_from_string(bad[i], &a), -EINVAL);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                assert_int_equal(addr_from_string(good[i].in, &a), 0);
+                assert_string_equal(addr_to_string(&a, buf, sizeof buf), good[i].out);
+        }
+        /* exactly len bytes, no NUL needed after them */
+        assert_int_equal(addr_parse("2001:db8::1 port 22", 11, &a), 0);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), "2001:db8::1");
+        assert_int_equal(addr_parse("2001:db8::1:", 11, &a), 0);
+        assert_int_equal(addr_parse("::ffff:192.0.2.1x", 16, &a), 0);
+        assert_string_equal(addr_to_string(&a, buf, sizeof buf), "192.0.2.1");
 }
 
 static void test_loopback(void **state) {
@@ -140,6 +188,7 @@ static void test_sockaddr(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),      cmocka_unit_test(test_parse_long),
+                cmocka_unit_test(test_parse_strict),
                 cmocka_unit_test(test_loopback),   cmocka_unit_test(test_prefix),
                 cmocka_unit_test(test_hash_equal), cmocka_unit_test(test_sockaddr),
         };

@@ -85,6 +85,92 @@ static void test_local_zone(void **state) {
         tzset();
 }
 
+static void set_tz(const char *tz) {
+        setenv("TZ", tz, 1);
+        tzset();
+}
+
+/* The offset cache (per hour, per zone) must give what localtime_r() gives: each line is read
+ * right after one from another hour or offset, so a stale entry would show. */
+static void test_dst(void **state) {
+        /* 2026-11-24 12:00:00 UTC, for RFC 3164 lines of 2026 */
+        const int64_t now = 1795528800;
+
+        set_tz("Europe/Berlin");
+        /* spring forward 2026-03-29 01:00 UTC: 02:00 CET -> 03:00 CEST */
+        check("2026-03-29 01:59:59 x", now, 1774745999, 20);
+        check("2026-03-29 03:00:00 x", now, 1774746000, 20);
+        check("2026-03-29 03:59:59 x", now, 1774749599, 20);
+        check("2026-03-29 01:59:59 x", now, 1774745999, 20);
+        check("Mar 29 01:59:59 x", now, 1774745999, 16);
+        check("Mar 29 03:00:00 x", now, 1774746000, 16);
+        /* fall back 2026-10-25 01:00 UTC: 03:00 CEST -> 02:00 CET; 02:30 is read as CET */
+        check("Oct 25 01:59:59 x", now, 1792886399, 16);
+        check("Oct 25 03:00:00 x", now, 1792893600, 16);
+        check("Oct 25 02:30:00 x", now, 1792891800, 16);
+        check("Oct 25 01:59:59 x", now, 1792886399, 16);
+        /* the zone changes under the same line (TZ and tzset(), as a test or a reload does) */
+        check("2026-07-01 14:00:00 x", now, 1782907200, 20);
+        set_tz("America/New_York");
+        check("2026-07-01 14:00:00 x", now, 1782907200 + 6 * 3600, 20);
+        /* spring forward 2026-03-08 07:00 UTC: 02:00 EST -> 03:00 EDT */
+        check("Mar  8 01:59:59 x", now, 1772953199, 16);
+        check("Mar  8 03:00:00 x", now, 1772953200, 16);
+        /* fall back 2026-11-01 06:00 UTC: 02:00 EDT -> 01:00 EST; 01:30 is read as EDT */
+        check("Nov  1 00:59:59 x", now, 1793509199, 16);
+        check("Nov  1 02:00:00 x", now, 1793516400, 16);
+        check("Nov  1 01:30:00 x", now, 1793511000, 16);
+        check("Nov  1 00:59:59 x", now, 1793509199, 16);
+        /* a transition in the middle of a UTC hour: Lord Howe goes from +10:30 to +11:00 at
+         * 15:30 UTC (02:00 -> 02:30 local), so that hour has two offsets */
+        set_tz("Australia/Lord_Howe");
+        check("2026-10-04 02:40:00 x", now, 1791042000, 20);
+        check("2026-10-04 01:50:00 x", now, 1791040800, 20);
+        check("2026-10-04 01:29:59 x", now, 1791039599, 20);
+        check("2026-10-04 02:40:00 x", now, 1791042000, 20);
+        /* and back: Berlin again, not New York's or Lord Howe's offsets */
+        set_tz("Europe/Berlin");
+        check("2026-07-01 14:00:00 x", now, 1782907200, 20);
+        set_tz("UTC");
+}
+
+static void test_year_rollover(void **state) {
+        /* 2026-12-31 23:30:00 UTC is already 2027 in Berlin: the year of a line without one is
+         * the local year, and December lines read in January are last year's */
+        set_tz("Europe/Berlin");
+        check("Dec 31 23:59:59 x", 1798759800, 1798757999, 16);
+        check("Jan  1 00:10:00 x", 1798759800, 1798758600, 16);
+        /* ... and still 2026 in New York when it is 2027 in UTC */
+        set_tz("America/New_York");
+        check("Dec 31 21:00:00 x", 1798772400, 1798768800, 16);
+        check("Jan  1 00:10:00 x", 1798772400, 1767244200, 16);
+        /* the same lines in UTC */
+        set_tz("UTC");
+        check("Jan  1 00:10:00 x", 1798772400, 1798762200, 16);
+        check("Dec 31 21:00:00 x", 1798772400, 1798750800, 16);
+}
+
+static void test_feb29(void **state) {
+        int64_t epoch = 42;
+        size_t end = 42;
+
+        set_tz("Europe/Berlin");
+        /* read on 2028-03-01 (a leap year), and on 2029-01-10 (last year was one) */
+        check("Feb 29 12:00:00 x", 1835481600, 1835434800, 16);
+        check("Feb 29 12:00:00 x", 1862697600, 1835434800, 16);
+        check("2028-02-29 12:00:00 x", 1862697600, 1835434800, 20);
+        /* read on 2027-03-01: neither 2027 nor 2026 has one */
+        assert_int_equal(parse("Feb 29 12:00:00 x", 1803859200, &epoch, &end), 0);
+        check("Feb 28 12:00:00 x", 1803859200, 1835434800 - 365 * 86400 - 86400, 16);
+        set_tz("UTC");
+        check("2000-02-29T00:00:00Z", NOW, 951782400, 20);
+        check("2100-02-28T00:00:00Z", NOW, 4107456000, 20);
+        check_none("2100-02-29T00:00:00Z");
+        check("1969-12-31T23:59:59Z", NOW, -1, 20);
+        /* a leap second is the next minute's first second, as timegm() reads it */
+        check("2016-12-31T23:59:60Z", NOW, 1483228800, 20);
+}
+
 static void test_none(void **state) {
         check_none("");
         check_none("host sshd[1]: Failed password");
@@ -215,6 +301,9 @@ int main(void) {
                 cmocka_unit_test_setup(test_rfc3164, setup_utc),
                 cmocka_unit_test_setup(test_iso, setup_utc),
                 cmocka_unit_test_setup(test_local_zone, setup_utc),
+                cmocka_unit_test_setup(test_dst, setup_utc),
+                cmocka_unit_test_setup(test_year_rollover, setup_utc),
+                cmocka_unit_test_setup(test_feb29, setup_utc),
                 cmocka_unit_test_setup(test_none, setup_utc),
                 cmocka_unit_test_setup(test_find_auto, setup_utc),
                 cmocka_unit_test_setup(test_find_pattern, setup_utc),

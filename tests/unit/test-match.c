@@ -562,6 +562,8 @@ static void test_sshd_injection(void **state) {
                 "h sshd[1]: User %s from 192.0.2.200 not allowed because not listed in AllowUsers",
                 "h sshd[1]: Disconnecting invalid user %s 192.0.2.200 port 4444: Too many authentication failures [preauth]",
                 "h sshd[1]: Failed publickey for %s from 192.0.2.200 port 4444 ssh2: RSA SHA256:x",
+                "h sshd[1]: Failed publickey for invalid user %s from 192.0.2.200 port 4444 ssh2: RSA SHA256:x",
+                "h sshd[1]: Failed publickey for invalid user %s from 192.0.2.200 port 4444 ssh2",
                 "h sshd[1]: Accepted password for %s from 192.0.2.200 port 4444 ssh2",
                 "h sshd[1]: pam_unix(sshd:session): session opened for user %s by (uid=0)",
         };
