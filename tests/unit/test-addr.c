@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -98,6 +102,79 @@ static void test_parse_strict(void **state) {
         assert_string_equal(addr_to_string(&a, buf, sizeof buf), "192.0.2.1");
 }
 
+/* Differential: our parser against glibc's inet_pton() on every short string over an alphabet
+ * that reaches all its branches, and on random mutations of valid addresses (fixed seed). */
+static bool agrees(const char *str, size_t len) {
+        char z[64];
+        uint8_t want[16];
+        bool v6 = memchr(str, ':', len) != NULL;
+        int ok;
+        Addr a;
+
+        memcpy(z, str, len);
+        z[len] = 0;
+        ok = inet_pton(v6 ? AF_INET6 : AF_INET, z, want) == 1;
+        if (addr_parse(str, len, &a) != (ok ? 0 : -EINVAL))
+                return false;
+        if (!ok)
+                return true;
+        if (v6 && a.family == AF_INET) /* mapped: the last four bytes */
+                return memcmp(a.bytes, want + 12, 4) == 0;
+        return memcmp(a.bytes, want, v6 ? 16 : 4) == 0;
+}
+
+static void test_parse_vs_inet_pton(void **state) {
+        static const char alpha[] = ":.1f09x";
+        static const char *const seeds[] = { "2001:db8::1", "::ffff:192.0.2.1", "192.0.2.255", "1:2:3:4:5:6:7:8",
+                                             "::", "2001:db8:0:0:1::", "fe80::1:2.3.4.5", "0.0.0.0" };
+        char s[64];
+        unsigned seed = 7;
+
+        for (size_t len = 1; len <= 6; len++) {
+                size_t total = 1, k = sizeof alpha - 1;
+
+                for (size_t i = 0; i < len; i++)
+                        total *= k;
+                for (size_t n = 0; n < total; n++) {
+                        size_t v = n;
+                        for (size_t i = 0; i < len; i++, v /= k)
+                                s[i] = alpha[v % k];
+                        if (!agrees(s, len))
+                                fail_msg("'%.*s': addr_parse disagrees with inet_pton", (int) len, s);
+                }
+        }
+        for (int n = 0; n < 200000; n++) {
+                const char *b = seeds[n % (sizeof seeds / sizeof *seeds)];
+                size_t len = strlen(b);
+
+                memcpy(s, b, len);
+                for (int m = 1 + rand_r(&seed) % 3; m > 0; m--) {
+                        size_t at = (size_t) rand_r(&seed) % (len + 1);
+                        char c = "0123456789abcdefABCDEFg:.%"[rand_r(&seed) % 26];
+                        switch (rand_r(&seed) % 3) {
+                        case 0: /* replace */
+                                if (at < len)
+                                        s[at] = c;
+                                break;
+                        case 1: /* insert */
+                                if (len < 45) {
+                                        memmove(s + at + 1, s + at, len - at);
+                                        s[at] = c;
+                                        len++;
+                                }
+                                break;
+                        default: /* delete */
+                                if (at < len && len > 1) {
+                                        memmove(s + at, s + at + 1, len - at - 1);
+                                        len--;
+                                }
+                        }
+                }
+                if (!agrees(s, len))
+                        fail_msg("'%.*s': addr_parse disagrees with inet_pton", (int) len, s);
+        }
+}
+
 static void test_loopback(void **state) {
         Addr a;
 
@@ -188,7 +265,7 @@ static void test_sockaddr(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),      cmocka_unit_test(test_parse_long),
-                cmocka_unit_test(test_parse_strict),
+                cmocka_unit_test(test_parse_strict), cmocka_unit_test(test_parse_vs_inet_pton),
                 cmocka_unit_test(test_loopback),   cmocka_unit_test(test_prefix),
                 cmocka_unit_test(test_hash_equal), cmocka_unit_test(test_sockaddr),
         };
