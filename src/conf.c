@@ -2355,7 +2355,7 @@ void config_dump(const Config *c, FILE *f) {
                                 j->abuseipdb_apikey ? "set" : "missing");
                 fprintf(f, "%s\n", j->action_ban || j->abuseipdb ? "" : " (log only)");
                 if (j->action_ban)
-                        fprintf(f, "  nft sets: %s\n", j->allports ? "v4 v6" : "v4_port v6_port");
+                        fprintf(f, "  nft sets: %s\n", j->allports ? "v4 v6_128 v6_64 v6" : "v4_port v6_port_128 v6_port_64 v6_port");
                 else
                         fprintf(f, "  nft sets: (none)\n");
         }

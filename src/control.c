@@ -156,12 +156,6 @@ static const char *proto_string(uint8_t p) {
         }
 }
 
-static const char *elem_set(const NftElem *e) {
-        if (e->addr.family == AF_INET)
-                return e->port ? NFT_SET_V4_PORT : NFT_SET_V4;
-        return e->port ? NFT_SET_V6_PORT : NFT_SET_V6;
-}
-
 static json_t *jail_source_json(const Jail *j) {
         json_t *a = json_array(), *s;
 
@@ -375,7 +369,7 @@ static json_t *cmd_banned(Control *c, const char *addr) {
                 if (total++ >= LIST_MAX)
                         continue;
                 b = json_pack("{s:s, s:s, s:I, s:I, s:b}", "addr", elem_addr_string(e, as, sizeof as), "set",
-                              elem_set(e), "timeout_ms", (json_int_t) e->timeout_ms, "expires_ms",
+                              l[i].set ? l[i].set : "", "timeout_ms", (json_int_t) e->timeout_ms, "expires_ms",
                               (json_int_t) l[i].expires_ms, "permanent", e->timeout_ms == 0);
                 if (!b || set_str(b, "jail", l[i].comment) < 0 ||
                     json_object_set_new(b, "proto", e->port ? ctl_json_string(proto_string(e->proto)) : json_null()) < 0 ||

@@ -112,6 +112,8 @@ assert 0 < b["expires_ms"] <= 3600000
 rig_ctl banned --json | J '
 got = sorted(b["addr"] for b in d["bans"])
 assert got == ["192.0.2.66", "2001:db8::5", "203.0.113.5", "203.0.113.9"], got
+sets = {b["addr"]: b["set"] for b in d["bans"]}
+assert sets["2001:db8::5"] in ("v6_port_64", "v6_port_128") and sets["192.0.2.66"] == "v4_port", sets
 '
 [ "$(rig_ctl banned 192.0.2.99)" = "not banned" ] || fail "banned 192.0.2.99"
 rig_ctl banned | grep -Eq '^203\.0\.113\.5 +sshd +tcp/22 +1h59m' || fail "human banned: $(rig_ctl banned)"

@@ -903,7 +903,7 @@ static void test_dump(void **state) {
         assert_non_null(strstr(out, "  backend: systemd\n"));
         assert_non_null(strstr(out, "  bantime: 10m\n"));
         assert_non_null(strstr(out, "  ignoreip: 127.0.0.0/8 ::1/128\n"));
-        assert_non_null(strstr(out, "  nft sets: v4_port v6_port\n"));
+        assert_non_null(strstr(out, "  nft sets: v4_port v6_port_128 v6_port_64 v6_port\n"));
         assert_non_null(strstr(out, "  journalmatch: _SYSTEMD_UNIT=sshd.service + _COMM=sshd\n"));
         free(out);
         config_free(c);
