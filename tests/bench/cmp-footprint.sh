@@ -188,6 +188,7 @@ measure() {
 	start=$(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
 	echo "$tool start_ms $start" >>"$RESULTS"
 	echo "$tool idle_kib $idle" >>"$RESULTS"
+	echo "$tool idle_pss_kib $(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup")" >>"$RESULTS"
 
 	first_jail=$(jail_list | awk 'NR == 1 { print $1 }')
 	bulk_lines "$n" >>"$logs/$first_jail.log"
@@ -308,6 +309,10 @@ rows = [
     {"measure": "RSS idle with 10 jails", "unit": "KiB", "better": "lower", "target": 5120,
      "target_text": "<= 5 MiB", "results": vals.get("idle_kib", {}),
      "note": f"VmRSS 1 s after ready; {jails}; {cond}"},
+    {"measure": "PSS idle with 10 jails", "unit": "KiB", "better": "lower", "target": None,
+     "target_text": None, "results": vals.get("idle_pss_kib", {}),
+     "note": "Pss of /proc/PID/smaps_rollup in the same runs: shared library pages divided among the processes "
+             "that map them, i.e. what the daemon adds to the host; in the rig few processes share them"},
     {"measure": "RSS per tracked failing address", "unit": "bytes", "better": "lower", "target": 128,
      "target_text": "<= 128 B", "results": vals.get("per_addr_b", {}),
      "note": f"RssAnon growth / addresses after one sshd failure each from distinct IPv6 addresses (maxretry 5) "
