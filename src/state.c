@@ -77,7 +77,8 @@ static int state_resync(Manager *m, const char *why) {
                 return log_error_errno(r, "%s: table inet %s is missing and loading %s failed: %m%s%s", why, NFT_TABLE,
                                        file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
-                log_warning("%s: table inet %s was missing; loaded %s", why, NFT_TABLE, file);
+                log_warning("%s: %s inet %s was missing; loaded %s", why, r == 1 ? "table" : "a set of table", NFT_TABLE,
+                            file);
         r = restore_run(m->nft, m->state->store, m->bans, m->config->jails, m->config->n_jails, &st);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to restore the bans: %m", why);
