@@ -700,12 +700,24 @@ static int nft_genid_cb(const struct nlmsghdr *nlh, void *data) {
 
 int nft_genid(Nft *nft, uint32_t *ret) {
         uint8_t buf[64] __attribute__((aligned(8)));
+        NftBatch b = {};
         uint32_t id = 0;
         int r;
 
         if (!nft)
                 return -EINVAL;
         r = nft_query(nft, nft_query_header(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC), nft_genid_cb, &id);
+        if (r < 0)
+                return r;
+        /* GETGEN reads the id without the commit lock: a transaction may have advanced it and
+         * not yet sent its notifications. An empty transaction takes the lock (valid_genid()
+         * in nfnetlink_rcv_batch()) inside sendmsg(), so once it returns that one is done;
+         * it commits nothing and asks for no ack. */
+        r = nft_batch_build(&b, &nft->seq, NFT_OP_ADD, NULL, 0);
+        if (r >= 0 && mnl_socket_sendto(nft->nl, b.buf, b.len) < 0)
+                r = -errno;
+        nft_batch_done(&b);
+        nft_drain(nft, NULL, NULL);
         if (r < 0)
                 return r;
         *ret = id;

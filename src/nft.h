@@ -71,7 +71,8 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
 int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index);
 
 /* The ruleset's generation id (NFT_MSG_GETGEN): every committed transaction, ours or anyone's,
- * advances it by one; a transaction that changes nothing does not. Returns 0 or a negative errno. */
+ * advances it by one; a transaction that changes nothing does not. It returns once the
+ * transaction that made that id has sent its notifications. Returns 0 or a negative errno. */
 int nft_genid(Nft *nft, uint32_t *ret);
 
 /* How many transactions of nft_apply() the kernel committed (acknowledged without error) since
