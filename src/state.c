@@ -102,8 +102,8 @@ static int state_restore(Manager *m, RestoreStats *st) {
                 if (k < 0)
                         log_warning_errno(k, "failed to read the ruleset generation after the restore; resynchronising: %m");
                 else
-                        log_info("the ruleset changed during the restore (generation %u -> %u, %llu transactions of "
-                                 "ours); resynchronising", before, after, (unsigned long long) ours);
+                        log_info("the ruleset changed during the restore (generation %u -> %u, our transactions: %llu"
+                                 "); resynchronising", before, after, (unsigned long long) ours);
                 s->restore_seen = true;
                 state_schedule_resync(m);
         }
