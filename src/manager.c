@@ -1018,7 +1018,8 @@ int manager_start(Manager *m) {
                 return log_error_errno(r, "table inet %s is missing and loading %s failed: %m%s%s", NFT_TABLE,
                                        nft_file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
-                log_info("loaded %s: table inet %s created", nft_file, NFT_TABLE);
+                log_info("loaded %s: %s inet %s created", nft_file, r == 1 ? "table" : "the missing sets of table",
+                         NFT_TABLE);
         r = state_start(m);
         if (r < 0)
                 return r;

@@ -82,6 +82,7 @@ struct Nft {
         int sndbuf;             /* what we asked for, 0 = kernel default */
         int rcvbuf;
         bool ack_all;
+        uint64_t commits;       /* transactions of nft_apply() the kernel committed */
         uint8_t rbuf[NFT_RECV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
@@ -597,6 +598,7 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
                                 *reterr_index = a.error_msg < b.n_msgs ? start + b.msg_elem[a.error_msg] : n;
                         break;
                 }
+                nft->commits++;
         }
 
         nft_batch_done(&b);
@@ -605,6 +607,8 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
 
 /* ---- table ---- */
 
+static int nft_attr_cb(const struct nlattr *attr, void *data);
+
 static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
         int *found = data;
         if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE || NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET)
@@ -612,33 +616,17 @@ static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
-/* Whether the table (set == NULL) or one of its sets exists: 1, 0, or a negative errno. */
-static int nft_exists(Nft *nft, const char *set) {
-        uint8_t buf[256] __attribute__((aligned(8)));
-        struct nlmsghdr *nlh;
-        struct nfgenmsg *nfg;
+/* Sends one request (its seq and flags set here) on the persistent socket and runs cb on every
+ * answer until the ack. Returns 0 or the kernel's error (negative errno). */
+static int nft_query(Nft *nft, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         uint32_t seq;
-        int found = 0, r;
-
-        if (!nft)
-                return -EINVAL;
+        int r;
 
         nft_drain(nft, NULL, NULL);
 
         seq = nft_seq_next(&nft->seq);
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | (set ? NFT_MSG_GETSET : NFT_MSG_GETTABLE);
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = seq;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = NFPROTO_INET;
-        nfg->version = NFNETLINK_V0;
-        if (set) {
-                mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NFT_TABLE);
-                mnl_attr_put_strz(nlh, NFTA_SET_NAME, set);
-        } else
-                mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
-
         if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
 
@@ -650,17 +638,94 @@ static int nft_exists(Nft *nft, const char *set) {
                                 continue;
                         return -errno;
                 }
-                r = mnl_cb_run(nft->rbuf, (size_t) k, seq, nft->portid, nft_table_cb, &found);
+                r = mnl_cb_run(nft->rbuf, (size_t) k, seq, nft->portid, cb, data);
                 if (r < 0) {
                         r = -errno;
                         nft_drain(nft, NULL, NULL);
-                        return r == -ENOENT ? 0 : r;
+                        return r;
                 }
                 if (r == MNL_CB_STOP)
                         break;
         }
         nft_drain(nft, NULL, NULL);
-        return found;
+        return 0;
+}
+
+static struct nlmsghdr *nft_query_header(void *buf, uint16_t type, uint8_t family) {
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nfgenmsg *nfg;
+
+        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = family;
+        nfg->version = NFNETLINK_V0;
+        return nlh;
+}
+
+/* Whether the table (set == NULL) or one of its sets exists: 1, 0, or a negative errno. */
+static int nft_exists(Nft *nft, const char *set) {
+        uint8_t buf[256] __attribute__((aligned(8)));
+        struct nlmsghdr *nlh;
+        int found = 0, r;
+
+        if (!nft)
+                return -EINVAL;
+
+        nlh = nft_query_header(buf, set ? NFT_MSG_GETSET : NFT_MSG_GETTABLE, NFPROTO_INET);
+        if (set) {
+                mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NFT_TABLE);
+                mnl_attr_put_strz(nlh, NFTA_SET_NAME, set);
+        } else
+                mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE);
+        r = nft_query(nft, nlh, nft_table_cb, &found);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : found;
+}
+
+static int nft_genid_cb(const struct nlmsghdr *nlh, void *data) {
+        const struct nlattr *tb[NFTA_SET_MAX + 1] = {};
+        uint32_t *id = data;
+
+        if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWGEN)
+                return MNL_CB_OK;
+        if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), nft_attr_cb, tb) < 0 || !tb[NFTA_GEN_ID] ||
+            mnl_attr_validate(tb[NFTA_GEN_ID], MNL_TYPE_U32) < 0) {
+                errno = EBADMSG;
+                return MNL_CB_ERROR;
+        }
+        *id = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
+        return MNL_CB_OK;
+}
+
+int nft_genid(Nft *nft, uint32_t *ret) {
+        uint8_t buf[64] __attribute__((aligned(8)));
+        NftBatch b = {};
+        uint32_t id = 0;
+        int r;
+
+        if (!nft)
+                return -EINVAL;
+        r = nft_query(nft, nft_query_header(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC), nft_genid_cb, &id);
+        if (r < 0)
+                return r;
+        /* GETGEN reads the id without the commit lock: a transaction may have advanced it and
+         * not yet sent its notifications. An empty transaction takes the lock (valid_genid()
+         * in nfnetlink_rcv_batch()) inside sendmsg(), so once it returns that one is done;
+         * it commits nothing and asks for no ack. */
+        r = nft_batch_build(&b, &nft->seq, NFT_OP_ADD, NULL, 0);
+        if (r >= 0 && mnl_socket_sendto(nft->nl, b.buf, b.len) < 0)
+                r = -errno;
+        nft_batch_done(&b);
+        nft_drain(nft, NULL, NULL);
+        if (r < 0)
+                return r;
+        *ret = id;
+        return 0;
+}
+
+uint64_t nft_commits(const Nft *nft) {
+        return nft ? nft->commits : 0;
 }
 
 int nft_table_exists(Nft *nft) {
@@ -684,9 +749,13 @@ int nft_load_file(const char *path, char *errbuf, size_t errlen) {
                 return r;
         }
 
+        /* the library aborts when out of memory: NULL means that libnftables-dl.c could not load it */
         ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return -ENOMEM;
+        if (!ctx) {
+                if (errbuf && errlen > 0)
+                        snprintf(errbuf, errlen, "libnftables could not be loaded");
+                return -ELIBACC;
+        }
         if (nft_ctx_buffer_error(ctx) < 0 || nft_ctx_buffer_output(ctx) < 0)
                 return -ENOMEM;
 
@@ -704,9 +773,9 @@ int nft_load_file(const char *path, char *errbuf, size_t errlen) {
 }
 
 int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
-        int r;
+        int table, r;
 
-        r = nft_table_exists(nft);
+        r = table = nft_table_exists(nft);
         for (size_t i = 0; r > 0 && i < ELEMENTSOF(nft_sets); i++)
                 r = nft_exists(nft, nft_sets[i]);
         if (r < 0)
@@ -716,7 +785,7 @@ int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen) {
         r = nft_load_file(path, errbuf, errlen);
         if (r < 0)
                 return r;
-        return 1;
+        return table > 0 ? 2 : 1;
 }
 
 /* ---- listing ---- */
@@ -1071,6 +1140,15 @@ NftMonitor *nft_monitor_free(NftMonitor *mon) {
         free(mon->buf);
         free(mon);
         return NULL;
+}
+
+int nft_monitor_subscribe(NftMonitor *mon, bool on) {
+        int group = NFNLGRP_NFTABLES;
+
+        if (setsockopt(mnl_socket_get_fd(mon->nl), SOL_NETLINK, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+                       &group, sizeof group) < 0)
+                return -errno;
+        return 0;
 }
 
 int nft_monitor_fd(const NftMonitor *mon) {

@@ -61,14 +61,24 @@ int nft_load_file(const char *path, char *errbuf, size_t errlen);
 
 /* Ensures the table and each of its sets exist, loading path when they do not (a table made by
  * an older nftjail.nft lacks the newer sets; loading the file again keeps every set and its bans).
- * Returns 1 when it loaded the file, 0 when all was there, negative errno on failure (errbuf as
- * above). */
+ * Returns 1 when it loaded the file because the table was missing, 2 when the table was there but
+ * a set was missing, 0 when all was there, negative errno on failure (errbuf as above). */
 int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
 
 /* Applies op to n elements in ONE netlink transaction (all or nothing) and reads every
  * acknowledgement. On a kernel error returns it (negative errno) and stores in *reterr_index
  * the index of the element the kernel refused (when known, else n). */
 int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index);
+
+/* The ruleset's generation id (NFT_MSG_GETGEN): every committed transaction, ours or anyone's,
+ * advances it by one; a transaction that changes nothing does not. It returns once the
+ * transaction that made that id has sent its notifications. Returns 0 or a negative errno. */
+int nft_genid(Nft *nft, uint32_t *ret);
+
+/* How many transactions of nft_apply() the kernel committed (acknowledged without error) since
+ * nft_new(). With nft_genid() before and after some nft_apply() calls, it tells whether anyone
+ * else committed in between. */
+uint64_t nft_commits(const Nft *nft);
 
 /* One element as the kernel holds it. */
 typedef struct NftListed {
@@ -113,6 +123,10 @@ typedef int (*NftEventCb)(const NftEvent *ev, void *userdata);
 int nft_monitor_new(NftMonitor **ret);
 NftMonitor *nft_monitor_free(NftMonitor *mon);
 int nft_monitor_fd(const NftMonitor *mon);
+/* Joins (on) or leaves the group. While no socket is subscribed the kernel does not even build
+ * the notifications (nfnetlink_has_listeners()); what was queued before leaving stays queued.
+ * Returns 0 or a negative errno. */
+int nft_monitor_subscribe(NftMonitor *mon, bool on);
 /* Reads every queued notification (until EAGAIN) and calls cb for those about our table. Returns
  * 0; -ENOBUFS when the kernel dropped notifications (the caller must resynchronise by listing);
  * another negative errno on failure. A negative return of cb stops and is returned. */

@@ -22,6 +22,7 @@ struct ManagerState {
         NftMonitor *mon;
         sd_event_source *mon_source, *resync_source, *purge_timer;
         bool table_gone;        /* the current generation deleted our table or a set */
+        bool restore_seen;      /* the next restore keeps the monitor subscribed */
         usec_t gone_at;         /* CLOCK_MONOTONIC when we learnt it, 0 when no resync is due */
         NftListed *deleted;     /* elements deleted by others in the current generation */
         size_t n_deleted, cap_deleted;
@@ -63,6 +64,52 @@ static int state_on_purge_timer(sd_event_source *s, uint64_t usec, void *userdat
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
+static void state_schedule_resync(Manager *m);
+
+/* The restore, unseen by the monitor: the kernel would notify every element it adds (100,000 at
+ * a start overrun the socket, and the resync that follows lists every set: seconds), and building
+ * those notifications is a quarter of its work. So the monitor leaves the group for the restore;
+ * whoever else commits meanwhile advances the generation id beyond our own transactions, which
+ * then calls for a resync. The id before is read while subscribed (nft_genid() returns once
+ * the transaction that made it has notified us) and the one after once subscribed again: a
+ * change on either side of the window is seen by one of the two. (A
+ * transaction of ours that changes nothing does not advance the id; restore_run() only adds
+ * what the listing missed, so that takes a foreign add of that very element meanwhile.) */
+static int state_restore(Manager *m, RestoreStats *st) {
+        ManagerState *s = m->state;
+        uint64_t ours = nft_commits(m->nft);
+        uint32_t before, after;
+        bool quiet = false;
+        int r, k;
+
+        /* after a change seen that way, the restore stays in sight: it is small, and a ruleset
+         * that keeps changing must not make a loop of resyncs */
+        if (s->mon && !s->restore_seen && nft_genid(m->nft, &before) >= 0)
+                quiet = nft_monitor_subscribe(s->mon, false) >= 0;
+        s->restore_seen = false;
+        r = restore_run(m->nft, s->store, m->bans, m->config->jails, m->config->n_jails, st);
+        if (!quiet)
+                return r;
+        ours = nft_commits(m->nft) - ours;
+        k = nft_monitor_subscribe(s->mon, true);
+        if (k < 0) {
+                log_warning_errno(k, "failed to watch nf_tables notifications again (the table will not be put back "
+                                     "if it vanishes), ignoring: %m");
+                return r;
+        }
+        k = nft_genid(m->nft, &after);
+        if (k < 0 || after - before != ours) {
+                if (k < 0)
+                        log_warning_errno(k, "failed to read the ruleset generation after the restore; resynchronising: %m");
+                else
+                        log_info("the ruleset changed during the restore (generation %u -> %u, our transactions: %llu"
+                                 "); resynchronising", before, after, (unsigned long long) ours);
+                s->restore_seen = true;
+                state_schedule_resync(m);
+        }
+        return r;
+}
+
 /* Puts the table back when needed and brings kernel, state and map into agreement. */
 static int state_resync(Manager *m, const char *why) {
         char errbuf[2048] = "", buf[4096];
@@ -77,8 +124,9 @@ static int state_resync(Manager *m, const char *why) {
                 return log_error_errno(r, "%s: table inet %s is missing and loading %s failed: %m%s%s", why, NFT_TABLE,
                                        file, errbuf[0] ? "\n" : "", errbuf);
         if (r > 0)
-                log_warning("%s: table inet %s was missing; loaded %s", why, NFT_TABLE, file);
-        r = restore_run(m->nft, m->state->store, m->bans, m->config->jails, m->config->n_jails, &st);
+                log_warning("%s: %s inet %s was missing; loaded %s", why, r == 1 ? "table" : "a set of table", NFT_TABLE,
+                            file);
+        r = state_restore(m, &st);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to restore the bans: %m", why);
         if (st.dropped > 0)

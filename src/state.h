@@ -10,8 +10,11 @@
 
 typedef struct ManagerState ManagerState;
 
-/* After the table is ready: opens $STATE/nftjail.db, purges old history, restores the bans,
- * starts the monitor and the daily purge. Failures to open the state are logged and the daemon
+/* After the table is ready: starts the monitor, opens $STATE/nftjail.db, purges old history,
+ * starts the daily purge and restores the bans. A restore (this one and any resync's) runs with
+ * the monitor out of its group, so that its own notifications neither overrun the monitor nor
+ * cost the kernel their making; the ruleset generation id tells whether anyone else committed
+ * meanwhile, and then a resync follows. Failures to open the state are logged and the daemon
  * runs without it. Returns 0 or a negative errno (logged). */
 int state_start(Manager *m);
 ManagerState *state_free(ManagerState *s);

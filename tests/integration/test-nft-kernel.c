@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -168,6 +169,12 @@ static bool nft_list_contains(const char *set, const char *needle) {
                         found = true;
         pclose(f);
         return found;
+}
+
+static int count_elem_del(const NftEvent *ev, void *userdata) {
+        if (ev->type == NFT_EVENT_ELEM_DEL)
+                (*(int *) userdata)++;
+        return 0;
 }
 
 int main(void) {
@@ -438,6 +445,43 @@ int main(void) {
                         gone = lookup(&t, NULL) == 0;
                 }
                 CHECK_EQ(gone, 1);
+        }
+
+        /* Generation id: ours advance it by one per committed transaction, a refused one not at
+         * all, a foreign one by one more; a monitor out of the group sees nothing of it */
+        {
+                NftElem t[2] = { elem("198.51.100.70", 0, 0, 0, 0, "genid"), elem("198.51.100.71", 0, 0, 0, 0, "genid") };
+                NftElem absent = elem("198.51.100.72", 0, 0, 0, 0, NULL);
+                NftMonitor *mon = NULL;
+                uint32_t g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+                uint64_t c0 = nft_commits(nft);
+                int seen = 0;
+
+                CHECK_EQ(nft_monitor_new(&mon), 0);
+                CHECK_EQ(nft_genid(nft, &g0), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, t, 2, &idx), 0);
+                CHECK_EQ(nft_commits(nft), c0 + 1);
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &absent, 1, &idx), -ENOENT);
+                CHECK_EQ(nft_commits(nft), c0 + 1);
+                CHECK_EQ(nft_genid(nft, &g1), 0);
+                CHECK_EQ(g1 - g0, 1);
+                if (mon) {
+                        CHECK_EQ(nft_monitor_read(mon, count_elem_del, &seen), 0);
+                        CHECK_EQ(nft_monitor_subscribe(mon, false), 0);
+                        CHECK_EQ(system("nft delete element inet nftjail v4 '{ 198.51.100.70 }'"), 0);
+                        CHECK_EQ(nft_monitor_subscribe(mon, true), 0);
+                        CHECK_EQ(nft_genid(nft, &g2), 0);
+                        CHECK_EQ(g2 - g1, 1);
+                        CHECK_EQ(nft_monitor_read(mon, count_elem_del, &seen), 0);
+                        CHECK_EQ(seen, 0);
+                        /* subscribed again: seen */
+                        CHECK_EQ(system("nft delete element inet nftjail v4 '{ 198.51.100.71 }'"), 0);
+                        CHECK_EQ(nft_monitor_read(mon, count_elem_del, &seen), 0);
+                        CHECK_EQ(seen, 1);
+                        CHECK_EQ(nft_genid(nft, &g3), 0);
+                        CHECK_EQ(g3 - g2, 1);
+                }
+                nft_monitor_free(mon);
         }
 
         nft_free(nft);
