@@ -388,10 +388,18 @@ static void test_gate(void **state) {
                         MatchResult m1 = { .regex_index = -1 }, m2 = { .regex_index = -1 };
                         int r1, r2;
 
+                        /* the gate and the JIT code are built on first use: half of the sets
+                         * run their regexes alone before the gate exists */
+                        if (i % 2 == 1) {
+                                filter_set_prefilter(f, false);
+                                r2 = filter_match(f, lines[l], strlen(lines[l]), &m2);
+                        }
                         filter_set_prefilter(f, true);
                         r1 = filter_match(f, lines[l], strlen(lines[l]), &m1);
-                        filter_set_prefilter(f, false);
-                        r2 = filter_match(f, lines[l], strlen(lines[l]), &m2);
+                        if (i % 2 == 0) {
+                                filter_set_prefilter(f, false);
+                                r2 = filter_match(f, lines[l], strlen(lines[l]), &m2);
+                        }
                         if (r1 != r2 || m1.regex_index != m2.regex_index)
                                 fprintf(stderr, "set %zu line '%s': %d/%d vs %d/%d\n", i, lines[l], r1,
                                         m1.regex_index, r2, m2.regex_index);
