@@ -22,9 +22,17 @@
 #define PREFILTER_MIN 4
 
 
+/* How a pattern runs. JIT code is built on first use (see regex_run()). */
+typedef enum Run {
+        RUN_NONE = 0,           /* gate only: there is none */
+        RUN_JIT,                /* JIT code */
+        RUN_INTERP,             /* the interpreter: JIT failed or is not there */
+        RUN_LATER,              /* not used yet: JIT-compile (the gate: build) on first use */
+} Run;
+
 typedef struct Regex {
         pcre2_code *code;
-        bool jit;
+        Run run;
         uint32_t *host_groups;  /* capture numbers of ip4/ip6/host/addr groups, in pattern order */
         size_t n_host_groups;
         uint32_t *content_groups; /* prefregex only: <F-CONTENT> */
@@ -45,7 +53,8 @@ struct Filter {
          * costs less than one per regex. NULL when a pattern could mean something else inside
          * the union (backreferences, \Q, extended mode) or when there is one regex. */
         pcre2_code *gate;
-        bool gate_jit;
+        Run gate_run;
+        char **expanded;        /* the failregexes expanded, until gate_build() takes them */
         /* Each alternative of the gate starts with (*MARK:i), so a gate match names the regex it
          * went through and gives that regex's captures, moved up by gate_shift[i] past the
          * groups of the alternatives before it (the common prefix's gate_prefix_groups first). */
@@ -428,7 +437,7 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
                 set_error(reterr, fr, erroffset, "%s", (const char *) msg);
                 return -EINVAL;
         }
-        re.jit = pcre2_jit_compile(re.code, PCRE2_JIT_COMPLETE) == 0;
+        re.run = RUN_LATER;
 
         r = pcre2_pattern_info(re.code, PCRE2_INFO_CAPTURECOUNT, &n_captures);
         if (r < 0)
@@ -606,19 +615,20 @@ static uint32_t capture_count(const char *pattern, size_t len) {
         return n;
 }
 
-static int gate_compile(Filter *f, char **expanded) {
+/* Builds the gate from f->expanded (then frees it) and JIT-compiles it; returns how it runs now.
+ * Called by the first line that would run it, not by filter_new(): compiling the union costs
+ * about half as much again as compiling its parts, and a filter may never see a line. Without a
+ * gate (RUN_NONE: patterns that cannot be put together, or no memory) every regex runs on its
+ * own, with the same results. */
+static __attribute__((cold, noinline)) Run gate_build(Filter *f) {
         uint32_t sum = 0, n, prefix_captures = 0;
+        char **expanded = f->expanded;
         size_t prefix;
         Buf b = {};
         PCRE2_SIZE erroffset;
         int errcode, r = 0;
 
-        if (f->n_fail < 2)
-                goto done;
-        for (size_t i = 0; i < f->n_fail; i++)
-                if (!union_safe(expanded[i]))
-                        goto done;
-
+        f->expanded = NULL;
         /* Our filters all start with the same ^%(__prefix_line)s: matching it once and then the
          * alternatives is what makes the gate pay. */
         prefix = common_prefix(expanded, f->n_fail);
@@ -628,10 +638,8 @@ static int gate_compile(Filter *f, char **expanded) {
                         prefix = 0, prefix_captures = 0;
         }
         f->gate_shift = calloc(f->n_fail, sizeof(uint32_t));
-        if (!f->gate_shift) {
-                r = -ENOMEM;
+        if (!f->gate_shift)
                 goto done;
-        }
         r = buf_put(&b, expanded[0], prefix);
         if (r >= 0)
                 r = buf_puts(&b, "(?:");
@@ -659,24 +667,24 @@ static int gate_compile(Filter *f, char **expanded) {
                                 PCRE2_DUPNAMES | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &errcode,
                                 &erroffset, NULL);
         /* the same captures as the parts, or something was swallowed: then no gate */
-        if (f->gate && (pcre2_pattern_info(f->gate, PCRE2_INFO_CAPTURECOUNT, &n) < 0 || n != sum)) {
+        if (!f->gate || pcre2_pattern_info(f->gate, PCRE2_INFO_CAPTURECOUNT, &n) < 0 || n != sum)
+                goto done;
+        f->gate_md = pcre2_match_data_create(n + 1, NULL);
+        if (!f->gate_md)
+                goto done;
+        f->gate_run = pcre2_jit_compile(f->gate, PCRE2_JIT_COMPLETE) == 0 ? RUN_JIT : RUN_INTERP;
+        f->gate_prefix_groups = prefix_captures;
+done:
+        if (f->gate_run == RUN_LATER) {
+                f->gate_run = RUN_NONE;
                 pcre2_code_free(f->gate);
                 f->gate = NULL;
-        }
-        if (f->gate) {
-                f->gate_jit = pcre2_jit_compile(f->gate, PCRE2_JIT_COMPLETE) == 0;
-                f->gate_prefix_groups = prefix_captures;
-                f->gate_md = pcre2_match_data_create(n + 1, NULL);
-                if (!f->gate_md)
-                        r = -ENOMEM;
-        }
-done:
-        if (!f->gate) {
                 free(f->gate_shift);
                 f->gate_shift = NULL;
         }
         free(b.s);
-        return r < 0 ? r : 0;
+        expanded_freep(&expanded);
+        return f->gate_run;
 }
 
 Filter *filter_free(Filter *f) {
@@ -689,6 +697,7 @@ Filter *filter_free(Filter *f) {
                 regex_done(&f->ignore[i]);
         free(f->ignore);
         regex_done(&f->pref);
+        expanded_freep(&f->expanded);
         pcre2_code_free(f->gate);
         free(f->gate_shift);
         pcre2_match_data_free(f->gate_md);
@@ -767,9 +776,17 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 }
         }
 
-        r = gate_compile(f, expanded);
-        if (r < 0)
-                return r;
+        /* The gate is built before the first line (gate_build()), when there can be one: two
+         * regexes or more, each of which means the same inside a union. */
+        if (f->n_fail >= 2) {
+                bool safe = true;
+                for (size_t i = 0; i < f->n_fail && safe; i++)
+                        safe = union_safe(expanded[i]);
+                if (safe) {
+                        f->expanded = TAKE_PTR(expanded);
+                        f->gate_run = RUN_LATER;
+                }
+        }
 
         f->md = pcre2_match_data_create(max_groups, NULL);
         f->mctx = pcre2_match_context_create(NULL);
@@ -795,10 +812,25 @@ void filter_set_prefilter(Filter *f, bool enable) {
                 f->prefilter = enable;
 }
 
-static int regex_run(Filter *f, const Regex *re, const char *s, size_t len, uint32_t options) {
+/* JIT compilation was most of the cost of filter_new() (with 10 jails of stock filters, 22M of
+ * the daemon's 36M instructions to start, and 528 KiB of JIT code), and a filter's gate and
+ * prefregex make most of its regexes run only on the few lines that match, or never. So each
+ * pattern is JIT-compiled when it first runs (the gate in gate_build()): its first line pays for
+ * it once, and the lines after run the same JIT code as before. Only PCRE2_JIT_COMPLETE: we never
+ * match partially. When JIT fails (no JIT support, no memory for executable pages), the
+ * interpreter runs the pattern, as it did when JIT failed in filter_new(). regex_jit() and
+ * gate_build() are cold and out of line: inlined, they cost match_line() one more instruction per
+ * line (callgrind, 10 filters on gen-authlog.py lines). */
+static __attribute__((cold, noinline)) Run regex_jit(Regex *re) {
+        re->run = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0 ? RUN_JIT : RUN_INTERP;
+        return re->run;
+}
+
+static int regex_run(Filter *f, Regex *re, const char *s, size_t len, uint32_t options) {
         if (f->prefilter && re->literal && !memmem(s, len, re->literal, re->literal_len))
                 return PCRE2_ERROR_NOMATCH;
-        if (re->jit)
+        /* as many tests as before JIT was lazy, once it is done */
+        if (_likely_(re->run == RUN_JIT) || (re->run == RUN_LATER && regex_jit(re) == RUN_JIT))
                 return pcre2_jit_match(re->code, (PCRE2_SPTR) s, len, 0, options, f->md, f->mctx);
         return pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, options, f->md, f->mctx);
 }
@@ -883,9 +915,13 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
          * i alone would: its captures are the gate's. A regex before i can still match at a later
          * way, and comes first, so those are run alone. */
         n_try = f->n_fail;
-        if (f->gate && f->prefilter) {
-                rc = f->gate_jit ? pcre2_jit_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx)
-                                 : pcre2_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx);
+        if (f->gate_run != RUN_NONE && f->prefilter) {
+                if (_likely_(f->gate_run == RUN_JIT) || (f->gate_run == RUN_LATER && gate_build(f) == RUN_JIT))
+                        rc = pcre2_jit_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx);
+                else if (f->gate_run == RUN_INTERP)
+                        rc = pcre2_match(f->gate, (PCRE2_SPTR) s, slen, 0, sopts, f->gate_md, f->mctx);
+                else
+                        rc = PCRE2_ERROR_NULL; /* no gate after all: the regexes one by one */
                 /* only a clean "no match" skips the regexes; a limit hit runs them one by one */
                 if (rc == PCRE2_ERROR_NOMATCH)
                         return MATCH_NONE;

@@ -6,8 +6,10 @@
 #include "nftjail.h"
 
 /* Compiled fail2ban filter: PCRE2 with JIT, <HOST>/<ADDR>/<IP4>/<IP6>/<F-*> tags expanded,
- * prefregex and ignoreregex applied. A Filter is used by one thread at a time (it owns its
- * match data). Pure: no logging, no I/O. */
+ * prefregex and ignoreregex applied. filter_new() compiles and checks every pattern; the JIT code
+ * and the combined gate are built by the first filter_match() that needs them. A Filter is used
+ * by one thread at a time (it owns its match data and builds its JIT code while matching). Pure:
+ * no logging, no I/O. */
 
 #define MATCH_LINE_MAX 8192 /* bytes of a line that are matched; the rest is cut and counted */
 
