@@ -284,11 +284,13 @@ static int parse_iso(const DatePattern *p, const char *s, size_t len, int64_t *r
         size_t i = 0;
         int y, offset = 0;
         bool zone = false;
+        char sep;
 
-        if (!digits(s, len, &i, 4, &y) || !at(s, len, i, '-'))
+        /* 2026-11-24, and 2026/11/24 or 2026.11.24 (nginx's error log): one separator throughout */
+        if (!digits(s, len, &i, 4, &y) || i >= len || (s[i] != '-' && s[i] != '/' && s[i] != '.'))
                 return 0;
-        i++;
-        if (!digits(s, len, &i, 2, &tm.tm_mon) || !at(s, len, i, '-'))
+        sep = s[i++];
+        if (!digits(s, len, &i, 2, &tm.tm_mon) || !at(s, len, i, sep))
                 return 0;
         i++;
         if (!digits(s, len, &i, 2, &tm.tm_mday))
@@ -741,7 +743,9 @@ int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
                         p->anchored = true;
                         s++;
                 }
-                if (strcmp(s, "{NONE}") == 0)
+                if (*s == 0)
+                        ; /* "{^LN-BEG}" or "^" alone: automatic detection, at the line start only */
+                else if (strcmp(s, "{NONE}") == 0)
                         p->none = true;
                 else if (strcmp(s, "EPOCH") == 0 || strcmp(s, "LEPOCH") == 0)
                         p->epoch = true;
@@ -809,7 +813,7 @@ int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_se
                 else if (len > 0 && is_digit(line[0]) && parse_epoch(line, len, 0, &epoch, &end))
                         found = true;
                 else
-                        for (size_t i = 0; i + 20 <= lim && !found; i++) {
+                        for (size_t i = 0; i + 20 <= (p && p->anchored ? MIN(lim, 20) : lim) && !found; i++) {
                                 if (line[i] != '[' && !(i == 0 || line[i - 1] == ' '))
                                         continue;
                                 start = line[i] == '[' ? i + 1 : i;

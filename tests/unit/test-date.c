@@ -219,6 +219,9 @@ static void test_find_auto(void **state) {
         /* the prefix formats, through date_find: same results */
         find(NULL, NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 16);
         find(NULL, NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 24);
+        find(NULL, NULL, "2026/11/24 13:05:01 [error] x", NOW, 1795525501, 0, 20);
+        find(NULL, NULL, "2026.11.24 13:05:01 x", NOW, 1795525501, 0, 20);
+        find_none(NULL, "2026/11-24 13:05:01 x");
         /* epoch seconds at the line start */
         find(NULL, NULL, "1795525501 host x", NOW, 1795525501, 0, 11);
         find(NULL, NULL, "1795525501.123 host x", NOW, 1795525501, 0, 15);
@@ -258,6 +261,13 @@ static void test_find_pattern(void **state) {
         find("%Y-%m-%d %H:%M:%S", "-05:00", "2026-11-24 08:05:01 x", NOW, 1795525501, 0, 20);
         find(NULL, "+0200", "Nov 24 15:05:01 x", NOW, 1795525501, 0, 16);
         find(NULL, "+0200", "2026-11-24T13:05:01Z x", NOW, 1795525501, 0, 21);
+        /* "{^LN-BEG}" or "^" alone: automatic detection at the line start only (fail2ban's stock
+         * nginx-http-auth, pam-generic, courier-auth... set it): the date is found and stripped */
+        find("{^LN-BEG}", NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 16);
+        find("^", NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 24);
+        find("{^LN-BEG}", NULL, "2026/11/24 13:05:01 [error] 7#7: *1 user \"u\": password mismatch", NOW, 1795525501, 0, 20);
+        find_none("{^LN-BEG}", "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] x");
+        find_none("{^LN-BEG}", "host sshd[1]: Nov 24 13:05:01 x");
         /* anchored pattern does not search */
         find_none("^%Y-%m-%d %H:%M:%S", "x 2026-11-24 13:05:01");
         find_none("{NONE}", "2026-11-24 13:05:01 x");
