@@ -716,7 +716,7 @@ rig_conf_dir() {
 # rig_start_daemon ARGS...: start $NFTJAILD in the foreground mode in the
 # background (stdout and stderr to $RIG_TMP/daemon.log), record its PID in
 # RIG_DAEMON_PID and wait (bounded) until its control socket exists. Set
-# RIG_DAEMON_WAIT=0 to skip the wait.
+# RIG_DAEMON_WAIT=0 to skip the wait; RIG_READY_TIMEOUT (seconds, default 15) bounds it.
 rig_start_daemon() {
 	_rig_require_inside rig_start_daemon
 	[ -n "${NFTJAILD:-}" ] && [ -x "$NFTJAILD" ] || fail "rig_start_daemon: NFTJAILD is not set to an executable"
@@ -731,11 +731,11 @@ rig_start_daemon() {
 		--socket "$RIG_SOCK" "$@" </dev/null >>"$RIG_TMP/daemon.log" 2>&1 &
 	RIG_DAEMON_PID=$!
 	if [ "${RIG_DAEMON_WAIT:-1}" != 0 ]; then
-		if ! rig_poll 15 _rig_daemon_ready; then
+		if ! rig_poll "${RIG_READY_TIMEOUT:-15}" _rig_daemon_ready; then
 			_rig_dump daemon.log
 			kill -0 "$RIG_DAEMON_PID" 2>/dev/null ||
 				fail "rig_start_daemon: nftjaild exited during start-up"
-			fail "rig_start_daemon: nftjaild was not ready within 15 s"
+			fail "rig_start_daemon: nftjaild was not ready within ${RIG_READY_TIMEOUT:-15} s"
 		fi
 	fi
 }
