@@ -219,6 +219,7 @@ int source_journal_drain(SourceJournal *s) {
         bool moved = false;
 
         r = s->reseek ? source_journal_reseek(s) : 0;
+        s->reseek = r > 0;
         if (r < 0)
                 log_debug_errno(r, "%s: cannot go back to the last entry read, reading on: %m", s->name);
         else if (r > 0) {
@@ -227,7 +228,6 @@ int source_journal_drain(SourceJournal *s) {
                         n++;
                 batch++;
         }
-        s->reseek = false;
         for (;;) {
                 r = sd_journal_next(s->journal);
                 if (r < 0) {
