@@ -187,7 +187,7 @@ base = v.get(("nftjail", 0), [])
 rss_mib = [round(x[0] / 1024, 1) for x in full]
 per_ban = {"nftjail": [round((a[0] - b[0]) * 1024 / n, 1) for a, b in zip(full, base)]}
 note = ("nftjaild holding %s bans (IPv6 /64s, jail sshd, port 22, one element each) restored from its state at start, "
-        "read 1 s after its restored line (and the listing that follows an overrun of its monitor socket): VmRSS median %.1f MiB, of it anonymous (RssAnon) %.1f MiB, peak (VmHWM) "
+        "read 1 s after its restored line: VmRSS median %.1f MiB, of it anonymous (RssAnon) %.1f MiB, peak (VmHWM) "
         "%.1f MiB; with no ban %.1f MiB (anonymous %.1f MiB). The kernel's own memory for the elements is not in "
         "these figures." % (f"{n:,}", med([x[0] for x in full]) / 1024, med([x[1] for x in full]) / 1024,
                             med([x[2] for x in full]) / 1024, med([x[0] for x in base]) / 1024,
