@@ -80,19 +80,9 @@ stop_nftjail() {
 
 # --- fail2ban
 F2B=$RIG_TMP/f2b
-F2B_PID=
+. "$(dirname "$0")/f2b-lib.sh"
 setup_fail2ban() {
-	mkdir -p "$F2B"
-	cp -a /etc/fail2ban "$F2B/etc"
-	rm -f "$F2B"/etc/jail.d/*.local "$F2B"/etc/*.local
-	cat >"$F2B/etc/fail2ban.local" <<CONF
-[Definition]
-loglevel = INFO
-logtarget = $F2B/fail2ban.log
-socket = $F2B/f2b.sock
-pidfile = $F2B/f2b.pid
-dbfile = $F2B/f2b.sqlite3
-CONF
+	f2b_etc "$F2B/f2b.sqlite3"
 	cat >"$F2B/etc/jail.local" <<CONF
 [DEFAULT]
 banaction = nftables-multiport
@@ -113,9 +103,6 @@ backend = pyinotify
 logpath = $LOG
 CONF
 }
-f2b_client() {
-	fail2ban-client -c "$F2B/etc" -s "$F2B/f2b.sock" "$@"
-}
 start_fail2ban() {
 	rm -f "$F2B"/f2b.sqlite3 "$F2B"/f2b.sock "$F2B"/f2b.pid
 	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
@@ -123,14 +110,7 @@ start_fail2ban() {
 	rig_wait_until 30 f2b_client status sshd-file
 	rig_wait_until 30 f2b_client status sshd
 }
-stop_fail2ban() {
-	f2b_client stop >/dev/null 2>&1 || kill -TERM "$F2B_PID" 2>/dev/null || true
-	rig_poll 30 _rig_pid_gone "$F2B_PID" || kill -KILL "$F2B_PID" 2>/dev/null || true
-	wait "$F2B_PID" 2>/dev/null || true
-	F2B_PID=
-	nft delete table inet f2b-table 2>/dev/null || true
-}
-rig_on_exit '[ -z "$F2B_PID" ] || { kill -TERM "$F2B_PID" 2>/dev/null; wait "$F2B_PID" 2>/dev/null; }'
+stop_fail2ban() { f2b_stop; }
 [ -z "$F2B_VERSION" ] || setup_fail2ban
 
 # every run on an empty journal and log: nothing left from the runs before (fail2ban reads back

@@ -112,41 +112,19 @@ F2B_VERSION=
 if command -v fail2ban-server >/dev/null && [ -d /etc/fail2ban/action.d ] && [ -f /etc/fail2ban/filter.d/sshd.conf ]; then
 	F2B_VERSION=$(fail2ban-server --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 fi
-F2B=$RIG_TMP/f2b
-F2B_PID=
-f2b_client() { fail2ban-client -c "$F2B/etc" -s "$F2B/f2b.sock" "$@"; }
+. "$(dirname "$0")/f2b-lib.sh"
 f2b_start() {
 	rm -f "$F2B/f2b.sock" "$F2B/f2b.pid"
 	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
 	F2B_PID=$!
 }
-f2b_stop() {
-	[ -n "$F2B_PID" ] || return 0
-	f2b_client stop >/dev/null 2>&1 || kill -TERM "$F2B_PID" 2>/dev/null || true
-	rig_poll 30 _rig_pid_gone "$F2B_PID" || kill -KILL "$F2B_PID" 2>/dev/null || true
-	wait "$F2B_PID" 2>/dev/null || true
-	F2B_PID=
-	nft delete table inet f2b-table 2>/dev/null || true
-}
-rig_on_exit f2b_stop
 f2b_count() {
 	nft -j list table inet f2b-table 2>/dev/null |
 		"$RIG_PY" -c 'import json, sys; print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))' 2>/dev/null ||
 		echo 0
 }
 if [ -n "$F2B_VERSION" ]; then
-	mkdir -p "$F2B"
-	cp -a /etc/fail2ban "$F2B/etc"
-	rm -f "$F2B"/etc/jail.d/* "$F2B"/etc/fail2ban.d/* "$F2B"/etc/*.local
-	cat >"$F2B/etc/fail2ban.local" <<CONF
-[Definition]
-loglevel = INFO
-logtarget = $F2B/fail2ban.log
-socket = $F2B/f2b.sock
-pidfile = $F2B/f2b.pid
-dbfile = $F2B/f2b.sqlite3
-dbpurgeage = 1d
-CONF
+	f2b_etc "$F2B/f2b.sqlite3" "dbpurgeage = 1d"
 	cat >"$F2B/etc/jail.local" <<CONF
 [DEFAULT]
 banaction = nftables-multiport

@@ -93,41 +93,20 @@ F2B_VERSION=
 if command -v fail2ban-server >/dev/null && [ -d /etc/fail2ban/action.d ] && [ -f /etc/fail2ban/filter.d/sshd.conf ]; then
 	F2B_VERSION=$(fail2ban-server --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 fi
-F2B=$RIG_TMP/f2b
-F2B_PID=
-f2b_client() { fail2ban-client -c "$F2B/etc" -s "$F2B/f2b.sock" "$@"; }
+. "$(dirname "$0")/f2b-lib.sh"
 f2b_start() { # DBFILE
 	rm -f "$F2B/f2b.sock" "$F2B/f2b.pid"
 	sed -i "s|^dbfile = .*|dbfile = $1|" "$F2B/etc/fail2ban.local"
 	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
 	F2B_PID=$!
 }
-f2b_stop() {
-	[ -n "$F2B_PID" ] || return 0
-	f2b_client stop >/dev/null 2>&1 || kill -TERM "$F2B_PID" 2>/dev/null || true
-	rig_poll 30 _rig_pid_gone "$F2B_PID" || kill -KILL "$F2B_PID" 2>/dev/null || true
-	wait "$F2B_PID" 2>/dev/null || true
-	F2B_PID=
-	nft delete table inet f2b-table 2>/dev/null || true
-}
-rig_on_exit f2b_stop
 f2b_banned() { # at least $1 bans in the kernel and in fail2ban's own count
 	local c
 	c=$(f2b_client status sshd 2>/dev/null | sed -n 's/.*Currently banned:[[:space:]]*\([0-9]*\).*/\1/p')
 	[ "${c:-0}" -ge "$1" ]
 }
 if [ -n "$F2B_VERSION" ]; then
-	mkdir -p "$F2B"
-	cp -a /etc/fail2ban "$F2B/etc"
-	rm -f "$F2B"/etc/jail.d/* "$F2B"/etc/fail2ban.d/* "$F2B"/etc/*.local
-	cat >"$F2B/etc/fail2ban.local" <<CONF
-[Definition]
-loglevel = INFO
-logtarget = $F2B/fail2ban.log
-socket = $F2B/f2b.sock
-pidfile = $F2B/f2b.pid
-dbfile = $F2B/f2b-0.sqlite3
-CONF
+	f2b_etc "$F2B/f2b-0.sqlite3"
 	cat >"$F2B/etc/jail.local" <<CONF
 [DEFAULT]
 banaction = nftables-multiport
