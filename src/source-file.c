@@ -628,11 +628,21 @@ static bool has_glob(const char *p) {
 }
 
 /* Finds the files of every pattern (a pattern without wildcards is followed even while
- * missing) and the directories to watch. */
+ * missing) and the directories to watch. The directory is watched before the glob: a file
+ * created between the two is then either found by the glob or reported by inotify (the other
+ * way round, one created just after the glob and before the watch waited for the next rescan). */
 void source_file_rescan(SourceFile *s) {
         for (size_t k = 0; s->patterns[k]; k++) {
                 const char *p = s->patterns[k];
 
+                if (s->inotify_fd >= 0 && s->wds[k] < 0) {
+                        _cleanup_free_ char *d = strdup(p);
+                        if (d)
+                                s->wds[k] = inotify_add_watch(s->inotify_fd, dirname(d),
+                                                              IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+                                                                      IN_DELETE | IN_ATTRIB | IN_CLOSE_WRITE |
+                                                                      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+                }
                 if (!has_glob(p))
                         (void) tail_get(s, p);
                 else {
@@ -641,14 +651,6 @@ void source_file_rescan(SourceFile *s) {
                                 for (size_t i = 0; i < g.gl_pathc; i++)
                                         (void) tail_get(s, g.gl_pathv[i]);
                         globfree(&g);
-                }
-                if (s->inotify_fd >= 0 && s->wds[k] < 0) {
-                        _cleanup_free_ char *d = strdup(p);
-                        if (d)
-                                s->wds[k] = inotify_add_watch(s->inotify_fd, dirname(d),
-                                                              IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-                                                                      IN_DELETE | IN_ATTRIB | IN_CLOSE_WRITE |
-                                                                      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
                 }
         }
 }
