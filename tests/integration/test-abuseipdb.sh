@@ -206,6 +206,11 @@ json=$("$NFTJAIL" check --config-dir "$RIG_CONF" --json 203.0.113.5)
 echo "$json" | "$RIG_PY" -c 'import json,sys; assert json.load(sys.stdin)["data"]["ipAddress"] == "203.0.113.5"' ||
 	fail "check --json"
 "$NFTJAIL" check --config-dir "$RIG_CONF" 203.0.113.500 >/dev/null 2>&1 && fail "check took a bad address"
+# libcurl is loaded on first use: one that cannot be loaded is an error naming it
+mkdir -p "$RIG_TMP/badlib" && echo 'not a library' >"$RIG_TMP/badlib/libcurl.so.4"
+out=$(LD_LIBRARY_PATH=$RIG_TMP/badlib "$NFTJAIL" check --config-dir "$RIG_CONF" 203.0.113.5 2>&1) &&
+	fail "check worked without a loadable libcurl: $out"
+echo "$out" | grep -q 'libcurl\.so\.4' || fail "no error naming libcurl.so.4: $out"
 cli=$(
 	"$NFTJAIL" check --config-dir "$RIG_CONF" 203.0.113.5 2>&1
 	"$NFTJAIL" check --config-dir "$RIG_CONF" --json 203.0.113.5 2>&1
