@@ -15,6 +15,9 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* a macro's value as a string literal */
+#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY_(x) #x
 
 /* Hand the pointer (or fd) over to someone else: the cleanup no longer frees it. */
 #define TAKE_PTR(p)                               \

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -153,9 +155,82 @@ static void test_store(void **state) {
         }
 }
 
+static void sql(const char *path, const char *q) {
+        sqlite3 *db = NULL;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+static int int_cb(void *userdata, int n, char **v, char **names) {
+        *(int *) userdata = n == 1 && v[0] ? atoi(v[0]) : -1;
+        return 0;
+}
+
+static int sql_int(const char *path, const char *q) {
+        sqlite3 *db = NULL;
+        int v = -1;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, q, int_cb, &v, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        return v;
+}
+
+/* The schema runs only when the state's user_version is older than ours: an old state (version 0,
+ * tables there) keeps its rows and gets the missing parts; a state that says it is current is not
+ * touched, and a statement that does not fit it fails with an error rather than at open. */
+static void test_store_schema(void **state) {
+        char d[] = "/tmp/test-store-XXXXXX", path[64], cmd[128];
+        Store *s = NULL;
+        Addr a = A("192.0.2.7");
+        FILE *f;
+
+        assert_non_null(mkdtemp(d));
+        snprintf(path, sizeof path, "%s/%s", d, STORE_FILE);
+
+        /* a fresh state: version 1, every table */
+        assert_int_equal(store_open(d, &s), 0);
+        store_free(s);
+        assert_int_equal(sql_int(path, "PRAGMA user_version"), 1);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 3);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"), 4 + 1);
+
+        /* a state from before the version: only the bans table, one row, version 0 */
+        sql(path, "DROP TABLE failures; DROP TABLE positions; PRAGMA user_version = 0;"
+                  "INSERT INTO bans(addr, prefixlen, jail, start) VALUES ('192.0.2.7', 32, 'sshd', 1)");
+        assert_int_equal(store_open(d, &s), 0);
+        assert_int_equal(store_count(s, "sshd", &a), 1);
+        assert_int_equal(store_failure_add(s, "sshd", &a, 5), 0);
+        store_free(s);
+        assert_int_equal(sql_int(path, "PRAGMA user_version"), 1);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 3);
+
+        /* a current version without the failures table: opens, and the statement says why */
+        sql(path, "DROP TABLE failures");
+        assert_int_equal(store_open(d, &s), 0);
+        assert_int_equal(store_count(s, "sshd", &a), 1);
+        assert_int_equal(store_failure_add(s, "sshd", &a, 5), -EIO);
+        store_free(s);
+
+        /* not a database */
+        assert_int_equal(unlink(path), 0);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        for (int i = 0; i < 256; i++)
+                fputs("not a database\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(store_open(d, &s), -EBADMSG);
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_store),
+                cmocka_unit_test(test_store_schema),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
