@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "increment.h"
@@ -227,7 +229,7 @@ static int expand_value(Scope *sc, const Found *f, unsigned depth, VLines *out, 
  * origin). When the reference was all of its line (whole_line, and nothing before it on out's
  * last line), that line takes the origin of add's first line: a regex pulled in by
  * "%(cmnfailre)s" alone on a line is reported where it is written. Takes add's texts. */
-static int splice(VLines *out, VLines *add, bool whole_line) {
+static int vlines_splice(VLines *out, VLines *add, bool whole_line) {
         VLine *last = &out->v[out->n - 1];
         int r;
 
@@ -323,7 +325,7 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                         }
                         r = expand_value(sc, &f, depth + 1, &add, err);
                         if (r >= 0)
-                                r = splice(out, &add, only_blanks(close + 2, (size_t) (s + n - (close + 2))));
+                                r = vlines_splice(out, &add, only_blanks(close + 2, (size_t) (s + n - (close + 2))));
                         vlines_done(&add);
                         if (r < 0)
                                 return r;
@@ -446,7 +448,7 @@ static int substitute_tags(Scope *sc, VLines *out, char *err) {
                                 return -ENOMEM;
                         }
                 }
-                r = splice(&rebuilt, &add, only_blanks(b, strlen(b)));
+                r = vlines_splice(&rebuilt, &add, only_blanks(b, strlen(b)));
                 if (r >= 0)
                         r = str_append(&rebuilt.v[rebuilt.n - 1].text, b, strlen(b));
                 if (r >= 0)
@@ -673,8 +675,14 @@ static char *dir_of(const char *path) {
         return strndup(path, (size_t) (s - path));
 }
 
+/* The files being read, by identity: a file that includes one of them is a cycle. (dev, inode),
+ * not realpath(): that was a readlink() per path component of every file read, 300 of a start's
+ * 1,300 syscalls, and it also sees a cycle through a hard link or a bind mount. */
 typedef struct IncStack {
-        char *v[INCLUDE_DEPTH_MAX + 2];
+        struct {
+                dev_t dev;
+                ino_t ino;
+        } v[INCLUDE_DEPTH_MAX + 2];
         size_t n;
 } IncStack;
 
@@ -728,9 +736,10 @@ static bool endswith_local(const char *path) {
  * (errors in d), -ENOENT when a top-level file (from_file NULL) does not exist, or -ENOMEM. */
 static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, const char *from_file, unsigned from_line) {
         _cleanup_(ini_freep) Ini *f = NULL;
-        _cleanup_free_ char *rp = NULL;
+        _cleanup_close_ int fd = -EBADF;
         IniSection *inc;
         IniEntry *before = NULL, *after = NULL;
+        struct stat sb;
         int r;
 
         if (st->n > INCLUDE_DEPTH_MAX) {
@@ -738,8 +747,8 @@ static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, co
                              INCLUDE_DEPTH_MAX, path);
                 return r < 0 ? r : 0;
         }
-        rp = realpath(path, NULL);
-        if (!rp) {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
                 if (errno == ENOMEM)
                         return -ENOMEM;
                 if (!from_file && errno == ENOENT)
@@ -752,20 +761,19 @@ static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, co
                              from_file ? "cannot include" : "cannot read", path, strerror(errno));
                 return r < 0 ? r : 0;
         }
+        if (fstat(fd, &sb) < 0) {
+                r = ini_diag(d, from_file ?: path, from_file ? from_line : 0, true, "%s '%s': %s",
+                             from_file ? "cannot include" : "cannot read", path, strerror(errno));
+                return r < 0 ? r : 0;
+        }
         for (size_t i = 0; i < st->n; i++)
-                if (strcmp(st->v[i], rp) == 0) {
+                if (st->v[i].dev == sb.st_dev && st->v[i].ino == sb.st_ino) {
                         r = ini_diag(d, from_file, from_line, true, "include cycle: '%s' includes itself", path);
                         return r < 0 ? r : 0;
                 }
-        r = ini_parse_file(path, &f, d);
+        r = ini_parse_fd(fd, path, &f, d);
         if (r == -ENOMEM)
                 return r;
-        if (r == -ENOENT) {
-                if (!from_file)
-                        return -ENOENT;
-                r = ini_diag(d, from_file, from_line, true, "cannot include '%s': %s", path, strerror(ENOENT));
-                return r < 0 ? r : 0;
-        }
         if (r < 0)
                 return 0; /* diag already there */
 
@@ -781,7 +789,9 @@ static int load_tree(const char *path, Ini *into, IncStack *st, ConfDiags *d, co
                                         return r;
                         }
         }
-        st->v[st->n++] = rp;
+        st->v[st->n].dev = sb.st_dev;
+        st->v[st->n].ino = sb.st_ino;
+        st->n++;
         if (before)
                 r = load_includes(before, path, into, st, d);
         if (r >= 0 && after) {

@@ -428,20 +428,12 @@ int ini_parse_buffer(const char *file, const char *buf, size_t len, Ini **ret, C
         return 0;
 }
 
-int ini_parse_file(const char *path, Ini **ret, ConfDiags *d) {
-        _cleanup_close_ int fd = -EBADF;
+int ini_parse_fd(int fd, const char *path, Ini **ret, ConfDiags *d) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0;
+        size_t len = 0, cap;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return -ENOENT;
-                r = -errno;
-                return ini_diag(d, path, 0, true, "cannot open: %s", strerror(-r)) < 0 ? -ENOMEM : r;
-        }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 r = ini_diag(d, path, 0, true, "not a regular file");
                 return r < 0 ? r : -EINVAL;
@@ -450,13 +442,29 @@ int ini_parse_file(const char *path, Ini **ret, ConfDiags *d) {
                 r = ini_diag(d, path, 0, true, "file is larger than %u bytes, refusing it", INI_MAX_FILE_SIZE);
                 return r < 0 ? r : -EFBIG;
         }
-        buf = malloc(INI_MAX_FILE_SIZE + 1);
+        /* The file's size and one byte more, which tells that it grew since fstat(): then the
+         * buffer doubles, up to the cap. Not the cap at once: a start reads some 30 files, and a
+         * buffer of 1 MiB is an mmap() and munmap() each (M_MMAP_THRESHOLD). */
+        cap = (size_t) st.st_size + 1;
+        buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
-        /* read up to the cap even if the file grew since fstat */
         for (;;) {
-                ssize_t n = read(fd, buf + len, INI_MAX_FILE_SIZE + 1 - len);
+                ssize_t n;
 
+                if (len == cap) {
+                        size_t ncap = MIN(cap * 2, (size_t) INI_MAX_FILE_SIZE + 1);
+                        char *nbuf;
+
+                        if (ncap == cap)
+                                break; /* more than the cap: ini_parse_buffer() refuses it */
+                        nbuf = realloc(buf, ncap);
+                        if (!nbuf)
+                                return -ENOMEM;
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                n = read(fd, buf + len, cap - len);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -466,8 +474,20 @@ int ini_parse_file(const char *path, Ini **ret, ConfDiags *d) {
                 if (n == 0)
                         break;
                 len += (size_t) n;
-                if (len > INI_MAX_FILE_SIZE)
-                        break;
         }
         return ini_parse_buffer(path, buf, len, ret, d);
+}
+
+int ini_parse_file(const char *path, Ini **ret, ConfDiags *d) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                r = -errno;
+                return ini_diag(d, path, 0, true, "cannot open: %s", strerror(-r)) < 0 ? -ENOMEM : r;
+        }
+        return ini_parse_fd(fd, path, ret, d);
 }

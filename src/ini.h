@@ -50,6 +50,8 @@ int ini_parse_buffer(const char *file, const char *buf, size_t len, Ini **ret, C
 /* Reads and parses a file. Returns 0, -ENOENT (no diag: the caller knows whether that is fine),
  * another negative errno with a diag added, or -ENOMEM. */
 int ini_parse_file(const char *path, Ini **ret, ConfDiags *d);
+/* The same for a file the caller opened (path names it in diags); fd stays open. */
+int ini_parse_fd(int fd, const char *path, Ini **ret, ConfDiags *d);
 
 Ini *ini_new(void);
 Ini *ini_free(Ini *ini);

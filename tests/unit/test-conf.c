@@ -414,6 +414,37 @@ static void test_include_errors(void **state) {
         load_fail(&d);
         assert_diag(&d, "deeper than 10", "d9.conf", 2, true);
         conf_diags_done(&d);
+
+        /* a cycle through a symbolic link, and one through a hard link: the same file either way */
+        write_file("jail.conf", "[INCLUDES]\nbefore = c.conf\n          h.conf\n[j]\nenabled = true\nfilter = f1\n");
+        write_file("c.conf", "[INCLUDES]\nbefore = link.conf\n");
+        (void) unlink(path("link.conf"));
+        assert_int_equal(symlink("c.conf", path("link.conf")), 0);
+        write_file("h.conf", "# a hard link\n\n[INCLUDES]\nafter = hard.conf\n");
+        (void) unlink(path("hard.conf"));
+        assert_int_equal(link(path("h.conf"), path("hard.conf")), 0);
+        load_fail(&d);
+        assert_diag(&d, "link.conf' includes itself", "c.conf", 2, true);
+        assert_diag(&d, "hard.conf' includes itself", "h.conf", 4, true);
+        assert_null(find_diag(&d, "deeper than"));
+        conf_diags_done(&d);
+        assert_int_equal(unlink(path("hard.conf")), 0);
+
+        /* a file over the size cap is refused, however it is read */
+        {
+                size_t n = INI_MAX_FILE_SIZE + 1;
+                char *big = malloc(n);
+
+                assert_non_null(big);
+                memset(big, '#', n);
+                big[n - 1] = '\n';
+                write_file("jail.conf", "[INCLUDES]\nbefore = big.conf\n[j]\nenabled = true\nfilter = f1\n");
+                write_bytes("big.conf", big, n);
+                free(big);
+                load_fail(&d);
+                assert_diag(&d, "larger than", "big.conf", 0, true);
+                conf_diags_done(&d);
+        }
 }
 
 /* ---- interpolation ---- */
