@@ -7,15 +7,17 @@
 # Rows:
 #   "RSS idle with 10 jails" (KiB)            VmRSS 1 s after the daemon is ready
 #   "RSS per tracked failing address" (bytes)  RssAnon after N one-failure addresses minus idle, / N
-#   "start to READY with 10 jails" (ms)        exec to READY=1 on NOTIFY_SOCKET (nftjaild); exec to
-#                                              the last "Jail '...' started" log line (fail2ban)
-#   "start CPU time with 10 jails" (ms)        CPU time of the daemon's threads once it is ready
+#   "start to READY with 10 jails" (ms)        exec (tests/bench/exec-timed) to READY=1 on
+#                                              NOTIFY_SOCKET (nftjaild); to the last "Jail '...'
+#                                              started" log line (fail2ban); empty state directory
+#   "restart to READY with 10 jails" (ms)      the same, started again on the state the first left
+#   "start/restart CPU time with 10 jails" (ms) CPU time of the daemon's threads once it is ready
 # The 10 jails read log files (temp files, fresh each run). With fail2ban installed they are 10 of
 # its stock filters (nftjail's own sshd and recidive, and 8 filter files copied at run time from
 # /etc/fail2ban/filter.d into a temp config dir, as an admin moving over would; never committed);
 # without it, nftjail's shipped filters on different ports. Tools alternate run by run.
 #
-# Env: SRCDIR, NFTJAILD, BENCH_RUNS (5), BENCH_QUICK=1 (fewer addresses), BENCH_JSON (output file);
+# Env: SRCDIR, NFTJAILD, BUILDDIR (for exec-timed; default: NFTJAILD's build), BENCH_RUNS (5), BENCH_QUICK=1 (fewer addresses), BENCH_JSON (output file);
 # FOOTPRINT_NO_FAIL2BAN=1 runs nftjaild alone (same jails), for profiling.
 # Alone: sudo BENCH_JSON=/tmp/x.json SRCDIR=$PWD NFTJAILD=$PWD/build/src/nftjaild tests/bench/cmp-footprint.sh
 # Exit: 0 done, 77 cannot run here (not root), other = error.
@@ -51,6 +53,23 @@ OUT=$RIG_TMP/footprint
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt # "tool measure value" lines
 : >"$RESULTS"
+
+# LAUNCH FILE PROGRAM ARGS...: writes the time of the exec to FILE, then runs PROGRAM in its place
+EXEC_TIMED=${BUILDDIR:-$(dirname "$NFTJAILD")/..}/tests/bench/exec-timed
+if [ -x "$EXEC_TIMED" ]; then
+	LAUNCH=("$EXEC_TIMED")
+	START_FROM="exec (tests/bench/exec-timed)"
+else
+	exec_from_bash() {
+		local f=$1
+		shift
+		now_us >"$f"
+		exec "$@"
+	}
+	LAUNCH=(exec_from_bash)
+	START_FROM="the fork of the benchmark's bash (exec-timed not built)"
+fi
+F2B_SERVER=$(command -v fail2ban-server || true)
 
 # ---- nftjail configuration: 10 jails on log files
 
@@ -188,17 +207,20 @@ bulk_lines() {
 	PY
 }
 
-# measure TOOL RUN PID T0_US READY_US N LOGDIR STOP WAIT...: once the daemon PID (started at T0,
-# ready at READY) is ready: its idle RSS; then N addresses into the first jail's log, and the
-# sentinel; WAIT... (for rig_wait_until) says the sentinel was banned, so all was read; then STOP
+# start_ms T0_US READY_US: the milliseconds between the two
+start_ms() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'
+}
+
+# measure TOOL RUN PID N LOGDIR STOP WAIT...: once the daemon PID is ready: its idle RSS; then N
+# addresses into the first jail's log, and the sentinel; WAIT... (for rig_wait_until) says the
+# sentinel was banned, so all was read; then STOP
 measure() {
-	local tool=$1 run=$2 pid=$3 t0=$4 tr=$5 n=$6 logs=$7 stop=$8 idle idle_anon anon first_jail start
-	shift 8
+	local tool=$1 run=$2 pid=$3 n=$4 logs=$5 stop=$6 idle idle_anon anon first_jail
+	shift 6
 	sleep 1
 	idle=$(kb "$pid" VmRSS)
 	idle_anon=$(kb "$pid" RssAnon)
-	start=$(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
-	echo "$tool start_ms $start" >>"$RESULTS"
 	echo "$tool idle_kib $idle" >>"$RESULTS"
 	echo "$tool idle_pss_kib $(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup")" >>"$RESULTS"
 
@@ -209,25 +231,20 @@ measure() {
 	anon=$(kb "$pid" RssAnon)
 	echo "$tool per_addr_b $(awk -v a="$idle_anon" -v b="$anon" -v n="$n" 'BEGIN { printf "%.1f", (b - a) * 1024 / n }')" >>"$RESULTS"
 	"$stop"
-	printf '# %s run %d: start %s ms, idle %s KiB (anon %s), +%d addresses: anon %s KiB\n' \
-		"$tool" "$run" "$start" "$idle" "$idle_anon" "$n" "$anon" >&2
+	printf '# %s run %d: idle %s KiB (anon %s), +%d addresses: anon %s KiB\n' \
+		"$tool" "$run" "$idle" "$idle_anon" "$n" "$anon" >&2
 }
 
-# ---- one nftjail run: start (timed), idle RSS, N addresses, RSS
+# ---- one nftjail run: first start (timed), restart on its state (timed), idle RSS, N addresses
 
-run_nftjail() {
-	local run=$1 dir=$OUT/nftjail logs t0 tr pid
-	logs=$dir/logs
-	rm -rf "$dir"
-	mkdir -p "$logs" "$dir/state"
-	nftjail_conf "$dir/conf" "$logs"
-	# the admin's ruleset includes nft/nftjail.nft: the table is there when the daemon starts
-	rig_nft delete table inet nftjail 2>/dev/null || true
-	rig_nft_load
+# nftjail_start DIR KIND: starts nftjaild on DIR's config and state; once it is ready, records
+# KIND_ms (exec to READY=1) and KIND_cpu_ms; sets pid
+nftjail_start() {
+	local dir=$1 kind=$2 t0 tr
 	notify_listen "$dir/notify.sock" "$dir/ready"
-	t0=$(now_us)
-	NOTIFY_SOCKET=$dir/notify.sock "$NFTJAILD" --foreground --config-dir "$dir/conf" --state-dir "$dir/state" \
-		--socket "$dir/nftjail.sock" </dev/null >>"$RIG_TMP/daemon.log" 2>&1 &
+	rm -f "$dir/exec"
+	NOTIFY_SOCKET=$dir/notify.sock "${LAUNCH[@]}" "$dir/exec" "$NFTJAILD" --foreground --config-dir "$dir/conf" \
+		--state-dir "$dir/state" --socket "$dir/nftjail.sock" </dev/null >>"$RIG_TMP/daemon.log" 2>&1 &
 	RIG_DAEMON_PID=$!
 	pid=$RIG_DAEMON_PID
 	echo "$pid" >"$dir/ready.pid"
@@ -236,10 +253,27 @@ run_nftjail() {
 		rig_daemon_alive || fail "nftjaild exited during start-up (see daemon.log)"
 		fail "nftjaild sent no READY=1 within 60 s"
 	fi
-	echo "nftjail start_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
+	echo "nftjail ${kind}_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
+	t0=$(cat "$dir/exec")
 	tr=$(cat "$dir/ready")
 	rig_daemon_alive || fail "nftjaild exited after READY=1 (see daemon.log)"
-	measure nftjail "$run" "$pid" "$t0" "$tr" "$N_NFTJAIL" "$logs" rig_stop_daemon \
+	echo "nftjail ${kind}_ms $(start_ms "$t0" "$tr")" >>"$RESULTS"
+	printf '# nftjail run %d: %s %s ms\n' "$run" "$kind" "$(start_ms "$t0" "$tr")" >&2
+}
+
+run_nftjail() {
+	local run=$1 dir=$OUT/nftjail logs pid
+	logs=$dir/logs
+	rm -rf "$dir"
+	mkdir -p "$logs" "$dir/state"
+	nftjail_conf "$dir/conf" "$logs"
+	# the admin's ruleset includes nft/nftjail.nft: the table is there when the daemon starts
+	rig_nft delete table inet nftjail 2>/dev/null || true
+	rig_nft_load
+	nftjail_start "$dir" start
+	rig_stop_daemon
+	nftjail_start "$dir" restart
+	measure nftjail "$run" "$pid" "$N_NFTJAIL" "$logs" rig_stop_daemon \
 		rig_nft_has '^[a-z0-9_]+ 192\.0\.2\.99 '
 }
 
@@ -275,23 +309,36 @@ f2b_banned() {
 	grep -q 'Ban 192\.0\.2\.99$' "$1"
 }
 
-run_f2b() {
-	local run=$1 dir=$OUT/f2b logs t0 tr pid n_jails
-	logs=$dir/logs
-	rm -rf "$dir"
-	mkdir -p "$logs"
-	f2b_conf "$dir/conf" "$logs"
+# f2b_start DIR KIND: as nftjail_start, for fail2ban-server (ready: its last "Jail '...' started"
+# line, ms resolution; the log of an earlier start is moved aside first)
+f2b_start() {
+	local dir=$1 kind=$2 t0 tr n_jails
 	n_jails=$(jail_list | wc -l)
-	t0=$(now_us)
-	fail2ban-server -f -x -c "$dir/conf" -s "$dir/conf/fail2ban.sock" -p "$dir/conf/fail2ban.pid" start \
-		</dev/null >>"$RIG_TMP/fail2ban.out" 2>&1 &
+	[ ! -e "$dir/conf/fail2ban.log" ] || mv "$dir/conf/fail2ban.log" "$dir/conf/fail2ban.log.1"
+	rm -f "$dir/exec"
+	"${LAUNCH[@]}" "$dir/exec" "$F2B_SERVER" -f -x -c "$dir/conf" -s "$dir/conf/fail2ban.sock" \
+		-p "$dir/conf/fail2ban.pid" start </dev/null >>"$RIG_TMP/fail2ban.out" 2>&1 &
 	F2B_PID=$!
 	pid=$F2B_PID
 	rig_poll 120 f2b_started_us "$dir/conf/fail2ban.log" "$n_jails" ||
 		fail "fail2ban-server did not start $n_jails jails within 120 s (see $dir/conf/fail2ban.log)"
-	echo "fail2ban start_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
+	echo "fail2ban ${kind}_cpu_ms $(cpu_ms "$pid")" >>"$RESULTS"
+	t0=$(cat "$dir/exec")
 	tr=$(f2b_started_us "$dir/conf/fail2ban.log" "$n_jails")
-	measure fail2ban "$run" "$pid" "$t0" "$tr" "$N_F2B" "$logs" f2b_stop f2b_banned "$dir/conf/fail2ban.log"
+	echo "fail2ban ${kind}_ms $(start_ms "$t0" "$tr")" >>"$RESULTS"
+	printf '# fail2ban run %d: %s %s ms\n' "$run" "$kind" "$(start_ms "$t0" "$tr")" >&2
+}
+
+run_f2b() {
+	local run=$1 dir=$OUT/f2b logs pid
+	logs=$dir/logs
+	rm -rf "$dir"
+	mkdir -p "$logs"
+	f2b_conf "$dir/conf" "$logs"
+	f2b_start "$dir" start
+	f2b_stop
+	f2b_start "$dir" restart
+	measure fail2ban "$run" "$pid" "$N_F2B" "$logs" f2b_stop f2b_banned "$dir/conf/fail2ban.log"
 }
 
 # ---- runs, alternating
@@ -304,9 +351,9 @@ done
 f2b_version=
 [ "$have_f2b" = 0 ] || f2b_version=$(fail2ban-server -V 2>/dev/null | head -n 1)
 "$RIG_PY" - "$RESULTS" "$BENCH_JSON" "$have_f2b" "$N_NFTJAIL" "$N_F2B" "$f2b_version" \
-	"$(IFS=,; echo "${F2B_FILTERS[*]}")" <<'PY'
+	"$(IFS=,; echo "${F2B_FILTERS[*]}")" "$START_FROM" <<'PY'
 import json, sys
-results, out, have_f2b, n_nj, n_f2b, f2b_version, filters = sys.argv[1:8]
+results, out, have_f2b, n_nj, n_f2b, f2b_version, filters, start_from = sys.argv[1:9]
 vals = {}
 for line in open(results):
     tool, measure, value = line.split()
@@ -333,12 +380,20 @@ rows = [
              + (f", fail2ban {int(n_f2b):,} (slower: fewer addresses)" if have_f2b == "1" else "")},
     {"measure": "start to READY with 10 jails", "unit": "ms", "better": "lower", "target": 20,
      "target_text": "<= 20 ms", "results": vals.get("start_ms", {}),
-     "note": "exec to READY=1 on NOTIFY_SOCKET (nftjaild); exec to the last \"Jail '...' started\" log line "
-             f"(fail2ban-server, ms resolution); fresh state and log files each run; {jails}"},
+     "note": f"first start, on an empty state directory: from {start_from} to READY=1 on NOTIFY_SOCKET "
+             "(nftjaild), to the last \"Jail '...' started\" log line (fail2ban-server, ms resolution); "
+             f"fresh log files each run; {jails}"},
+    {"measure": "restart to READY with 10 jails", "unit": "ms", "better": "lower", "target": 20,
+     "target_text": "<= 20 ms", "results": vals.get("restart_ms", {}),
+     "note": "the same, started again on the state the first start left (positions, database): a restart, a "
+             "reboot or an upgrade; the same runs"},
     {"measure": "start CPU time with 10 jails", "unit": "ms", "better": "lower", "target": None,
      "target_text": None, "results": vals.get("start_cpu_ms", {}),
      "note": "CPU time of all the daemon's threads (/proc/PID/task/*/schedstat) when it is ready: the start "
-             "without the waiting, so less sensitive to a busy machine than the wall-clock row; same runs"},
+             "without the waiting, so less sensitive to a busy machine than the wall-clock row; first starts"},
+    {"measure": "restart CPU time with 10 jails", "unit": "ms", "better": "lower", "target": None,
+     "target_text": None, "results": vals.get("restart_cpu_ms", {}),
+     "note": "the same for the restarts"},
 ]
 with open(out, "w") as f:
     json.dump({"rows": rows}, f, indent=1)
