@@ -49,7 +49,7 @@ typedef struct Jail {
         SourceJournal *journal;
         SourceFile *files;      /* instead of journal when the jail reads logpath */
         DatePattern *dates;     /* the filter's datepattern + logtimezone; non-NULL for a file jail */
-        Evidence *evidence;     /* ring of the last matched lines, for the ban event */
+        Evidence *evidence;     /* ring of the last matched lines, for the ban event; NULL until the first */
         SourcePosition position;        /* the sources save their position through the state */
         JailFailure *batch;     /* failures since the last commit of the position */
         size_t n_batch, cap_batch;

@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +74,22 @@ struct SourceFile {
         unsigned batch_lines;
         bool started, dirty, warned_paths;
         int64_t now_sec;
+        /* last, and not cleared: written before they are read */
         char strip[SOURCE_LINE_MAX + 1];
         char rbuf[READ_CHUNK];
 };
+
+/* malloc() and clear the fields before `end`, not the buffers after it. calloc() clears all of
+ * a block that comes from the heap, and that touched every page of the 64 KiB read buffer and
+ * the 16 KiB of line buffers of each file at start: with 10 jails, 100 of the 535 page faults
+ * to READY, each a trip through the hypervisor in a VM. */
+static void *alloc_cleared_to(size_t size, size_t end) {
+        void *p = malloc(size);
+
+        if (p)
+                memset(p, 0, end);
+        return p;
+}
 
 /* ---- line splitter ---- */
 
@@ -607,7 +621,7 @@ static Tail *tail_get(SourceFile *s, const char *path) {
         if (!n)
                 return NULL;
         s->tails = n;
-        t = calloc(1, sizeof *t);
+        t = alloc_cleared_to(sizeof *t, offsetof(Tail, ls.buf));
         if (!t)
                 return NULL;
         t->path = strdup(path);
@@ -716,7 +730,7 @@ int source_file_new(sd_event *event, const SourceFileOptions *o, SourceLineFn fn
         size_t n = 0;
         int r;
 
-        s = calloc(1, sizeof *s);
+        s = alloc_cleared_to(sizeof *s, offsetof(SourceFile, strip));
         if (!s)
                 return -ENOMEM;
         s->inotify_fd = -EBADF;

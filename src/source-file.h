@@ -69,14 +69,15 @@ uint64_t source_file_lines(const SourceFile *s);
 /* Looks for new files matching the glob patterns (the watches and the timer call it). */
 void source_file_rescan(SourceFile *s);
 
-/* The line splitter, public for tests: bytes in, whole lines out. */
+/* The line splitter, public for tests: bytes in, whole lines out. The buffers come last: they are
+ * written before they are read, so a splitter needs clearing only up to buf. */
 typedef struct LineSplitter {
-        char buf[SOURCE_LINE_MAX + 1];
         size_t len;
         bool cut;        /* the line in buf is longer than SOURCE_LINE_MAX: the rest is dropped */
         bool discard;    /* drop bytes up to the next newline (started in the middle of a line) */
         bool latin1;
         size_t pending;  /* bytes read since the last newline: the held line, from the file's view */
+        char buf[SOURCE_LINE_MAX + 1];
         char conv[SOURCE_LINE_MAX + 1]; /* latin-1 converted to UTF-8 */
 } LineSplitter;
 
