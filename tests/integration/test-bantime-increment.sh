@@ -27,7 +27,7 @@ attack() {
 # the admin lifts the ban by hand: the daemon records the unban, the count stays
 lift() {
 	rig_nft delete element inet nftjail v4_port '{ 192.0.2.66 . tcp . 22 }'
-	rig_wait_until 5 test "$(grep -c 'unbanned 192.0.2.66' "$RIG_TMP/daemon.log")" = "$1"
+	rig_wait_until 30 test "$(grep -c 'unbanned 192.0.2.66' "$RIG_TMP/daemon.log")" = "$1"
 }
 
 rig_start_daemon
