@@ -143,11 +143,6 @@ cpu_ms() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.2f", ns / 1e6 }'
 }
 
-# cpu_since_exec MS EXECFILE: MS (the task's CPU time) minus what it had used at its exec
-cpu_since_exec() {
-	awk -v ms="$1" '{ printf "%.2f", ms - $2 / 1e6 }' "$2"
-}
-
 now_us() { printf '%s\n' "${EPOCHREALTIME/[.,]/}"; }
 
 # A datagram socket standing in for systemd's NOTIFY_SOCKET: writes the realtime (us) at which
@@ -222,9 +217,14 @@ bulk_lines() {
 	PY
 }
 
-# start_ms T0_US READY_US: the milliseconds between the two
-start_ms() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'
+# record_start TOOL KIND CPU_MS EXECFILE READY_US: KIND_ms (exec-timed's time in EXECFILE to
+# READY_US) and KIND_cpu_ms (CPU_MS less the task's CPU time at its exec) into the results
+record_start() {
+	local tool=$1 kind=$2 cpu=$3 execfile=$4 tr=$5 ms
+	ms=$(awk -v b="$tr" '{ printf "%.2f", (b - $1) / 1000 }' "$execfile")
+	echo "$tool ${kind}_ms $ms" >>"$RESULTS"
+	echo "$tool ${kind}_cpu_ms $(awk -v ms="$cpu" '{ printf "%.2f", ms - $2 / 1e6 }' "$execfile")" >>"$RESULTS"
+	printf '# %s run %d: %s %s ms\n' "$tool" "$run" "$kind" "$ms" >&2
 }
 
 # measure TOOL RUN PID N LOGDIR STOP WAIT...: once the daemon PID is ready: its idle RSS; then N
@@ -255,7 +255,7 @@ measure() {
 # nftjail_start DIR KIND: starts nftjaild on DIR's config and state; once it is ready, records
 # KIND_ms (exec to READY=1) and KIND_cpu_ms; sets pid
 nftjail_start() {
-	local dir=$1 kind=$2 t0 tr
+	local dir=$1 kind=$2
 	notify_listen "$dir/notify.sock" "$dir/ready"
 	rm -f "$dir/exec"
 	NOTIFY_SOCKET=$dir/notify.sock "${LAUNCH[@]}" "$dir/exec" "$NFTJAILD" --foreground --config-dir "$dir/conf" \
@@ -269,12 +269,8 @@ nftjail_start() {
 		fail "nftjaild sent no READY=1 within 60 s"
 	fi
 	[ -s "$dir/ready.cpu" ] || fail "the READY listener did not read nftjaild's CPU time"
-	echo "nftjail ${kind}_cpu_ms $(cpu_since_exec "$(cat "$dir/ready.cpu")" "$dir/exec")" >>"$RESULTS"
-	t0=$(cut -d' ' -f1 "$dir/exec")
-	tr=$(cat "$dir/ready")
 	rig_daemon_alive || fail "nftjaild exited after READY=1 (see daemon.log)"
-	echo "nftjail ${kind}_ms $(start_ms "$t0" "$tr")" >>"$RESULTS"
-	printf '# nftjail run %d: %s %s ms\n' "$run" "$kind" "$(start_ms "$t0" "$tr")" >&2
+	record_start nftjail "$kind" "$(cat "$dir/ready.cpu")" "$dir/exec" "$(cat "$dir/ready")"
 }
 
 run_nftjail() {
@@ -328,7 +324,7 @@ f2b_banned() {
 # f2b_start DIR KIND: as nftjail_start, for fail2ban-server (ready: its last "Jail '...' started"
 # line, ms resolution; the log of an earlier start is moved aside first)
 f2b_start() {
-	local dir=$1 kind=$2 t0 tr n_jails
+	local dir=$1 kind=$2 n_jails
 	n_jails=$(jail_list | wc -l)
 	[ ! -e "$dir/conf/fail2ban.log" ] || mv "$dir/conf/fail2ban.log" "$dir/conf/fail2ban.log.1"
 	rm -f "$dir/exec"
@@ -338,11 +334,7 @@ f2b_start() {
 	pid=$F2B_PID
 	rig_poll 120 f2b_started_us "$dir/conf/fail2ban.log" "$n_jails" ||
 		fail "fail2ban-server did not start $n_jails jails within 120 s (see $dir/conf/fail2ban.log)"
-	echo "fail2ban ${kind}_cpu_ms $(cpu_since_exec "$(cpu_ms "$pid")" "$dir/exec")" >>"$RESULTS"
-	t0=$(cut -d' ' -f1 "$dir/exec")
-	tr=$(f2b_started_us "$dir/conf/fail2ban.log" "$n_jails")
-	echo "fail2ban ${kind}_ms $(start_ms "$t0" "$tr")" >>"$RESULTS"
-	printf '# fail2ban run %d: %s %s ms\n' "$run" "$kind" "$(start_ms "$t0" "$tr")" >&2
+	record_start fail2ban "$kind" "$(cpu_ms "$pid")" "$dir/exec" "$(f2b_started_us "$dir/conf/fail2ban.log" "$n_jails")"
 }
 
 run_f2b() {
