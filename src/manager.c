@@ -1026,7 +1026,7 @@ int manager_start(Manager *m) {
         if (r > 0)
                 log_info("loaded %s: %s inet %s created", nft_file, r == 1 ? "table" : "the missing sets of table",
                          NFT_TABLE);
-        r = state_start(m);
+        r = state_start(m, r == 0);
         if (r < 0)
                 return r;
 
@@ -1055,6 +1055,7 @@ int manager_run(Manager *m) {
         /* bans already handed over stay in the kernel; flush those still queued */
         if (m->n_pending > 0)
                 manager_on_flush(m->flush, m);
+        state_clean_stop(m);
         log_event(LOG_INFO, 0, NFTJAIL_MID_STOP, NULL, "nftjaild stopping; bans stay in the kernel until they expire");
         return r;
 }

@@ -728,6 +728,24 @@ uint64_t nft_commits(const Nft *nft) {
         return nft ? nft->commits : 0;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14 */
+#endif
+
+int nft_netns_cookie(Nft *nft, uint64_t *ret) {
+        uint64_t cookie = 0;
+        socklen_t len = sizeof cookie;
+
+        if (!nft)
+                return -EINVAL;
+        if (getsockopt(mnl_socket_get_fd(nft->nl), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+                return -errno;
+        if (len != sizeof cookie)
+                return -EIO;
+        *ret = cookie;
+        return 0;
+}
+
 int nft_table_exists(Nft *nft) {
         return nft_exists(nft, NULL);
 }

@@ -79,6 +79,9 @@ int nft_genid(Nft *nft, uint32_t *ret);
  * nft_new(). With nft_genid() before and after some nft_apply() calls, it tells whether anyone
  * else committed in between. */
 uint64_t nft_commits(const Nft *nft);
+/* The network namespace's cookie (SO_NETNS_COOKIE): unique to it until reboot, never reused,
+ * unlike its inode number. -ENOPROTOOPT before Linux 5.14. */
+int nft_netns_cookie(Nft *nft, uint64_t *ret);
 
 /* One element as the kernel holds it. */
 typedef struct NftListed {

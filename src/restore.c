@@ -35,6 +35,7 @@ typedef struct Ctx {
         AddElem *add;
         size_t n_add, cap_add;
         size_t n_owner;
+        bool as_left;           /* the kernel holds what the state says: not listed, nothing added */
         RestoreStats *stats;
 } Ctx;
 
@@ -85,7 +86,7 @@ static int restore_one(const StoreBan *b, void *userdata) {
         } else
                 n = ban_elems(jc, &b->addr, timeout_ms, elems, BAN_ELEMS_MAX);
         for (size_t i = 0; i < n; i++) {
-                usec_t k = ban_map_get(c->kern, &elems[i], c->now_bt);
+                usec_t k = c->as_left ? expiry : ban_map_get(c->kern, &elems[i], c->now_bt);
 
                 if (k) {
                         /* the kernel's time is the truth; keep the longest of two jails */
@@ -211,6 +212,7 @@ static int restore_apply(Nft *nft, Ctx *c) {
                 if (r >= 0 || bad >= n)
                         break;
                 c->stats->dropped++;
+                c->stats->refused++;
                 c->add[idx[bad]].expiry = 0;
                 memmove(v + bad, v + bad + 1, (n - bad - 1) * sizeof *v);
                 memmove(idx + bad, idx + bad + 1, (n - bad - 1) * sizeof *idx);
@@ -331,9 +333,10 @@ static int restore_adopt(Store *store, Ctx *c, NftListed *listed, size_t n) {
         return store_commit(store);
 }
 
-int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, size_t n_jails, RestoreStats *ret) {
+int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, size_t n_jails, bool as_left,
+                RestoreStats *ret) {
         _cleanup_free_ NftListed *listed = NULL;
-        RestoreStats stats = {};
+        RestoreStats stats = { .not_listed = as_left };
         BanMap *kern = NULL;
         Ctx c = {
                 .jails = jails,
@@ -341,13 +344,16 @@ int restore_run(Nft *nft, Store *store, BanMap *bans, const JailConf *jails, siz
                 .bans = bans,
                 .now_bt = now_usec(CLOCK_BOOTTIME),
                 .now_rt_ms = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_MSEC),
+                .as_left = as_left,
                 .stats = &stats,
         };
-        int n, r;
+        int n = 0, r;
 
-        n = nft_list(nft, &listed);
-        if (n < 0)
-                return n;
+        if (!as_left) {
+                n = nft_list(nft, &listed);
+                if (n < 0)
+                        return n;
+        }
         r = ban_map_new(&kern);
         if (r < 0)
                 return r;

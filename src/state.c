@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,6 +15,7 @@
 #include "restore.h"
 #include "state.h"
 #include "store.h"
+#include "util/fileio.h"
 
 #define PURGE_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
 
@@ -23,6 +26,8 @@ struct ManagerState {
         sd_event_source *mon_source, *resync_source, *purge_timer;
         bool table_gone;        /* the current generation deleted our table or a set */
         bool restore_seen;      /* the next restore keeps the monitor subscribed */
+        bool as_left;           /* the start's restore: the kernel is as a clean stop left it */
+        bool doubt;             /* the state may not say what the kernel holds: no clean-stop token */
         usec_t gone_at;         /* CLOCK_MONOTONIC when we learnt it, 0 when no resync is due */
         NftListed *deleted;     /* elements deleted by others in the current generation */
         size_t n_deleted, cap_deleted;
@@ -79,7 +84,7 @@ static int state_restore(Manager *m, RestoreStats *st) {
         ManagerState *s = m->state;
         uint64_t ours = nft_commits(m->nft);
         uint32_t before, after;
-        bool quiet = false;
+        bool quiet = false, as_left;
         int r, k;
 
         /* after a change seen that way, the restore stays in sight: it is small, and a ruleset
@@ -87,7 +92,11 @@ static int state_restore(Manager *m, RestoreStats *st) {
         if (s->mon && !s->restore_seen && nft_genid(m->nft, &before) >= 0)
                 quiet = nft_monitor_subscribe(s->mon, false) >= 0;
         s->restore_seen = false;
-        r = restore_run(m->nft, s->store, m->bans, m->config->jails, m->config->n_jails, st);
+        as_left = s->as_left;
+        s->as_left = false;
+        r = restore_run(m->nft, s->store, m->bans, m->config->jails, m->config->n_jails, as_left, st);
+        if (r < 0 || st->refused > 0)
+                s->doubt = true;
         if (!quiet)
                 return r;
         ours = nft_commits(m->nft) - ours;
@@ -131,9 +140,10 @@ static int state_resync(Manager *m, const char *why) {
                 return log_error_errno(r, "%s: failed to restore the bans: %m", why);
         if (st.dropped > 0)
                 log_warning("%s: %zu bans not restored (jail gone, or refused by the kernel)", why, st.dropped);
-        log_info("%s: restored %zu bans, adopted %zu (%zu in place, %zu elements added; table %llu ms, bans %llu ms)", why,
-                 st.restored, st.adopted, st.present, st.elements, (unsigned long long) ((t1 - t0) / USEC_PER_MSEC),
-                 (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t1) / USEC_PER_MSEC));
+        log_info("%s: restored %zu bans, adopted %zu (%zu in place, %zu elements added; table %llu ms, bans %llu ms)%s",
+                 why, st.restored, st.adopted, st.present, st.elements, (unsigned long long) ((t1 - t0) / USEC_PER_MSEC),
+                 (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t1) / USEC_PER_MSEC),
+                 st.not_listed ? "; sets not listed: nothing changed since the clean stop" : "");
         return 0;
 }
 
@@ -273,7 +283,92 @@ static void state_on_addresses(void *userdata) {
                 log_debug("this host's addresses changed: %zu now", m->n_self);
 }
 
-int state_start(Manager *m) {
+/* ---- clean stop ---- */
+
+/* The token a clean stop leaves in the state (STORE_META_CLEAN_STOP): this boot, this network
+ * namespace, the ruleset's generation id after our last transaction, and a hash of the whole
+ * configuration. A start that finds the same token (and the table there) knows that nothing
+ * committed to nf_tables since (the id moves with every transaction, ours or anyone's; elements
+ * that expire do not move it, and the state knows when they end), that the configuration makes
+ * the same elements, and that the state's bans did not change (a trigger drops the token with any
+ * change to them, ours or by hand): the kernel holds the elements of the state's live bans. */
+static int clean_stop_token(Manager *m, char *buf, size_t len) {
+        _cleanup_free_ char *boot = NULL, *dump = NULL;
+        size_t boot_len = 0, dump_len = 0;
+        uint64_t cookie, hash = UINT64_C(14695981039346656037);
+        uint32_t genid;
+        FILE *f;
+        int r;
+
+        r = read_file_small("/proc/sys/kernel/random/boot_id", 64, &boot, &boot_len);
+        if (r < 0)
+                return r;
+        boot_len = strcspn(boot, "\n");
+        r = nft_netns_cookie(m->nft, &cookie);
+        if (r < 0)
+                return r;
+        r = nft_genid(m->nft, &genid);
+        if (r < 0)
+                return r;
+        f = open_memstream(&dump, &dump_len);
+        if (!f)
+                return -ENOMEM;
+        manager_dump(m, f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < dump_len; i++) /* FNV-1a */
+                hash = (hash ^ (uint8_t) dump[i]) * UINT64_C(1099511628211);
+        r = snprintf(buf, len, "1 %.*s %" PRIu64 " %" PRIu32 " %016" PRIx64, (int) boot_len, boot, cookie, genid, hash);
+        return r < 0 || (size_t) r >= len ? -ENOBUFS : 0;
+}
+
+/* At start, before anything commits: whether the kernel is as a clean stop left it. The token
+ * is spent either way, so that after a crash from here on the next start lists the sets. */
+static bool state_kernel_as_left(Manager *m) {
+        ManagerState *s = m->state;
+        _cleanup_free_ char *saved = NULL;
+        char now[256];
+        int r;
+
+        r = store_meta_get(s->store, STORE_META_CLEAN_STOP, &saved);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_debug_errno(r, "state: cannot read the clean-stop token: %m");
+                return false;
+        }
+        r = store_meta_delete(s->store, STORE_META_CLEAN_STOP);
+        if (r < 0) {
+                log_debug_errno(r, "state: cannot spend the clean-stop token: %m");
+                return false;
+        }
+        r = clean_stop_token(m, now, sizeof now);
+        if (r < 0) {
+                log_debug_errno(r, "state: no clean-stop token to compare: %m");
+                return false;
+        }
+        if (strcmp(saved, now) != 0) {
+                log_debug("state: the clean stop left '%s', now '%s': listing the sets", saved, now);
+                return false;
+        }
+        return true;
+}
+
+void state_clean_stop(Manager *m) {
+        ManagerState *s = m->state;
+        char token[256];
+        int r;
+
+        /* without the monitor, a deletion by someone else while we ran is not in the state */
+        if (!s || !s->store || !s->mon || s->doubt || s->table_gone || s->gone_at)
+                return;
+        r = clean_stop_token(m, token, sizeof token);
+        if (r >= 0)
+                r = store_meta_set(s->store, STORE_META_CLEAN_STOP, token);
+        if (r < 0)
+                log_debug_errno(r, "state: no clean-stop token, the next start lists the sets: %m");
+}
+
+int state_start(Manager *m, bool table_was_there) {
         ManagerState *s;
         int r;
 
@@ -298,6 +393,8 @@ int state_start(Manager *m) {
                                 m->options.state_dir, STORE_FILE);
                 return 0;
         }
+        /* before the purge, whose deletions drop the token */
+        s->as_left = table_was_there && state_kernel_as_left(m);
         state_purge(m);
         r = sd_event_add_time_relative(m->event, &s->purge_timer, CLOCK_BOOTTIME, PURGE_INTERVAL_USEC, USEC_PER_SEC,
                                        state_on_purge_timer, m);
@@ -360,6 +457,7 @@ void state_on_flush(Manager *m) {
         else
                 store_rollback(s->store);
         if (r < 0) {
+                s->doubt = true;
                 log_warning_errno(r, "failed to record %zu bans in the state, ignoring: %m", n);
                 return;
         }
@@ -375,8 +473,10 @@ void state_on_unban(Manager *m, const Jail *j, const Addr *a) {
         if (!m->state || !m->state->store)
                 return;
         r = store_end(m->state->store, j ? j->conf->name : NULL, a, now_rt_sec());
-        if (r < 0)
+        if (r < 0) {
+                m->state->doubt = true;
                 log_warning_errno(r, "failed to record an unban in the state, ignoring: %m");
+        }
         /* the tracker forgot them too */
         state_forget_failures(m, j, a);
 }

@@ -14,9 +14,16 @@ typedef struct ManagerState ManagerState;
  * starts the daily purge and restores the bans. A restore (this one and any resync's) runs with
  * the monitor out of its group, so that its own notifications neither overrun the monitor nor
  * cost the kernel their making; the ruleset generation id tells whether anyone else committed
- * meanwhile, and then a resync follows. Failures to open the state are logged and the daemon
+ * meanwhile, and then a resync follows. table_was_there: the table existed before the start (it
+ * was not loaded now); then a clean-stop token that still matches spares the restore its listing. Failures to open the state are logged and the daemon
  * runs without it. Returns 0 or a negative errno (logged). */
-int state_start(Manager *m);
+int state_start(Manager *m, bool table_was_there);
+
+/* Last, after the final flush: when the state says what the kernel holds (the monitor ran, no
+ * resync is due, every write of the state succeeded), leaves the clean-stop token in the state
+ * (this boot, network namespace, ruleset generation and configuration), so that the next start
+ * need not list the sets when nothing changed meanwhile (restore_run()'s as_left). */
+void state_clean_stop(Manager *m);
 ManagerState *state_free(ManagerState *s);
 
 /* In the flush, once the kernel answered: records every ban it accepted, in one transaction. */

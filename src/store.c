@@ -25,6 +25,9 @@ enum {
         STMT_FAIL_LIST,
         STMT_POS_SET,
         STMT_POS_GET,
+        STMT_META_SET,
+        STMT_META_GET,
+        STMT_META_DELETE,
         _STMT_MAX,
 };
 
@@ -51,11 +54,14 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_FAIL_LIST] = "SELECT addr, t FROM failures WHERE jail = ?1 AND t >= ?2 ORDER BY t, rowid",
         [STMT_POS_SET] = "INSERT OR REPLACE INTO positions(jail, source, data) VALUES (?1, ?2, ?3)",
         [STMT_POS_GET] = "SELECT data FROM positions WHERE jail = ?1 AND source = ?2",
+        [STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+        [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [STMT_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
 };
 
 /* The schema's version in the database header (PRAGMA user_version): a state written by this one
  * or a later version is used as it is, without running the schema again. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Run in one transaction: one commit (two fsyncs on a disk) instead of one per statement. */
 static const char schema[] =
@@ -85,6 +91,18 @@ static const char schema[] =
         " source TEXT NOT NULL,"        /* \"journal\" or \"files\" */
         " data TEXT NOT NULL,"          /* the journal cursor; the file source's JSON */
         " PRIMARY KEY(jail, source));"
+        /* version 2: small facts about the daemon itself (store_meta_*); any change to the bans,
+         * by the daemon or by hand, drops the one that says the kernel holds the bans as a clean
+         * stop left them (STORE_META_CLEAN_STOP) */
+        "CREATE TABLE IF NOT EXISTS meta("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL);"
+        "CREATE TRIGGER IF NOT EXISTS bans_insert AFTER INSERT ON bans"
+        " BEGIN DELETE FROM meta WHERE key = '" STORE_META_CLEAN_STOP "'; END;"
+        "CREATE TRIGGER IF NOT EXISTS bans_update AFTER UPDATE ON bans"
+        " BEGIN DELETE FROM meta WHERE key = '" STORE_META_CLEAN_STOP "'; END;"
+        "CREATE TRIGGER IF NOT EXISTS bans_delete AFTER DELETE ON bans"
+        " BEGIN DELETE FROM meta WHERE key = '" STORE_META_CLEAN_STOP "'; END;"
         "PRAGMA user_version=" STRINGIFY(STORE_SCHEMA_VERSION) ";"
         "COMMIT;";
 
@@ -445,4 +463,53 @@ int store_position_get(Store *s, const char *jail, const char *source, char **re
         if (r >= 0)
                 *ret = d;
         return r;
+}
+
+int store_meta_set(Store *s, const char *key, const char *value) {
+        sqlite3_stmt *st = stmt_get(s, STMT_META_SET);
+
+        if (!st)
+                return stmt_errno(s);
+        if (bind_str(st, 1, key) != SQLITE_OK || bind_str(st, 2, value) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_run(s, STMT_META_SET);
+}
+
+int store_meta_get(Store *s, const char *key, char **ret) {
+        sqlite3_stmt *st = stmt_get(s, STMT_META_GET);
+        char *d = NULL;
+        int rc, r;
+
+        if (!st)
+                return stmt_errno(s);
+        if (bind_str(st, 1, key) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *v = (const char *) sqlite3_column_text(st, 0);
+                d = strdup(v ? v : "");
+                r = d ? 0 : -ENOMEM;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc) ?: -EIO;
+        (void) sqlite3_reset(st);
+        (void) sqlite3_clear_bindings(st);
+        if (r >= 0)
+                *ret = d;
+        return r;
+}
+
+int store_meta_delete(Store *s, const char *key) {
+        sqlite3_stmt *st = stmt_get(s, STMT_META_DELETE);
+
+        if (!st)
+                return stmt_errno(s);
+        if (bind_str(st, 1, key) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_run(s, STMT_META_DELETE);
 }

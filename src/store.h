@@ -75,3 +75,12 @@ int store_foreach_failure(Store *s, const char *jail, int64_t since, StoreFailur
  * malloc'd copy, or -ENOENT when there is none. */
 int store_position_set(Store *s, const char *jail, const char *source, const char *data);
 int store_position_get(Store *s, const char *jail, const char *source, char **ret);
+
+/* Table meta: small facts about the daemon, by key. set replaces; get returns a malloc'd copy or
+ * -ENOENT; delete is 0 whether or not the key was there. Any insert, update or delete of a row of
+ * bans (by the daemon, or by hand with sqlite3) deletes STORE_META_CLEAN_STOP, in the same
+ * transaction (triggers). */
+#define STORE_META_CLEAN_STOP "clean_stop"
+int store_meta_set(Store *s, const char *key, const char *value);
+int store_meta_get(Store *s, const char *key, char **ret);
+int store_meta_delete(Store *s, const char *key);

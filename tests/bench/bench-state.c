@@ -100,7 +100,7 @@ static void bench_restore(Nft *nft, const char *dir, const char *name, JailConf 
                 return;
         }
         t0 = now();
-        r = restore_run(nft, s, bans, jc, 1, &st);
+        r = restore_run(nft, s, bans, jc, 1, false, &st);
         t = now() - t0;
         if (r < 0)
                 printf("restore failed: %s\n", strerror(-r));
@@ -109,7 +109,7 @@ static void bench_restore(Nft *nft, const char *dir, const char *name, JailConf 
                        st.restored, st.elements, t, (double) st.restored / t);
         /* second run: everything is in place, nothing to add (a restart without reboot) */
         t0 = now();
-        r = restore_run(nft, s, bans, jc, 1, &st);
+        r = restore_run(nft, s, bans, jc, 1, false, &st);
         t = now() - t0;
         if (r >= 0)
                 printf("restore at start, all in place,  %-22s %zu bans checked in %.3f s (%zu re-added)\n", name, st.present, t, st.restored);

@@ -190,22 +190,24 @@ static void test_store_schema(void **state) {
         assert_non_null(mkdtemp(d));
         snprintf(path, sizeof path, "%s/%s", d, STORE_FILE);
 
-        /* a fresh state: version 1, every table */
+        /* a fresh state: version 2, every table */
         assert_int_equal(store_open(d, &s), 0);
         store_free(s);
-        assert_int_equal(sql_int(path, "PRAGMA user_version"), 1);
-        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 3);
-        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"), 4 + 1);
+        assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 4);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"), 4 + 2);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 3);
 
         /* a state from before the version: only the bans table, one row, version 0 */
-        sql(path, "DROP TABLE failures; DROP TABLE positions; PRAGMA user_version = 0;"
+        sql(path, "DROP TRIGGER bans_insert; DROP TRIGGER bans_update; DROP TRIGGER bans_delete;"
+                  "DROP TABLE failures; DROP TABLE positions; DROP TABLE meta; PRAGMA user_version = 0;"
                   "INSERT INTO bans(addr, prefixlen, jail, start) VALUES ('192.0.2.7', 32, 'sshd', 1)");
         assert_int_equal(store_open(d, &s), 0);
         assert_int_equal(store_count(s, "sshd", &a), 1);
         assert_int_equal(store_failure_add(s, "sshd", &a, 5), 0);
         store_free(s);
-        assert_int_equal(sql_int(path, "PRAGMA user_version"), 1);
-        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 3);
+        assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
+        assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 4);
 
         /* a current version without the failures table: opens, and the statement says why */
         sql(path, "DROP TABLE failures");
@@ -227,10 +229,64 @@ static void test_store_schema(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* meta: set, get, delete; any change to the bans, ours or by hand, drops the clean-stop token
+ * and nothing else */
+static void test_store_meta(void **state) {
+        char d[] = "/tmp/test-store-XXXXXX", path[64], cmd[128];
+        Store *s = NULL;
+        Addr a = A("192.0.2.7");
+        char *v = NULL;
+
+        assert_non_null(mkdtemp(d));
+        snprintf(path, sizeof path, "%s/%s", d, STORE_FILE);
+        assert_int_equal(store_open(d, &s), 0);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), -ENOENT);
+        assert_int_equal(store_meta_set(s, STORE_META_CLEAN_STOP, "token 1"), 0);
+        assert_int_equal(store_meta_set(s, "other", "kept"), 0);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), 0);
+        assert_string_equal(v, "token 1");
+        free(v);
+
+        /* the daemon's own ban, end, purge */
+        assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = a, .prefixlen = 32, .start = 10,
+                                                     .end = 20 }), 0);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), -ENOENT);
+        assert_int_equal(store_meta_set(s, STORE_META_CLEAN_STOP, "token 2"), 0);
+        assert_int_equal(store_end(s, "sshd", &a, 15), 1);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), -ENOENT);
+        assert_int_equal(store_meta_set(s, STORE_META_CLEAN_STOP, "token 3"), 0);
+        assert_int_equal(store_purge(s, 100), 1);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), -ENOENT);
+        /* failures and positions are no bans */
+        assert_int_equal(store_meta_set(s, STORE_META_CLEAN_STOP, "token 4"), 0);
+        assert_int_equal(store_failure_add(s, "sshd", &a, 5), 0);
+        assert_int_equal(store_position_set(s, "sshd", "files", "{}"), 0);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), 0);
+        assert_string_equal(v, "token 4");
+        free(v);
+        store_free(s);
+
+        /* a ban added by hand while the daemon is stopped */
+        sql(path, "INSERT INTO bans(addr, prefixlen, jail, start) VALUES ('192.0.2.8', 32, 'sshd', 1)");
+        assert_int_equal(store_open(d, &s), 0);
+        assert_int_equal(store_meta_get(s, STORE_META_CLEAN_STOP, &v), -ENOENT);
+        assert_int_equal(store_meta_get(s, "other", &v), 0);
+        assert_string_equal(v, "kept");
+        free(v);
+        assert_int_equal(store_meta_delete(s, "other"), 0);
+        assert_int_equal(store_meta_delete(s, "other"), 0);
+        assert_int_equal(store_meta_get(s, "other", &v), -ENOENT);
+        store_free(s);
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_store_schema),
+                cmocka_unit_test(test_store_meta),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
