@@ -440,21 +440,16 @@ int store_position_set(Store *s, const char *jail, const char *source, const cha
         return stmt_run(s, STMT_POS_SET);
 }
 
-int store_position_get(Store *s, const char *jail, const char *source, char **ret) {
-        sqlite3_stmt *st = stmt_get(s, STMT_POS_GET);
+/* Runs bound statement st for its one text column: a malloc'd copy into *ret, -ENOENT when there is
+ * no row, or a negative errno. Resets st. */
+static int stmt_get_text(sqlite3_stmt *st, char **ret) {
         char *d = NULL;
-        int rc, r = 0;
+        int rc, r;
 
-        if (!st)
-                return stmt_errno(s);
-        if (bind_str(st, 1, jail) != SQLITE_OK || bind_str(st, 2, source) != SQLITE_OK) {
-                (void) sqlite3_clear_bindings(st);
-                return -ENOMEM;
-        }
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
                 const char *v = (const char *) sqlite3_column_text(st, 0);
-                d = v ? strdup(v) : NULL;
+                d = strdup(v ? v : "");
                 r = d ? 0 : -ENOMEM;
         } else
                 r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc) ?: -EIO;
@@ -463,6 +458,18 @@ int store_position_get(Store *s, const char *jail, const char *source, char **re
         if (r >= 0)
                 *ret = d;
         return r;
+}
+
+int store_position_get(Store *s, const char *jail, const char *source, char **ret) {
+        sqlite3_stmt *st = stmt_get(s, STMT_POS_GET);
+
+        if (!st)
+                return stmt_errno(s);
+        if (bind_str(st, 1, jail) != SQLITE_OK || bind_str(st, 2, source) != SQLITE_OK) {
+                (void) sqlite3_clear_bindings(st);
+                return -ENOMEM;
+        }
+        return stmt_get_text(st, ret);
 }
 
 int store_meta_set(Store *s, const char *key, const char *value) {
@@ -479,8 +486,6 @@ int store_meta_set(Store *s, const char *key, const char *value) {
 
 int store_meta_get(Store *s, const char *key, char **ret) {
         sqlite3_stmt *st = stmt_get(s, STMT_META_GET);
-        char *d = NULL;
-        int rc, r;
 
         if (!st)
                 return stmt_errno(s);
@@ -488,18 +493,7 @@ int store_meta_get(Store *s, const char *key, char **ret) {
                 (void) sqlite3_clear_bindings(st);
                 return -ENOMEM;
         }
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                const char *v = (const char *) sqlite3_column_text(st, 0);
-                d = strdup(v ? v : "");
-                r = d ? 0 : -ENOMEM;
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc) ?: -EIO;
-        (void) sqlite3_reset(st);
-        (void) sqlite3_clear_bindings(st);
-        if (r >= 0)
-                *ret = d;
-        return r;
+        return stmt_get_text(st, ret);
 }
 
 int store_meta_delete(Store *s, const char *key) {

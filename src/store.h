@@ -13,6 +13,7 @@
  *
  * Table failures: the failures of a jail not yet turned into a ban (jail, addr, t = the failure's
  * realtime seconds). Table positions: where each source of a jail stopped (jail, source, data).
+ * Table meta: small facts about the daemon by key (the clean-stop token, state.c).
  * A batch of lines commits its failures and the position after its last line in ONE transaction,
  * and a ban commits its row and deletes its failures in one, so that a crash neither loses nor
  * double-counts a line (manager.c: the crash windows). */
