@@ -55,6 +55,20 @@ listed "$line" && fail "a restart with nothing changed listed the sets: $line"
 grep -q 'restored 0 bans, adopted 0 (3 in place, 0 elements added' <<<"$line" || fail "restart: $line"
 [ "$(sql "select count(*) from meta where key = 'clean_stop'")" = 0 ] || fail "the start did not spend the token"
 enforced 192.0.2.61 192.0.2.62 192.0.2.63
+
+# an element deleted by hand while the daemon runs is an unban: the clean stop that follows
+# leaves a token, and the restart neither lists nor brings the element back
+rig_nft delete element inet nftjail v4_port '{ 192.0.2.63 . tcp . 22 }'
+rig_wait_until 30 grep -q 'unbanned 192.0.2.63' "$RIG_TMP/daemon.log"
+rig_stop_daemon
+start
+listed "$line" && fail "a restart after an unban seen while running listed the sets: $line"
+grep -q 'restored 0 bans, adopted 0 (2 in place, 0 elements added' <<<"$line" || fail "restart: $line"
+enforced 192.0.2.61 192.0.2.62
+rig_nft_has '^192\.0\.2\.63 ' v4_port && fail "the unbanned 192.0.2.63 came back: $(rig_nft_elements v4_port)"
+# banned again, for the cases below
+for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 192.0.2.63 port 4100$i ssh2"; done
+rig_wait_until 10 rig_nft_has '^192\.0\.2\.63 tcp 22 ' v4_port
 rig_stop_daemon
 
 # an element deleted by hand while the daemon is down: listed, put back
