@@ -353,15 +353,42 @@ static bool state_kernel_as_left(Manager *m) {
         return true;
 }
 
+typedef struct UnseenProbe {
+        uint32_t portid;
+        bool unseen;
+} UnseenProbe;
+
+/* What the monitor has not handed to state_on_event() yet: anything but our own deletions and the
+ * ends of generations is a change the state does not know about. */
+static int state_probe_unseen(const NftEvent *ev, void *userdata) {
+        UnseenProbe *p = userdata;
+
+        if (ev->type == NFT_EVENT_GEN_END ||
+            (ev->type == NFT_EVENT_ELEM_DEL && ev->portid != 0 && ev->portid == p->portid))
+                return 0;
+        p->unseen = true;
+        return 0;
+}
+
 void state_clean_stop(Manager *m) {
         ManagerState *s = m->state;
+        UnseenProbe probe = { .portid = nft_portid(m->nft) };
         char token[256];
         int r;
 
         /* without the monitor, a deletion by someone else while we ran is not in the state */
-        if (!s || !s->store || !s->mon || s->doubt || s->table_gone || s->gone_at)
+        if (!s || !s->store || !s->mon || s->doubt || s->table_gone || s->gone_at || s->n_deleted > 0)
                 return;
+        /* The token's generation id is read first: nft_genid() returns once the transactions up to
+         * it have queued their notifications, so what the monitor socket holds then covers them.
+         * A deletion by someone else among them has not reached the state: no token. (A
+         * transaction after the id was read makes the id differ at the next start.) */
         r = clean_stop_token(m, token, sizeof token);
+        if (r >= 0) {
+                r = nft_monitor_read(s->mon, state_probe_unseen, &probe);
+                if (r >= 0 && probe.unseen)
+                        r = -EAGAIN;
+        }
         if (r >= 0)
                 r = store_meta_set(s->store, STORE_META_CLEAN_STOP, token);
         if (r < 0)
