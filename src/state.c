@@ -285,9 +285,9 @@ static void state_on_addresses(void *userdata) {
 
 /* ---- clean stop ---- */
 
-/* The token a clean stop leaves in the state (STORE_META_CLEAN_STOP): this boot, this network
- * namespace, the ruleset's generation id after our last transaction, and a hash of the whole
- * configuration. A start that finds the same token (and the table there) knows that nothing
+/* The token a clean stop leaves in the state (STORE_META_CLEAN_STOP): this version of nftjaild,
+ * this boot, this network namespace, the ruleset's generation id after our last transaction, and
+ * a hash of the whole configuration. A start that finds the same token (and the table there) knows that nothing
  * committed to nf_tables since (the id moves with every transaction, ours or anyone's; elements
  * that expire do not move it, and the state knows when they end), that the configuration makes
  * the same elements, and that the state's bans did not change (a trigger drops the token with any
@@ -318,7 +318,10 @@ static int clean_stop_token(Manager *m, char *buf, size_t len) {
                 return -ENOMEM;
         for (size_t i = 0; i < dump_len; i++) /* FNV-1a */
                 hash = (hash ^ (uint8_t) dump[i]) * UINT64_C(1099511628211);
-        r = snprintf(buf, len, "1 %.*s %" PRIu64 " %" PRIu32 " %016" PRIx64, (int) boot_len, boot, cookie, genid, hash);
+        /* the version too: another nftjaild may put bans into other elements (as 0.1 moved IPv6
+         * /64s to hash sets), which only the listing finds */
+        r = snprintf(buf, len, "1 %s %.*s %" PRIu64 " %" PRIu32 " %016" PRIx64, NFTJAIL_VERSION, (int) boot_len, boot,
+                     cookie, genid, hash);
         return r < 0 || (size_t) r >= len ? -ENOBUFS : 0;
 }
 
