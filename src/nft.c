@@ -1258,6 +1258,15 @@ static int nft_monitor_msg(const struct nlmsghdr *nlh, NftEventCb cb, void *user
                 return cb(&(NftEvent) { .type = NFT_EVENT_SET_DEL, .portid = nlh->nlmsg_pid }, userdata);
         case NFT_MSG_DELSETELEM:
                 return nft_monitor_elems(nlh, cb, userdata);
+        case NFT_MSG_NEWSETELEM:
+                /* who added to which set is enough: the elements are only read by a listing */
+                if (mnl_attr_parse(nlh, sizeof *nfg, nft_attr_cb, tb) < 0)
+                        return 0;
+                if (!nft_attr_str(tb[NFTA_SET_ELEM_LIST_TABLE]) ||
+                    strcmp(nft_attr_str(tb[NFTA_SET_ELEM_LIST_TABLE]), NFT_TABLE) != 0 ||
+                    !nft_is_our_set(nft_attr_str(tb[NFTA_SET_ELEM_LIST_SET])))
+                        return 0;
+                return cb(&(NftEvent) { .type = NFT_EVENT_ELEM_NEW, .portid = nlh->nlmsg_pid }, userdata);
         default:
                 return 0;
         }

@@ -108,6 +108,7 @@ typedef enum NftEventType {
         NFT_EVENT_TABLE_DEL,    /* table inet nftjail was deleted */
         NFT_EVENT_SET_DEL,      /* one of its sets was deleted */
         NFT_EVENT_ELEM_DEL,     /* an element of one of its sets was deleted */
+        NFT_EVENT_ELEM_NEW,     /* elements were added to one of its sets (not decoded: elem NULL) */
         NFT_EVENT_GEN_END,      /* a transaction's notifications are complete (NEWGEN) */
         _NFT_EVENT_MAX,
         _NFT_EVENT_INVALID = -EINVAL,

@@ -220,6 +220,15 @@ static int state_on_event(const NftEvent *ev, void *userdata) {
                 }
                 s->deleted[s->n_deleted++] = *ev->elem; /* comment pointer fixed at GEN_END */
                 return 0;
+        case NFT_EVENT_ELEM_NEW:
+                /* added by someone else (by hand, or a rule's dynamic update): a listing adopts it,
+                 * so the next start must list */
+                if (ev->portid == 0 || ev->portid != nft_portid(m->nft)) {
+                        if (!s->doubt)
+                                log_debug("state: elements added to our sets by someone else; the next start lists them");
+                        s->doubt = true;
+                }
+                return 0;
         case NFT_EVENT_GEN_END:
                 /* a table or set deletion takes its elements with it: that is not an unban */
                 if (s->table_gone) {
@@ -361,13 +370,14 @@ typedef struct UnseenProbe {
         bool unseen;
 } UnseenProbe;
 
-/* What the monitor has not handed to state_on_event() yet: anything but our own deletions and the
- * ends of generations is a change the state does not know about. */
+/* What the monitor has not handed to state_on_event() yet: anything but our own additions and
+ * deletions and the ends of generations is a change the state does not know about. */
 static int state_probe_unseen(const NftEvent *ev, void *userdata) {
         UnseenProbe *p = userdata;
 
         if (ev->type == NFT_EVENT_GEN_END ||
-            (ev->type == NFT_EVENT_ELEM_DEL && ev->portid != 0 && ev->portid == p->portid))
+            ((ev->type == NFT_EVENT_ELEM_DEL || ev->type == NFT_EVENT_ELEM_NEW) && ev->portid != 0 &&
+             ev->portid == p->portid))
                 return 0;
         p->unseen = true;
         return 0;

@@ -71,6 +71,18 @@ for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 192.0.2
 rig_wait_until 10 rig_nft_has '^192\.0\.2\.63 tcp 22 ' v4_port
 rig_stop_daemon
 
+# an element added by hand while the daemon runs: the next start lists the sets and adopts it
+start
+listed "$line" && fail "a restart after a ban seen while running listed the sets: $line"
+rig_nft add element inet nftjail v4_port '{ 198.51.100.9 . tcp . 22 timeout 30m comment "sshd" }'
+rig_wait_until 10 rig_nft_has '^198\.51\.100\.9 tcp 22 ' v4_port
+rig_stop_daemon
+start
+listed "$line" || fail "a restart after an element added by hand while running did not list the sets: $line"
+grep -q 'adopted 1 ' <<<"$line" || fail "the element added by hand was not adopted: $line"
+[ "$(sql "select jail from bans where addr = '198.51.100.9'")" = sshd ] || fail "adopted ban not in the state"
+rig_stop_daemon
+
 # an element deleted by hand while the daemon is down: listed, put back
 rig_nft delete element inet nftjail v4_port '{ 192.0.2.62 . tcp . 22 }'
 start
