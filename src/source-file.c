@@ -73,6 +73,7 @@ struct SourceFile {
         uint64_t lines;
         unsigned batch_lines;
         bool started, dirty, warned_paths;
+        char *last_text;        /* the positions as last loaded or saved: an equal save is skipped */
         int64_t now_sec;
         /* last, and not cleared: written before they are read */
         char strip[SOURCE_LINE_MAX + 1];
@@ -240,6 +241,10 @@ static void positions_load(SourceFile *s) {
         }
         root = json_loads(text, 0, &err);
         files = root ? json_object_get(root, "files") : NULL;
+        if (json_is_array(files)) {
+                free(s->last_text);
+                s->last_text = strdup(text); /* NULL without memory: the next save is not skipped */
+        }
         if (!json_is_array(files)) {
                 log_warning("%s: %s is damaged (%s), starting at the end of the files", s->name,
                             s->positions_path ?: "the saved position", root ? "no files array" : err.text);
@@ -317,19 +322,27 @@ static void positions_save(SourceFile *s) {
                 log_warning("%s: out of memory saving file positions, ignoring", s->name);
                 return;
         }
+        /* What a start saves after opening the files is what it loaded: no transaction (nor
+         * fsync'd file) for that, one per jail at each start. Lines read move an offset, so a
+         * batch of failures always comes with a position that differs. */
+        if (s->last_text && strcmp(s->last_text, text) == 0) {
+                s->dirty = false;
+                return;
+        }
         if (s->pos) {
                 r = s->pos->save("files", text, s->pos->userdata); /* it logs */
                 if (r < 0)
                         return;
-                s->dirty = false;
-                return;
-        }
-        r = write_file_atomic(s->positions_path, text, strlen(text));
-        if (r < 0) {
-                log_warning_errno(r, "%s: cannot save %s, ignoring: %m", s->name, s->positions_path);
-                return;
+        } else {
+                r = write_file_atomic(s->positions_path, text, strlen(text));
+                if (r < 0) {
+                        log_warning_errno(r, "%s: cannot save %s, ignoring: %m", s->name, s->positions_path);
+                        return;
+                }
         }
         s->dirty = false;
+        free(s->last_text);
+        s->last_text = TAKE_PTR(text);
 }
 
 /* ---- tails ---- */
@@ -824,6 +837,7 @@ SourceFile *source_file_free(SourceFile *s) {
         free(s->patterns);
         free(s->wds);
         free(s->positions_path);
+        free(s->last_text);
         free(s->name);
         free(s);
         return NULL;

@@ -189,6 +189,69 @@ static void test_tail_and_resume(void **state) {
         source_file_free(s);
 }
 
+/* A SourcePosition kept in memory, counting the saves. */
+typedef struct MemPosition {
+        char *text;
+        unsigned saves;
+} MemPosition;
+
+static int mem_save(const char *source, const char *data, void *userdata) {
+        MemPosition *m = userdata;
+
+        assert_string_equal(source, "files");
+        free(m->text);
+        m->text = strdup(data);
+        assert_non_null(m->text);
+        m->saves++;
+        return 0;
+}
+
+static int mem_load(const char *source, char **ret, void *userdata) {
+        MemPosition *m = userdata;
+
+        assert_string_equal(source, "files");
+        if (!m->text)
+                return -ENOENT;
+        *ret = strdup(m->text);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A position is saved when it changed, not at every start and stop: a restart that reads nothing
+ * writes nothing (one transaction per jail at each start, before). */
+static void test_position_saved_when_changed(void **state) {
+        Fixture *f = *state;
+        MemPosition m = {};
+        SourcePosition pos = { .save = mem_save, .load = mem_load, .userdata = &m };
+        char *paths[] = { f->path, NULL };
+        SourceFileOptions o = { .name = "test", .paths = paths, .position = &pos };
+        SourceFile *s = NULL;
+
+        append(f->path, "old 1\n");
+        assert_int_equal(source_file_new(NULL, &o, on_line, &f->seen, &s), 0);
+        assert_int_equal(m.saves, 1); /* the first position there is */
+        source_file_free(s);
+        assert_int_equal(m.saves, 1);
+
+        /* restarts that read nothing */
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(source_file_new(NULL, &o, on_line, &f->seen, &s), 0);
+                assert_int_equal(source_file_drain(s), 0);
+                source_file_free(s);
+        }
+        assert_int_equal(m.saves, 1);
+
+        /* a line read moves the position */
+        assert_int_equal(source_file_new(NULL, &o, on_line, &f->seen, &s), 0);
+        append(f->path, "new 1\n");
+        assert_int_equal(source_file_drain(s), 1);
+        assert_int_equal(m.saves, 2);
+        assert_int_equal(source_file_drain(s), 0);
+        source_file_free(s);
+        assert_int_equal(m.saves, 2);
+        assert_string_equal(f->seen.text, "new 1|");
+        free(m.text);
+}
+
 static void test_dates(void **state) {
         Fixture *f = *state;
         SourceFile *s;
@@ -339,6 +402,7 @@ int main(void) {
                 cmocka_unit_test(test_splitter),
                 cmocka_unit_test(test_latin1),
                 cmocka_unit_test_setup_teardown(test_tail_and_resume, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_position_saved_when_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rotation_rename, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rotated_while_down, setup, teardown),
