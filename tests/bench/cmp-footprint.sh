@@ -321,9 +321,9 @@ f2b_banned() {
 	grep -q 'Ban 192\.0\.2\.99$' "$1"
 }
 
-# f2b_start DIR KIND: as nftjail_start, for fail2ban-server (ready: its last "Jail '...' started"
+# f2b_start_timed DIR KIND: as nftjail_start, for fail2ban-server (ready: its last "Jail '...' started"
 # line, ms resolution; the log of an earlier start is moved aside first)
-f2b_start() {
+f2b_start_timed() {
 	local dir=$1 kind=$2 n_jails
 	n_jails=$(jail_list | wc -l)
 	[ ! -e "$dir/conf/fail2ban.log" ] || mv "$dir/conf/fail2ban.log" "$dir/conf/fail2ban.log.1"
@@ -343,9 +343,9 @@ run_f2b() {
 	rm -rf "$dir"
 	mkdir -p "$logs"
 	f2b_conf "$dir/conf" "$logs"
-	f2b_start "$dir" start
+	f2b_start_timed "$dir" start
 	f2b_stop
-	f2b_start "$dir" restart
+	f2b_start_timed "$dir" restart
 	measure fail2ban "$run" "$pid" "$N_F2B" "$logs" f2b_stop f2b_banned "$dir/conf/fail2ban.log"
 }
 

@@ -104,9 +104,8 @@ logpath = $LOG
 CONF
 }
 start_fail2ban() {
-	rm -f "$F2B"/f2b.sqlite3 "$F2B"/f2b.sock "$F2B"/f2b.pid
-	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
-	F2B_PID=$!
+	rm -f "$F2B"/f2b.sqlite3
+	f2b_start
 	rig_wait_until 30 f2b_client status sshd-file
 	rig_wait_until 30 f2b_client status sshd
 }

@@ -137,11 +137,6 @@ if command -v fail2ban-server >/dev/null && [ -d /etc/fail2ban/action.d ] && [ -
 	F2B_VERSION=$(fail2ban-server --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 fi
 . "$(dirname "$0")/f2b-lib.sh"
-f2b_start() {
-	rm -f "$F2B/f2b.sock" "$F2B/f2b.pid"
-	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
-	F2B_PID=$!
-}
 f2b_count() {
 	nft -j list table inet f2b-table 2>/dev/null |
 		"$RIG_PY" -c 'import json, sys; print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))' 2>/dev/null ||
@@ -149,17 +144,7 @@ f2b_count() {
 }
 if [ -n "$F2B_VERSION" ]; then
 	f2b_etc "$F2B/f2b.sqlite3" "dbpurgeage = 1d"
-	cat >"$F2B/etc/jail.local" <<CONF
-[DEFAULT]
-banaction = nftables-multiport
-bantime = 1h
-findtime = 1h
-
-[sshd]
-enabled = true
-backend = polling
-logpath = /var/log/empty.log
-CONF
+	f2b_sshd_jail 1h
 	# one start makes the database; then NF live bans (90% IPv4, 10% IPv6) into it
 	f2b_start
 	rig_wait_until 30 f2b_client status sshd

@@ -94,11 +94,9 @@ if command -v fail2ban-server >/dev/null && [ -d /etc/fail2ban/action.d ] && [ -
 	F2B_VERSION=$(fail2ban-server --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 fi
 . "$(dirname "$0")/f2b-lib.sh"
-f2b_start() { # DBFILE
-	rm -f "$F2B/f2b.sock" "$F2B/f2b.pid"
+f2b_start_db() { # DBFILE
 	sed -i "s|^dbfile = .*|dbfile = $1|" "$F2B/etc/fail2ban.local"
-	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
-	F2B_PID=$!
+	f2b_start
 }
 f2b_banned() { # at least $1 bans in the kernel and in fail2ban's own count
 	local c
@@ -107,19 +105,9 @@ f2b_banned() { # at least $1 bans in the kernel and in fail2ban's own count
 }
 if [ -n "$F2B_VERSION" ]; then
 	f2b_etc "$F2B/f2b-0.sqlite3"
-	cat >"$F2B/etc/jail.local" <<CONF
-[DEFAULT]
-banaction = nftables-multiport
-bantime = 2h
-findtime = 1h
-
-[sshd]
-enabled = true
-backend = polling
-logpath = /var/log/empty.log
-CONF
+	f2b_sshd_jail 2h
 	for db in f2b-0 f2b-n; do
-		f2b_start "$F2B/$db.sqlite3"
+		f2b_start_db "$F2B/$db.sqlite3"
 		rig_wait_until 30 f2b_client status sshd
 		f2b_stop
 	done
@@ -134,7 +122,7 @@ fi
 
 # run_f2b DB WANT: appends "fail2ban BANS RSS_KIB ANON_KIB HWM_KIB" to $OUT
 run_f2b() {
-	f2b_start "$F2B/$1.sqlite3"
+	f2b_start_db "$F2B/$1.sqlite3"
 	rig_wait_until 30 f2b_client status sshd
 	[ "$2" = 0 ] || rig_wait_until 300 f2b_banned "$2"
 	sleep 1

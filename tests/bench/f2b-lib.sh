@@ -24,6 +24,29 @@ f2b_etc() {
 	} >"$F2B/etc/fail2ban.local"
 }
 
+# f2b_start: fail2ban-server on $F2B/etc in the background (F2B_PID)
+f2b_start() {
+	rm -f "$F2B/f2b.sock" "$F2B/f2b.pid"
+	fail2ban-server -f -x -c "$F2B/etc" -s "$F2B/f2b.sock" -p "$F2B/f2b.pid" </dev/null >>"$F2B/server.log" 2>&1 &
+	F2B_PID=$!
+}
+
+# f2b_sshd_jail BANTIME: a jail.local with jail sshd alone, polling an empty log file, banaction
+# nftables-multiport: the bans come from fail2ban's database, not from log lines
+f2b_sshd_jail() {
+	cat >"$F2B/etc/jail.local" <<-CONF
+		[DEFAULT]
+		banaction = nftables-multiport
+		bantime = $1
+		findtime = 1h
+
+		[sshd]
+		enabled = true
+		backend = polling
+		logpath = /var/log/empty.log
+	CONF
+}
+
 f2b_stop() {
 	[ -n "$F2B_PID" ] || return 0
 	f2b_client stop >/dev/null 2>&1 || kill -TERM "$F2B_PID" 2>/dev/null || true
