@@ -35,6 +35,7 @@
 #   rig_nft_load [FILE] / rig_nft ARGS... / rig_nft_elements [--counters] [SET] / rig_nft_has RE [SET]
 #   rig_conf_dir / rig_start_daemon ARGS... / rig_stop_daemon [--any-status] / rig_kill_daemon
 #   rig_daemon_alive / rig_ctl ARGS...
+#   rig_need_sqlite / rig_sql QUERY  the sqlite3 CLI on the daemon's state ($RIG_STATE/nftjail.db)
 # Variables: RIG_TMP (private tmpfs dir), RIG_STATE, RIG_SOCK, RIG_CONF, RIG_NFT_FILE,
 #   RIG_DAEMON_PID, RIG_DAEMON_STATUS, RIG_TEST_ADDR4/6 (192.0.2.1, 2001:db8::1),
 #   RIG_ATTACKER_ADDR4/6, RIG_LIBDIR, RIG_PY. Logs: $RIG_TMP/daemon.log, journald.log,
@@ -669,6 +670,15 @@ rig_failures_ge() {
 }
 rig_failures_last_ge() {
 	[ "$(rig_failures_last "$1" "$2")" -ge "$3" ]
+}
+
+# rig_need_sqlite: skip the test when the sqlite3 CLI is missing. rig_sql QUERY: runs QUERY on
+# the daemon's state, rows on stdout.
+rig_need_sqlite() {
+	command -v sqlite3 >/dev/null || skip "sqlite3 CLI missing"
+}
+rig_sql() {
+	sqlite3 -batch -noheader "$RIG_STATE/nftjail.db" "$1"
 }
 
 # rig_file_caught_up JAIL PATH: true when the position the daemon saved for

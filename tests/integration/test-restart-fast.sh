@@ -9,9 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 CLI missing"
-DB=$RIG_STATE/nftjail.db
-sql() { sqlite3 -batch -noheader "$DB" "$1"; }
+rig_need_sqlite
 
 rig_conf_dir
 jail_conf() {
@@ -45,15 +43,15 @@ for a in 192.0.2.61 192.0.2.62 192.0.2.63; do
 	for i in 1 2; do rig_log ssh.service sshd "Failed password for root from $a port 4000$i ssh2"; done
 done
 for a in 192.0.2.61 192.0.2.62 192.0.2.63; do rig_wait_until 10 rig_nft_has "^${a//./\\.} tcp 22 " v4_port; done
-rig_wait_until 5 test "$(sql "select count(*) from bans")" = 3
+rig_wait_until 5 test "$(rig_sql "select count(*) from bans")" = 3
 rig_stop_daemon
-[ "$(sql "select count(*) from meta where key = 'clean_stop'")" = 1 ] || fail "a clean stop left no token"
+[ "$(rig_sql "select count(*) from meta where key = 'clean_stop'")" = 1 ] || fail "a clean stop left no token"
 
 # nothing changed: not listed, and the three bans are in place and still enforced
 start
 listed "$line" && fail "a restart with nothing changed listed the sets: $line"
 grep -q 'restored 0 bans, adopted 0 (3 in place, 0 elements added' <<<"$line" || fail "restart: $line"
-[ "$(sql "select count(*) from meta where key = 'clean_stop'")" = 0 ] || fail "the start did not spend the token"
+[ "$(rig_sql "select count(*) from meta where key = 'clean_stop'")" = 0 ] || fail "the start did not spend the token"
 enforced 192.0.2.61 192.0.2.62 192.0.2.63
 
 # an element deleted by hand while the daemon runs is an unban: the clean stop that follows
@@ -80,7 +78,7 @@ rig_stop_daemon
 start
 listed "$line" || fail "a restart after an element added by hand while running did not list the sets: $line"
 grep -q 'adopted 1 ' <<<"$line" || fail "the element added by hand was not adopted: $line"
-[ "$(sql "select jail from bans where addr = '198.51.100.9'")" = sshd ] || fail "adopted ban not in the state"
+[ "$(rig_sql "select jail from bans where addr = '198.51.100.9'")" = sshd ] || fail "adopted ban not in the state"
 rig_stop_daemon
 
 # an element deleted by hand while the daemon is down: listed, put back
@@ -93,7 +91,7 @@ rig_stop_daemon
 
 # a ban added to the state by hand while the daemon is down: the trigger spent the token
 now=$(date +%s)
-sql "insert into bans(addr, prefixlen, jail, start, \"end\", failures) values ('192.0.2.64', 32, 'sshd', $now, $now + 3600, 2)"
+rig_sql "insert into bans(addr, prefixlen, jail, start, \"end\", failures) values ('192.0.2.64', 32, 'sshd', $now, $now + 3600, 2)"
 start
 listed "$line" || fail "a restart after a ban added by hand did not list the sets: $line"
 grep -q 'restored 1 bans' <<<"$line" || fail "the ban added by hand was not restored: $line"
@@ -113,7 +111,7 @@ enforced 192.0.2.61 192.0.2.62 192.0.2.63 192.0.2.64
 
 # a crash leaves no token (the start spent it): the next start lists
 rig_kill_daemon
-[ "$(sql "select count(*) from meta where key = 'clean_stop'")" = 0 ] || fail "a token survived the start"
+[ "$(rig_sql "select count(*) from meta where key = 'clean_stop'")" = 0 ] || fail "a token survived the start"
 start
 listed "$line" || fail "a start after a crash did not list the sets: $line"
 enforced 192.0.2.61 192.0.2.62 192.0.2.63 192.0.2.64

@@ -8,9 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 CLI missing"
-DB=$RIG_STATE/nftjail.db
-sql() { sqlite3 -batch -noheader "$DB" "$1"; }
+rig_need_sqlite
 
 rig_conf_dir
 cat >"$RIG_CONF/jail.d/test.local" <<'CONF'
@@ -31,13 +29,13 @@ for i in 1 2; do rig_log pvedaemon.service pvedaemon "authentication failure; rh
 rig_wait_until 10 rig_nft_has '^192\.0\.2\.66 tcp 22 3600 ' v4_port
 rig_wait_until 10 rig_nft_has '^203\.0\.113\.9 tcp 8006 - ' v4_port
 # one row per ban, in the flush that banned it
-rig_wait_until 5 test "$(sql "select count(*) from bans")" = 2
-[ "$(sql "select jail, failures, \"end\" - start from bans where addr = '192.0.2.66'")" = "sshd|2|3600" ] ||
-	fail "state row of 192.0.2.66: $(sql "select * from bans")"
-[ "$(sql "select jail, failures, \"end\" is null from bans where addr = '203.0.113.9'")" = "proxmox|2|1" ] ||
-	fail "state row of 203.0.113.9: $(sql "select * from bans")"
-sql "select evidence from bans where addr = '192.0.2.66'" | grep -q 'Failed password for root from 192.0.2.66 port 40002' ||
-	fail "evidence missing: $(sql "select evidence from bans")"
+rig_wait_until 5 test "$(rig_sql "select count(*) from bans")" = 2
+[ "$(rig_sql "select jail, failures, \"end\" - start from bans where addr = '192.0.2.66'")" = "sshd|2|3600" ] ||
+	fail "state row of 192.0.2.66: $(rig_sql "select * from bans")"
+[ "$(rig_sql "select jail, failures, \"end\" is null from bans where addr = '203.0.113.9'")" = "proxmox|2|1" ] ||
+	fail "state row of 203.0.113.9: $(rig_sql "select * from bans")"
+rig_sql "select evidence from bans where addr = '192.0.2.66'" | grep -q 'Failed password for root from 192.0.2.66 port 40002' ||
+	fail "evidence missing: $(rig_sql "select evidence from bans")"
 rig_stop_daemon
 
 # "reboot": the kernel forgets everything while the daemon is down
@@ -53,8 +51,8 @@ t=$(awk '{ print $4 }' <<<"$line")
 [ "$t" -le 3600 ] && [ "$t" -ge 3000 ] || fail "restored timeout $t is not the remaining time: $line"
 rig_nft_has '^203\.0\.113\.9 tcp 8006 - ' v4_port || fail "permanent ban not back after the reboot"
 for p in 80 443; do rig_nft_has "^203\\.0\\.113\\.9 tcp $p - " v4_port || fail "permanent ban port $p not back"; done
-[ "$(sql "select jail, failures, \"end\" - start from bans where addr = '198.51.100.7'")" = "sshd|0|1800" ] ||
-	fail "adopted ban not in the state: $(sql "select * from bans")"
+[ "$(rig_sql "select jail, failures, \"end\" - start from bans where addr = '198.51.100.7'")" = "sshd|0|1800" ] ||
+	fail "adopted ban not in the state: $(rig_sql "select * from bans")"
 # restored bans are not new bans
 [ "$(grep -c ': banned ' "$RIG_TMP/daemon.log")" = 2 ] ||
 	fail "restored bans were logged as bans"
@@ -69,7 +67,7 @@ rig_wait_until 5 bash -c "nft list chain inet nftjail input | grep -q '@v4_port 
 # an element deleted by hand is an unban
 rig_nft delete element inet nftjail v4_port '{ 192.0.2.66 . tcp . 22 }'
 rig_wait_until 5 grep -q 'sshd: unbanned 192.0.2.66 (element deleted from the ruleset by hand)' "$RIG_TMP/daemon.log"
-rig_wait_until 5 test "$(sql "select count(*) from bans where addr = '192.0.2.66' and \"end\" <= strftime('%s','now')")" = 1
+rig_wait_until 5 test "$(rig_sql "select count(*) from bans where addr = '192.0.2.66' and \"end\" <= strftime('%s','now')")" = 1
 # the daemon does not put it back, and its other bans stay
 rig_nft_has '^192\.0\.2\.66 ' v4_port && fail "hand-deleted element came back"
 rig_nft_has '^198\.51\.100\.7 tcp 22 ' v4_port || fail "another ban vanished"
@@ -83,7 +81,7 @@ rig_stop_daemon
 
 # dbpurgeage (default 1d): history that ended before it is deleted at start; live bans stay
 now=$(date +%s)
-sql "insert into bans(addr, prefixlen, jail, start, \"end\", failures) values ('192.0.2.200', 32, 'sshd', $((now - 3 * 86400)), $((now - 2 * 86400)), 5)"
+rig_sql "insert into bans(addr, prefixlen, jail, start, \"end\", failures) values ('192.0.2.200', 32, 'sshd', $((now - 3 * 86400)), $((now - 2 * 86400)), 5)"
 # a jail that is gone: its bans are not restored, and its elements still in the kernel are not
 # adopted again as new bans at every start
 cat >"$RIG_CONF/jail.d/test.local" <<'CONF'
@@ -97,9 +95,9 @@ for k in 1 2; do
 	rig_wait_until 10 grep -q "start: restored" <(tail -n 5 "$RIG_TMP/daemon.log")
 	rig_stop_daemon
 done
-[ "$(sql "select count(*) from bans where addr = '192.0.2.200'")" = 0 ] || fail "old history not purged"
-[ "$(sql "select count(*) from bans where addr = '203.0.113.9'")" = 1 ] ||
-	fail "ban of a removed jail adopted again: $(sql "select * from bans where addr = '203.0.113.9'")"
+[ "$(rig_sql "select count(*) from bans where addr = '192.0.2.200'")" = 0 ] || fail "old history not purged"
+[ "$(rig_sql "select count(*) from bans where addr = '203.0.113.9'")" = 1 ] ||
+	fail "ban of a removed jail adopted again: $(rig_sql "select * from bans where addr = '203.0.113.9'")"
 grep -q 'start: 1 bans not restored' "$RIG_TMP/daemon.log" || fail "dropped ban not reported"
-[ "$(sql "select count(*) from bans where addr = '198.51.100.7'")" = 1 ] || fail "adopted ban adopted twice"
+[ "$(rig_sql "select count(*) from bans where addr = '198.51.100.7'")" = 1 ] || fail "adopted ban adopted twice"
 echo ok
