@@ -18,7 +18,8 @@
 # without it, nftjail's shipped filters on different ports. Tools alternate run by run.
 #
 # Env: SRCDIR, NFTJAILD, BUILDDIR (for exec-timed; default: NFTJAILD's build), BENCH_RUNS (5), BENCH_QUICK=1 (fewer addresses), BENCH_JSON (output file);
-# FOOTPRINT_NO_FAIL2BAN=1 runs nftjaild alone (same jails), for profiling.
+# FOOTPRINT_NO_FAIL2BAN=1 runs nftjaild alone (same jails), for profiling; FOOTPRINT_SMAPS=DIR saves each
+# daemon's /proc/PID/smaps at idle there (smaps.TOOL.RUN), to see which mappings the RSS is.
 # Alone: sudo BENCH_JSON=/tmp/x.json SRCDIR=$PWD NFTJAILD=$PWD/build/src/nftjaild tests/bench/cmp-footprint.sh
 # Exit: 0 done, 77 cannot run here (not root), other = error.
 set -euo pipefail
@@ -238,6 +239,7 @@ measure() {
 	idle_anon=$(kb "$pid" RssAnon)
 	echo "$tool idle_kib $idle" >>"$RESULTS"
 	echo "$tool idle_pss_kib $(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup")" >>"$RESULTS"
+	[ -z "${FOOTPRINT_SMAPS:-}" ] || cp "/proc/$pid/smaps" "$FOOTPRINT_SMAPS/smaps.$tool.$run"
 
 	first_jail=$(jail_list | awk 'NR == 1 { print $1 }')
 	bulk_lines "$n" >>"$logs/$first_jail.log"
