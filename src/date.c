@@ -269,14 +269,11 @@ static void skip_fraction(const char *s, size_t len, size_t *i) {
         }
 }
 
-/* The end of a date: blanks are skipped; anything else but the end of the line means it was
- * not a date after all. */
+/* The end of a date: a blank or the end of the line; anything else means it was not a date after
+ * all. The blanks stay in the line, as fail2ban leaves them: filters written for it expect them
+ * (exim's start with " " where the date was). */
 static bool finish(const char *s, size_t len, size_t *i) {
-        if (*i < len && !is_blank(s[*i]))
-                return false;
-        while (*i < len && is_blank(s[*i]))
-                (*i)++;
-        return true;
+        return *i >= len || is_blank(s[*i]);
 }
 
 static int parse_iso(const DatePattern *p, const char *s, size_t len, int64_t *ret_epoch, size_t *ret_end) {
@@ -784,11 +781,6 @@ DatePattern *date_pattern_free(DatePattern *p) {
         return NULL;
 }
 
-static void skip_blanks(const char *s, size_t len, size_t *i) {
-        while (*i < len && is_blank(s[*i]))
-                (*i)++;
-}
-
 int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
               size_t *ret_start, size_t *ret_end) {
         size_t lim = MIN(len, DATE_SEARCH_MAX), end = 0, start = 0;
@@ -823,8 +815,6 @@ int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_se
         }
         if (!found)
                 return 0;
-        if (start == 0)
-                skip_blanks(line, len, &end);
         *ret_epoch = epoch;
         *ret_start = start;
         *ret_end = end;

@@ -46,25 +46,25 @@ static int setup_utc(void **state) {
 
 static void test_rfc3164(void **state) {
         /* 2026-11-24 13:05:01 UTC = 1795525501 */
-        check("Nov 24 13:05:01 host sshd[1]: x", NOW, 1795525501, 16);
+        check("Nov 24 13:05:01 host sshd[1]: x", NOW, 1795525501, 15);
         check("Nov 24 13:05:01", NOW, 1795525501, 15);
-        check("Nov  4 13:05:01 host x", NOW, 1795525501 - 20 * 86400, 16);
-        check("Nov 04 13:05:01 host x", NOW, 1795525501 - 20 * 86400, 16);
+        check("Nov  4 13:05:01 host x", NOW, 1795525501 - 20 * 86400, 15);
+        check("Nov 04 13:05:01 host x", NOW, 1795525501 - 20 * 86400, 15);
         /* tomorrow is fine, two days ahead is last year: Nov 26 2025 13:05:01 */
-        check("Nov 25 13:05:01 x", NOW, 1795525501 + 86400, 16);
-        check("Nov 26 13:05:01 x", NOW, 1764162301, 16);
+        check("Nov 25 13:05:01 x", NOW, 1795525501 + 86400, 15);
+        check("Nov 26 13:05:01 x", NOW, 1764162301, 15);
         /* Dec 31 read on Jan 1 2027 belongs to 2026: 2026-12-31 23:59:59 UTC = 1798761599 */
-        check("Dec 31 23:59:59 x", 1798761600 + 60, 1798761599, 16);
+        check("Dec 31 23:59:59 x", 1798761600 + 60, 1798761599, 15);
         /* fraction */
-        check("Nov 24 13:05:01.123456 x", NOW, 1795525501, 23);
+        check("Nov 24 13:05:01.123456 x", NOW, 1795525501, 22);
 }
 
 static void test_iso(void **state) {
-        check("2026-11-24T13:05:01Z host", NOW, 1795525501, 21);
-        check("2026-11-24T13:05:01.123456+01:00 host", NOW, 1795525501 - 3600, 33);
-        check("2026-11-24T13:05:01.123-0530 host", NOW, 1795525501 + 5 * 3600 + 1800, 29);
-        check("2026-11-24 13:05:01,123 host", NOW, 1795525501, 24);
-        check("2026-11-24 13:05:01 host", NOW, 1795525501, 20);
+        check("2026-11-24T13:05:01Z host", NOW, 1795525501, 20);
+        check("2026-11-24T13:05:01.123456+01:00 host", NOW, 1795525501 - 3600, 32);
+        check("2026-11-24T13:05:01.123-0530 host", NOW, 1795525501 + 5 * 3600 + 1800, 28);
+        check("2026-11-24 13:05:01,123 host", NOW, 1795525501, 23);
+        check("2026-11-24 13:05:01 host", NOW, 1795525501, 19);
         check("2026-11-24T13:05:01", NOW, 1795525501, 19);
         check("2024-02-29T00:00:00Z", NOW, 1709164800, 20);
         /* 1970 */
@@ -75,10 +75,10 @@ static void test_local_zone(void **state) {
         /* Zoneless dates are local time: in Europe/Berlin (CET, +01:00 in November) */
         setenv("TZ", "Europe/Berlin", 1);
         tzset();
-        check("2026-11-24 13:05:01 x", NOW, 1795525501 - 3600, 20);
-        check("Nov 24 13:05:01 x", NOW, 1795525501 - 3600, 16);
+        check("2026-11-24 13:05:01 x", NOW, 1795525501 - 3600, 19);
+        check("Nov 24 13:05:01 x", NOW, 1795525501 - 3600, 15);
         /* summer: CEST +02:00; 2026-07-01 12:00:00 UTC = 1782907200 */
-        check("2026-07-01 14:00:00 x", NOW, 1782907200, 20);
+        check("2026-07-01 14:00:00 x", NOW, 1782907200, 19);
         /* explicit zone is not affected */
         check("2026-11-24T13:05:01Z", NOW, 1795525501, 20);
         setenv("TZ", "UTC", 1);
@@ -98,39 +98,39 @@ static void test_dst(void **state) {
 
         set_tz("Europe/Berlin");
         /* spring forward 2026-03-29 01:00 UTC: 02:00 CET -> 03:00 CEST */
-        check("2026-03-29 01:59:59 x", now, 1774745999, 20);
-        check("2026-03-29 03:00:00 x", now, 1774746000, 20);
-        check("2026-03-29 03:59:59 x", now, 1774749599, 20);
-        check("2026-03-29 01:59:59 x", now, 1774745999, 20);
-        check("Mar 29 01:59:59 x", now, 1774745999, 16);
-        check("Mar 29 03:00:00 x", now, 1774746000, 16);
+        check("2026-03-29 01:59:59 x", now, 1774745999, 19);
+        check("2026-03-29 03:00:00 x", now, 1774746000, 19);
+        check("2026-03-29 03:59:59 x", now, 1774749599, 19);
+        check("2026-03-29 01:59:59 x", now, 1774745999, 19);
+        check("Mar 29 01:59:59 x", now, 1774745999, 15);
+        check("Mar 29 03:00:00 x", now, 1774746000, 15);
         /* fall back 2026-10-25 01:00 UTC: 03:00 CEST -> 02:00 CET; 02:30 is read as CET */
-        check("Oct 25 01:59:59 x", now, 1792886399, 16);
-        check("Oct 25 03:00:00 x", now, 1792893600, 16);
-        check("Oct 25 02:30:00 x", now, 1792891800, 16);
-        check("Oct 25 01:59:59 x", now, 1792886399, 16);
+        check("Oct 25 01:59:59 x", now, 1792886399, 15);
+        check("Oct 25 03:00:00 x", now, 1792893600, 15);
+        check("Oct 25 02:30:00 x", now, 1792891800, 15);
+        check("Oct 25 01:59:59 x", now, 1792886399, 15);
         /* the zone changes under the same line (TZ and tzset(), as a test or a reload does) */
-        check("2026-07-01 14:00:00 x", now, 1782907200, 20);
+        check("2026-07-01 14:00:00 x", now, 1782907200, 19);
         set_tz("America/New_York");
-        check("2026-07-01 14:00:00 x", now, 1782907200 + 6 * 3600, 20);
+        check("2026-07-01 14:00:00 x", now, 1782907200 + 6 * 3600, 19);
         /* spring forward 2026-03-08 07:00 UTC: 02:00 EST -> 03:00 EDT */
-        check("Mar  8 01:59:59 x", now, 1772953199, 16);
-        check("Mar  8 03:00:00 x", now, 1772953200, 16);
+        check("Mar  8 01:59:59 x", now, 1772953199, 15);
+        check("Mar  8 03:00:00 x", now, 1772953200, 15);
         /* fall back 2026-11-01 06:00 UTC: 02:00 EDT -> 01:00 EST; 01:30 is read as EDT */
-        check("Nov  1 00:59:59 x", now, 1793509199, 16);
-        check("Nov  1 02:00:00 x", now, 1793516400, 16);
-        check("Nov  1 01:30:00 x", now, 1793511000, 16);
-        check("Nov  1 00:59:59 x", now, 1793509199, 16);
+        check("Nov  1 00:59:59 x", now, 1793509199, 15);
+        check("Nov  1 02:00:00 x", now, 1793516400, 15);
+        check("Nov  1 01:30:00 x", now, 1793511000, 15);
+        check("Nov  1 00:59:59 x", now, 1793509199, 15);
         /* a transition in the middle of a UTC hour: Lord Howe goes from +10:30 to +11:00 at
          * 15:30 UTC (02:00 -> 02:30 local), so that hour has two offsets */
         set_tz("Australia/Lord_Howe");
-        check("2026-10-04 02:40:00 x", now, 1791042000, 20);
-        check("2026-10-04 01:50:00 x", now, 1791040800, 20);
-        check("2026-10-04 01:29:59 x", now, 1791039599, 20);
-        check("2026-10-04 02:40:00 x", now, 1791042000, 20);
+        check("2026-10-04 02:40:00 x", now, 1791042000, 19);
+        check("2026-10-04 01:50:00 x", now, 1791040800, 19);
+        check("2026-10-04 01:29:59 x", now, 1791039599, 19);
+        check("2026-10-04 02:40:00 x", now, 1791042000, 19);
         /* and back: Berlin again, not New York's or Lord Howe's offsets */
         set_tz("Europe/Berlin");
-        check("2026-07-01 14:00:00 x", now, 1782907200, 20);
+        check("2026-07-01 14:00:00 x", now, 1782907200, 19);
         set_tz("UTC");
 }
 
@@ -138,16 +138,16 @@ static void test_year_rollover(void **state) {
         /* 2026-12-31 23:30:00 UTC is already 2027 in Berlin: the year of a line without one is
          * the local year, and December lines read in January are last year's */
         set_tz("Europe/Berlin");
-        check("Dec 31 23:59:59 x", 1798759800, 1798757999, 16);
-        check("Jan  1 00:10:00 x", 1798759800, 1798758600, 16);
+        check("Dec 31 23:59:59 x", 1798759800, 1798757999, 15);
+        check("Jan  1 00:10:00 x", 1798759800, 1798758600, 15);
         /* ... and still 2026 in New York when it is 2027 in UTC */
         set_tz("America/New_York");
-        check("Dec 31 21:00:00 x", 1798772400, 1798768800, 16);
-        check("Jan  1 00:10:00 x", 1798772400, 1767244200, 16);
+        check("Dec 31 21:00:00 x", 1798772400, 1798768800, 15);
+        check("Jan  1 00:10:00 x", 1798772400, 1767244200, 15);
         /* the same lines in UTC */
         set_tz("UTC");
-        check("Jan  1 00:10:00 x", 1798772400, 1798762200, 16);
-        check("Dec 31 21:00:00 x", 1798772400, 1798750800, 16);
+        check("Jan  1 00:10:00 x", 1798772400, 1798762200, 15);
+        check("Dec 31 21:00:00 x", 1798772400, 1798750800, 15);
 }
 
 static void test_feb29(void **state) {
@@ -156,12 +156,12 @@ static void test_feb29(void **state) {
 
         set_tz("Europe/Berlin");
         /* read on 2028-03-01 (a leap year), and on 2029-01-10 (last year was one) */
-        check("Feb 29 12:00:00 x", 1835481600, 1835434800, 16);
-        check("Feb 29 12:00:00 x", 1862697600, 1835434800, 16);
-        check("2028-02-29 12:00:00 x", 1862697600, 1835434800, 20);
+        check("Feb 29 12:00:00 x", 1835481600, 1835434800, 15);
+        check("Feb 29 12:00:00 x", 1862697600, 1835434800, 15);
+        check("2028-02-29 12:00:00 x", 1862697600, 1835434800, 19);
         /* read on 2027-03-01: neither 2027 nor 2026 has one */
         assert_int_equal(parse("Feb 29 12:00:00 x", 1803859200, &epoch, &end), 0);
-        check("Feb 28 12:00:00 x", 1803859200, 1835434800 - 365 * 86400 - 86400, 16);
+        check("Feb 28 12:00:00 x", 1803859200, 1835434800 - 365 * 86400 - 86400, 15);
         set_tz("UTC");
         check("2000-02-29T00:00:00Z", NOW, 951782400, 20);
         check("2100-02-28T00:00:00Z", NOW, 4107456000, 20);
@@ -217,14 +217,14 @@ static void find_none(const char *spec, const char *line) {
 
 static void test_find_auto(void **state) {
         /* the prefix formats, through date_find: same results */
-        find(NULL, NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 16);
-        find(NULL, NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 24);
-        find(NULL, NULL, "2026/11/24 13:05:01 [error] x", NOW, 1795525501, 0, 20);
-        find(NULL, NULL, "2026.11.24 13:05:01 x", NOW, 1795525501, 0, 20);
+        find(NULL, NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 15);
+        find(NULL, NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 23);
+        find(NULL, NULL, "2026/11/24 13:05:01 [error] x", NOW, 1795525501, 0, 19);
+        find(NULL, NULL, "2026.11.24 13:05:01 x", NOW, 1795525501, 0, 19);
         find_none(NULL, "2026/11-24 13:05:01 x");
         /* epoch seconds at the line start */
-        find(NULL, NULL, "1795525501 host x", NOW, 1795525501, 0, 11);
-        find(NULL, NULL, "1795525501.123 host x", NOW, 1795525501, 0, 15);
+        find(NULL, NULL, "1795525501 host x", NOW, 1795525501, 0, 10);
+        find(NULL, NULL, "1795525501.123 host x", NOW, 1795525501, 0, 14);
         /* Apache/nginx, in the middle of the line; the brackets stay */
         find(NULL, NULL, "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] \"GET / HTTP/1.1\" 401", NOW, 1795525501, 17, 43);
         find(NULL, NULL, "203.0.113.5 - - [24/Nov/2026:14:05:01 +0100] \"GET /\"", NOW, 1795525501, 17, 43);
@@ -238,34 +238,34 @@ static void test_find_auto(void **state) {
 static void test_find_pattern(void **state) {
         DatePattern *p = NULL;
 
-        find("%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 20);
-        find("{^LN-BEG}%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 20);
-        find("^%d/%m/%Y %H:%M:%S", NULL, "24/11/2026 13:05:01 x", NOW, 1795525501, 0, 20);
+        find("%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 19);
+        find("{^LN-BEG}%Y-%m-%d %H:%M:%S", NULL, "2026-11-24 13:05:01 x", NOW, 1795525501, 0, 19);
+        find("^%d/%m/%Y %H:%M:%S", NULL, "24/11/2026 13:05:01 x", NOW, 1795525501, 0, 19);
         /* unanchored: the first match in the line */
         find("%Y-%m-%d %H:%M:%S", NULL, "[app] 2026-11-24 13:05:01 x", NOW, 1795525501, 6, 25);
         /* fraction, zone */
-        find("%Y-%m-%dT%H:%M:%S.%f%z", NULL, "2026-11-24T14:05:01.123+0100 x", NOW, 1795525501, 0, 29);
+        find("%Y-%m-%dT%H:%M:%S.%f%z", NULL, "2026-11-24T14:05:01.123+0100 x", NOW, 1795525501, 0, 28);
         /* month names, weekday, 2-digit year */
-        find("%a %b %d %H:%M:%S %Y", NULL, "Tue Nov 24 13:05:01 2026 x", NOW, 1795525501, 0, 25);
-        find("%d-%B-%y %H:%M:%S", NULL, "24-November-26 13:05:01 x", NOW, 1795525501, 0, 24);
+        find("%a %b %d %H:%M:%S %Y", NULL, "Tue Nov 24 13:05:01 2026 x", NOW, 1795525501, 0, 24);
+        find("%d-%B-%y %H:%M:%S", NULL, "24-November-26 13:05:01 x", NOW, 1795525501, 0, 23);
         /* no year: inferred as for RFC 3164 */
-        find("%b %d %H:%M:%S", NULL, "Nov 24 13:05:01 x", NOW, 1795525501, 0, 16);
+        find("%b %d %H:%M:%S", NULL, "Nov 24 13:05:01 x", NOW, 1795525501, 0, 15);
         /* day of year: 2026-11-24 is day 328 */
-        find("%Y.%j %H:%M:%S", NULL, "2026.328 13:05:01 x", NOW, 1795525501, 0, 18);
+        find("%Y.%j %H:%M:%S", NULL, "2026.328 13:05:01 x", NOW, 1795525501, 0, 17);
         /* escaped literal */
         find("\\[%Y-%m-%d %H:%M:%S\\]", NULL, "x [2026-11-24 13:05:01] y", NOW, 1795525501, 2, 23);
         /* EPOCH anywhere */
         find("EPOCH", NULL, "type=USER_AUTH msg=audit(1795525501.123:42): x", NOW, 1795525501, 25, 39);
         /* logtimezone applies to zoneless dates only */
-        find("%Y-%m-%d %H:%M:%S", "UTC+0200", "2026-11-24 15:05:01 x", NOW, 1795525501, 0, 20);
-        find("%Y-%m-%d %H:%M:%S", "-05:00", "2026-11-24 08:05:01 x", NOW, 1795525501, 0, 20);
-        find(NULL, "+0200", "Nov 24 15:05:01 x", NOW, 1795525501, 0, 16);
-        find(NULL, "+0200", "2026-11-24T13:05:01Z x", NOW, 1795525501, 0, 21);
+        find("%Y-%m-%d %H:%M:%S", "UTC+0200", "2026-11-24 15:05:01 x", NOW, 1795525501, 0, 19);
+        find("%Y-%m-%d %H:%M:%S", "-05:00", "2026-11-24 08:05:01 x", NOW, 1795525501, 0, 19);
+        find(NULL, "+0200", "Nov 24 15:05:01 x", NOW, 1795525501, 0, 15);
+        find(NULL, "+0200", "2026-11-24T13:05:01Z x", NOW, 1795525501, 0, 20);
         /* "{^LN-BEG}" or "^" alone: automatic detection at the line start only (fail2ban's stock
          * nginx-http-auth, pam-generic, courier-auth... set it): the date is found and stripped */
-        find("{^LN-BEG}", NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 16);
-        find("^", NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 24);
-        find("{^LN-BEG}", NULL, "2026/11/24 13:05:01 [error] 7#7: *1 user \"u\": password mismatch", NOW, 1795525501, 0, 20);
+        find("{^LN-BEG}", NULL, "Nov 24 13:05:01 pve pvedaemon[1]: x", NOW, 1795525501, 0, 15);
+        find("^", NULL, "2026-11-24 13:05:01,123 x", NOW, 1795525501, 0, 23);
+        find("{^LN-BEG}", NULL, "2026/11/24 13:05:01 [error] 7#7: *1 user \"u\": password mismatch", NOW, 1795525501, 0, 19);
         find_none("{^LN-BEG}", "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] x");
         find_none("{^LN-BEG}", "host sshd[1]: Nov 24 13:05:01 x");
         /* anchored pattern does not search */
@@ -294,8 +294,9 @@ static void test_strip(void **state) {
         n = date_strip(NULL, l1, strlen(l1), NOW, out, sizeof out, &text, &dated, &epoch);
         assert_true(dated);
         assert_int_equal(epoch, 1795525501);
-        assert_int_equal(n, strlen("pve pvedaemon[1]: x"));
-        assert_memory_equal(text, "pve pvedaemon[1]: x", n);
+        /* the blank after the date stays, as in fail2ban */
+        assert_int_equal(n, strlen(" pve pvedaemon[1]: x"));
+        assert_memory_equal(text, " pve pvedaemon[1]: x", n);
         n = date_strip(NULL, l2, strlen(l2), NOW, out, sizeof out, &text, &dated, &epoch);
         assert_true(dated);
         assert_string_equal(text, "203.0.113.5 - - [] \"GET /\"");
