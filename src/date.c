@@ -1,17 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "date.h"
+#include "util/macro.h"
+
+/* A datepattern line with regex syntax, compiled (see template_compile()). */
+typedef struct Template {
+        pcre2_code *re;
+} Template;
+
+#define DATE_TEMPLATES_MAX 16
 
 struct DatePattern {
         char *spec;             /* NULL: automatic */
         bool anchored, epoch, none;
         bool has_tz;
         int tz_offset;          /* seconds east of UTC, when has_tz */
+        Template templates[DATE_TEMPLATES_MAX]; /* n_templates > 0: these instead of the above */
+        size_t n_templates;
+        pcre2_match_data *md;
 };
 
 static const char months[12][4] = {
@@ -723,6 +740,469 @@ static int parse_tz(const char *tz, bool *ret_has, int *ret_off) {
         return 0;
 }
 
+/* ---- datepatterns with regex syntax: fail2ban's templates, compiled with PCRE2 ----
+ *
+ * A line of a datepattern is a regex (Python syntax, which PCRE2 reads) in which
+ *  - %Y %m %d ... stand for the fields of the date, and %ExY %Exm ... for stricter forms of them
+ *    (a 4-digit year from 2000, a 2-digit month or day with its leading zero);
+ *  - {^LN-BEG} anchors at the line start, past up to two non-word characters ("[" before a date);
+ *  - {DATE} stands for any of the usual formats (default_templates[] below);
+ *  - the first capturing group, if any, is the date (what is cut out of the line); otherwise the
+ *    whole match is;
+ *  - a line that is only EPOCH, LEPOCH (milliseconds), TAI64N or ISO8601 (each may follow
+ *    {^LN-BEG} or ^) names a format of its own; one that is only {^LN-BEG} or ^ means the usual
+ *    formats at the line start.
+ * The fields come out as named groups "nj" + a letter; several may carry one name (the
+ * alternatives of {DATE}), only the one that matched is set. */
+
+#define LN_BEG "(?:^|(?<=^\\W)|(?<=^\\W{2}))"
+
+/* The usual formats, written as datepatterns; {DATE} is their alternation. */
+static const char *const default_templates[] = {
+        "(?:%a )?%b %e %H:%M:%S(?:\\.%f)?(?: %ExY)?",   /* syslog; ctime "Thu Jul 11 01:21:41 2013" */
+        "(?:%a )?%b %e %ExY %H:%M:%S(?:\\.%f)?",        /* "Jul 11 2013 01:21:41" */
+        "%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M(?::%S)?(?:[.,]%f)?(?:\\s*%z)?", /* ISO 8601 and kin */
+        "%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:[.,]%f)?(?: ?%z)?", /* "24/Nov/2026:13:05:01 +0000" */
+        "%d(?P<_sep>[-/.])%m(?P=_sep)(?:%ExY|%Exy) %H:%M:%S(?:[.,]%f)?",    /* "24-11-2026 13:05:01" */
+        "(?:%ExY|%Exy)%Exm%Exd  ?%H:%M:%S",             /* MySQL "261124 13:05:01" */
+        "%b %d, %ExY %I:%M:%S %p",                      /* Java "Nov 24, 2026 1:05:01 PM" */
+        "(?:%Z )?%b %e %H:%M:%S",                       /* monit "PDT Nov 24 13:05:01" */
+        "@(?P<njt>[0-9a-fA-F]{24})",                    /* TAI64N */
+};
+
+#define MONTH_RE \
+        "(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+        "oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+/* The regex of directive c (%c, or %Exc when ex); its field's name letter in *ret_field (0: not
+ * captured). NULL for a directive we do not read. */
+static const char *directive_re(char c, bool ex, char *ret_field) {
+        *ret_field = c;
+        switch (c) {
+        case 'Y':
+                return ex ? "20\\d\\d" : "\\d{4}";
+        case 'y':
+                return "\\d\\d";
+        case 'm':
+                return ex ? "1[0-2]|0[1-9]" : "1[0-2]|0?[1-9]";
+        case 'd':
+                return ex ? "3[01]|[12]\\d|0[1-9]" : "3[01]|[12]\\d|0?[1-9]";
+        case 'e':
+                *ret_field = 'd';
+                return "3[01]|[12]\\d|[ 0]?[1-9]";
+        case 'H':
+                return ex ? "2[0-3]|[01]\\d" : "2[0-3]|[01]?\\d";
+        case 'k':
+                *ret_field = 'H';
+                return "2[0-3]|1\\d| ?\\d";
+        case 'I':
+        case 'l':
+                *ret_field = 'I';
+                return "1[0-2]|0?[1-9]| [1-9]";
+        case 'p':
+                return "[AaPp][Mm]";
+        case 'M':
+                return "[0-5]\\d";
+        case 'S':
+                return "[0-5]\\d|6[01]";
+        case 'f':
+                *ret_field = 0;
+                return "\\d{1,9}";
+        case 'j':
+                return "36[0-6]|3[0-5]\\d|[12]\\d\\d|0?[1-9]\\d|0{0,2}[1-9]";
+        case 'b':
+        case 'B':
+        case 'h':
+                *ret_field = 'b';
+                return MONTH_RE;
+        case 'a':
+        case 'A':
+                *ret_field = 0;
+                return "(?i:mon|tue|wed|thu|fri|sat|sun)[a-z]*";
+        case 'z':
+                return "Z|UTC|GMT|[+-]\\d\\d(?::?\\d\\d)?";
+        case 'Z':
+                *ret_field = 'Z';
+                return "[A-Z]{1,5}";
+        case 's':
+                return "\\d{10,11}";
+        default:
+                return NULL;
+        }
+}
+
+static bool keyword(const char *s, const char *kw) {
+        return strcasecmp(s, kw) == 0;
+}
+
+/* Writes the PCRE2 form of one datepattern line to f. *date_group: the first capturing group of
+ * the line was made the date's (named njDATE). Returns 0 or -EINVAL. */
+static int template_write(FILE *f, const char *s, bool *date_group, unsigned depth) {
+        bool in_class = false;
+
+        /* whole-line keywords, after an optional anchor */
+        {
+                const char *k = s;
+                bool anchored = false;
+                if (strncmp(k, "{^LN-BEG}", 9) == 0)
+                        k += 9, anchored = true;
+                else if (*k == '^')
+                        k++, anchored = true;
+                if (strncmp(k, "{UNB}", 5) == 0)
+                        k += 5;
+                if (!*k || keyword(k, "EPOCH") || keyword(k, "LEPOCH") || keyword(k, "TAI64N") ||
+                    keyword(k, "ISO8601")) {
+                        if (anchored)
+                                fputs(LN_BEG, f);
+                        if (!*k)
+                                return template_write(f, "{DATE}", date_group, depth);
+                        if (keyword(k, "EPOCH"))
+                                fputs("(?<!\\d)(?P<njs>\\d{10,11})(?:\\.\\d{1,6})?(?!\\d)", f);
+                        else if (keyword(k, "LEPOCH"))
+                                fputs("(?<!\\d)(?P<njL>\\d{13})(?!\\d)", f);
+                        else if (keyword(k, "TAI64N"))
+                                fputs("@(?P<njt>[0-9a-fA-F]{24})", f);
+                        else
+                                return template_write(f, default_templates[2], date_group, depth + 1);
+                        return 0;
+                }
+        }
+        while (*s) {
+                if (strncmp(s, "{^LN-BEG}", 9) == 0) {
+                        fputs(LN_BEG, f);
+                        s += 9;
+                } else if (strncmp(s, "{UNB}", 5) == 0) {
+                        s += 5;
+                } else if (strncmp(s, "{DATE}", 6) == 0) {
+                        if (depth > 0)
+                                return -EINVAL;
+                        fputs("(?:", f);
+                        for (size_t i = 0; i < ELEMENTSOF(default_templates); i++) {
+                                bool ignored = true; /* the defaults have no capturing group */
+                                if (i > 0)
+                                        fputc('|', f);
+                                if (template_write(f, default_templates[i], &ignored, depth + 1) < 0)
+                                        return -EINVAL;
+                        }
+                        fputc(')', f);
+                        s += 6;
+                } else if (*s == '\\') {
+                        if (!s[1])
+                                return -EINVAL;
+                        fputc(s[0], f);
+                        fputc(s[1], f);
+                        s += 2;
+                } else if (in_class) {
+                        if (*s == ']')
+                                in_class = false;
+                        fputc(*s++, f);
+                } else if (*s == '[') {
+                        in_class = true;
+                        fputc(*s++, f);
+                        if (*s == '^')
+                                fputc(*s++, f);
+                        if (*s == ']')
+                                fputc(*s++, f);
+                } else if (*s == '(' && s[1] != '?') {
+                        /* a capturing group of the line: the first is the date, the others are not captured */
+                        fputs(*date_group ? "(?:" : "(?P<njDATE>", f);
+                        *date_group = true;
+                        s++;
+                } else if (*s == '%') {
+                        bool ex = strncmp(s + 1, "Ex", 2) == 0;
+                        char c = s[ex ? 3 : 1], field;
+                        const char *re;
+                        if (c == '%') {
+                                fputc('%', f);
+                                s += 2;
+                                continue;
+                        }
+                        re = c ? directive_re(c, ex, &field) : NULL;
+                        if (!re)
+                                return -EINVAL;
+                        if (field)
+                                fprintf(f, "(?P<nj%c>%s)", field, re);
+                        else
+                                fprintf(f, "(?:%s)", re);
+                        s += ex ? 4 : 2;
+                } else
+                        fputc(*s++, f);
+        }
+        return in_class ? -EINVAL : 0;
+}
+
+static void template_done(Template *t) {
+        pcre2_code_free(t->re);
+        t->re = NULL;
+}
+
+/* Compiles one datepattern line. Returns 0 or -EINVAL, -ENOMEM. */
+static int template_compile(const char *line, Template *t) {
+        char *pat = NULL, *body = NULL;
+        size_t n = 0, nb = 0;
+        bool date_group = false;
+        FILE *f;
+        int r, err;
+        PCRE2_SIZE off;
+
+        f = open_memstream(&body, &nb);
+        if (!f)
+                return -ENOMEM;
+        r = template_write(f, line, &date_group, 0);
+        if (fclose(f) != 0 || !body) {
+                free(body);
+                return -ENOMEM;
+        }
+        if (r < 0) {
+                free(body);
+                return r;
+        }
+        f = open_memstream(&pat, &n);
+        if (!f) {
+                free(body);
+                return -ENOMEM;
+        }
+        /* without a group of its own, the whole match is the date */
+        fprintf(f, date_group ? "%s" : "(?P<njDATE>%s)", body);
+        free(body);
+        if (fclose(f) != 0 || !pat) {
+                free(pat);
+                return -ENOMEM;
+        }
+        t->re = pcre2_compile((PCRE2_SPTR) pat, n, PCRE2_DUPNAMES, &err, &off, NULL);
+        free(pat);
+        if (!t->re)
+                return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+        (void) pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
+        return 0;
+}
+
+static uint64_t hex_value(const char *s, size_t n) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                v = v * 16 + (uint64_t) (is_digit(c) ? c - '0' : (tolower((unsigned char) c) - 'a' + 10));
+        }
+        return v;
+}
+
+/* The epoch of a template's match from its named groups. */
+static bool template_fields(const DatePattern *p, const pcre2_code *re, const char *s, const PCRE2_SIZE *ov,
+                            int64_t now_sec, int64_t *ret) {
+        Fields f = { .year = -1, .mon = -1, .mday = -1, .yday = -1 };
+        uint32_t count = 0, size = 0;
+        PCRE2_SPTR table = NULL;
+        int hour12 = -1;
+        bool pm = false, dated = false;
+
+        (void) pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count);
+        (void) pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+        (void) pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+        for (uint32_t e = 0; e < count; e++) {
+                const uint8_t *ent = table + (size_t) e * size;
+                unsigned g = (unsigned) ent[0] << 8 | ent[1];
+                const char *name = (const char *) ent + 2;
+                size_t i, k, n;
+                int v = 0;
+
+                if (name[0] != 'n' || name[1] != 'j' || !name[2] || name[3] || ov[2 * g] == PCRE2_UNSET)
+                        continue;
+                i = ov[2 * g];
+                k = ov[2 * g + 1];
+                n = k - i;
+                if (strchr("YymdHIMSj", name[2])) {
+                        size_t q = i;
+                        while (q < k && s[q] == ' ')
+                                q++;
+                        if (q == k || !num(s, k, &q, 4, &v) || q != k)
+                                return false;
+                }
+                switch (name[2]) {
+                case 'Y':
+                        f.year = v;
+                        break;
+                case 'y':
+                        f.year = 2000 + v;
+                        break;
+                case 'm':
+                        f.mon = v - 1;
+                        break;
+                case 'd':
+                        f.mday = v;
+                        break;
+                case 'H':
+                        f.hour = v;
+                        break;
+                case 'I':
+                        hour12 = v;
+                        break;
+                case 'p':
+                        pm = s[i] == 'P' || s[i] == 'p';
+                        break;
+                case 'M':
+                        f.min = v;
+                        break;
+                case 'S':
+                        f.sec = v;
+                        break;
+                case 'j':
+                        f.yday = v;
+                        break;
+                case 'b': {
+                        size_t q = i;
+                        if ((f.mon = month_from_name(s, k, &q)) < 0)
+                                return false;
+                        break;
+                }
+                case 'z':
+                case 'Z': {
+                        size_t q = i;
+                        /* a zone name we do not know (PDT) leaves the date in local time */
+                        if (parse_zone(s, k, &q, &f.offset) && q == k)
+                                f.zone = true;
+                        break;
+                }
+                case 's':
+                case 'L': {
+                        int64_t t = 0;
+                        for (size_t q = i; q < k; q++)
+                                t = t * 10 + (s[q] - '0');
+                        *ret = name[2] == 'L' ? t / 1000 : t;
+                        dated = true;
+                        break;
+                }
+                case 't':
+                        /* TAI64N: 2^62 + 10 + seconds since the epoch (as daemontools writes it), then
+                         * nanoseconds */
+                        if (n != 24)
+                                return false;
+                        *ret = (int64_t) (hex_value(s + i, 16) - (UINT64_C(1) << 62) - 10);
+                        dated = true;
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (dated)
+                return true;
+        if (hour12 >= 0)
+                f.hour = hour12 % 12 + (pm ? 12 : 0);
+        if (f.mon < 0 && f.mday < 0 && f.yday < 0)
+                return false;
+        return fields_to_epoch(p, &f, now_sec, ret);
+}
+
+/* Tries t on line; 1 with the date's bytes and epoch, 0 when it does not match. */
+static int template_find(const DatePattern *p, const Template *t, pcre2_match_data *md, const char *line, size_t len,
+                         int64_t now_sec, int64_t *ret_epoch, size_t *ret_start, size_t *ret_end) {
+        uint32_t date_group = 0;
+        const PCRE2_SIZE *ov;
+        int rc;
+
+        rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), 0, 0, md, NULL);
+        if (rc <= 0)
+                return 0;
+        ov = pcre2_get_ovector_pointer(md);
+        rc = pcre2_substring_number_from_name(t->re, (PCRE2_SPTR) "njDATE");
+        if (rc <= 0)
+                return 0;
+        date_group = (uint32_t) rc;
+        if (ov[2 * date_group] == PCRE2_UNSET || !template_fields(p, t->re, line, ov, now_sec, ret_epoch))
+                return 0;
+        *ret_start = ov[2 * date_group];
+        *ret_end = ov[2 * date_group + 1];
+        return 1;
+}
+
+/* The usual formats at the line start: the fallback of automatic detection, for the dates that
+ * the hand-written parsers above do not read ("[Thu Jul 11 01:21:41 2013]", "130324 17:56:14"). */
+static Template default_template;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static _Thread_local pcre2_match_data *default_md;
+
+static void default_template_init(void) {
+        if (template_compile("{^LN-BEG}", &default_template) < 0)
+                default_template.re = NULL;
+}
+
+static int default_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
+                        size_t *ret_start, size_t *ret_end) {
+        (void) pthread_once(&default_once, default_template_init);
+        if (!default_template.re)
+                return 0;
+        if (!default_md && !(default_md = pcre2_match_data_create_from_pattern(default_template.re, NULL)))
+                return 0;
+        return template_find(p, &default_template, default_md, line, len, now_sec, ret_epoch, ret_start, ret_end);
+}
+
+/* Whether spec needs the templates: more than one line, regex syntax, %Ex, or a keyword the hand
+ * matcher does not read. */
+static bool needs_templates(const char *s) {
+        if (strchr(s, '\n'))
+                return true;
+        if (strncmp(s, "{^LN-BEG}", 9) == 0)
+                s += 9;
+        else if (*s == '^')
+                s++;
+        if (!*s || strcmp(s, "{NONE}") == 0 || strcmp(s, "EPOCH") == 0 || strcmp(s, "LEPOCH") == 0)
+                return false;
+        for (const char *q = s; *q; q++) {
+                if (*q == '\\') {
+                        if (!q[1])
+                                return true;
+                        q++;
+                } else if (*q == '%') {
+                        if (!q[1] || !strchr("YymdejHMSfbBhaAzZ%", q[1]))
+                                return true;
+                        q++;
+                } else if (strchr("()[]{}|*+?$", *q))
+                        return true;
+        }
+        return keyword(s, "TAI64N") || keyword(s, "ISO8601");
+}
+
+/* Compiles each line of spec into p->templates. */
+static int templates_new(DatePattern *p, const char *spec) {
+        const char *s = spec;
+        int r;
+
+        while (*s) {
+                const char *e = strchrnul(s, '\n');
+                size_t n = (size_t) (e - s);
+                char *line;
+
+                while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+                        n--;
+                while (n > 0 && (*s == ' ' || *s == '\t'))
+                        s++, n--;
+                if (n > 0 && !(n == 6 && strncmp(s, "{NONE}", 6) == 0)) {
+                        if (p->n_templates >= DATE_TEMPLATES_MAX)
+                                return -EINVAL;
+                        line = strndup(s, n);
+                        if (!line)
+                                return -ENOMEM;
+                        r = template_compile(line, &p->templates[p->n_templates]);
+                        free(line);
+                        if (r < 0)
+                                return r;
+                        p->n_templates++;
+                }
+                s = *e ? e + 1 : e;
+        }
+        if (p->n_templates == 0)
+                return -EINVAL;
+        {
+                uint32_t most = 0;
+                for (size_t i = 0; i < p->n_templates; i++) {
+                        uint32_t c = 0;
+                        (void) pcre2_pattern_info(p->templates[i].re, PCRE2_INFO_CAPTURECOUNT, &c);
+                        most = MAX(most, c);
+                }
+                p->md = pcre2_match_data_create(most + 1, NULL);
+        }
+        return p->md ? 0 : -ENOMEM;
+}
+
 int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
         DatePattern *p;
         const char *s = spec;
@@ -740,7 +1220,13 @@ int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
                         p->anchored = true;
                         s++;
                 }
-                if (*s == 0)
+                if (needs_templates(spec)) {
+                        int r = templates_new(p, spec);
+                        if (r < 0) {
+                                p = date_pattern_free(p);
+                                return r;
+                        }
+                } else if (*s == 0)
                         ; /* "{^LN-BEG}" or "^" alone: automatic detection, at the line start only */
                 else if (strcmp(s, "{NONE}") == 0)
                         p->none = true;
@@ -776,6 +1262,9 @@ invalid:
 DatePattern *date_pattern_free(DatePattern *p) {
         if (!p)
                 return NULL;
+        for (size_t i = 0; i < p->n_templates; i++)
+                template_done(&p->templates[i]);
+        pcre2_match_data_free(p->md);
         free(p->spec);
         free(p);
         return NULL;
@@ -791,7 +1280,10 @@ int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_se
                 return 0;
         if (p && p->none)
                 return 0;
-        if (p && (p->spec || p->epoch)) {
+        if (p && p->n_templates > 0) {
+                for (size_t i = 0; i < p->n_templates && !found; i++)
+                        found = template_find(p, &p->templates[i], p->md, line, len, now_sec, &epoch, &start, &end) > 0;
+        } else if (p && (p->spec || p->epoch)) {
                 for (size_t i = 0; i < (p->anchored ? MIN(len, 1) : lim) && !found; i++) {
                         if (i > 0 && is_alnum(line[i - 1]) && is_alnum(line[i]))
                                 continue;
@@ -803,6 +1295,8 @@ int date_find(const DatePattern *p, const char *line, size_t len, int64_t now_se
                 if (parse_prefix(p, line, len, now_sec, &epoch, &end) > 0)
                         found = true;
                 else if (len > 0 && is_digit(line[0]) && parse_epoch(line, len, 0, &epoch, &end))
+                        found = true;
+                else if (default_find(p, line, len, now_sec, &epoch, &start, &end) > 0)
                         found = true;
                 else
                         for (size_t i = 0; i + 20 <= (p && p->anchored ? MIN(lim, 20) : lim) && !found; i++) {
