@@ -16,7 +16,8 @@ Annotations with a "constraint" (an expression on the options) are not checked; 
 with test-only keys are skipped.
 
 Nothing of fail2ban is committed: the files are read where its Debian package puts them
-(--f2b-root / (default: /), etc/fail2ban/filter.d and the sample logs under
+(--f2b-root or $F2B_ROOT; default: / when fail2ban is installed, else /var/cache/nftjail-tests/fail2ban where
+tools/install-deps.sh unpacks the package), etc/fail2ban/filter.d and the sample logs under
 usr/lib/python3/dist-packages/fail2ban/tests/files/logs), or from the package unpacked by
 tools/install-deps.sh.
 
@@ -35,6 +36,8 @@ import tempfile
 import time
 
 LOGS_REL = "usr/lib/python3/dist-packages/fail2ban/tests/files/logs"
+# where tools/install-deps.sh unpacks fail2ban's package when it is not installed
+UNPACKED = "/var/cache/nftjail-tests/fail2ban"
 FILTERS_REL = "etc/fail2ban/filter.d"
 
 
@@ -150,13 +153,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nftjail", required=True)
     ap.add_argument("--conf", required=True, help="nftjail's shipped configuration directory")
-    ap.add_argument("--f2b-root", default=os.environ.get("F2B_ROOT", "/"))
+    ap.add_argument("--f2b-root", default=os.environ.get("F2B_ROOT"))
     ap.add_argument("--json")
     ap.add_argument("--expect")
     ap.add_argument("--show", action="append", default=[], help="print the wrong lines of FILTER (or 'all')")
     ap.add_argument("--theirs", action="store_true", help="fail2ban's file also where nftjail ships one")
     a = ap.parse_args()
 
+    if not a.f2b_root:
+        a.f2b_root = "/" if os.path.isdir(os.path.join("/", LOGS_REL)) else UNPACKED
     logs = os.path.join(a.f2b_root, LOGS_REL)
     filters = os.path.join(a.f2b_root, FILTERS_REL)
     if not os.path.isdir(logs) or not os.path.isdir(filters):
@@ -190,7 +195,6 @@ def main():
             print("%-24s %4d right %4d wrong" % (r["filter"], r["right"], r["wrong"]))
     right = sum(r["right"] for r in loaded)
     wrong = sum(r["wrong"] for r in loaded)
-    unloaded_lines = 0
     print("filters with a sample log: %d; load: %d; every checked line right: %d" %
           (len(results), len(loaded), len(perfect)))
     print("checked lines of the filters that load: %d right, %d wrong (%d not checked: constraints)" %
@@ -209,7 +213,6 @@ def main():
             print("FAIL: expected to load and get every sample right: %s" % " ".join(bad))
             return 1
         print("every expected filter loads and gets its samples right")
-    del unloaded_lines
     return 0
 
 
