@@ -1092,6 +1092,27 @@ static bool template_fields(const DatePattern *p, const pcre2_code *re, const ch
         return fields_to_epoch(p, &f, now_sec, ret);
 }
 
+/* The usual formats at the line start: the fallback of automatic detection, for the dates that
+ * the hand-written parsers above do not read ("[Thu Jul 11 01:21:41 2013]", "130324 17:56:14").
+ * And the bounds of every template's match: a datepattern is the admin's, but the lines are
+ * anyone's, and a pattern that backtracks badly must not stall the daemon on a crafted line. */
+#define DATE_MATCH_LIMIT 200000u
+#define DATE_DEPTH_LIMIT 5000u
+static Template default_template;
+static pcre2_match_context *date_mctx;
+static pthread_once_t date_once = PTHREAD_ONCE_INIT;
+static _Thread_local pcre2_match_data *default_md;
+
+static void date_init(void) {
+        date_mctx = pcre2_match_context_create(NULL);
+        if (date_mctx) {
+                pcre2_set_match_limit(date_mctx, DATE_MATCH_LIMIT);
+                pcre2_set_depth_limit(date_mctx, DATE_DEPTH_LIMIT);
+        }
+        if (template_compile("{^LN-BEG}", &default_template) < 0)
+                default_template.re = NULL;
+}
+
 /* Tries t on line; 1 with the date's bytes and epoch, 0 when it does not match. */
 static int template_find(const DatePattern *p, const Template *t, pcre2_match_data *md, const char *line, size_t len,
                          int64_t now_sec, int64_t *ret_epoch, size_t *ret_start, size_t *ret_end) {
@@ -1099,7 +1120,10 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
         const PCRE2_SIZE *ov;
         int rc;
 
-        rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), 0, 0, md, NULL);
+        (void) pthread_once(&date_once, date_init);
+        if (!date_mctx)
+                return 0;
+        rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), 0, 0, md, date_mctx);
         if (rc <= 0)
                 return 0;
         ov = pcre2_get_ovector_pointer(md);
@@ -1114,20 +1138,9 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
         return 1;
 }
 
-/* The usual formats at the line start: the fallback of automatic detection, for the dates that
- * the hand-written parsers above do not read ("[Thu Jul 11 01:21:41 2013]", "130324 17:56:14"). */
-static Template default_template;
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static _Thread_local pcre2_match_data *default_md;
-
-static void default_template_init(void) {
-        if (template_compile("{^LN-BEG}", &default_template) < 0)
-                default_template.re = NULL;
-}
-
 static int default_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
                         size_t *ret_start, size_t *ret_end) {
-        (void) pthread_once(&default_once, default_template_init);
+        (void) pthread_once(&date_once, date_init);
         if (!default_template.re)
                 return 0;
         if (!default_md && !(default_md = pcre2_match_data_create_from_pattern(default_template.re, NULL)))
@@ -1144,7 +1157,7 @@ static bool needs_templates(const char *s) {
                 s += 9;
         else if (*s == '^')
                 s++;
-        if (!*s || strcmp(s, "{NONE}") == 0 || strcmp(s, "EPOCH") == 0 || strcmp(s, "LEPOCH") == 0)
+        if (!*s || strcmp(s, "{NONE}") == 0 || keyword(s, "EPOCH"))
                 return false;
         for (const char *q = s; *q; q++) {
                 if (*q == '\\') {
@@ -1158,7 +1171,7 @@ static bool needs_templates(const char *s) {
                 } else if (strchr("()[]{}|*+?$", *q))
                         return true;
         }
-        return keyword(s, "TAI64N") || keyword(s, "ISO8601");
+        return keyword(s, "LEPOCH") || keyword(s, "TAI64N") || keyword(s, "ISO8601");
 }
 
 /* Compiles each line of spec into p->templates. */
@@ -1230,7 +1243,7 @@ int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
                         ; /* "{^LN-BEG}" or "^" alone: automatic detection, at the line start only */
                 else if (strcmp(s, "{NONE}") == 0)
                         p->none = true;
-                else if (strcmp(s, "EPOCH") == 0 || strcmp(s, "LEPOCH") == 0)
+                else if (keyword(s, "EPOCH")) /* fail2ban's filters write "Epoch" too */
                         p->epoch = true;
                 else {
                         for (const char *q = s; *q; q++) {

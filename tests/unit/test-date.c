@@ -281,6 +281,57 @@ static void test_find_pattern(void **state) {
         date_pattern_free(p);
 }
 
+/* datepatterns with regex syntax, as fail2ban's stock filters write them */
+static void test_find_templates(void **state) {
+        DatePattern *p = NULL;
+        const char *multi = "{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?\n"
+                            "^[^\\[]*\\[({DATE})\n"
+                            "{^LN-BEG}";
+        char hostile[600];
+
+        /* {DATE} inside the line's own group: the group is the date (apache-badbots) */
+        find("^[^\\[]*\\[({DATE})", NULL, "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] \"GET /\"", NOW,
+             1795525501, 17, 43);
+        /* without a group of its own the whole match is the date (apache-fakegooglebot's has one) */
+        find("^[^\\[]*(\\[{DATE}\\s*\\])", NULL, "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] x", NOW, 1795525501,
+             16, 44);
+        /* several lines, tried in order (nginx-bad-request) */
+        find(multi, NULL, "2026/11/24 13:05:01 [error] 7#7: x", NOW, 1795525501, 0, 19);
+        find(multi, NULL, "203.0.113.5 - - [24/Nov/2026:13:05:01 +0000] \"GET /\" 400", NOW, 1795525501, 17, 43);
+        find(multi, NULL, "Nov 24 13:05:01 host nginx: x", NOW, 1795525501, 0, 15);
+        find_none(multi, "no date at all");
+        /* %Exy, a month name with dashes (assp); 12-hour clock */
+        find("{^LN-BEG}%b-%d-%Exy %H:%M:%S", NULL, "Nov-24-26 13:05:01 x", NOW, 1795525501, 0, 18);
+        find("%b %d, %ExY %I:%M:%S %p", NULL, "Nov 24, 2026 1:05:01 PM x", NOW, 1795525501, 0, 23);
+        /* a literal prefix before {DATE} (oracleims, murmur) */
+        find("^<co ts=\"{DATE}\"\\s+", NULL, "<co ts=\"2026-11-24T13:05:01Z\" x", NOW, 1795525501, 0, 30);
+        /* keywords: Epoch at the line start (nsd, squid), TAI64N (dovecot's deliver log) */
+        find("{^LN-BEG}Epoch", NULL, "1795525501.123 x", NOW, 1795525501, 0, 14);
+        find("{^LN-BEG}TAI64N", NULL, "@400000006b058b8700000000 x", NOW, 1795525501, 0, 25);
+        /* an optional part in regex syntax (freeswitch) */
+        find("^(?:%Y-)?%m-%d[ T]%H:%M:%S(?:\\.%f)?", NULL, "2026-11-24 13:05:01.123 x", NOW, 1795525501, 0, 23);
+        /* what does not compile is refused */
+        assert_int_equal(date_pattern_new("^[^\\[]*\\[({DATE}", NULL, &p), -EINVAL);
+        assert_int_equal(date_pattern_new("%Y-%m-%d [%H", NULL, &p), -EINVAL);
+        assert_int_equal(date_pattern_new("%Y\n%Q", NULL, &p), -EINVAL);
+        /* a hostile line: the pattern backtracks over 512 "[" and finds nothing */
+        memset(hostile, '[', sizeof hostile - 1);
+        hostile[sizeof hostile - 1] = 0;
+        find_none("^[^\\[]*\\[({DATE})", hostile);
+        find_none(multi, hostile);
+}
+
+/* automatic detection: the usual formats that the hand-written parsers do not read, at the line
+ * start past up to two non-word characters */
+static void test_find_auto_more(void **state) {
+        find(NULL, NULL, "[Tue Nov 24 13:05:01 2026] [error] [client 203.0.113.5] x", NOW, 1795525501, 1, 25);
+        find(NULL, NULL, "[Tue Nov 24 13:05:01.123456 2026] [auth_basic:error] x", NOW, 1795525501, 1, 32);
+        find(NULL, NULL, "[2026-11-24 13:05:01] NOTICE[1638] chan_sip.c: x", NOW, 1795525501, 1, 20);
+        find(NULL, NULL, "261124 13:05:01 [Warning] Access denied", NOW, 1795525501, 0, 15);
+        find(NULL, NULL, "[24/Nov/2026 13:05:01] Relay attempt", NOW, 1795525501, 1, 21);
+        find_none(NULL, "xyz [Tue Nov 24 13:05:01 2026] late");
+}
+
 static void test_strip(void **state) {
         char out[256];
         const char *text;
@@ -318,6 +369,8 @@ int main(void) {
                 cmocka_unit_test_setup(test_none, setup_utc),
                 cmocka_unit_test_setup(test_find_auto, setup_utc),
                 cmocka_unit_test_setup(test_find_pattern, setup_utc),
+                cmocka_unit_test_setup(test_find_templates, setup_utc),
+                cmocka_unit_test_setup(test_find_auto_more, setup_utc),
                 cmocka_unit_test_setup(test_strip, setup_utc),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
