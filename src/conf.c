@@ -165,6 +165,7 @@ typedef struct Scope {
         unsigned opts_line;
         const char *name;       /* %(__name__)s */
         bool tags;              /* filters: substitute <key> tags */
+        const Ini *ini;         /* filters: the file and its includes, for <SECTION/key> tags */
         size_t budget;          /* bytes left for the expansion in progress */
         size_t *total;          /* bytes left for the whole load, or NULL */
 } Scope;
@@ -224,6 +225,28 @@ static bool scope_find(const Scope *sc, const char *key, Found *ret) {
 }
 
 static int expand_value(Scope *sc, const Found *f, unsigned depth, VLines *out, char *err);
+
+/* fail2ban's cross-section tag <SECTION/key> (common.conf's <lt_<logtype>/__prefix_line>): key of
+ * another section of the filter's files. Its value is expanded where the tag is, so the tags and
+ * references it holds are the filter's. "known/key" is not one of these. */
+static bool scope_find_section_key(const Scope *sc, const char *tag, Found *ret) {
+        const char *slash = strchr(tag, '/');
+        _cleanup_free_ char *section = NULL;
+        IniSection *s;
+        IniEntry *e;
+
+        if (!sc->ini || !slash || slash == tag || !slash[1] || strchr(slash + 1, '/') ||
+            strncmp(tag, "known/", 6) == 0)
+                return false;
+        section = strndup(tag, (size_t) (slash - tag));
+        if (!section)
+                return false;
+        s = ini_find_section(sc->ini, section);
+        if (!s || !(e = ini_section_get(s, slash + 1)))
+                return false;
+        found_entry(ret, e);
+        return true;
+}
 
 /* Appends `add` to the last line of out, and the rest of add's lines after it (which keep their
  * origin). When the reference was all of its line (whole_line, and nothing before it on out's
@@ -305,9 +328,11 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                         key = strndup(s + i + 2, (size_t) (close - (s + i + 2)));
                         if (!key)
                                 return -ENOMEM;
-                        if (!scope_find(sc, key, &f)) {
+                        if (!scope_find(sc, key, &f) && !scope_find_section_key(sc, key, &f)) {
                                 if (strncmp(key, "known/", 6) == 0)
                                         snprintf(err, ERRBUF, "'%%(%s)s': '%s' has no earlier value", key, key + 6);
+                                else if (strchr(key, '/') && sc->ini)
+                                        snprintf(err, ERRBUF, "'%%(%s)s': no such section or option", key);
                                 else if (strchr(key, '/'))
                                         snprintf(err, ERRBUF, "'%%(%s)s': only the known/ prefix is supported", key);
                                 else
@@ -416,7 +441,8 @@ static int substitute_tags(Scope *sc, VLines *out, char *err) {
                         key = strndup(p + 1, (size_t) (q - p - 1));
                         if (!key)
                                 return -ENOMEM;
-                        if (strncmp(key, "known/", 6) != 0 && scope_find(sc, key, &f)) {
+                        if (strncmp(key, "known/", 6) != 0 &&
+                            (scope_find(sc, key, &f) || scope_find_section_key(sc, key, &f))) {
                                 a = p;
                                 b = q + 1;
                                 break;
@@ -911,6 +937,49 @@ static const char *q(const char *s, char *buf, size_t len) {
         return escape_bytes(s, strlen(s), buf, len);
 }
 
+/* Whether an expanded regex names the address: one of the tags, or a group of those names. */
+static bool regex_names_host(const char *p) {
+        static const char *const marks[] = {
+                "<HOST>", "<ADDR>", "<IP4>", "<IP6>", "(?P<host>", "(?P<addr>", "(?P<ip4>", "(?P<ip6>",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
+                if (strstr(p, marks[i]))
+                        return true;
+        return false;
+}
+
+/* fail2ban ties the lines of one session together by the prefregex's <F-MLFID> (sshd's
+ * "sshd[1234]:"): a failregex without an address counts against the address an earlier line of
+ * the same session gave ("Disconnecting: Too many authentication failures"). nftjail does not
+ * track sessions, so such a failregex could never ban anyone: it is dropped with a warning, and
+ * the filter's other regexes work. Without <F-MLFID> a failregex without an address stays an
+ * error (filter_new() says so). */
+static int drop_hostless_mlfid(FilterConf *f, ConfDiags *d) {
+        size_t k = 0;
+        int r;
+
+        if (!f->prefregex.pattern || !strstr(f->prefregex.pattern, "<F-MLFID>") || regex_names_host(f->prefregex.pattern))
+                return 0;
+        for (size_t i = 0; i < f->n_failregex; i++) {
+                FilterRegex *fr = &f->failregex[i];
+
+                if (regex_names_host(fr->pattern)) {
+                        f->failregex[k++] = *fr;
+                        continue;
+                }
+                r = ini_diag(d, fr->file, fr->line, false,
+                             "failregex without an address skipped: fail2ban takes it from an earlier line of the "
+                             "same <F-MLFID>, which nftjail does not track");
+                free(fr->pattern);
+                free(fr->file);
+                if (r < 0)
+                        return r;
+        }
+        f->n_failregex = k;
+        return 0;
+}
+
 /* maxlines, for a filter or a jail's override: *ret keeps its value when unset; a bad value is
  * an error with its file and line. Returns 0 or -ENOMEM. */
 static int scope_get_maxlines(Scope *sc, ConfDiags *d, unsigned *ret) {
@@ -1035,7 +1104,7 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 goto finish;
         }
         sc = (Scope) { .opts = opts, .n_opts = n_opts, .opts_file = from_file, .opts_line = from_line, .tags = true,
-                       .total = total };
+                       .ini = ini, .total = total };
         if (ini_find_section(ini, "Init"))
                 sc.levels[sc.n_levels++] = ini_find_section(ini, "Init");
         if (ini_find_section(ini, "Definition"))
@@ -1070,6 +1139,9 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 }
                 free(pre);
         }
+        r = drop_hostless_mlfid(&f, d);
+        if (r < 0)
+                goto finish;
         r = scope_get_str(&sc, d, "datepattern", &f.datepattern, NULL);
         if (r == -ENOMEM)
                 goto finish;

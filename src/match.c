@@ -37,7 +37,8 @@ typedef struct Regex {
         size_t n_host_groups;
         uint32_t *content_groups; /* prefregex only: <F-CONTENT> */
         size_t n_content_groups;
-        uint32_t *nofail_groups; /* <F-NOFAIL>: when it took part, the line is not a failure */
+        uint32_t *nofail_groups; /* <F-NOFAIL>, <F-MLFGAINED> (a login that succeeded): when it
+                                  * took part, the line is not a failure */
         size_t n_nofail_groups;
         char *literal;          /* a substring every match contains, or NULL */
         size_t literal_len;
@@ -458,7 +459,7 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
                         r = group_add(&re.host_groups, &re.n_host_groups, g);
                 else if (strcmp(name, "content") == 0)
                         r = group_add(&re.content_groups, &re.n_content_groups, g);
-                else if (strcmp(name, "nofail") == 0)
+                else if (strcmp(name, "nofail") == 0 || strcmp(name, "mlfgained") == 0)
                         r = group_add(&re.nofail_groups, &re.n_nofail_groups, g);
                 else
                         r = 0;

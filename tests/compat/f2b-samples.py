@@ -27,6 +27,7 @@ Usage: f2b-samples.py --nftjail PATH --conf DIR [--f2b-root DIR] [--json OUT] [-
   checked line right. Exit 77 when fail2ban's files are not there.
 """
 import argparse
+import ipaddress
 import json
 import os
 import shutil
@@ -76,6 +77,14 @@ def filter_spec(name, opts):
     if not opts:
         return name
     return "%s[%s]" % (name, ", ".join('%s="%s"' % (k, v) for k, v in sorted(opts.items())))
+
+
+def same_host(a, b):
+    """Addresses compare by value (2001:DB8::1 is 2001:db8::1); anything else as text."""
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
 
 
 def local_mdhms(epoch):
@@ -133,7 +142,7 @@ def check_filter(nftjail, conf, name, sample, show):
                     host = exp.get("host")
                     if isinstance(host, list):
                         host = host[0] if host else None
-                    if host is not None and got[0] != host and not (
+                    if host is not None and not same_host(got[0], host) and not (
                             # fail2ban's samples name hosts by DNS name at times; nftjail never resolves
                             not any(c in host for c in ".:") or not got[0]):
                         why = "host %s, expected %s" % (got[0], host)

@@ -106,8 +106,9 @@ grep -qi "offset" "$tmp/err" || { cat "$tmp/err"; fail "bad filter: no offset"; 
 echo "ok: bad filter"
 
 # datepattern = {^LN-BEG} alone (as fail2ban's stock web and PAM filters set it): the date at the
-# line start is found (nginx's error log writes 2026/11/24 13:05:01) and stripped before matching
-printf '[Definition]\nfailregex = ^\\[error\\] \\d+#\\d+: \\*\\d+ user "[^"]*": password mismatch, client: <HOST>,\ndatepattern = {^LN-BEG}\n' >"$tmp/web.conf"
+# line start is found (nginx's error log writes 2026/11/24 13:05:01) and cut out before matching; the blank
+# after it stays, as in fail2ban, whose filters allow for it (nginx-http-auth: "^\s*\[error\]")
+printf '[Definition]\nfailregex = ^ \\[error\\] \\d+#\\d+: \\*\\d+ user "[^"]*": password mismatch, client: <HOST>,\ndatepattern = {^LN-BEG}\n' >"$tmp/web.conf"
 printf '%s\n' '2026/11/24 13:05:01 [error] 869#869: *1 user "admin": password mismatch, client: 203.0.113.5, server: x' \
 	'2026/11/24 13:05:02 [error] 869#869: *2 user "bob": password mismatch, client: 198.51.100.7, server: x' >"$tmp/web.log"
 "$NFTJAIL" regex --json "$tmp/web.log" "$tmp/web.conf" >"$tmp/json" 2>"$tmp/err" || { cat "$tmp/err"; fail "{^LN-BEG} filter failed"; }

@@ -609,6 +609,51 @@ static void test_filter_tags(void **state) {
         conf_diags_done(&d);
 }
 
+/* fail2ban's cross-section references (common.conf: __prefix_line = <lt_<logtype>/__prefix_line>,
+ * datepattern = %(lt_<logtype>/datepattern)s) and its multi-line ids */
+static void test_filter_sections(void **state) {
+        ConfDiags d = {};
+        FilterConf f = {};
+
+        write_file("filter.d/xs.conf",
+                   "[lt_file]\n"
+                   "pre = <ambit>?\\s*\n"
+                   "dp = {^LN-BEG}\n"
+                   "[lt_journal]\n"
+                   "pre = j:\n"
+                   "[DEFAULT]\n"
+                   "logtype = file\n"
+                   "ambit = \\[\\]\n"
+                   "[Definition]\n"
+                   "failregex = ^<lt_<logtype>/pre>fail from <HOST>$\n"
+                   "datepattern = %(lt_file/dp)s\n");
+        assert_int_equal(filter_conf_load(tmpdir, "xs", &f, &d), 0);
+        assert_string_equal(f.failregex[0].pattern, "^\\[\\]?\\s*fail from <HOST>$");
+        assert_string_equal(f.datepattern, "{^LN-BEG}");
+        filter_conf_done(&f);
+        assert_int_equal(filter_conf_load(tmpdir, "xs[logtype=journal]", &f, &d), 0);
+        assert_string_equal(f.failregex[0].pattern, "^j:fail from <HOST>$");
+        filter_conf_done(&f);
+        write_file("filter.d/xs.conf", "[Definition]\nfailregex = ^x <HOST>\ndatepattern = %(nosuch/dp)s\n");
+        assert_int_equal(filter_conf_load(tmpdir, "xs", &f, &d), -EINVAL);
+        assert_diag(&d, "no such section or option", "filter.d/xs.conf", 3, true);
+        conf_diags_done(&d);
+
+        /* with <F-MLFID>, a failregex without an address is skipped with a warning; the others stay */
+        write_file("filter.d/ml.conf",
+                   "[Definition]\n"
+                   "prefregex = ^<F-MLFID>\\S+\\[\\d+\\]:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$\n"
+                   "failregex = ^Failed password for \\S+ from <HOST>$\n"
+                   "            ^Disconnecting: Too many authentication failures$\n"
+                   "            ^Invalid user \\S+ from <ADDR>$\n");
+        assert_int_equal(filter_conf_load(tmpdir, "ml", &f, &d), 0);
+        assert_int_equal(f.n_failregex, 2);
+        assert_string_equal(f.failregex[1].pattern, "^Invalid user \\S+ from <ADDR>$");
+        assert_diag(&d, "failregex without an address skipped", "filter.d/ml.conf", 4, false);
+        filter_conf_done(&f);
+        conf_diags_done(&d);
+}
+
 static void test_unknown_filter(void **state) {
         ConfDiags d = {};
 
@@ -1076,6 +1121,7 @@ int main(void) {
                 T(test_filter_default_mode),
                 T(test_filter_options),
                 T(test_filter_tags),
+                T(test_filter_sections),
                 T(test_unknown_filter),
                 T(test_shipped),
                 T(test_local_overrides),

@@ -190,6 +190,15 @@ static void test_nofail(void **state) {
         expect(f, "Failed password from 192.0.2.1", MATCH_FAILURE, "192.0.2.1");
         expect(f, "Failed publickey from 192.0.2.1", MATCH_NONE, NULL);
         filter_free(f);
+
+        /* fail2ban's sshd.conf: a login that succeeded, never a failure */
+        const char *gained[] = {
+                "^<F-MLFFORGET><F-MLFGAINED>Accepted \\w+</F-MLFGAINED></F-MLFFORGET> for <F-USER>\\S+</F-USER> from <HOST>(?:\\s|$)",
+                "^Failed password for \\S+ from <HOST>", NULL };
+        f = compile(gained, NULL, NULL);
+        expect(f, "Accepted publickey for root from 192.0.2.1 port 22 ssh2", MATCH_NONE, NULL);
+        expect(f, "Failed password for root from 192.0.2.1 port 22 ssh2", MATCH_FAILURE, "192.0.2.1");
+        filter_free(f);
 }
 
 static void test_errors(void **state) {
