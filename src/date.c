@@ -323,19 +323,27 @@ static int parse_iso(const DatePattern *p, const char *s, size_t len, int64_t *r
         if (at(s, len, i, 'Z')) {
                 zone = true;
                 i++;
-        } else if (at(s, len, i, '+') || at(s, len, i, '-')) {
-                int sign = s[i] == '-' ? -1 : 1, hh, mm;
-                size_t j = i + 1;
+        } else {
+                /* "+01:00" right after the time, or after a blank ("2026-11-24 13:05:01.123 +08:00",
+                 * as Serilog writes it): a blank and a sign not followed by hh:mm are the message's */
+                size_t k = i;
+                while (k < len && is_blank(s[k]) && k - i < 2)
+                        k++;
+                if (at(s, len, k, '+') || at(s, len, k, '-')) {
+                        int sign = s[k] == '-' ? -1 : 1, hh, mm;
+                        size_t j = k + 1;
+                        bool ok = digits(s, len, &j, 2, &hh);
 
-                if (!digits(s, len, &j, 2, &hh))
-                        return 0;
-                if (at(s, len, j, ':'))
-                        j++;
-                if (!digits(s, len, &j, 2, &mm) || hh > 23 || mm > 59)
-                        return 0;
-                offset = sign * (hh * 3600 + mm * 60);
-                zone = true;
-                i = j;
+                        if (ok && at(s, len, j, ':'))
+                                j++;
+                        ok = ok && digits(s, len, &j, 2, &mm) && hh <= 23 && mm <= 59 && (j >= len || is_blank(s[j]));
+                        if (ok) {
+                                offset = sign * (hh * 3600 + mm * 60);
+                                zone = true;
+                                i = j;
+                        } else if (k == i)
+                                return 0;
+                }
         }
         if (!finish(s, len, &i))
                 return 0;

@@ -330,6 +330,10 @@ static void test_find_auto_more(void **state) {
         find(NULL, NULL, "261124 13:05:01 [Warning] Access denied", NOW, 1795525501, 0, 15);
         find(NULL, NULL, "[24/Nov/2026 13:05:01] Relay attempt", NOW, 1795525501, 1, 21);
         find_none(NULL, "xyz [Tue Nov 24 13:05:01 2026] late");
+        /* a zone after a blank (Serilog); a blank and a sign that are not a zone stay the message's */
+        find(NULL, NULL, "2026-11-24 21:05:01.008 +08:00 [WRN] Failed login", NOW, 1795525501, 0, 30);
+        find(NULL, NULL, "2026-11-24 13:05:01 -- x", NOW, 1795525501, 0, 19);
+        find(NULL, NULL, "2026-11-24 13:05:01 +5 points", NOW, 1795525501, 0, 19);
 }
 
 static void test_strip(void **state) {

@@ -95,6 +95,9 @@ static void test_tags(void **state) {
         expect(f, "Failed for x from 192.0.2.1 port 22", MATCH_FAILURE, "192.0.2.1");
         expect(f, "Failed for x from 2001:db8::1 port 22", MATCH_FAILURE, "2001:db8::1");
         expect(f, "Failed for x from [2001:db8::2] port 22", MATCH_FAILURE, "2001:db8::2");
+        /* in brackets, as fail2ban's <HOST> and <ADDR> take it ("[client 192.0.2.4]", monitorix's "- [192.0.2.4]") */
+        expect(f, "Failed for x from [192.0.2.4] port 22", MATCH_FAILURE, "192.0.2.4");
+        expect(f, "Failed for x from [192.0.2.4 port 22", MATCH_NONE, NULL);
         expect(f, "Failed for x from ::ffff:192.0.2.3 port 22", MATCH_FAILURE, "192.0.2.3");
         expect(f, "Failed for x from host.example.org port 22", MATCH_NONE, NULL);
         expect(f, "ADDR 198.51.100.1", MATCH_FAILURE, "198.51.100.1");
