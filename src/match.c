@@ -115,7 +115,10 @@ static void set_error(FilterError *e, const FilterRegex *fr, size_t offset, cons
 #define RE_IP6 "(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f])"
 #define RE_TAG_IP4 "(?<ip4>" RE_IP4 ")"
 #define RE_TAG_IP6 "(?:\\[(?<ip6>" RE_IP6 ")\\]|(?<ip6>" RE_IP6 "))"
-#define RE_TAG_ADDR "(?:\\[(?<ip6>" RE_IP6 ")\\]|\\[(?<ip4>" RE_IP4 ")\\]|(?<ip4>" RE_IP4 ")|(?<ip6>" RE_IP6 "))"
+/* An address, maybe in brackets, as fail2ban's <ADDR>. Its "\\[?...\\]?" lets a regex end right
+ * before the "]" ("- <ADDR>\\b" on "- [192.0.2.1] x"): so may ours, but a "[" must have its "]". */
+#define RE_TAG_ADDR                                                                                   \
+        "(?:(?<ip4>" RE_IP4 ")|(?<ip6>" RE_IP6 ")|\\[(?<ip6>" RE_IP6 ")(?=\\])\\]?|\\[(?<ip4>" RE_IP4 ")(?=\\])\\]?)"
 #define RE_TAG_CIDR "(?<cidr>\\d{1,3})"
 
 static bool is_host_group_name(const char *name) {

@@ -204,6 +204,20 @@ static void test_nofail(void **state) {
         filter_free(f);
 }
 
+/* fail2ban's <ADDR> is "\\[?ADDR\\]?": a regex may stop before the "]" (monitorix: "- <ADDR>\\b") */
+static void test_addr_brackets(void **state) {
+        const char *fail[] = { "^- <ADDR>\\b", "^at \\[<HOST>\\] x$", NULL };
+        Filter *f = compile(fail, NULL, NULL);
+
+        expect(f, "- [192.0.2.5] File does not exist", MATCH_FAILURE, "192.0.2.5");
+        expect(f, "- [2001:db8::5] File does not exist", MATCH_FAILURE, "2001:db8::5");
+        expect(f, "- 192.0.2.6 File does not exist", MATCH_FAILURE, "192.0.2.6");
+        expect(f, "at [192.0.2.7] x", MATCH_FAILURE, "192.0.2.7");
+        /* a "[" without its "]" is no address */
+        expect(f, "- [192.0.2.8 File does not exist", MATCH_NONE, NULL);
+        filter_free(f);
+}
+
 static void test_errors(void **state) {
         static const struct {
                 const char *pattern;
@@ -775,6 +789,7 @@ int main(void) {
                 cmocka_unit_test(test_prefregex),
                 cmocka_unit_test(test_ignoreregex),
                 cmocka_unit_test(test_nofail),
+                cmocka_unit_test(test_addr_brackets),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_long_lines),
