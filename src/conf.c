@@ -185,9 +185,23 @@ static void found_entry(Found *f, IniEntry *e) {
 }
 
 /* Returns true if key names a value. known/key gives the value key had before its last
- * override (or the next level's value). */
+ * override (or the next level's value); default/key the value of [DEFAULT]. */
 static bool scope_find(const Scope *sc, const char *key, Found *ret) {
         bool known = false;
+
+        /* default/key: [DEFAULT]'s value, whatever the section sets (fail2ban's paths-common.conf:
+         * default_backend = %(default/backend)s) */
+        if (strncmp(key, "default/", 8) == 0) {
+                for (size_t i = 0; i < sc->n_levels; i++) {
+                        IniEntry *e;
+
+                        if (strcmp(sc->levels[i]->name, "DEFAULT") != 0 || !(e = ini_section_get(sc->levels[i], key + 8)))
+                                continue;
+                        found_entry(ret, e);
+                        return true;
+                }
+                return false;
+        }
 
         if (strncmp(key, "known/", 6) == 0) {
                 known = true;
@@ -331,6 +345,8 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                         if (!scope_find(sc, key, &f) && !scope_find_section_key(sc, key, &f)) {
                                 if (strncmp(key, "known/", 6) == 0)
                                         snprintf(err, ERRBUF, "'%%(%s)s': '%s' has no earlier value", key, key + 6);
+                                else if (strncmp(key, "default/", 8) == 0)
+                                        snprintf(err, ERRBUF, "'%%(%s)s': [DEFAULT] has no option '%s'", key, key + 8);
                                 else if (strchr(key, '/') && sc->ini)
                                         snprintf(err, ERRBUF, "'%%(%s)s': no such section or option", key);
                                 else if (strchr(key, '/'))

@@ -256,7 +256,7 @@ static int job_init(Job *j, const char *dir, const char *spec, const Job *prev) 
         j->own_strip = !prev || !same_string(prev->fc.datepattern, j->fc.datepattern);
         r = j->own_strip ? date_pattern_new(j->fc.datepattern, NULL, &j->dates) : 0;
         if (r == -EINVAL) {
-                fprintf(stderr, "%s regex: datepattern '%s' is not supported\n", ctl_program, j->fc.datepattern);
+                fprintf(stderr, "%s regex: datepattern '%s' does not compile\n", ctl_program, j->fc.datepattern);
                 return r;
         }
         j->st.per_regex = calloc(j->fc.n_failregex, sizeof(uint64_t));

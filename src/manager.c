@@ -73,6 +73,49 @@ static const char *strempty(const char *s) {
         return s ? s : "";
 }
 
+int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_dates, char *err, size_t errlen) {
+        Filter *f = NULL;
+        DatePattern *dates = NULL;
+        FilterError fe = {};
+        char buf[256];
+        int r;
+
+        r = filter_new(&jc->filter, &f, &fe);
+        if (r < 0) {
+                filter_free(f);
+                if (r != -ENOMEM)
+                        snprintf(err, errlen, "%s:%u: jail '%s': bad regex at offset %zu: %s",
+                                 fe.file[0] ? fe.file : jc->file, fe.line, jc->name, fe.offset, fe.message);
+                return r;
+        }
+        if (jail_reads_files(jc)) {
+                r = date_pattern_new(jc->filter.datepattern, jc->logtimezone, &dates);
+                if (r < 0) {
+                        filter_free(f);
+                        if (r != -ENOMEM)
+                                snprintf(err, errlen,
+                                         "%s:%u: jail '%s': datepattern '%s' does not compile, or logtimezone '%s' "
+                                         "is not a zone (UTC, UTC+0200, -05:00)",
+                                         jc->file, jc->line, jc->name, strempty(jc->filter.datepattern),
+                                         strempty(jc->logtimezone));
+                        return r;
+                }
+        } else if (journal_match_validate(jc->journalmatch, buf, sizeof buf) < 0) {
+                filter_free(f);
+                snprintf(err, errlen, "%s:%u: jail '%s': journalmatch: %s", jc->file, jc->line, jc->name, buf);
+                return -EINVAL;
+        }
+        if (ret_dates)
+                *ret_dates = dates;
+        else
+                date_pattern_free(dates);
+        if (ret_filter)
+                *ret_filter = f;
+        else
+                filter_free(f);
+        return 0;
+}
+
 /* Builds the runtime of every jail of c: compiles filters, checks journal matches. Logs every
  * problem; returns 0 or -EINVAL when any jail is unusable. */
 static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
@@ -85,40 +128,18 @@ static int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *jc = &c->jails[i];
                 Jail *j = &jails[i];
-                FilterError fe = {};
-                char err[256];
+                char err[512];
                 int r;
 
                 j->manager = m;
                 j->conf = jc;
-                r = filter_new(&jc->filter, &j->filter, &fe);
+                r = jail_compile(jc, &j->filter, &j->dates, err, sizeof err);
                 if (r == -ENOMEM) {
                         jails_free(jails, c->n_jails);
                         return log_oom();
                 }
                 if (r < 0) {
-                        log_error("%s:%u: jail '%s': bad regex at offset %zu: %s", fe.file[0] ? fe.file : jc->file,
-                                  fe.line, jc->name, fe.offset, fe.message);
-                        bad = -EINVAL;
-                        continue;
-                }
-                if (jail_reads_files(jc)) {
-                        r = date_pattern_new(jc->filter.datepattern, jc->logtimezone, &j->dates);
-                        if (r == -ENOMEM) {
-                                jails_free(jails, c->n_jails);
-                                return log_oom();
-                        }
-                        if (r < 0) {
-                                log_error("%s:%u: jail '%s': datepattern '%s' or logtimezone '%s' is not supported "
-                                          "(%%Y %%y %%m %%d %%e %%j %%H %%M %%S %%f %%b %%B %%a %%z %%Z, ^, {^LN-BEG}, "
-                                          "EPOCH, {NONE}; zones UTC, +HHMM)",
-                                          jc->file, jc->line, jc->name, strempty(jc->filter.datepattern),
-                                          strempty(jc->logtimezone));
-                                bad = -EINVAL;
-                                continue;
-                        }
-                } else if (journal_match_validate(jc->journalmatch, err, sizeof err) < 0) {
-                        log_error("%s:%u: jail '%s': journalmatch: %s", jc->file, jc->line, jc->name, err);
+                        log_error("%s", err);
                         bad = -EINVAL;
                         continue;
                 }

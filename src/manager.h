@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 
+#include "conf.h"
+#include "date.h"
+#include "match.h"
 #include "nftjail.h"
 
 /* The Manager owns the event loop, the configuration and every module instance: journal sources,
@@ -20,6 +23,13 @@ typedef struct ManagerOptions {
  * Logs every problem with file and line. Returns 0 or a negative errno. */
 int manager_new(const ManagerOptions *o, Manager **ret);
 Manager *manager_free(Manager *m);
+
+/* Compiles what loading the configuration does not check: a jail's filter (its regexes), the
+ * datepattern and logtimezone of a jail that reads files, the journalmatch of one that reads the
+ * journal. Returns 0 with *ret_filter and *ret_dates (NULL: checked, then freed; *ret_dates is
+ * NULL for a journal jail); -ENOMEM; or -EINVAL with err holding "FILE:LINE: jail 'NAME': ...".
+ * Used by the daemon and by `nftjail test-config`, so both refuse the same configurations. */
+int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_dates, char *err, size_t errlen);
 
 /* Prints what would run (for --test-config). */
 void manager_dump(const Manager *m, FILE *f);

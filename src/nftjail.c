@@ -5,6 +5,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "manager.h"
 
 const char *ctl_program = "nftjail";
 
@@ -78,9 +79,24 @@ int ctl_test_config(int argc, char *argv[]) {
                 conf_diags_done(&diags);
                 return 1;
         }
+        /* what the daemon compiles at start: regexes, datepatterns, journal matches */
+        r = diags.n_errors > 0;
+        for (size_t i = 0; i < c->n_jails; i++) {
+                char err[512];
+                int k = jail_compile(&c->jails[i], NULL, NULL, err, sizeof err);
+
+                if (k == -ENOMEM) {
+                        fprintf(stderr, "%s test-config: out of memory\n", ctl_program);
+                        r = 1;
+                        break;
+                }
+                if (k < 0) {
+                        fprintf(stderr, "error: %s\n", err);
+                        r = 1;
+                }
+        }
         config_dump(c, stdout);
         config_free(c);
-        r = diags.n_errors > 0;
         conf_diags_done(&diags);
         if (fflush(stdout) != 0)
                 return 1;

@@ -24,7 +24,9 @@ tools/install-deps.sh.
 Usage: f2b-samples.py --nftjail PATH --conf DIR [--f2b-root DIR] [--json OUT] [--expect FILE]
   [--show FILTER] [--theirs]
 --expect FILE: exit 1 unless every filter listed there (one per line) loads and gets every
-  checked line right. Exit 77 when fail2ban's files are not there.
+  checked line right. --theirs also copies all of etc/fail2ban over nftjail's configuration (jail.conf,
+  paths-*.conf, jail.d, ...) and fails unless `nftjail test-config` accepts it with fail2ban's default
+  sshd jail. Exit 77 when fail2ban's files are not there.
 """
 import argparse
 import ipaddress
@@ -165,6 +167,32 @@ def check_filter(nftjail, conf, name, sample, show):
     return res
 
 
+def check_whole_tree(nftjail, conf, f2b_root):
+    """All of /etc/fail2ban copied over nftjail's configuration (jail.conf, paths-*.conf, jail.d,
+    filter.d, action.d): `nftjail test-config` must accept it and run fail2ban's Debian default, the
+    sshd jail. Returns an error text or None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = os.path.join(tmp, "conf")
+        shutil.copytree(conf, dst)
+        src = os.path.join(f2b_root, "etc/fail2ban")
+        for name in os.listdir(src):
+            s, d = os.path.join(src, name), os.path.join(dst, name)
+            if os.path.isdir(s):
+                shutil.copytree(s, d, dirs_exist_ok=True)
+            else:
+                shutil.copy(s, d)
+        p = subprocess.run([nftjail, "test-config", "--config-dir", dst], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        if p.returncode != 0:
+            return "test-config exit %d:\n%s" % (p.returncode, err)
+        if "[sshd]" not in out:
+            return "test-config accepted it but runs no sshd jail:\n%s" % out
+        print("all of %s copied over: test-config accepts it; warnings:\n  %s" %
+              (src, "\n  ".join(l for l in err.splitlines() if l) or "(none)"))
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nftjail", required=True)
@@ -218,6 +246,11 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"results": results, "right": right, "wrong": wrong}, f, indent=1)
+    if a.theirs:
+        err = check_whole_tree(a.nftjail, a.conf, a.f2b_root)
+        if err:
+            print("FAIL: %s" % err)
+            return 1
     if a.expect:
         bad = []
         byname = {r["filter"]: r for r in results}

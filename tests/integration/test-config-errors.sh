@@ -15,15 +15,18 @@ fresh() {
 	cp -a "$SRCDIR/conf" "$tmp/conf"
 	mkdir -p "$tmp/conf/jail.d" "$tmp/conf/filter.d"
 }
-# check_bad WHAT REGEX...: --test-config exits 1 and stderr matches every REGEX
+# check_bad WHAT REGEX...: nftjaild --test-config and nftjail test-config both exit 1 and their
+# stderr matches every REGEX
 check_bad() {
-	local what=$1 rc
+	local what=$1 rc cmd
 	shift
-	"$NFTJAILD" --test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	[ "$rc" = 1 ] || { cat "$tmp/err"; fail "$what: exit code $rc, want 1"; }
-	for re in "$@"; do
-		grep -Eq -- "$re" "$tmp/err" || { cat "$tmp/err"; fail "$what: stderr lacks /$re/"; }
+	for cmd in "$NFTJAILD --test-config" "$NFTJAIL test-config"; do
+		$cmd --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		[ "$rc" = 1 ] || { cat "$tmp/err"; fail "$what: $cmd: exit code $rc, want 1"; }
+		for re in "$@"; do
+			grep -Eq -- "$re" "$tmp/err" || { cat "$tmp/err"; fail "$what: $cmd: stderr lacks /$re/"; }
+		done
 	done
 	echo "ok: $what"
 }
@@ -75,6 +78,17 @@ check_bad "unsupported backend" "jail\.local:3" "gamin"
 fresh
 printf '[sshd]\nenabled = true\njournalmatch = _SYSTEMD_UNIT=ssh.service + lowercase=bad\n' >"$tmp/conf/jail.local"
 check_bad "bad journalmatch" "journalmatch" "lowercase=bad"
+
+# a datepattern that does not compile (file jail), and a multi-line filter: refused by name
+fresh
+: >"$tmp/app.log"
+printf '[Definition]\nfailregex = ^x <HOST>$\ndatepattern = ^%%%%Y-%%%%m-%%%%d [%%%%H\n' >"$tmp/conf/filter.d/dp.conf"
+printf '[dp]\nenabled = true\nfilter = dp\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/dp.local"
+check_bad "bad datepattern" "jail 'dp'" "datepattern '\^%Y-%m-%d \[%H' does not compile"
+fresh
+printf '[Definition]\nfailregex = ^x <HOST>$\nmaxlines = 2\n' >"$tmp/conf/filter.d/ml.conf"
+printf '[ml]\nenabled = true\nfilter = ml\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/ml.local"
+check_bad "multi-line filter" "jail 'ml'" "multi-line filters are not supported"
 
 # 6. the daemon itself refuses to start on the same errors (exit 1, before touching anything)
 fresh

@@ -509,6 +509,21 @@ static void test_known(void **state) {
         assert_int_equal(j->ports[1], 2222);
         config_free(c);
         conf_diags_done(&d);
+
+        /* default/key: [DEFAULT]'s value even where the jail sets its own (fail2ban's
+         * paths-common.conf: default_backend = %(default/backend)s) */
+        write_file("jail.local", "[DEFAULT]\nbackend = polling\nmy_backend = %(default/backend)s\n"
+                                 "[sshd]\nbackend = %(my_backend)s\nlogpath = /var/log/x.log\n"
+                                 "[proxmox]\nenabled = true\nbackend = systemd\nmaxretry = %(default/maxretry)s\n");
+        c = load_ok(&d);
+        j = jail(c, "sshd");
+        assert_int_equal(j->backend, BACKEND_POLLING);
+        config_free(c);
+        conf_diags_done(&d);
+        write_file("jail.local", "[sshd]\nport = %(default/nosuch)s\n");
+        assert_int_equal(config_load(tmpdir, &c, &d), -EINVAL);
+        assert_diag(&d, "[DEFAULT] has no option 'nosuch'", "jail.local", 2, true);
+        conf_diags_done(&d);
 }
 
 /* ---- filters ---- */
