@@ -1254,18 +1254,7 @@ int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
                 else if (keyword(s, "EPOCH")) /* fail2ban's filters write "Epoch" too */
                         p->epoch = true;
                 else {
-                        for (const char *q = s; *q; q++) {
-                                if (*q == '\\') {
-                                        if (!q[1])
-                                                goto invalid;
-                                        q++;
-                                } else if (*q == '%') {
-                                        if (!q[1] || !strchr("YymdejHMSfbBhaAzZ%", q[1]))
-                                                goto invalid;
-                                        q++;
-                                } else if (strchr("()[]{}|*+?$", *q))
-                                        goto invalid; /* regex syntax we do not read */
-                        }
+                        /* plain text and the directives the hand matcher reads (needs_templates()) */
                         p->spec = strdup(s);
                         if (!p->spec) {
                                 free(p);
