@@ -17,6 +17,7 @@
 /* A datepattern line with regex syntax, compiled (see template_compile()). */
 typedef struct Template {
         pcre2_code *re;
+        bool ln_beg;            /* starts with {^LN-BEG}: the date starts at offset 0, 1 or 2 */
 } Template;
 
 #define DATE_TEMPLATES_MAX 16
@@ -977,7 +978,10 @@ static int template_compile(const char *line, Template *t) {
                 free(pat);
                 return -ENOMEM;
         }
-        t->re = pcre2_compile((PCRE2_SPTR) pat, n, PCRE2_DUPNAMES, &err, &off, NULL);
+        t->ln_beg = strncmp(line, "{^LN-BEG}", 9) == 0;
+        /* anchored at compile time: the JIT does not take PCRE2_ANCHORED at match time */
+        t->re = pcre2_compile((PCRE2_SPTR) pat, n, PCRE2_DUPNAMES | (t->ln_beg ? PCRE2_ANCHORED : 0), &err, &off,
+                              NULL);
         free(pat);
         if (!t->re)
                 return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
@@ -1131,7 +1135,17 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
         (void) pthread_once(&date_once, date_init);
         if (!date_mctx)
                 return 0;
-        rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), 0, 0, md, date_mctx);
+        if (t->ln_beg) {
+                /* PCRE2 cannot tell that {^LN-BEG}'s lookbehinds pin the start: without this it
+                 * would try every offset of the line */
+                rc = PCRE2_ERROR_NOMATCH;
+                for (size_t at = 0; at <= 2 && at <= len && rc == PCRE2_ERROR_NOMATCH; at++) {
+                        if (at > 0 && (is_alnum(line[at - 1]) || line[at - 1] == '_'))
+                                break;
+                        rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), at, 0, md, date_mctx);
+                }
+        } else
+                rc = pcre2_match(t->re, (PCRE2_SPTR) line, MIN(len, DATE_SEARCH_MAX), 0, 0, md, date_mctx);
         if (rc <= 0)
                 return 0;
         ov = pcre2_get_ovector_pointer(md);

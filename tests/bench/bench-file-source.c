@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Throughput of the file source: a generated 1,000,000-line auth log appended at once to a
  * tailed file, read through source_file_drain() (read, split, date strip, position save),
- * alone and with the shipped sshd filter on each line. Files live in a mktemp directory.
+ * alone and with the shipped sshd filter on each line; and 1,000,000 lines of a web server's
+ * access log, whose date is inside the line ("[24/Nov/2026:13:05:01 +0000]"), so that every line
+ * goes through the automatic detection's fallbacks. Files live in a mktemp directory.
  * Prints figures; never fails on time.
  *
  *   bench-file-source [LOGFILE]      (default: runs gen-authlog.py --lines 1000000) */
@@ -126,6 +128,20 @@ int main(int argc, char *argv[]) {
         printf("%zu bytes of log; file source from a tmp file (page cache), one core\n", len);
         run("source only", dir, data, len, NULL);
         run("source + sshd filter", dir, data, len, filter);
+        {
+                size_t n = 0, acap = 200u << 20;
+                char *acc = malloc(acap);
+
+                if (!acc)
+                        return EXIT_FAILURE;
+                for (unsigned i = 0; i < 1000000 && n + 256 < acap; i++)
+                        n += (size_t) snprintf(acc + n, acap - n,
+                                               "203.0.113.%u - - [24/Nov/2026:13:%02u:%02u +0000] \"GET /wp-login.php?x=%u "
+                                               "HTTP/1.1\" 401 512 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n",
+                                               i % 250, i / 60 % 60, i % 60, i);
+                run("source only, access log", dir, acc, n, NULL);
+                free(acc);
+        }
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
                 fprintf(stderr, "cannot remove %s\n", dir);
