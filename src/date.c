@@ -1160,8 +1160,38 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
         return 1;
 }
 
+/* Whether one of default_templates[] could start at line[i]: a letter (a month, a weekday or a
+ * zone), "@" (TAI64N), or digits in a run that one of them starts with: 1-2 or 4 before "-", "/"
+ * or "." (a day or a year), 6 or 8 before a blank (MySQL). Most lines without a leading date
+ * (an access log's "203.0.113.5 - - [...]") are told here without running the regex. */
+static bool default_could_start(const char *line, size_t len, size_t i) {
+        size_t k = i;
+
+        if (i >= len)
+                return false;
+        if (isalpha((unsigned char) line[i]) || line[i] == '@')
+                return true;
+        while (k < len && is_digit(line[k]) && k - i < 9)
+                k++;
+        if (k == i || k >= len)
+                return false;
+        if (strchr("-/.", line[k]))
+                return k - i <= 2 || k - i == 4;
+        return (k - i == 6 || k - i == 8) && is_blank(line[k]);
+}
+
 static int default_find(const DatePattern *p, const char *line, size_t len, int64_t now_sec, int64_t *ret_epoch,
                         size_t *ret_start, size_t *ret_end) {
+        bool could = false;
+
+        /* {^LN-BEG}: at offset 0, or past one or two non-word characters */
+        for (size_t i = 0; i <= 2 && i < len && !could; i++) {
+                if (i > 0 && (is_alnum(line[i - 1]) || line[i - 1] == '_'))
+                        break;
+                could = default_could_start(line, len, i);
+        }
+        if (!could)
+                return 0;
         (void) pthread_once(&date_once, date_init);
         if (!default_template.re)
                 return 0;

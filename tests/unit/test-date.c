@@ -329,6 +329,13 @@ static void test_find_auto_more(void **state) {
         find(NULL, NULL, "[2026-11-24 13:05:01] NOTICE[1638] chan_sip.c: x", NOW, 1795525501, 1, 20);
         find(NULL, NULL, "261124 13:05:01 [Warning] Access denied", NOW, 1795525501, 0, 15);
         find(NULL, NULL, "[24/Nov/2026 13:05:01] Relay attempt", NOW, 1795525501, 1, 21);
+        find(NULL, NULL, "24-11-2026 13:05:01 +0300 PROXY", NOW, 1795525501, 0, 19);
+        find(NULL, NULL, "20261124 13:05:01 x", NOW, 1795525501, 0, 17);
+        find(NULL, NULL, "Nov 24, 2026 1:05:01 PM org.apache x", NOW, 1795525501, 0, 23);
+        find(NULL, NULL, "@400000006b058b8700000000 deliver(u): x", NOW, 1795525501, 0, 25);
+        /* digits that none of them starts with: not looked at further */
+        find_none(NULL, "203.0.113.5 - - x");
+        find_none(NULL, "12345 13:05:01 x");
         find_none(NULL, "xyz [Tue Nov 24 13:05:01 2026] late");
         /* a zone after a blank (Serilog); a blank and a sign that are not a zone stay the message's */
         find(NULL, NULL, "2026-11-24 21:05:01.008 +08:00 [WRN] Failed login", NOW, 1795525501, 0, 30);
