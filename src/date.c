@@ -945,6 +945,8 @@ static void template_done(Template *t) {
         t->re = NULL;
 }
 
+#define TEMPLATE_MAX (64u * 1024u) /* bytes of a datepattern line once expanded */
+
 /* Compiles one datepattern line. Returns 0 or -EINVAL, -ENOMEM. */
 static int template_compile(const char *line, Template *t) {
         char *pat = NULL, *body = NULL;
@@ -962,6 +964,8 @@ static int template_compile(const char *line, Template *t) {
                 free(body);
                 return -ENOMEM;
         }
+        if (r >= 0 && nb > TEMPLATE_MAX)
+                r = -EINVAL; /* {DATE} written over and over: the config is bounded, the expansion must be too */
         if (r < 0) {
                 free(body);
                 return r;

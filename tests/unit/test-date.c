@@ -314,6 +314,16 @@ static void test_find_templates(void **state) {
         assert_int_equal(date_pattern_new("^[^\\[]*\\[({DATE}", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y-%m-%d [%H", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y\n%Q", NULL, &p), -EINVAL);
+        /* {DATE} over and over: the expansion is bounded */
+        {
+                char big[40 * 6 + 1] = "";
+                for (int i = 0; i < 40; i++)
+                        strcat(big, "{DATE}");
+                assert_int_equal(date_pattern_new(big, NULL, &p), -EINVAL);
+                assert_int_equal(date_pattern_new("{DATE} {DATE}", NULL, &p), 0);
+                date_pattern_free(p);
+                p = NULL;
+        }
         /* a hostile line: the pattern backtracks over 512 "[" and finds nothing */
         memset(hostile, '[', sizeof hostile - 1);
         hostile[sizeof hostile - 1] = 0;
