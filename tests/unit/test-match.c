@@ -601,6 +601,10 @@ static void test_sshd_injection(void **state) {
                 "h sshd[1]: Failed publickey for invalid user %s from 192.0.2.200 port 4444 ssh2",
                 "h sshd[1]: Accepted password for %s from 192.0.2.200 port 4444 ssh2",
                 "h sshd[1]: pam_unix(sshd:session): session opened for user %s by (uid=0)",
+                "h sshd[1]: error: PAM: Authentication failure for %s from 192.0.2.200",
+                "h sshd[1]: error: PAM: authentication error for %s from 192.0.2.200 via 192.0.2.1",
+                "h sshd[1]: Connection reset by authenticating user %s 192.0.2.200 port 4444 [preauth]",
+                "h sshd[1]: Received disconnect from 192.0.2.200 port 4444:3: %s: Auth fail [preauth]",
         };
         char path[4096];
 
@@ -629,6 +633,48 @@ static void test_sshd_injection(void **state) {
                                         fprintf(stderr, "INJECTION [%s] '%s' -> %s\n", sshd_modes[mi], line, a);
                                 assert_false(r == MATCH_FAILURE && strcmp(a, "192.0.2.200") != 0);
                         }
+                filter_free(f);
+                ff_filter_conf_done(&fc);
+        }
+}
+
+/* In normal mode (the default) each failed attempt counts once, as in fail2ban: a connection with
+ * three wrong passwords is 3 failures, not 5 (pam_unix's line for the first one and the closing
+ * line count in extra and aggressive modes only). */
+static void test_sshd_counts_attempts(void **state) {
+        static const char *lines[] = {
+                "bastion sshd[123]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.9  user=alice",
+                "bastion sshd[123]: Failed password for alice from 198.51.100.9 port 50000 ssh2",
+                "bastion sshd[123]: Failed password for alice from 198.51.100.9 port 50000 ssh2",
+                "bastion sshd[123]: Failed password for alice from 198.51.100.9 port 50000 ssh2",
+                "bastion sshd[123]: Connection closed by authenticating user alice 198.51.100.9 port 50000 [preauth]",
+                "bastion sshd[123]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.9  user=alice",
+                "bastion sshd[124]: error: PAM: Authentication failure for alice from 198.51.100.9",
+                "bastion sshd[124]: Failed keyboard-interactive/pam for alice from 198.51.100.9 port 50001 ssh2",
+        };
+        static const struct {
+                const char *mode;
+                unsigned want;
+        } modes[] = { { "normal", 4 }, { "ddos", 4 }, { "extra", 7 }, { "aggressive", 7 } };
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/conf/filter.d/sshd.conf", NFTJAIL_TEST_SRCDIR);
+        for (size_t mi = 0; mi < ELEMENTSOF(modes); mi++) {
+                char opt[64];
+                FilterConf fc = {};
+                Filter *f = NULL;
+                unsigned n = 0;
+
+                snprintf(opt, sizeof opt, "mode=%s", modes[mi].mode);
+                assert_int_equal(ff_load_filter(path, opt, &fc), 0);
+                assert_int_equal(filter_new(&fc, &f, NULL), 0);
+                for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                        MatchResult m;
+                        n += filter_match(f, lines[i], strlen(lines[i]), &m) == MATCH_FAILURE;
+                }
+                if (n != modes[mi].want)
+                        fprintf(stderr, "mode %s: %u failures, want %u\n", modes[mi].mode, n, modes[mi].want);
+                assert_int_equal(n, modes[mi].want);
                 filter_free(f);
                 ff_filter_conf_done(&fc);
         }
@@ -799,6 +845,7 @@ int main(void) {
                 cmocka_unit_test(test_corpus_sshd),
                 cmocka_unit_test(test_corpus_proxmox),
                 cmocka_unit_test(test_sshd_injection),
+                cmocka_unit_test(test_sshd_counts_attempts),
                 cmocka_unit_test(test_random_lines),
                 cmocka_unit_test(test_fail2ban_common_names),
         };
