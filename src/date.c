@@ -17,6 +17,7 @@
 /* A datepattern line with regex syntax, compiled (see template_compile()). */
 typedef struct Template {
         pcre2_code *re;
+        uint32_t date_group;    /* the capture number of njDATE */
         bool ln_beg;            /* starts with {^LN-BEG}: the date starts at offset 0, 1 or 2 */
 } Template;
 
@@ -989,6 +990,12 @@ static int template_compile(const char *line, Template *t) {
         free(pat);
         if (!t->re)
                 return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+        r = pcre2_substring_number_from_name(t->re, (PCRE2_SPTR) "njDATE");
+        if (r <= 0) { /* the user's pattern named a group njDATE too */
+                template_done(t);
+                return -EINVAL;
+        }
+        t->date_group = (uint32_t) r;
         (void) pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
         return 0;
 }
@@ -1087,14 +1094,17 @@ static bool template_fields(const DatePattern *p, const pcre2_code *re, const ch
                         dated = true;
                         break;
                 }
-                case 't':
+                case 't': {
                         /* TAI64N: 2^62 + 10 + seconds since the epoch (as daemontools writes it), then
-                         * nanoseconds */
-                        if (n != 24)
+                         * nanoseconds; a label before 1970 or past 2^40 s is no date of a log line */
+                        uint64_t label = n == 24 ? hex_value(s + i, 16) : 0, base = (UINT64_C(1) << 62) + 10;
+
+                        if (label < base || label - base > (UINT64_C(1) << 40))
                                 return false;
-                        *ret = (int64_t) (hex_value(s + i, 16) - (UINT64_C(1) << 62) - 10);
+                        *ret = (int64_t) (label - base);
                         dated = true;
                         break;
+                }
                 default:
                         break;
                 }
@@ -1153,10 +1163,7 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
         if (rc <= 0)
                 return 0;
         ov = pcre2_get_ovector_pointer(md);
-        rc = pcre2_substring_number_from_name(t->re, (PCRE2_SPTR) "njDATE");
-        if (rc <= 0)
-                return 0;
-        date_group = (uint32_t) rc;
+        date_group = t->date_group;
         if (ov[2 * date_group] == PCRE2_UNSET || !template_fields(p, t->re, line, ov, now_sec, ret_epoch))
                 return 0;
         *ret_start = ov[2 * date_group];

@@ -308,6 +308,9 @@ static void test_find_templates(void **state) {
         /* keywords: Epoch at the line start (nsd, squid), TAI64N (dovecot's deliver log) */
         find("{^LN-BEG}Epoch", NULL, "1795525501.123 x", NOW, 1795525501, 0, 14);
         find("{^LN-BEG}TAI64N", NULL, "@400000006b058b8700000000 x", NOW, 1795525501, 0, 25);
+        /* a label before 1970 or far in the future is no date */
+        find_none("{^LN-BEG}TAI64N", "@000000000000000000000000 x");
+        find_none("{^LN-BEG}TAI64N", "@ffffffffffffffff00000000 x");
         /* an optional part in regex syntax (freeswitch) */
         find("^(?:%Y-)?%m-%d[ T]%H:%M:%S(?:\\.%f)?", NULL, "2026-11-24 13:05:01.123 x", NOW, 1795525501, 0, 23);
         /* what does not compile is refused */
