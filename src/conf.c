@@ -987,10 +987,15 @@ static int drop_hostless_mlfid(FilterConf *f, ConfDiags *d) {
                 r = ini_diag(d, fr->file, fr->line, false,
                              "failregex without an address skipped: fail2ban takes it from an earlier line of the "
                              "same <F-MLFID>, which nftjail does not track");
+                if (r < 0) {
+                        /* keep this one and the rest: each entry stays owned exactly once */
+                        for (; i < f->n_failregex; i++)
+                                f->failregex[k++] = f->failregex[i];
+                        f->n_failregex = k;
+                        return r;
+                }
                 free(fr->pattern);
                 free(fr->file);
-                if (r < 0)
-                        return r;
         }
         f->n_failregex = k;
         return 0;
