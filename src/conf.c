@@ -953,54 +953,6 @@ static const char *q(const char *s, char *buf, size_t len) {
         return escape_bytes(s, strlen(s), buf, len);
 }
 
-/* Whether an expanded regex names the address: one of the tags, or a group of those names. */
-static bool regex_names_host(const char *p) {
-        static const char *const marks[] = {
-                "<HOST>", "<ADDR>", "<IP4>", "<IP6>", "(?P<host>", "(?P<addr>", "(?P<ip4>", "(?P<ip6>",
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(marks); i++)
-                if (strstr(p, marks[i]))
-                        return true;
-        return false;
-}
-
-/* fail2ban ties the lines of one session together by the prefregex's <F-MLFID> (sshd's
- * "sshd[1234]:"): a failregex without an address counts against the address an earlier line of
- * the same session gave ("Disconnecting: Too many authentication failures"). nftjail does not
- * track sessions, so such a failregex could never ban anyone: it is dropped with a warning, and
- * the filter's other regexes work. Without <F-MLFID> a failregex without an address stays an
- * error (filter_new() says so). */
-static int drop_hostless_mlfid(FilterConf *f, ConfDiags *d) {
-        size_t k = 0;
-        int r;
-
-        if (!f->prefregex.pattern || !strstr(f->prefregex.pattern, "<F-MLFID>") || regex_names_host(f->prefregex.pattern))
-                return 0;
-        for (size_t i = 0; i < f->n_failregex; i++) {
-                FilterRegex *fr = &f->failregex[i];
-
-                if (regex_names_host(fr->pattern)) {
-                        f->failregex[k++] = *fr;
-                        continue;
-                }
-                r = ini_diag(d, fr->file, fr->line, false,
-                             "failregex without an address skipped: fail2ban takes it from an earlier line of the "
-                             "same <F-MLFID>, which nftjail does not track");
-                if (r < 0) {
-                        /* keep this one and the rest: each entry stays owned exactly once */
-                        for (; i < f->n_failregex; i++)
-                                f->failregex[k++] = f->failregex[i];
-                        f->n_failregex = k;
-                        return r;
-                }
-                free(fr->pattern);
-                free(fr->file);
-        }
-        f->n_failregex = k;
-        return 0;
-}
-
 /* maxlines, for a filter or a jail's override: *ret keeps its value when unset; a bad value is
  * an error with its file and line. Returns 0 or -ENOMEM. */
 static int scope_get_maxlines(Scope *sc, ConfDiags *d, unsigned *ret) {
@@ -1160,9 +1112,6 @@ static int filter_load(const char *config_dir, const char *spec, const char *fro
                 }
                 free(pre);
         }
-        r = drop_hostless_mlfid(&f, d);
-        if (r < 0)
-                goto finish;
         r = scope_get_str(&sc, d, "datepattern", &f.datepattern, NULL);
         if (r == -ENOMEM)
                 goto finish;

@@ -10,6 +10,7 @@
 #include <pcre2.h>
 
 #include "match.h"
+#include "util/time-util.h"
 
 /* Limits that keep a hostile line from making a regex run away. A sane filter needs a few
  * hundred steps per line; the match limit leaves room for greedy ".*" over MATCH_LINE_MAX bytes. */
@@ -40,11 +41,32 @@ typedef struct Regex {
         uint32_t *nofail_groups; /* <F-NOFAIL>, <F-MLFGAINED> (a login that succeeded): when it
                                   * took part, the line is not a failure */
         size_t n_nofail_groups;
+        uint32_t *mlfid_groups; /* prefregex: <F-MLFID>, the session a line belongs to */
+        size_t n_mlfid_groups;
+        uint32_t *forget_groups; /* <F-MLFFORGET>: when it took part, the session is over */
+        size_t n_forget_groups;
         char *literal;          /* a substring every match contains, or NULL */
         size_t literal_len;
 } Regex;
 
+/* fail2ban's <F-MLFID>: the prefregex names the session a line belongs to (sshd's
+ * "host sshd[1234]: "), and a failregex without an address counts against the address an earlier
+ * line of the same session gave ("Disconnecting: Too many authentication failures for root").
+ * A direct-mapped cache, a slot per hash of the id: the newest session takes a slot, an entry is
+ * trusted for SESSION_MAX_AGE, and <F-MLFFORGET> ends a session. */
+#define SESSION_SLOTS 256
+#define SESSION_ID_MAX 96
+#define SESSION_MAX_AGE (10 * 60 * USEC_PER_SEC)
+
+typedef struct Session {
+        uint8_t id_len;         /* 0: empty */
+        char id[SESSION_ID_MAX];
+        Addr addr;
+        usec_t at;              /* CLOCK_MONOTONIC */
+} Session;
+
 struct Filter {
+        Session *sessions;      /* SESSION_SLOTS, when the prefregex has <F-MLFID>; else NULL */
         Regex *fail;
         size_t n_fail;
         Regex *ignore;
@@ -403,6 +425,8 @@ static void regex_done(Regex *re) {
         pcre2_code_free(re->code);
         free(re->host_groups);
         free(re->content_groups);
+        free(re->mlfid_groups);
+        free(re->forget_groups);
         free(re->nofail_groups);
         free(re->literal);
         *re = (Regex) {};
@@ -464,6 +488,10 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
                         r = group_add(&re.content_groups, &re.n_content_groups, g);
                 else if (strcmp(name, "nofail") == 0 || strcmp(name, "mlfgained") == 0)
                         r = group_add(&re.nofail_groups, &re.n_nofail_groups, g);
+                else if (strcmp(name, "mlfid") == 0)
+                        r = group_add(&re.mlfid_groups, &re.n_mlfid_groups, g);
+                else if (strcmp(name, "mlfforget") == 0)
+                        r = group_add(&re.forget_groups, &re.n_forget_groups, g);
                 else
                         r = 0;
                 if (r < 0)
@@ -701,6 +729,7 @@ Filter *filter_free(Filter *f) {
                 regex_done(&f->ignore[i]);
         free(f->ignore);
         regex_done(&f->pref);
+        free(f->sessions);
         expanded_freep(&f->expanded);
         pcre2_code_free(f->gate);
         free(f->gate_shift);
@@ -750,6 +779,9 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 }
         }
 
+        if (f->pref.n_mlfid_groups > 0 && !(f->sessions = calloc(SESSION_SLOTS, sizeof(Session))))
+                return -ENOMEM;
+
         f->fail = calloc(fc->n_failregex, sizeof(Regex));
         if (!f->fail)
                 return -ENOMEM;
@@ -761,9 +793,10 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 if (r < 0)
                         return r;
                 f->n_fail++;
-                if (f->fail[i].n_host_groups == 0 && f->pref.n_host_groups == 0) {
+                if (f->fail[i].n_host_groups == 0 && f->pref.n_host_groups == 0 && f->pref.n_mlfid_groups == 0) {
                         set_error(reterr, &fc->failregex[i], 0,
-                                  "failregex has no <HOST>, <ADDR>, <IP4> or <IP6> (and the prefregex neither)");
+                                  "failregex has no <HOST>, <ADDR>, <IP4> or <IP6> (and the prefregex neither, "
+                                  "nor an <F-MLFID> to take it from an earlier line)");
                         return -EINVAL;
                 }
         }
@@ -872,11 +905,28 @@ static size_t gate_regex(const Filter *f) {
         return MIN(i, f->n_fail);
 }
 
+/* The slot of session id (FNV-1a), or NULL when the id is too long to keep. */
+static Session *session_slot(Filter *f, const char *id, size_t n) {
+        uint32_t h = 2166136261u;
+
+        if (!f->sessions || n == 0 || n > SESSION_ID_MAX)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (uint8_t) id[i]) * 16777619u;
+        return &f->sessions[h % SESSION_SLOTS];
+}
+
+static bool session_is(const Session *x, const char *id, size_t n) {
+        return x && x->id_len == n && memcmp(x->id, id, n) == 0;
+}
+
 static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
         size_t slen, a, b, n_try, i;
         uint32_t opts = 0, sopts, above = UINT32_MAX, shift = 0;
-        bool have_pref_addr = false, gated = false;
+        bool have_pref_addr = false, gated = false, nofail, from_line = true;
+        const char *sid = NULL;
+        size_t sid_len = 0;
         pcre2_match_data *md = f ? f->md : NULL;
         Addr pref_addr = {}, addr;
         const Regex *re;
@@ -907,6 +957,10 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
                         if (addr_parse(line + a, b - a, &pref_addr) < 0)
                                 return MATCH_NONE;
                         have_pref_addr = true;
+                }
+                if (f->sessions && first_group(md, f->pref.mlfid_groups, f->pref.n_mlfid_groups, above, 0, &a, &b)) {
+                        sid = line + a;
+                        sid_len = b - a;
                 }
                 first_group(md, f->pref.content_groups, f->pref.n_content_groups, above, 0, &a, &b);
                 s = line + a;
@@ -947,14 +1001,36 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
         }
         re = &f->fail[i];
 
-        if (re->n_nofail_groups > 0 && first_group(md, re->nofail_groups, re->n_nofail_groups, above, shift, &a, &b))
-                return MATCH_NONE;
+        nofail = re->n_nofail_groups > 0 &&
+                 first_group(md, re->nofail_groups, re->n_nofail_groups, above, shift, &a, &b);
         if (first_group(md, re->host_groups, re->n_host_groups, above, shift, &a, &b)) {
                 if (addr_parse(s + a, b - a, &addr) < 0)
                         return MATCH_NONE;
         } else if (have_pref_addr)
                 addr = pref_addr;
-        else
+        else {
+                /* no address of its own: the one its session gave, if any, and recent */
+                Session *x = session_slot(f, sid, sid_len);
+
+                if (!session_is(x, sid, sid_len) || now_usec(CLOCK_MONOTONIC) - x->at > SESSION_MAX_AGE)
+                        return MATCH_NONE;
+                addr = x->addr;
+                from_line = false;
+        }
+        if (sid) {
+                Session *x = session_slot(f, sid, sid_len);
+
+                if (re->n_forget_groups > 0 && first_group(md, re->forget_groups, re->n_forget_groups, above, shift, &a, &b)) {
+                        if (session_is(x, sid, sid_len))
+                                x->id_len = 0; /* the session is over */
+                } else if (x && from_line) {
+                        x->id_len = (uint8_t) sid_len;
+                        memcpy(x->id, sid, sid_len);
+                        x->addr = addr;
+                        x->at = now_usec(CLOCK_MONOTONIC);
+                }
+        }
+        if (nofail)
                 return MATCH_NONE;
 
         if (ret)

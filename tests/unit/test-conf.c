@@ -654,19 +654,6 @@ static void test_filter_sections(void **state) {
         assert_diag(&d, "no such section or option", "filter.d/xs.conf", 3, true);
         conf_diags_done(&d);
 
-        /* with <F-MLFID>, a failregex without an address is skipped with a warning; the others stay */
-        write_file("filter.d/ml.conf",
-                   "[Definition]\n"
-                   "prefregex = ^<F-MLFID>\\S+\\[\\d+\\]:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$\n"
-                   "failregex = ^Failed password for \\S+ from <HOST>$\n"
-                   "            ^Disconnecting: Too many authentication failures$\n"
-                   "            ^Invalid user \\S+ from <ADDR>$\n");
-        assert_int_equal(filter_conf_load(tmpdir, "ml", &f, &d), 0);
-        assert_int_equal(f.n_failregex, 2);
-        assert_string_equal(f.failregex[1].pattern, "^Invalid user \\S+ from <ADDR>$");
-        assert_diag(&d, "failregex without an address skipped", "filter.d/ml.conf", 4, false);
-        filter_conf_done(&f);
-        conf_diags_done(&d);
 }
 
 static void test_unknown_filter(void **state) {

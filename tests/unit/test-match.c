@@ -204,6 +204,52 @@ static void test_nofail(void **state) {
         filter_free(f);
 }
 
+/* fail2ban's <F-MLFID>: a failregex without an address counts against the address an earlier
+ * line of the same session gave; <F-NOFAIL> lines give it too; <F-MLFFORGET> ends the session;
+ * <F-MLFGAINED> (a login that succeeded) is no failure. */
+static void test_mlfid(void **state) {
+        const char *fail[] = {
+                "^Failed password for \\S+ from <HOST> port \\d+",
+                "^<F-NOFAIL>pam_unix\\(sshd:auth\\): authentication failure;</F-NOFAIL>.* rhost=<HOST>",
+                "^Disconnecting: Too many authentication failures",
+                "^<F-NOFAIL><F-MLFFORGET>Received disconnect</F-MLFFORGET></F-NOFAIL> from <HOST>: 11:",
+                "^<F-MLFFORGET><F-MLFGAINED>Accepted \\w+</F-MLFGAINED></F-MLFFORGET> for \\S+ from <HOST>",
+                NULL,
+        };
+        Filter *f = compile(fail, NULL, "^<F-MLFID>\\S+ sshd\\[\\d+\\]:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$");
+
+        /* no session yet: nothing to count against */
+        expect(f, "h sshd[10]: Disconnecting: Too many authentication failures", MATCH_NONE, NULL);
+        /* a failure gives the session its address; the hostless line then counts against it */
+        expect(f, "h sshd[10]: Failed password for root from 198.51.100.1 port 22", MATCH_FAILURE, "198.51.100.1");
+        expect(f, "h sshd[10]: Disconnecting: Too many authentication failures", MATCH_FAILURE, "198.51.100.1");
+        /* another session (pid) has its own */
+        expect(f, "h sshd[11]: Disconnecting: Too many authentication failures", MATCH_NONE, NULL);
+        /* a no-failure line gives the address too, without counting */
+        expect(f, "h sshd[12]: pam_unix(sshd:auth): authentication failure; logname= rhost=2001:db8::12", MATCH_NONE,
+               NULL);
+        expect(f, "h sshd[12]: Disconnecting: Too many authentication failures", MATCH_FAILURE, "2001:db8::12");
+        /* the session ends: its hostless lines count no more */
+        expect(f, "h sshd[10]: Received disconnect from 198.51.100.1: 11: Bye", MATCH_NONE, NULL);
+        expect(f, "h sshd[10]: Disconnecting: Too many authentication failures", MATCH_NONE, NULL);
+        /* an accepted login is no failure, and ends its session */
+        expect(f, "h sshd[12]: Accepted publickey for alice from 2001:db8::12", MATCH_NONE, NULL);
+        expect(f, "h sshd[12]: Disconnecting: Too many authentication failures", MATCH_NONE, NULL);
+        filter_free(f);
+
+        /* without <F-MLFID>, a failregex without an address is refused at load */
+        {
+                const char *bad[] = { "^Disconnecting: Too many authentication failures", NULL };
+                FilterConf fc = literal_conf(bad, NULL, NULL);
+                FilterError e = {};
+                Filter *g = NULL;
+
+                assert_int_equal(filter_new(&fc, &g, &e), -EINVAL);
+                assert_non_null(strstr(e.message, "F-MLFID"));
+                filter_free(g);
+        }
+}
+
 /* fail2ban's <ADDR> is "\\[?ADDR\\]?": a regex may stop before the "]" (monitorix: "- <ADDR>\\b") */
 static void test_addr_brackets(void **state) {
         const char *fail[] = { "^- <ADDR>\\b", "^at \\[<HOST>\\] x$", NULL };
@@ -836,6 +882,7 @@ int main(void) {
                 cmocka_unit_test(test_ignoreregex),
                 cmocka_unit_test(test_nofail),
                 cmocka_unit_test(test_addr_brackets),
+                cmocka_unit_test(test_mlfid),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_long_lines),
