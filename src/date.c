@@ -948,6 +948,25 @@ static void template_done(Template *t) {
 
 #define TEMPLATE_MAX (64u * 1024u) /* bytes of a datepattern line once expanded */
 
+/* fail2ban's "**" at the start of a pattern (after its opening parentheses) or at its end (before
+ * its closing ones) says "no word boundary here"; we add none, so it is only taken out:
+ * ejabberd's "^I\\(()**" is "^I\\(()". In place. */
+static void strip_unbounded(char *line) {
+        size_t n = strlen(line), i = 0, k;
+
+        k = n;
+        while (k > 0 && line[k - 1] == ')')
+                k--;
+        if (k >= 2 && line[k - 1] == '*' && line[k - 2] == '*' && !(k >= 3 && line[k - 3] == '\\')) {
+                memmove(line + k - 2, line + k, n - k + 1);
+                n -= 2;
+        }
+        while (i < n && line[i] == '(')
+                i++;
+        if (i + 1 < n && line[i] == '*' && line[i + 1] == '*')
+                memmove(line + i, line + i + 2, n - i - 1);
+}
+
 /* Compiles one datepattern line. Returns 0 or -EINVAL, -ENOMEM. */
 static int template_compile(const char *line, Template *t) {
         char *pat = NULL, *body = NULL;
@@ -1257,6 +1276,7 @@ static int templates_new(DatePattern *p, const char *spec) {
                         line = strndup(s, n);
                         if (!line)
                                 return -ENOMEM;
+                        strip_unbounded(line);
                         r = template_compile(line, &p->templates[p->n_templates]);
                         free(line);
                         if (r < 0)

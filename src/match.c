@@ -65,8 +65,16 @@ typedef struct Session {
         usec_t at;              /* CLOCK_MONOTONIC */
 } Session;
 
+/* maxlines > 1: the last maxlines lines, joined by "\n", at most MULTI_BUF_MAX bytes (the oldest
+ * lines go first when a new one does not fit). */
+#define MULTI_BUF_MAX (64u * 1024u)
+
 struct Filter {
         Session *sessions;      /* SESSION_SLOTS, when the prefregex has <F-MLFID>; else NULL */
+        unsigned maxlines;      /* > 1: a multi-line filter, matched on mbuf */
+        char *mbuf;
+        size_t mbuf_len;
+        unsigned mbuf_lines;
         Regex *fail;
         size_t n_fail;
         Regex *ignore;
@@ -203,7 +211,7 @@ static size_t class_end(const char *p, size_t i) {
         return j;
 }
 
-static int expand_pattern(const FilterRegex *fr, char **ret, FilterError *reterr) {
+static int expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr) {
         static const struct {
                 const char *tag;
                 const char *re;
@@ -262,9 +270,14 @@ static int expand_pattern(const FilterRegex *fr, char **ret, FilterError *reterr
                                 }
                         if (done) {
                         } else if (strncmp(p + i, "<SKIPLINES>", 11) == 0) {
-                                set_error(reterr, fr, b.n,
-                                          "<SKIPLINES> (multi-line matching, maxlines > 1) is not supported");
-                                r = -EINVAL;
+                                /* any lines in between, as few as will do */
+                                if (multiline) {
+                                        r = buf_puts(&b, "\\n(?:.*\\n)*?");
+                                        i += 11;
+                                } else {
+                                        set_error(reterr, fr, b.n, "<SKIPLINES> needs maxlines > 1");
+                                        r = -EINVAL;
+                                }
                         } else if (strncmp(p + i, "<DNS>", 5) == 0) {
                                 set_error(reterr, fr, b.n,
                                           "<DNS> is not supported: nftjail does no DNS lookups, use <ADDR>");
@@ -441,7 +454,7 @@ static int group_add(uint32_t **v, size_t *n, uint32_t g) {
         return 0;
 }
 
-static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups, char **ret_expanded,
+static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint32_t *max_groups, char **ret_expanded,
                          FilterError *reterr) {
         _cleanup_free_ char *pattern = NULL;
         Regex re = {};
@@ -450,14 +463,16 @@ static int regex_compile(const FilterRegex *fr, Regex *ret, uint32_t *max_groups
         PCRE2_SIZE erroffset;
         int r, errcode;
 
-        r = expand_pattern(fr, &pattern, reterr);
+        r = expand_pattern(fr, multiline, &pattern, reterr);
         if (r < 0)
                 return r;
 
         /* No PCRE2_UTF: lines are bytes (NUL, invalid UTF-8) and must never make a match error.
-         * A (*LIMIT_MATCH=n) in a pattern can only lower the limits of our match context. */
+         * A (*LIMIT_MATCH=n) in a pattern can only lower the limits of our match context. A
+         * multi-line filter's regexes see several lines: ^ and $ are each line's, as in fail2ban. */
         re.code = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
-                                PCRE2_DUPNAMES | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP,
+                                PCRE2_DUPNAMES | (multiline ? PCRE2_MULTILINE : PCRE2_DOLLAR_ENDONLY) |
+                                        PCRE2_NEVER_UTF | PCRE2_NEVER_UCP,
                                 &errcode, &erroffset, NULL);
         if (!re.code) {
                 PCRE2_UCHAR msg[200];
@@ -730,6 +745,7 @@ Filter *filter_free(Filter *f) {
         free(f->ignore);
         regex_done(&f->pref);
         free(f->sessions);
+        free(f->mbuf);
         expanded_freep(&f->expanded);
         pcre2_code_free(f->gate);
         free(f->gate_shift);
@@ -744,6 +760,7 @@ Filter *filter_free(Filter *f) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Filter *, filter_free);
 
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
+        bool multi = fc && fc->maxlines > 1;
         _cleanup_(filter_freep) Filter *f = NULL;
         _cleanup_(expanded_freep) char **expanded = NULL;
         uint32_t max_groups = 1;
@@ -757,10 +774,8 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                         snprintf(reterr->file, sizeof reterr->file, "%s", fc->file);
                 return -EINVAL;
         }
-        if (fc->maxlines > 1) {
-                set_error(reterr, NULL, 0, "maxlines = %u: multi-line filters are not supported", fc->maxlines);
-                if (reterr && fc->file)
-                        snprintf(reterr->file, sizeof reterr->file, "%s", fc->file);
+        if (multi && fc->prefregex.pattern && fc->prefregex.pattern[0]) {
+                set_error(reterr, &fc->prefregex, 0, "a prefregex with maxlines = %u is not supported", fc->maxlines);
                 return -EINVAL;
         }
 
@@ -768,9 +783,15 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         if (!f)
                 return -ENOMEM;
         f->prefilter = true;
+        if (multi) {
+                f->maxlines = fc->maxlines;
+                f->mbuf = malloc(MULTI_BUF_MAX + 1);
+                if (!f->mbuf)
+                        return -ENOMEM;
+        }
 
         if (fc->prefregex.pattern && fc->prefregex.pattern[0]) {
-                r = regex_compile(&fc->prefregex, &f->pref, &max_groups, NULL, reterr);
+                r = regex_compile(&fc->prefregex, false, &f->pref, &max_groups, NULL, reterr);
                 if (r < 0)
                         return r;
                 if (f->pref.n_content_groups == 0) {
@@ -789,7 +810,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         if (!expanded)
                 return -ENOMEM;
         for (size_t i = 0; i < fc->n_failregex; i++) {
-                r = regex_compile(&fc->failregex[i], &f->fail[i], &max_groups, &expanded[i], reterr);
+                r = regex_compile(&fc->failregex[i], multi, &f->fail[i], &max_groups, &expanded[i], reterr);
                 if (r < 0)
                         return r;
                 f->n_fail++;
@@ -806,7 +827,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 if (!f->ignore)
                         return -ENOMEM;
                 for (size_t i = 0; i < fc->n_ignoreregex; i++) {
-                        r = regex_compile(&fc->ignoreregex[i], &f->ignore[i], &max_groups, NULL, reterr);
+                        r = regex_compile(&fc->ignoreregex[i], multi, &f->ignore[i], &max_groups, NULL, reterr);
                         if (r < 0)
                                 return r;
                         f->n_ignore++;
@@ -815,7 +836,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
 
         /* The gate is built before the first line (gate_build()), when there can be one: two
          * regexes or more, each of which means the same inside a union. */
-        if (f->n_fail >= 2) {
+        if (f->n_fail >= 2 && !multi) {
                 bool safe = true;
                 for (size_t i = 0; i < f->n_fail && safe; i++)
                         safe = union_safe(expanded[i]);
@@ -920,6 +941,80 @@ static bool session_is(const Session *x, const char *id, size_t n) {
         return x && x->id_len == n && memcmp(x->id, id, n) == 0;
 }
 
+/* Drops the n oldest lines of a multi-line filter's buffer. */
+static void mbuf_drop(Filter *f, unsigned n) {
+        size_t off = 0;
+
+        for (unsigned i = 0; i < n && off < f->mbuf_len; i++) {
+                const char *nl = memchr(f->mbuf + off, '\n', f->mbuf_len - off);
+                off = nl ? (size_t) (nl - f->mbuf) + 1 : f->mbuf_len;
+        }
+        if (off >= f->mbuf_len || n >= f->mbuf_lines) {
+                f->mbuf_len = 0;
+                f->mbuf_lines = 0;
+        } else {
+                memmove(f->mbuf, f->mbuf + off, f->mbuf_len - off);
+                f->mbuf_len -= off;
+                f->mbuf_lines -= n;
+        }
+        f->mbuf[f->mbuf_len] = 0;
+}
+
+/* maxlines > 1, as fail2ban: the line joins the last maxlines - 1 in the buffer, the regexes run
+ * on them all (^ and $ match at each line), and the lines up to the end of a match leave the
+ * buffer, so that they count once. A newline inside a line (a journal message) becomes a blank
+ * here, so that the buffer's lines are the log's. */
+static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
+        uint32_t opts = cut ? PCRE2_NOTEOL : 0;
+        const PCRE2_SIZE *ov;
+        const Regex *re;
+        unsigned through = 1;
+        size_t a, b, end, i;
+        bool nofail;
+        Addr addr;
+        int r = MATCH_FAILURE;
+
+        while (f->mbuf_lines > 0 && (f->mbuf_lines >= f->maxlines || f->mbuf_len + 1 + len > MULTI_BUF_MAX))
+                mbuf_drop(f, 1);
+        len = MIN(len, (size_t) MULTI_BUF_MAX);
+        if (f->mbuf_lines > 0)
+                f->mbuf[f->mbuf_len++] = '\n';
+        for (size_t k = 0; k < len; k++)
+                f->mbuf[f->mbuf_len + k] = line[k] == '\n' ? ' ' : line[k];
+        f->mbuf_len += len;
+        f->mbuf_lines++;
+        f->mbuf[f->mbuf_len] = 0;
+
+        for (i = 0; i < f->n_fail; i++)
+                if (regex_run(f, &f->fail[i], f->mbuf, f->mbuf_len, opts) >= 0)
+                        break;
+        if (i == f->n_fail)
+                return MATCH_NONE;
+        re = &f->fail[i];
+        ov = pcre2_get_ovector_pointer(f->md);
+        end = ov[1];
+        for (size_t k = 0; k < end && k < f->mbuf_len; k++)
+                through += f->mbuf[k] == '\n';
+        nofail = re->n_nofail_groups > 0 &&
+                 first_group(f->md, re->nofail_groups, re->n_nofail_groups, UINT32_MAX, 0, &a, &b);
+        if (!first_group(f->md, re->host_groups, re->n_host_groups, UINT32_MAX, 0, &a, &b) ||
+            addr_parse(f->mbuf + a, b - a, &addr) < 0)
+                r = MATCH_NONE;
+        else if (nofail)
+                r = MATCH_NONE;
+        else {
+                if (ret)
+                        *ret = (MatchResult) { .addr = addr, .regex_index = (int) i };
+                for (size_t k = 0; k < f->n_ignore; k++)
+                        if (regex_run(f, &f->ignore[k], f->mbuf, f->mbuf_len, opts) >= 0) {
+                                r = MATCH_IGNORED;
+                                break;
+                        }
+        }
+        mbuf_drop(f, through);
+        return r;
+}
+
 static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
         size_t slen, a, b, n_try, i;
@@ -938,6 +1033,8 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
                 len = MATCH_LINE_MAX;
                 cut = true;
         }
+        if (f->maxlines > 1)
+                return match_multi(f, line, len, cut, ret);
         /* "$" must not match where a line was cut: a client could place a complete-looking
          * message right before the cut and have the real ending ignored. */
         if (cut)

@@ -79,16 +79,21 @@ fresh
 printf '[sshd]\nenabled = true\njournalmatch = _SYSTEMD_UNIT=ssh.service + lowercase=bad\n' >"$tmp/conf/jail.local"
 check_bad "bad journalmatch" "journalmatch" "lowercase=bad"
 
-# a datepattern that does not compile (file jail), and a multi-line filter: refused by name
+# a datepattern that does not compile (file jail), what multi-line filters cannot have: refused by name
 fresh
 : >"$tmp/app.log"
 printf '[Definition]\nfailregex = ^x <HOST>$\ndatepattern = ^%%%%Y-%%%%m-%%%%d [%%%%H\n' >"$tmp/conf/filter.d/dp.conf"
 printf '[dp]\nenabled = true\nfilter = dp\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/dp.local"
 check_bad "bad datepattern" "jail 'dp'" "datepattern '\^%Y-%m-%d \[%H' does not compile"
 fresh
-printf '[Definition]\nfailregex = ^x <HOST>$\nmaxlines = 2\n' >"$tmp/conf/filter.d/ml.conf"
+printf '[Definition]\nprefregex = ^<F-CONTENT>.+</F-CONTENT>$\nfailregex = ^x <HOST>$\nmaxlines = 2\n' >"$tmp/conf/filter.d/ml.conf"
 printf '[ml]\nenabled = true\nfilter = ml\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/ml.local"
-check_bad "multi-line filter" "jail 'ml'" "multi-line filters are not supported"
+check_bad "prefregex in a multi-line filter" "jail 'ml'" "a prefregex with maxlines = 2 is not supported"
+fresh
+: >"$tmp/app.log"
+printf '[Definition]\nfailregex = ^x <HOST><SKIPLINES>y$\n' >"$tmp/conf/filter.d/sk.conf"
+printf '[sk]\nenabled = true\nfilter = sk\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/sk.local"
+check_bad "<SKIPLINES> without maxlines" "jail 'sk'" "<SKIPLINES> needs maxlines > 1"
 
 # 6. the daemon itself refuses to start on the same errors (exit 1, before touching anything)
 fresh

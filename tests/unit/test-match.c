@@ -250,6 +250,50 @@ static void test_mlfid(void **state) {
         }
 }
 
+/* maxlines > 1: the regexes see the last maxlines lines joined by "\n" (^ and $ at each line),
+ * <SKIPLINES> skips lines, and the lines a match used leave the buffer (they count once). */
+static void test_multiline(void **state) {
+        const char *fail[] = {
+                /* mongodb-auth's shape: a failure, then (lines later) the same connection's end */
+                "^\\[conn(?P<__c>\\d+)\\] Failed to authenticate [^\\n]+<SKIPLINES>\\[conn(?P=__c)\\] end connection <HOST>",
+                /* guacamole's: the address on the second of two lines */
+                "^.*\\nWARNING: Authentication attempt from <HOST> for user \"[^\"]*\" failed\\.$",
+                NULL,
+        };
+        FilterConf fc = literal_conf(fail, NULL, NULL);
+        FilterError e = {};
+        Filter *f = NULL;
+
+        fc.maxlines = 4;
+        assert_int_equal(filter_new(&fc, &f, &e), 0);
+        expect(f, "[conn7] Failed to authenticate u@admin with mechanism SCRAM", MATCH_NONE, NULL);
+        expect(f, "[conn8] end connection 198.51.100.8:4000", MATCH_NONE, NULL);
+        expect(f, "[conn7] end connection 198.51.100.7:4000", MATCH_FAILURE, "198.51.100.7");
+        /* those lines were used: the same end again is no failure */
+        expect(f, "[conn7] end connection 198.51.100.7:4000", MATCH_NONE, NULL);
+        expect(f, "apr 15, 2013 8:34:08 PM org.slf4j.impl.JCLLoggerAdapter warn", MATCH_NONE, NULL);
+        expect(f, "WARNING: Authentication attempt from 2001:db8::9 for user \"null\" failed.", MATCH_FAILURE,
+               "2001:db8::9");
+        /* more than maxlines lines apart: the first has left the buffer */
+        expect(f, "[conn9] Failed to authenticate x@admin", MATCH_NONE, NULL);
+        expect(f, "noise 1", MATCH_NONE, NULL);
+        expect(f, "noise 2", MATCH_NONE, NULL);
+        expect(f, "noise 3", MATCH_NONE, NULL);
+        expect(f, "[conn9] end connection 198.51.100.9:4000", MATCH_NONE, NULL);
+        /* a newline inside a line (a journal message) does not make two lines */
+        expect(f, "[conn10] Failed to authenticate x\n[conn10] end connection 198.51.100.10:1", MATCH_NONE, NULL);
+        filter_free(f);
+
+        /* <SKIPLINES> needs maxlines > 1; a prefregex cannot go with it */
+        fc.maxlines = 1;
+        assert_int_equal(filter_new(&fc, &f, &e), -EINVAL);
+        assert_non_null(strstr(e.message, "<SKIPLINES> needs maxlines > 1"));
+        fc = literal_conf(fail + 1, NULL, "^<F-CONTENT>.+</F-CONTENT>$");
+        fc.maxlines = 2;
+        assert_int_equal(filter_new(&fc, &f, &e), -EINVAL);
+        assert_non_null(strstr(e.message, "prefregex"));
+}
+
 /* fail2ban's <ADDR> is "\\[?ADDR\\]?": a regex may stop before the "]" (monitorix: "- <ADDR>\\b") */
 static void test_addr_brackets(void **state) {
         const char *fail[] = { "^- <ADDR>\\b", "^at \\[<HOST>\\] x$", NULL };
@@ -303,16 +347,12 @@ static void test_errors(void **state) {
                 assert_int_equal(filter_new(&fc, &f, &e), -EINVAL);
                 assert_int_equal(e.offset, 5);
         }
-        /* no failregex, maxlines > 1 */
+        /* no failregex (maxlines > 1 is test_multiline's) */
         {
                 FilterConf fc = { .name = (char *) "empty", .maxlines = 1 };
                 FilterError e = {};
                 Filter *f = NULL;
                 assert_int_equal(filter_new(&fc, &f, &e), -EINVAL);
-                FilterRegex fr = { .pattern = (char *) "<HOST>", .file = (char *) "g.conf", .line = 1 };
-                fc = (FilterConf) { .failregex = &fr, .n_failregex = 1, .maxlines = 2 };
-                assert_int_equal(filter_new(&fc, &f, &e), -EINVAL);
-                assert_non_null(strstr(e.message, "maxlines"));
         }
 }
 
@@ -883,6 +923,7 @@ int main(void) {
                 cmocka_unit_test(test_nofail),
                 cmocka_unit_test(test_addr_brackets),
                 cmocka_unit_test(test_mlfid),
+                cmocka_unit_test(test_multiline),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_long_lines),
