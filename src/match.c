@@ -10,6 +10,7 @@
 #include <pcre2.h>
 
 #include "match.h"
+#include "util/string-util.h"
 #include "util/time-util.h"
 
 /* Limits that keep a hostile line from making a regex run away. A sane filter needs a few
@@ -926,15 +927,12 @@ static size_t gate_regex(const Filter *f) {
         return MIN(i, f->n_fail);
 }
 
-/* The slot of session id (FNV-1a), or NULL when the id is too long to keep. */
+/* The slot of session id, or NULL when the id is too long to keep. The ids are the log's prefix
+ * (host, program, pid): their writer does not choose them freely. */
 static Session *session_slot(Filter *f, const char *id, size_t n) {
-        uint32_t h = 2166136261u;
-
         if (!f->sessions || n == 0 || n > SESSION_ID_MAX)
                 return NULL;
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (uint8_t) id[i]) * 16777619u;
-        return &f->sessions[h % SESSION_SLOTS];
+        return &f->sessions[fnv1a64(id, n) % SESSION_SLOTS];
 }
 
 static bool session_is(const Session *x, const char *id, size_t n) {

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "source-file.h"
 #include "util/fileio.h"
+#include "util/string-util.h"
 
 #define READ_CHUNK (64U * 1024)
 #define POSITIONS_MAX (1024U * 1024)
@@ -177,30 +178,19 @@ void line_splitter_flush(LineSplitter *ls, LineSplitterFn fn, void *userdata) {
 
 /* ---- positions ---- */
 
-static uint64_t fnv1a(const void *p, size_t n) {
-        const unsigned char *b = p;
-        uint64_t h = 0xcbf29ce484222325ULL;
-
-        for (size_t i = 0; i < n; i++) {
-                h ^= b[i];
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
 /* Hash of the first n bytes of fd; false when fewer are there. */
 static bool fingerprint(int fd, size_t n, uint64_t *ret) {
         unsigned char b[FILE_FP_BYTES];
         ssize_t k;
 
         if (n == 0) {
-                *ret = fnv1a(b, 0);
+                *ret = fnv1a64(b, 0);
                 return true;
         }
         k = pread(fd, b, n, 0);
         if (k != (ssize_t) n)
                 return false;
-        *ret = fnv1a(b, n);
+        *ret = fnv1a64(b, n);
         return true;
 }
 
@@ -433,7 +423,7 @@ static void tail_seek(Tail *t, uint64_t offset) {
 static void tail_new_file(Tail *t) {
         t->offset = 0;
         t->fp_len = 0;
-        t->fp = fnv1a("", 0);
+        t->fp = fnv1a64("", 0);
         line_splitter_reset(&t->ls);
 }
 

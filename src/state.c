@@ -16,6 +16,7 @@
 #include "state.h"
 #include "store.h"
 #include "util/fileio.h"
+#include "util/string-util.h"
 
 #define PURGE_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
 
@@ -304,7 +305,7 @@ static void state_on_addresses(void *userdata) {
 static int clean_stop_token(Manager *m, char *buf, size_t len) {
         _cleanup_free_ char *boot = NULL, *dump = NULL;
         size_t boot_len = 0, dump_len = 0;
-        uint64_t cookie, hash = UINT64_C(14695981039346656037);
+        uint64_t cookie, hash;
         uint32_t genid;
         FILE *f;
         int r;
@@ -325,8 +326,7 @@ static int clean_stop_token(Manager *m, char *buf, size_t len) {
         manager_dump(m, f);
         if (fclose(f) != 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < dump_len; i++) /* FNV-1a */
-                hash = (hash ^ (uint8_t) dump[i]) * UINT64_C(1099511628211);
+        hash = fnv1a64(dump, dump_len);
         /* the version too: another nftjaild may put bans into other elements (as 0.1 moved IPv6
          * /64s to hash sets), which only the listing finds */
         r = snprintf(buf, len, "1 %s %.*s %" PRIu64 " %" PRIu32 " %016" PRIx64, NFTJAIL_VERSION, (int) boot_len, boot,

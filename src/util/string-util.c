@@ -99,3 +99,12 @@ char *memdup_str(const char *p, size_t n) {
         s[n] = 0;
         return s;
 }
+
+uint64_t fnv1a64(const void *p, size_t n) {
+        const unsigned char *b = p;
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ b[i]) * UINT64_C(1099511628211);
+        return h;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Escapes attacker-controlled bytes for logging: printable ASCII stays, quotes and backslashes
  * are escaped, everything else becomes \xNN. Always NUL-terminates; cuts with "..." when out is
@@ -13,6 +14,10 @@ char **strv_free(char **l);
 size_t strv_length(char *const *l);
 /* Appends a copy of s. Returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
+
+/* 64-bit FNV-1a of n bytes: positions' file fingerprints, the clean-stop token, filter sessions.
+ * Not for tables whose keys an attacker picks freely (addr.c seeds its own). */
+uint64_t fnv1a64(const void *p, size_t n);
 
 /* Removes leading and trailing blanks in place; returns s. */
 char *strstrip(char *s);
