@@ -17,6 +17,8 @@ cd "$(dirname "$(readlink -f "$0")")" || exit 1
 # when everything is there already.
 if [ "$(id -u)" = 0 ]; then
 	./tools/install-deps.sh || { echo "tools/install-deps.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+	# fail2ban's sample logs for the compat tests (a failure shows as those tests skipping)
+	./tools/fetch-f2b-samples.sh || true
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:print_summary=1}"

@@ -17,9 +17,8 @@ with test-only keys are skipped.
 
 Nothing of fail2ban is committed: the files are read where its Debian package puts them
 (--f2b-root or $F2B_ROOT; default: / when fail2ban is installed, else /var/cache/nftjail-tests/fail2ban where
-tools/install-deps.sh unpacks the package), etc/fail2ban/filter.d and the sample logs under
-usr/lib/python3/dist-packages/fail2ban/tests/files/logs), or from the package unpacked by
-tools/install-deps.sh.
+tools/fetch-f2b-samples.sh unpacks the package), etc/fail2ban/filter.d and the sample logs under
+usr/lib/python3/dist-packages/fail2ban/tests/files/logs.
 
 Usage: f2b-samples.py --nftjail PATH --conf DIR [--f2b-root DIR] [--json OUT] [--expect FILE]
   [--show FILTER] [--theirs]
@@ -40,7 +39,7 @@ import tempfile
 import time
 
 LOGS_REL = "usr/lib/python3/dist-packages/fail2ban/tests/files/logs"
-# where tools/install-deps.sh unpacks fail2ban's package when it is not installed
+# where tools/fetch-f2b-samples.sh unpacks fail2ban's package when it is not installed
 UNPACKED = "/var/cache/nftjail-tests/fail2ban"
 FILTERS_REL = "etc/fail2ban/filter.d"
 

@@ -313,7 +313,12 @@ static void test_find_templates(void **state) {
         find_none("{^LN-BEG}TAI64N", "@ffffffffffffffff00000000 x");
         /* an optional part in regex syntax (freeswitch) */
         find("^(?:%Y-)?%m-%d[ T]%H:%M:%S(?:\\.%f)?", NULL, "2026-11-24 13:05:01.123 x", NOW, 1795525501, 0, 23);
-        /* what does not compile is refused */
+        /* fail2ban's "**" (no word boundary) at either end is taken out: ejabberd's continuation line
+         * "^I\\(()**" is an empty date, which is no date */
+        find_none("^I\\(()**", "I(<0.1440.0>:ejabberd_c2s:813) : x");
+        find("**%Y-%m-%d %H:%M:%S(?:\\.%f)?**", NULL, "x2026-11-24 13:05:01.5y", NOW, 1795525501, 1, 22);
+        /* what does not compile is refused; so is a group of the pattern named like ours */
+        assert_int_equal(date_pattern_new("(?P<njDATE>%Y)-(%m)", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("^[^\\[]*\\[({DATE}", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y-%m-%d [%H", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y\n%Q", NULL, &p), -EINVAL);
