@@ -254,10 +254,14 @@ static int job_init(Job *j, const char *dir, const char *spec, const Job *prev) 
         /* the daemon's date code: the filter's datepattern, else automatic detection; a line is
          * stripped once for a run of filters with the same datepattern */
         j->own_strip = !prev || !same_string(prev->fc.datepattern, j->fc.datepattern);
-        r = j->own_strip ? date_pattern_new(j->fc.datepattern, NULL, &j->dates) : 0;
-        if (r == -EINVAL) {
-                fprintf(stderr, "%s regex: datepattern '%s' does not compile\n", ctl_program, j->fc.datepattern);
-                return r;
+        {
+                char why[256];
+
+                r = j->own_strip ? date_pattern_new_why(j->fc.datepattern, NULL, &j->dates, why, sizeof why) : 0;
+                if (r == -EINVAL) {
+                        fprintf(stderr, "%s regex: datepattern '%s': %s\n", ctl_program, j->fc.datepattern, why);
+                        return r;
+                }
         }
         j->st.per_regex = calloc(j->fc.n_failregex, sizeof(uint64_t));
         if (r < 0 || !j->st.per_regex) {

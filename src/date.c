@@ -847,7 +847,7 @@ static bool keyword(const char *s, const char *kw) {
 
 /* Writes the PCRE2 form of one datepattern line to f. *date_group: the first capturing group of
  * the line was made the date's (named njDATE). Returns 0 or -EINVAL. */
-static int template_write(FILE *f, const char *s, bool *date_group, unsigned depth) {
+static int template_write(FILE *f, const char *s, bool *date_group, unsigned depth, const char **why) {
         bool in_class = false;
 
         /* whole-line keywords, after an optional anchor */
@@ -865,7 +865,7 @@ static int template_write(FILE *f, const char *s, bool *date_group, unsigned dep
                         if (anchored)
                                 fputs(LN_BEG, f);
                         if (!*k)
-                                return template_write(f, "{DATE}", date_group, depth);
+                                return template_write(f, "{DATE}", date_group, depth, why);
                         if (keyword(k, "EPOCH"))
                                 fputs("(?<!\\d)(?P<njs>\\d{10,11})(?:\\.\\d{1,6})?(?!\\d)", f);
                         else if (keyword(k, "LEPOCH"))
@@ -873,7 +873,7 @@ static int template_write(FILE *f, const char *s, bool *date_group, unsigned dep
                         else if (keyword(k, "TAI64N"))
                                 fputs("@(?P<njt>[0-9a-fA-F]{24})", f);
                         else
-                                return template_write(f, default_templates[2], date_group, depth + 1);
+                                return template_write(f, default_templates[2], date_group, depth + 1, why);
                         return 0;
                 }
         }
@@ -884,21 +884,25 @@ static int template_write(FILE *f, const char *s, bool *date_group, unsigned dep
                 } else if (strncmp(s, "{UNB}", 5) == 0) {
                         s += 5;
                 } else if (strncmp(s, "{DATE}", 6) == 0) {
-                        if (depth > 0)
+                        if (depth > 0) {
+                                *why = "{DATE} inside {DATE}";
                                 return -EINVAL;
+                        }
                         fputs("(?:", f);
                         for (size_t i = 0; i < ELEMENTSOF(default_templates); i++) {
                                 bool ignored = true; /* the defaults have no capturing group */
                                 if (i > 0)
                                         fputc('|', f);
-                                if (template_write(f, default_templates[i], &ignored, depth + 1) < 0)
+                                if (template_write(f, default_templates[i], &ignored, depth + 1, why) < 0)
                                         return -EINVAL;
                         }
                         fputc(')', f);
                         s += 6;
                 } else if (*s == '\\') {
-                        if (!s[1])
+                        if (!s[1]) {
+                                *why = "a \\ at its end";
                                 return -EINVAL;
+                        }
                         fputc(s[0], f);
                         fputc(s[1], f);
                         s += 2;
@@ -928,8 +932,11 @@ static int template_write(FILE *f, const char *s, bool *date_group, unsigned dep
                                 continue;
                         }
                         re = c ? directive_re(c, ex, &field) : NULL;
-                        if (!re)
+                        if (!re) {
+                                *why = "a % directive that is not a date's (%Y %m %d %H %M %S %f %b %a %j %z %Z %p %I %k %e %s, "
+                                       "%Ex..., %%)";
                                 return -EINVAL;
+                        }
                         if (field)
                                 fprintf(f, "(?P<nj%c>%s)", field, re);
                         else
@@ -938,7 +945,11 @@ static int template_write(FILE *f, const char *s, bool *date_group, unsigned dep
                 } else
                         fputc(*s++, f);
         }
-        return in_class ? -EINVAL : 0;
+        if (in_class) {
+                *why = "a [ without its ]";
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static void template_done(Template *t) {
@@ -967,8 +978,10 @@ static void strip_unbounded(char *line) {
                 memmove(line + i, line + i + 2, n - i - 1);
 }
 
-/* Compiles one datepattern line. Returns 0 or -EINVAL, -ENOMEM. */
-static int template_compile(const char *line, Template *t) {
+/* Compiles one datepattern line. Returns 0, -ENOMEM, or -EINVAL with why (up to whylen bytes)
+ * saying what is wrong. */
+static int template_compile(const char *line, Template *t, char *why, size_t whylen) {
+        const char *reason = "";
         char *pat = NULL, *body = NULL;
         size_t n = 0, nb = 0;
         bool date_group = false;
@@ -979,14 +992,18 @@ static int template_compile(const char *line, Template *t) {
         f = open_memstream(&body, &nb);
         if (!f)
                 return -ENOMEM;
-        r = template_write(f, line, &date_group, 0);
+        r = template_write(f, line, &date_group, 0, &reason);
         if (fclose(f) != 0 || !body) {
                 free(body);
                 return -ENOMEM;
         }
-        if (r >= 0 && nb > TEMPLATE_MAX)
-                r = -EINVAL; /* {DATE} written over and over: the config is bounded, the expansion must be too */
+        if (r >= 0 && nb > TEMPLATE_MAX) {
+                /* {DATE} written over and over: the config is bounded, the expansion must be too */
+                reason = "longer than 64 KiB once its {DATE}s are written out";
+                r = -EINVAL;
+        }
         if (r < 0) {
+                snprintf(why, whylen, "%s", reason);
                 free(body);
                 return r;
         }
@@ -1007,10 +1024,18 @@ static int template_compile(const char *line, Template *t) {
         t->re = pcre2_compile((PCRE2_SPTR) pat, n, PCRE2_DUPNAMES | (t->ln_beg ? PCRE2_ANCHORED : 0), &err, &off,
                               NULL);
         free(pat);
-        if (!t->re)
-                return err == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+        if (!t->re) {
+                PCRE2_UCHAR msg[160];
+
+                if (err == PCRE2_ERROR_NOMEMORY)
+                        return -ENOMEM;
+                pcre2_get_error_message(err, msg, sizeof msg);
+                snprintf(why, whylen, "%s", (const char *) msg);
+                return -EINVAL;
+        }
         r = pcre2_substring_number_from_name(t->re, (PCRE2_SPTR) "njDATE");
-        if (r <= 0) { /* the user's pattern named a group njDATE too */
+        if (r <= 0) {
+                snprintf(why, whylen, "a group named njDATE, the name nftjail gives the date");
                 template_done(t);
                 return -EINVAL;
         }
@@ -1154,8 +1179,12 @@ static void date_init(void) {
                 pcre2_set_match_limit(date_mctx, DATE_MATCH_LIMIT);
                 pcre2_set_depth_limit(date_mctx, DATE_DEPTH_LIMIT);
         }
-        if (template_compile("{^LN-BEG}", &default_template) < 0)
-                default_template.re = NULL;
+        {
+                char why[200];
+
+                if (template_compile("{^LN-BEG}", &default_template, why, sizeof why) < 0)
+                        default_template.re = NULL;
+        }
 }
 
 /* Tries t on line; 1 with the date's bytes and epoch, 0 when it does not match. */
@@ -1193,7 +1222,9 @@ static int template_find(const DatePattern *p, const Template *t, pcre2_match_da
 /* Whether one of default_templates[] could start at line[i]: a letter (a month, a weekday or a
  * zone), "@" (TAI64N), or digits in a run that one of them starts with: 1-2 or 4 before "-", "/"
  * or "." (a day or a year), 6 or 8 before a blank (MySQL). Most lines without a leading date
- * (an access log's "203.0.113.5 - - [...]") are told here without running the regex. */
+ * (an access log's "203.0.113.5 - - [...]") are told here without running the regex. A format
+ * added to default_templates[] must start in one of these ways; test_find_auto_more has a line
+ * of each, which fails if this check turns it away. */
 static bool default_could_start(const char *line, size_t len, size_t i) {
         size_t k = i;
 
@@ -1256,9 +1287,10 @@ static bool needs_templates(const char *s) {
         return keyword(s, "LEPOCH") || keyword(s, "TAI64N") || keyword(s, "ISO8601");
 }
 
-/* Compiles each line of spec into p->templates. */
-static int templates_new(DatePattern *p, const char *spec) {
+/* Compiles each line of spec into p->templates; on -EINVAL, why names the line and the fault. */
+static int templates_new(DatePattern *p, const char *spec, char *why, size_t whylen) {
         const char *s = spec;
+        unsigned no = 0;
         int r;
 
         while (*s) {
@@ -1270,14 +1302,21 @@ static int templates_new(DatePattern *p, const char *spec) {
                         n--;
                 while (n > 0 && (*s == ' ' || *s == '\t'))
                         s++, n--;
+                no++;
                 if (n > 0 && !(n == 6 && strncmp(s, "{NONE}", 6) == 0)) {
-                        if (p->n_templates >= DATE_TEMPLATES_MAX)
+                        char reason[200] = "";
+
+                        if (p->n_templates >= DATE_TEMPLATES_MAX) {
+                                snprintf(why, whylen, "more than %d patterns", DATE_TEMPLATES_MAX);
                                 return -EINVAL;
+                        }
                         line = strndup(s, n);
                         if (!line)
                                 return -ENOMEM;
                         strip_unbounded(line);
-                        r = template_compile(line, &p->templates[p->n_templates]);
+                        r = template_compile(line, &p->templates[p->n_templates], reason, sizeof reason);
+                        if (r == -EINVAL)
+                                snprintf(why, whylen, "line %u '%.80s': %s", no, line, reason);
                         free(line);
                         if (r < 0)
                                 return r;
@@ -1285,8 +1324,10 @@ static int templates_new(DatePattern *p, const char *spec) {
                 }
                 s = *e ? e + 1 : e;
         }
-        if (p->n_templates == 0)
+        if (p->n_templates == 0) {
+                snprintf(why, whylen, "no pattern, only {NONE}");
                 return -EINVAL;
+        }
         {
                 uint32_t most = 0;
                 for (size_t i = 0; i < p->n_templates; i++) {
@@ -1300,14 +1341,22 @@ static int templates_new(DatePattern *p, const char *spec) {
 }
 
 int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
+        char why[256];
+
+        return date_pattern_new_why(spec, tz, ret, why, sizeof why);
+}
+
+int date_pattern_new_why(const char *spec, const char *tz, DatePattern **ret, char *why, size_t whylen) {
         DatePattern *p;
         const char *s = spec;
 
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        if (parse_tz(tz, &p->has_tz, &p->tz_offset) < 0)
+        if (parse_tz(tz, &p->has_tz, &p->tz_offset) < 0) {
+                snprintf(why, whylen, "logtimezone '%.60s' is not a zone (UTC, UTC+0200, +02:00, -0500)", tz);
                 goto invalid;
+        }
         if (s && *s) {
                 if (strncmp(s, "{^LN-BEG}", 9) == 0) {
                         p->anchored = true;
@@ -1317,7 +1366,7 @@ int date_pattern_new(const char *spec, const char *tz, DatePattern **ret) {
                         s++;
                 }
                 if (needs_templates(spec)) {
-                        int r = templates_new(p, spec);
+                        int r = templates_new(p, spec, why, whylen);
                         if (r < 0) {
                                 p = date_pattern_free(p);
                                 return r;

@@ -26,6 +26,9 @@ typedef struct DatePattern DatePattern;
  * local time, "UTC", "UTC+0200", "+02:00", "-0500"; it applies to dates without a zone of their own.
  * Returns 0, -EINVAL (a pattern that does not compile, a bad tz), -ENOMEM. */
 int date_pattern_new(const char *spec, const char *tz, DatePattern **ret);
+/* The same; on -EINVAL, why (whylen bytes, NUL-terminated) says what is wrong: the datepattern's
+ * line and the fault ("line 2 '^[(%Y': missing closing parenthesis"), or the logtimezone. */
+int date_pattern_new_why(const char *spec, const char *tz, DatePattern **ret, char *why, size_t whylen);
 DatePattern *date_pattern_free(DatePattern *p);
 
 #define DATE_SEARCH_MAX 512

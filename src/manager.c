@@ -89,15 +89,12 @@ int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_date
                 return r;
         }
         if (jail_reads_files(jc)) {
-                r = date_pattern_new(jc->filter.datepattern, jc->logtimezone, &dates);
+                r = date_pattern_new_why(jc->filter.datepattern, jc->logtimezone, &dates, buf, sizeof buf);
                 if (r < 0) {
                         filter_free(f);
                         if (r != -ENOMEM)
-                                snprintf(err, errlen,
-                                         "%s:%u: jail '%s': datepattern '%s' does not compile, or logtimezone '%s' "
-                                         "is not a zone (UTC, UTC+0200, -05:00)",
-                                         jc->file, jc->line, jc->name, strempty(jc->filter.datepattern),
-                                         strempty(jc->logtimezone));
+                                snprintf(err, errlen, "%s:%u: jail '%s': datepattern '%s': %s", jc->file, jc->line,
+                                         jc->name, strempty(jc->filter.datepattern), buf);
                         return r;
                 }
         } else if (journal_match_validate(jc->journalmatch, buf, sizeof buf) < 0) {

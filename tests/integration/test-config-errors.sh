@@ -84,7 +84,7 @@ fresh
 : >"$tmp/app.log"
 printf '[Definition]\nfailregex = ^x <HOST>$\ndatepattern = ^%%%%Y-%%%%m-%%%%d [%%%%H\n' >"$tmp/conf/filter.d/dp.conf"
 printf '[dp]\nenabled = true\nfilter = dp\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/dp.local"
-check_bad "bad datepattern" "jail 'dp'" "datepattern '\^%Y-%m-%d \[%H' does not compile"
+check_bad "bad datepattern" "jail 'dp'" "datepattern '\^%Y-%m-%d \[%H': line 1 .*: a \[ without its \]"
 fresh
 printf '[Definition]\nprefregex = ^<F-CONTENT>.+</F-CONTENT>$\nfailregex = ^x <HOST>$\nmaxlines = 2\n' >"$tmp/conf/filter.d/ml.conf"
 printf '[ml]\nenabled = true\nfilter = ml\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/ml.local"

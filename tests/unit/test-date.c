@@ -322,6 +322,17 @@ static void test_find_templates(void **state) {
         assert_int_equal(date_pattern_new("^[^\\[]*\\[({DATE}", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y-%m-%d [%H", NULL, &p), -EINVAL);
         assert_int_equal(date_pattern_new("%Y\n%Q", NULL, &p), -EINVAL);
+        /* what is wrong is said, with the line */
+        {
+                char why[256];
+
+                assert_int_equal(date_pattern_new_why("%Y\n^(%m", NULL, &p, why, sizeof why), -EINVAL);
+                assert_string_equal(why, "line 2 '^(%m': missing closing parenthesis");
+                assert_int_equal(date_pattern_new_why("%Y %Q", NULL, &p, why, sizeof why), -EINVAL);
+                assert_non_null(strstr(why, "line 1 '%Y %Q': a % directive that is not a date's"));
+                assert_int_equal(date_pattern_new_why(NULL, "Mars", &p, why, sizeof why), -EINVAL);
+                assert_non_null(strstr(why, "logtimezone 'Mars' is not a zone"));
+        }
         /* {DATE} over and over: the expansion is bounded */
         {
                 char big[40 * 6 + 1] = "";
