@@ -350,7 +350,7 @@ static int expand_text(Scope *sc, const char *s, size_t n, unsigned depth, VLine
                                 else if (strchr(key, '/') && sc->ini)
                                         snprintf(err, ERRBUF, "'%%(%s)s': no such section or option", key);
                                 else if (strchr(key, '/'))
-                                        snprintf(err, ERRBUF, "'%%(%s)s': only the known/ prefix is supported", key);
+                                        snprintf(err, ERRBUF, "'%%(%s)s': outside filters only the known/ and default/ prefixes are read", key);
                                 else
                                         snprintf(err, ERRBUF, "'%%(%s)s' refers to an undefined option '%s'", key, key);
                                 return -EINVAL;

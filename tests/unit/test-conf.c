@@ -524,6 +524,10 @@ static void test_known(void **state) {
         assert_int_equal(config_load(tmpdir, &c, &d), -EINVAL);
         assert_diag(&d, "[DEFAULT] has no option 'nosuch'", "jail.local", 2, true);
         conf_diags_done(&d);
+        write_file("jail.local", "[sshd]\nport = %(other/port)s\n");
+        assert_int_equal(config_load(tmpdir, &c, &d), -EINVAL);
+        assert_diag(&d, "outside filters only the known/ and default/ prefixes are read", "jail.local", 2, true);
+        conf_diags_done(&d);
 }
 
 /* ---- filters ---- */
