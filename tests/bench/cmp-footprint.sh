@@ -20,7 +20,7 @@
 # Env: SRCDIR, NFTJAILD, BUILDDIR (for exec-timed; default: NFTJAILD's build), BENCH_RUNS (5), BENCH_QUICK=1 (fewer addresses), BENCH_JSON (output file);
 # FOOTPRINT_NO_FAIL2BAN=1 runs nftjaild alone (same jails), for profiling; FOOTPRINT_SMAPS=DIR saves each
 # daemon's /proc/PID/smaps at idle there (smaps.TOOL.RUN), to see which mappings the RSS is.
-# Alone: sudo BENCH_JSON=/tmp/x.json SRCDIR=$PWD NFTJAILD=$PWD/build/src/nftjaild tests/bench/cmp-footprint.sh
+# Alone: sudo BENCH_JSON=/tmp/x.json SRCDIR=$PWD NFTJAILD=$PWD/build/src/daemon/nftjaild tests/bench/cmp-footprint.sh
 # Exit: 0 done, 77 cannot run here (not root), other = error.
 set -euo pipefail
 . "$SRCDIR/tests/integration/lib.sh"

@@ -19,7 +19,7 @@ rig_enter "$@"
 rig_tmpfs /var/log
 
 : "${BUILDDIR:=$SRCDIR/build}"
-: "${NFTJAILD:=$BUILDDIR/src/nftjaild}"
+: "${NFTJAILD:=$BUILDDIR/src/daemon/nftjaild}"
 : "${BENCH_JSON:=/dev/stdout}"
 RUNS=${BENCH_RUNS:-5}
 WATCH=$BUILDDIR/tests/bench/nft-watch

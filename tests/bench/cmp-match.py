@@ -4,7 +4,7 @@
 
 A piece of tests/bench/compare.py (see there for the environment it reads); usable alone:
 
-  BENCH_JSON=/tmp/match.json SRCDIR=$PWD NFTJAIL=build/src/nftjail tests/bench/cmp-match.py
+  BENCH_JSON=/tmp/match.json SRCDIR=$PWD NFTJAIL=build/src/cli/nftjail tests/bench/cmp-match.py
 
 Rows:
 - "sshd filter, lines/s, one core": `nftjail regex LOG sshd` on 1,000,000 generated lines

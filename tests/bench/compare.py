@@ -229,7 +229,7 @@ def main():
         ap.error("--runs must be at least 1")
 
     build = os.path.abspath(a.build)
-    nftjail = os.path.join(build, "src", "nftjail")
+    nftjail = os.path.join(build, "src", "cli", "nftjail")
     todo = pieces(a.only)
     if not todo:
         print(f"compare: no tests/bench/cmp-* piece{' matches ' + repr(a.only) if a.only else ''}", file=sys.stderr)
@@ -242,7 +242,7 @@ def main():
         for path in todo:
             name = os.path.basename(path)
             json_path = os.path.join(tmp, name + ".json")
-            env = dict(os.environ, SRCDIR=SRC, BUILDDIR=build, NFTJAILD=os.path.join(build, "src", "nftjaild"),
+            env = dict(os.environ, SRCDIR=SRC, BUILDDIR=build, NFTJAILD=os.path.join(build, "src", "daemon", "nftjaild"),
                        NFTJAIL=nftjail, BENCH_RUNS=str(a.runs), BENCH_JSON=json_path)
             env.pop("BENCH_QUICK", None)
             if a.quick:

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "nftjail.h"
+#include "prelude.h"
 
 static void check(const char *s, int64_t want) {
         int64_t v = 12345;

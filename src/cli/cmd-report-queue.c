@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "abuseipdb.h"
+#include "cli.h"
+#include "spool.h"
+
+/* nftjail report-queue: the AbuseIPDB spool, read straight from STATE_DIR/nftjail.db (read-only),
+ * so it works whether the daemon runs or not. */
+
+static void fmt_time(usec_t t, usec_t now, char *buf, size_t len) {
+        char ts[40];
+
+        if (t == USEC_INFINITY)
+                snprintf(buf, len, "-");
+        else if (t <= now)
+                snprintf(buf, len, "now");
+        else
+                snprintf(buf, len, "%s (in %llus)", abuseipdb_timestamp(t, ts, sizeof ts),
+                         (unsigned long long) ((t - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
+}
+
+int ctl_report_queue(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "state-dir", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *dir = NFTJAIL_STATE_DIR;
+        int64_t pending = 0, st[_SPOOL_STAT_MAX] = {};
+        usec_t next = USEC_INFINITY, now = now_usec(CLOCK_REALTIME), paused;
+        char nb[80], pb[80];
+        bool json = false;
+        Spool *s = NULL;
+        int opt, r;
+
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "s:jh", options, NULL)) >= 0)
+                switch (opt) {
+                case 's':
+                        dir = optarg;
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        printf("Usage: %s report-queue [--state-dir DIR] [--json]\n\n"
+                               "Shows the AbuseIPDB reports pending in DIR/%s (default %s), the counts of\n"
+                               "reports sent, failed, dropped and coalesced, and when the next attempt is due.\n",
+                               ctl_program, SPOOL_FILE, NFTJAIL_STATE_DIR);
+                        return 0;
+                default:
+                        fprintf(stderr, "%s report-queue: bad option '%s', see '%s report-queue --help'\n", ctl_program,
+                                argv[optind - 1], ctl_program);
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "%s report-queue: unexpected argument '%s'\n", ctl_program, argv[optind]);
+                return 2;
+        }
+        r = spool_open(dir, true, &s);
+        if (r < 0 && r != -ENOENT) {
+                fprintf(stderr, "%s report-queue: cannot read %s/%s: %s\n", ctl_program, dir, SPOOL_FILE, strerror(-r));
+                return 1;
+        }
+        if (s) {
+                pending = spool_pending(s);
+                next = spool_next_time(s);
+                for (SpoolStat k = 0; k < _SPOOL_STAT_MAX; k++)
+                        st[k] = spool_stat_get(s, k);
+                spool_free(s);
+        }
+        if (pending < 0) {
+                fprintf(stderr, "%s report-queue: cannot read %s/%s\n", ctl_program, dir, SPOOL_FILE);
+                return 1;
+        }
+        paused = st[SPOOL_STAT_PAUSED_UNTIL] > 0 && (usec_t) st[SPOOL_STAT_PAUSED_UNTIL] > now
+                         ? (usec_t) st[SPOOL_STAT_PAUSED_UNTIL] : 0;
+        if (paused && next != USEC_INFINITY && next < paused)
+                next = paused;
+        if (json) {
+                printf("{\"pending\":%lld,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"coalesced\":%lld,"
+                       "\"next_attempt_usec\":%llu,\"paused_until_usec\":%llu}\n",
+                       (long long) pending, (long long) st[SPOOL_STAT_SENT], (long long) st[SPOOL_STAT_FAILED],
+                       (long long) st[SPOOL_STAT_DROPPED], (long long) st[SPOOL_STAT_COALESCED],
+                       (unsigned long long) (next == USEC_INFINITY ? 0 : MAX(next, now)),
+                       (unsigned long long) paused);
+                return fflush(stdout) != 0;
+        }
+        fmt_time(next == USEC_INFINITY ? next : MAX(next, now), now, nb, sizeof nb);
+        fmt_time(paused ?: USEC_INFINITY, now, pb, sizeof pb);
+        printf("pending: %lld\nsent: %lld\nfailed: %lld\ndropped: %lld\ncoalesced: %lld\nnext attempt: %s\n",
+               (long long) pending, (long long) st[SPOOL_STAT_SENT], (long long) st[SPOOL_STAT_FAILED],
+               (long long) st[SPOOL_STAT_DROPPED], (long long) st[SPOOL_STAT_COALESCED], pending ? nb : "-");
+        if (paused)
+                printf("paused (daily limit) until: %s\n", pb);
+        return fflush(stdout) != 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* nftjail status [JAIL], nftjail banned [ADDR], nftjail ping. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "addr.h"
+#include "ctl-proto.h"
+#include "cli.h"
+
+static const char *str(const json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+        return s ? s : "-";
+}
+
+static long long num(const json_t *o, const char *key) {
+        return (long long) json_integer_value(json_object_get(o, key));
+}
+
+static char *left(const json_t *o, char *buf, size_t len) {
+        if (json_is_true(json_object_get(o, "permanent")))
+                snprintf(buf, len, "permanent");
+        else {
+                char d[32];
+                snprintf(buf, len, "%s left", format_duration_sec(num(o, "expires_ms") / 1000, d, sizeof d));
+        }
+        return buf;
+}
+
+static void print_sources(const json_t *jail, const char *indent) {
+        size_t i;
+        json_t *s;
+
+        json_array_foreach(json_object_get(jail, "sources"), i, s) {
+                const char *m = str(s, "match");
+                json_t *p;
+                size_t k;
+
+                if (strcmp(str(s, "type"), "file") == 0) {
+                        printf("%sfile", indent);
+                        json_array_foreach(json_object_get(s, "paths"), k, p)
+                                printf(" %s", json_is_string(p) ? json_string_value(p) : "?");
+                        printf("\n");
+                        continue;
+                }
+                printf("%s%s %s\n", indent, str(s, "type"), *m ? m : "(all entries)");
+        }
+}
+
+static int status_all(const json_t *r) {
+        json_t *jails = json_object_get(r, "jails"), *j;
+        char up[32];
+        size_t i;
+
+        printf("nftjaild %s, pid %lld, up %s\n", str(r, "daemon_version"), num(r, "pid"),
+               format_duration_sec(num(r, "uptime_sec"), up, sizeof up));
+        printf("Number of jails: %zu\n", json_array_size(jails));
+        printf("Jail list: ");
+        json_array_foreach(jails, i, j)
+                printf("%s%s", i ? ", " : "", str(j, "name"));
+        printf("\nTotal bans: %lld (kernel elements in force: %lld)\n", num(r, "bans_total"), num(r, "elements_live"));
+        json_array_foreach(jails, i, j) {
+                printf("\n%s: %lld lines, %lld failures (%lld tracked now), %lld bans\n", str(j, "name"),
+                       num(j, "lines"), num(j, "failures_total"), num(j, "failures_current"), num(j, "bans_total"));
+                print_sources(j, "  source: ");
+        }
+        return 0;
+}
+
+static int status_jail(const json_t *r) {
+        json_t *j = json_object_get(r, "jail"), *b;
+        size_t i;
+
+        printf("Status for the jail: %s\n", str(j, "name"));
+        printf("|- Filter\n");
+        printf("|  |- Currently failed: %lld\n", num(j, "failures_current"));
+        printf("|  |- Total failed:     %lld\n", num(j, "failures_total"));
+        printf("|  |- Lines read:       %lld\n", num(j, "lines"));
+        printf("|  `- Sources:\n");
+        print_sources(j, "|       ");
+        printf("`- Actions\n");
+        printf("   |- Currently banned: %lld\n", num(j, "bans_current"));
+        printf("   |- Total banned:     %lld\n", num(j, "bans_total"));
+        printf("   `- Banned IP list:%s\n", json_array_size(json_object_get(j, "banned")) ? "" : " (none)");
+        json_array_foreach(json_object_get(j, "banned"), i, b) {
+                char t[64];
+                printf("        %s (%s)\n", str(b, "addr"), left(b, t, sizeof t));
+        }
+        return 0;
+}
+
+int ctl_status(int argc, char *argv[]) {
+        static const char help[] =
+                "Usage: nftjail status [--json] [JAIL]\n\n"
+                "Without JAIL: the daemon's version, uptime, jails, total bans, and per jail its sources\n"
+                "(journal match or log files), lines read, failures and bans.\n"
+                "With JAIL: currently failed (addresses counted now), total failed, currently banned\n"
+                "(addresses in the kernel sets with the jail's comment), total banned, the banned\n"
+                "addresses with their time left, and the journal match or log files.\n\n"
+                "  --json  print the daemon's reply as JSON\n";
+        json_t *req, *reply = NULL;
+        int r;
+
+        r = ctl_parse_common(argc, argv, help, NULL, NULL, NULL, NULL);
+        if (r <= 0)
+                return -r;
+        if (argc - optind > 1) {
+                ctl_error("status", "too many arguments, see '%s status --help'", ctl_program);
+                return 2;
+        }
+        req = ctl_request_new(CTL_STATUS);
+        if (req && optind < argc && json_object_set_new(req, "jail", ctl_json_string(argv[optind])) < 0)
+                req = (json_decref(req), NULL);
+        r = ctl_call("status", req, &reply);
+        if (r == 0) {
+                if (ctl_json)
+                        ctl_print_json(reply);
+                else if (json_object_get(reply, "jail"))
+                        status_jail(reply);
+                else
+                        status_all(reply);
+                r = ctl_finish();
+        }
+        json_decref(reply);
+        return r;
+}
+
+int ctl_ping(int argc, char *argv[]) {
+        static const char help[] = "Usage: nftjail ping [--json]\n\n"
+                                   "Checks that the daemon answers: prints \"pong\" and exits 0; exits 3 when it is\n"
+                                   "not running.\n";
+        json_t *reply = NULL;
+        int r;
+
+        r = ctl_parse_common(argc, argv, help, NULL, NULL, NULL, NULL);
+        if (r <= 0)
+                return -r;
+        if (optind < argc) {
+                ctl_error("ping", "unexpected argument '%s'", argv[optind]);
+                return 2;
+        }
+        r = ctl_call("ping", ctl_request_new(CTL_PING), &reply);
+        if (r == 0) {
+                if (ctl_json)
+                        ctl_print_json(reply);
+                else
+                        printf("pong\n");
+                r = ctl_finish();
+        }
+        json_decref(reply);
+        return r;
+}
+
+int ctl_banned(int argc, char *argv[]) {
+        static const char help[] =
+                "Usage: nftjail banned [--json] [ADDR]\n\n"
+                "Lists the bans in the kernel (table inet nftjail, so also elements added by hand): per\n"
+                "element the address, the jail (the element's comment), the protocol and port (or all\n"
+                "ports) and the time left. With ADDR only the elements that ban ADDR.\n\n"
+                "  --json  print the daemon's reply as JSON\n";
+        json_t *req, *reply = NULL, *b;
+        Addr a;
+        int r;
+
+        r = ctl_parse_common(argc, argv, help, NULL, NULL, NULL, NULL);
+        if (r <= 0)
+                return -r;
+        if (argc - optind > 1) {
+                ctl_error("banned", "too many arguments, see '%s banned --help'", ctl_program);
+                return 2;
+        }
+        if (optind < argc && addr_from_string(argv[optind], &a) < 0) {
+                ctl_error("banned", "'%s' is not an IP address", argv[optind]);
+                return 2;
+        }
+        req = ctl_request_new(CTL_BANNED);
+        if (req && optind < argc && json_object_set_new(req, "addr", ctl_json_string(argv[optind])) < 0)
+                req = (json_decref(req), NULL);
+        r = ctl_call("banned", req, &reply);
+        if (r == 0) {
+                json_t *bans = json_object_get(reply, "bans");
+                size_t i;
+
+                if (ctl_json)
+                        ctl_print_json(reply);
+                else if (json_array_size(bans) == 0)
+                        printf("%s\n", optind < argc ? "not banned" : "no bans");
+                else {
+                        json_array_foreach(bans, i, b) {
+                                char where[32], t[64];
+                                if (json_is_integer(json_object_get(b, "port")))
+                                        snprintf(where, sizeof where, "%s/%lld", str(b, "proto"), num(b, "port"));
+                                else
+                                        snprintf(where, sizeof where, "all ports");
+                                printf("%-40s %-16s %-10s %s\n", str(b, "addr"), str(b, "jail"), where,
+                                       left(b, t, sizeof t));
+                        }
+                        if (json_is_true(json_object_get(reply, "truncated")))
+                                printf("(%lld bans in all; the first %zu are shown)\n", num(reply, "total"),
+                                       json_array_size(bans));
+                }
+                r = ctl_finish();
+        }
+        json_decref(reply);
+        return r;
+}

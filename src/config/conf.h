@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "prelude.h"
+
+/* Reads /etc/nftjail the fail2ban way (nftjail.conf, jail.conf, jail.d/NAME.conf, jail.local,
+ * jail.d/NAME.local, filter.d/NAME.conf + NAME.local, [INCLUDES], %(name)s interpolation, [Init],
+ * filter options name[key=value]) into an immutable Config. Never logs: every problem becomes a
+ * ConfDiag naming file, line and value. */
+
+typedef enum Backend {
+        BACKEND_AUTO,
+        BACKEND_SYSTEMD,
+        BACKEND_POLLING,
+        BACKEND_PYINOTIFY,
+        _BACKEND_MAX,
+        _BACKEND_INVALID = -EINVAL,
+} Backend;
+
+const char *backend_to_string(Backend b);
+Backend backend_from_string(const char *s);
+
+/* One regex as written, after interpolation, before <HOST> expansion. */
+typedef struct FilterRegex {
+        char *pattern;
+        char *file;     /* where it was written */
+        unsigned line;  /* 1-based line of the option (or its continuation line) */
+} FilterRegex;
+
+typedef struct FilterConf {
+        char *name;             /* "sshd", or the path/literal given */
+        char *file;             /* main filter file, NULL for a literal regex */
+        FilterRegex *failregex;
+        size_t n_failregex;
+        FilterRegex *ignoreregex;
+        size_t n_ignoreregex;
+        FilterRegex prefregex;  /* pattern NULL when unset */
+        char *datepattern;      /* NULL when unset */
+        char *journalmatch;     /* raw fail2ban syntax ("F=v F2=v + F=v"), NULL when unset */
+        unsigned maxlines;      /* 1 unless set */
+} FilterConf;
+
+/* fail2ban's bantime.* options: longer bans for repeat offenders (increment.c computes them). */
+typedef struct BanIncrement {
+        bool enabled;           /* bantime.increment */
+        double factor;          /* bantime.factor, default 1 */
+        char *formula;          /* bantime.formula as written; NULL = the default formula */
+        int64_t *multipliers;   /* bantime.multipliers; when set, used instead of the formula */
+        size_t n_multipliers;
+        int64_t maxtime_sec;    /* bantime.maxtime, 0 = no limit */
+        int64_t rndtime_sec;    /* bantime.rndtime, 0 = none */
+        bool overalljails;      /* bantime.overalljails: count the bans of every jail */
+} BanIncrement;
+
+typedef struct JailConf {
+        char *name;
+        char *file;             /* file and line of the [name] section header */
+        unsigned line;
+        FilterConf filter;
+        Backend backend;
+        char *journalmatch;     /* effective: jail's own, else the filter's; NULL = none */
+        char **logpath;         /* NULL-terminated, may be empty */
+        bool latin1;            /* logencoding = latin-1 (else UTF-8/ASCII: lines as they are) */
+        char *logtimezone;      /* as written, NULL when unset; checked by date_pattern_new() */
+        uint16_t *ports;        /* host order, deduplicated, in the order written */
+        size_t n_ports;
+        bool allports;          /* no port list, or an *-allports / recidive-style action */
+        uint8_t protocol;       /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
+        unsigned maxretry;      /* >= 1 */
+        int64_t findtime_sec;   /* > 0 */
+        int64_t bantime_sec;    /* > 0, or < 0 = permanent */
+        AddrPrefix *ignoreip;
+        size_t n_ignoreip;
+        bool ignoreself;
+        bool action_ban;        /* an nft/iptables ban action is configured (false: log only) */
+        bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
+        char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
+        char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
+        BanIncrement increment;
+        uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
+} JailConf;
+
+/* The daemon-wide [abuseipdb] section of nftjail.conf. */
+typedef struct AbuseIPDBConf {
+        bool enabled;           /* default true: jails with the action report */
+        char *url;              /* API base, no trailing '/'; https, or http to a loopback host */
+        char *apikey_file;      /* NULL: $CREDENTIALS_DIRECTORY/abuseipdb_apikey, else the jail's key */
+        unsigned timeout_sec;   /* total per request, default 30 */
+        unsigned daily_quota;   /* default 1000 (the free tier) */
+        char *comment;          /* template, NULL: the built-in one */
+} AbuseIPDBConf;
+
+/* Whether url is acceptable: https://..., or http:// to localhost/127.x/[::1]. */
+bool abuseipdb_url_ok(const char *url);
+
+typedef struct Config {
+        char *dir;              /* config directory as given */
+        char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
+        int loglevel;           /* syslog level, default LOG_INFO */
+        int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
+        AbuseIPDBConf abuseipdb;
+        char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
+        gid_t socket_gid;       /* resolved at load; valid when socket_group is set */
+        JailConf *jails;        /* enabled jails only, in file order */
+        size_t n_jails;
+} Config;
+
+typedef struct ConfDiag {
+        char *file;             /* may be NULL */
+        unsigned line;          /* 0 when not about one line */
+        bool error;             /* false: warning */
+        char *message;          /* "bad value for maxretry: 'abc'", no trailing newline */
+} ConfDiag;
+
+typedef struct ConfDiags {
+        ConfDiag *v;
+        size_t n;
+        size_t n_errors;
+} ConfDiags;
+
+void conf_diags_done(ConfDiags *d);
+/* "FILE:LINE: error: MESSAGE" into buf; returns buf. */
+char *conf_diag_format(const ConfDiag *d, char *buf, size_t len);
+
+/* Loads the whole configuration. Returns 0 with *ret set (warnings may be in diags), or a negative
+ * errno (-EINVAL for configuration errors, all of them in diags; -ENOMEM). */
+int config_load(const char *dir, Config **ret, ConfDiags *diags);
+Config *config_free(Config *c);
+
+/* Prints what would run (jails, filters with their regexes' files and lines, sources,
+ * journal matches, ports, sets, thresholds) in a stable human-readable form. */
+void config_dump(const Config *c, FILE *f);
+
+/* For "nftjail regex": spec is "name", "name[key=value, ...]", or a path to a filter file.
+ * Returns 0, -ENOENT (no such filter), -EINVAL (errors in diags), -ENOMEM. */
+int filter_conf_load(const char *config_dir, const char *spec, FilterConf *ret, ConfDiags *diags);
+void filter_conf_done(FilterConf *f);

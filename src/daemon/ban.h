@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "conf.h"
+#include "nft.h"
+#include "prelude.h"
+
+/* Ban policy, pure: who may be banned, which kernel elements a ban is, and which bans are in
+ * force (so that a second ban of the same address keeps the longer remaining time). */
+
+typedef enum BanSkip {
+        BAN_OK = 0,
+        BAN_SKIP_LOOPBACK,
+        BAN_SKIP_IGNOREIP,
+        BAN_SKIP_SELF,
+        _BAN_SKIP_MAX,
+} BanSkip;
+
+const char *ban_skip_to_string(BanSkip s);
+
+/* Whether jail may ban a. self: the host's own addresses (used when ignoreself is set). */
+BanSkip ban_allowed(const JailConf *j, const Addr *a, const Addr *self, size_t n_self);
+
+/* Fills out[] with the kernel elements of one ban: one per port (protocol of the jail), or one
+ * address-only element for all-ports jails. timeout_ms 0 = permanent. Returns the count, at most
+ * max (a jail has at most BAN_ELEMS_MAX ports). comment points into j (the jail name). */
+#define BAN_ELEMS_MAX 256
+size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem *out, size_t max);
+/* The same, for IPv6 prefix bans: with ignoreself, a prefix that would take in one of the host's
+ * addresses (self) shrinks to the one address, as it does for an ignoreip network. */
+size_t ban_elems_self(const JailConf *j, const Addr *a, const Addr *self, size_t n_self, uint64_t timeout_ms,
+                      NftElem *out, size_t max);
+
+/* Whether kernel element e belongs to jail jc: its protocol and one of its ports, or the
+ * all-ports set for an all-ports jail. */
+bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e);
+
+/* Bans in force, per kernel element: (address, protocol, port) -> expiry (CLOCK_BOOTTIME usec,
+ * USEC_INFINITY = permanent). Keyed like the element itself, because jails that share a port share
+ * the element: a ban must never shorten another jail's longer ban of the same element. Port 0 is
+ * the all-ports element. */
+typedef struct BanMap BanMap;
+
+int ban_map_new(BanMap **ret);
+BanMap *ban_map_free(BanMap *m);
+/* Returns the expiry of the live ban of e's element (expiry > now), or 0 when none. */
+usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now);
+int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
+void ban_map_remove(BanMap *m, const NftElem *e);
+/* Live elements (expiry > now). */
+size_t ban_map_count(const BanMap *m, usec_t now);
+/* Drops expired bans; returns how many. */
+size_t ban_map_gc(BanMap *m, usec_t now);
+/* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
+bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
+
+/* Whether the element (address and prefix) covers a. */
+bool ban_elem_contains(const NftElem *e, const Addr *a);
+
+/* Whether the IPv6 element e (prefix and port) would overlap a live element of another prefix
+ * length: a wider one that covers it, or a narrower one inside it. The interval sets refuse such
+ * an element with -EEXIST and the whole transaction with it, so it must not be sent. */
+bool ban_map_v6_conflict(const BanMap *m, const NftElem *e, usec_t now);

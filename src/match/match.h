@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "addr.h"
+#include "conf.h"
+#include "prelude.h"
+
+/* Compiled fail2ban filter: PCRE2 with JIT, <HOST>/<ADDR>/<IP4>/<IP6>/<F-*> tags expanded,
+ * prefregex and ignoreregex applied. filter_new() compiles and checks every pattern; the JIT code
+ * and the combined gate are built by the first filter_match() that needs them. A Filter is used
+ * by one thread at a time (it owns its match data and builds its JIT code while matching). Pure:
+ * no logging, no I/O. */
+
+#define MATCH_LINE_MAX 8192 /* bytes of a line that are matched; the rest is cut and counted */
+
+typedef struct Filter Filter;
+
+typedef struct FilterError {
+        char file[256];
+        unsigned line;
+        size_t offset;          /* PCRE2 error offset in the expanded pattern */
+        char message[256];
+} FilterError;
+
+enum {
+        MATCH_NONE = 0,         /* no failregex matched */
+        MATCH_FAILURE = 1,      /* a failregex matched and gave an address */
+        MATCH_IGNORED = 2,      /* a failregex matched but an ignoreregex too */
+};
+
+typedef struct MatchResult {
+        Addr addr;
+        int regex_index;        /* index into FilterConf.failregex */
+} MatchResult;
+
+/* Returns 0 or -EINVAL (reterr filled), -ENOMEM. */
+int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
+Filter *filter_free(Filter *f);
+size_t filter_n_failregex(const Filter *f);
+/* The shortcuts (one alternation of all failregexes run first, whose match stands for the regex
+ * it went through, and a memmem() for text a regex requires where PCRE2 cannot skip ahead
+ * itself) are on by default; tests and the benchmark turn
+ * them off to compare. Results never depend on them. */
+void filter_set_prefilter(Filter *f, bool enable);
+
+/* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
+ * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno.
+ * A line longer than MATCH_LINE_MAX is treated as cut: "$" does not match at the cut, where a
+ * client could have placed a complete-looking message. On MATCH_IGNORED, *ret is filled too. */
+int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
+/* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
+ * those, else "$" could match at the source's cut. */
+int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret);
