@@ -8,7 +8,7 @@
 
 /* An INI reader with the semantics of Python's configparser as fail2ban configures it
  * (inline_comment_prefixes=';', '=' or ':' delimiters, indented continuation lines), keeping the
- * file and line of every value line. Internal to conf.c; never logs, reports through ConfDiags.
+ * file and line of every value line. Internal to the loader (conf*.c); never logs, reports through ConfDiags.
  *
  * Why not inih: as packaged it caps lines at 200 bytes (fail2ban regexes are longer) and does not
  * give a line number per continuation line. */
