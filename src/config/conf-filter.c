@@ -40,7 +40,9 @@ void filter_conf_done(FilterConf *f) {
         free(f->prefregex.pattern);
         free(f->prefregex.file);
         free(f->datepattern);
+        free(f->datepattern_file);
         free(f->journalmatch);
+        free(f->journalmatch_file);
         *f = (FilterConf) {};
 }
 
@@ -159,16 +161,12 @@ int filter_conf_load_jail(const char *config_dir, const char *spec, const char *
                 }
                 free(pre);
         }
-        r = scope_get_str(&sc, d, "datepattern", &f.datepattern, NULL);
+        r = scope_get_str_at(&sc, d, "datepattern", &f.datepattern, &f.datepattern_file, &f.datepattern_line);
         if (r == -ENOMEM)
                 goto finish;
-        r = scope_get_str(&sc, d, "journalmatch", &f.journalmatch, NULL);
+        r = scope_get_str_at(&sc, d, "journalmatch", &f.journalmatch, &f.journalmatch_file, &f.journalmatch_line);
         if (r == -ENOMEM)
                 goto finish;
-        if (f.journalmatch && !*f.journalmatch)
-                f.journalmatch = mfree(f.journalmatch);
-        if (f.datepattern && !*f.datepattern)
-                f.datepattern = mfree(f.datepattern);
         r = scope_get_maxlines(&sc, d, &f.maxlines);
         if (r < 0)
                 goto finish;

@@ -138,6 +138,9 @@ typedef struct Found {
 int scope_get(Scope *sc, ConfDiags *d, const char *key, VLines *ret, Found *where);
 /* Same, as one stripped string with lines joined by '\n'. */
 int scope_get_str(Scope *sc, ConfDiags *d, const char *key, char **ret, Found *where);
+/* Same, for a value that keeps its origin: when set and not empty, replaces *ret and *ret_file
+ * (both owned) and *ret_line, and returns 1; else leaves them and returns 0; or a negative errno. */
+int scope_get_str_at(Scope *sc, ConfDiags *d, const char *key, char **ret, char **ret_file, unsigned *ret_line);
 
 /* ---- specs (conf-spec.c) ---- */
 

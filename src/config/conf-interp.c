@@ -439,3 +439,21 @@ int scope_get_str(Scope *sc, ConfDiags *d, const char *key, char **ret, Found *w
         *ret = s;
         return 1;
 }
+
+int scope_get_str_at(Scope *sc, ConfDiags *d, const char *key, char **ret, char **ret_file, unsigned *ret_line) {
+        _cleanup_free_ char *s = NULL, *file = NULL;
+        Found w;
+        int r;
+
+        r = scope_get_str(sc, d, key, &s, &w);
+        if (r <= 0 || !*s)
+                return MIN(r, 0);
+        if (w.file && !(file = strdup(w.file)))
+                return -ENOMEM;
+        free(*ret);
+        free(*ret_file);
+        *ret = TAKE_PTR(s);
+        *ret_file = TAKE_PTR(file);
+        *ret_line = w.line;
+        return 1;
+}

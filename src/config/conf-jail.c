@@ -9,6 +9,12 @@
 
 #include "conf-internal.h"
 #include "increment.h"
+#include "journal-match.h"
+
+bool jail_reads_files(const JailConf *jc) {
+        return jc->backend == BACKEND_POLLING || jc->backend == BACKEND_PYINOTIFY ||
+               (jc->backend == BACKEND_AUTO && jc->logpath && jc->logpath[0]);
+}
 
 void jail_conf_done(JailConf *j) {
         free(j->name);
@@ -17,6 +23,7 @@ void jail_conf_done(JailConf *j) {
         free(j->journalmatch);
         strv_free(j->logpath);
         free(j->logtimezone);
+        free(j->logtimezone_file);
         free(j->ports);
         free(j->ignoreip);
         free(j->abuseipdb_categories);
@@ -277,11 +284,9 @@ static int jail_logencoding(JailConf *j, Scope *sc, ConfDiags *d) {
         Found w;
         int r;
 
-        r = scope_get_str(sc, d, "logtimezone", &j->logtimezone, NULL);
+        r = scope_get_str_at(sc, d, "logtimezone", &j->logtimezone, &j->logtimezone_file, &j->logtimezone_line);
         if (r < 0)
                 return r;
-        if (r > 0 && !*j->logtimezone)
-                j->logtimezone = mfree(j->logtimezone);
         r = scope_get_str(sc, d, "logencoding", &s, &w);
         if (r <= 0)
                 return r;
@@ -296,13 +301,14 @@ static int jail_logencoding(JailConf *j, Scope *sc, ConfDiags *d) {
 
 static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiags *d, bool *ret_enabled) {
         _cleanup_free_ char *enabled = NULL, *filter = NULL, *backend = NULL, *port = NULL,
-                            *protocol = NULL, *maxretry = NULL, *str = NULL;
+                            *protocol = NULL, *maxretry = NULL, *jm_file = NULL;
         IniSection *def = ini_find_section(ini, "DEFAULT");
         Scope sc = { .name = s->name, .opts_file = s->file, .opts_line = s->line, .total = total };
         JailConf j = { .protocol = IPPROTO_TCP, .maxretry = 5, .findtime_sec = 600, .bantime_sec = 600, .ignoreself = true };
         size_t errors = d->n_errors;
         bool port_set = false;
-        char qb[128];
+        unsigned jm_line = 0;
+        char qb[128], err[ERRBUF];
         Found w;
         int r, b;
 
@@ -333,6 +339,12 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 goto fail;
         }
         j.line = s->line;
+        if (strlen(j.name) > JAIL_NAME_MAX) {
+                r = ini_diag(d, j.file, j.line, true, "jail '%s': the name is longer than %u bytes (it is the comment of "
+                             "the jail's nft elements)", q(j.name, qb, sizeof qb), JAIL_NAME_MAX);
+                if (r < 0)
+                        goto fail;
+        }
 
         /* filter: default is the jail's own name */
         r = scope_get_str(&sc, d, "filter", &filter, &w);
@@ -379,14 +391,16 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 }
         }
 
-        r = scope_get_str(&sc, d, "journalmatch", &j.journalmatch, NULL);
+        /* the jail's own journalmatch, else its filter's; checked below, once backend and logpath
+         * say whether the jail reads the journal */
+        r = scope_get_str_at(&sc, d, "journalmatch", &j.journalmatch, &jm_file, &jm_line);
         if (r == -ENOMEM)
                 goto fail;
-        if (j.journalmatch && !*j.journalmatch)
-                j.journalmatch = mfree(j.journalmatch);
         if (!j.journalmatch && j.filter.journalmatch) {
                 j.journalmatch = strdup(j.filter.journalmatch);
-                if (!j.journalmatch) {
+                jm_file = j.filter.journalmatch_file ? strdup(j.filter.journalmatch_file) : NULL;
+                jm_line = j.filter.journalmatch_line;
+                if (!j.journalmatch || (j.filter.journalmatch_file && !jm_file)) {
                         r = -ENOMEM;
                         goto fail;
                 }
@@ -403,14 +417,10 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         }
 
         /* the jail may override filter settings, as in fail2ban */
-        r = scope_get_str(&sc, d, "datepattern", &str, NULL);
+        r = scope_get_str_at(&sc, d, "datepattern", &j.filter.datepattern, &j.filter.datepattern_file,
+                             &j.filter.datepattern_line);
         if (r == -ENOMEM)
                 goto fail;
-        if (r > 0 && *str) {
-                free(j.filter.datepattern);
-                j.filter.datepattern = TAKE_PTR(str);
-        }
-        str = mfree(str);
         r = scope_get_maxlines(&sc, d, &j.filter.maxlines);
         if (r < 0)
                 goto fail;
@@ -423,6 +433,12 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 goto fail;
         if ((j.backend == BACKEND_POLLING || j.backend == BACKEND_PYINOTIFY) && j.logpath && !j.logpath[0]) {
                 r = ini_diag(d, j.file, j.line, true, "jail '%s': backend %s needs a logpath", j.name, backend_to_string(j.backend));
+                if (r < 0)
+                        goto fail;
+        }
+        /* a jail that reads files never uses its journalmatch (a filter may have one for others) */
+        if (!jail_reads_files(&j) && journal_match_validate(j.journalmatch, err, sizeof err) < 0) {
+                r = ini_diag(d, jm_file, jm_line, true, "jail '%s': 'journalmatch': %s", j.name, err);
                 if (r < 0)
                         goto fail;
         }
@@ -462,8 +478,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         if (r > 0) {
                 unsigned long v;
 
-                if (parse_uint(maxretry, UINT_MAX, &v) < 0 || v < 1) {
-                        r = ini_diag(d, w.file, w.line, true, "'maxretry': '%s' is not a number ≥ 1", q(maxretry, qb, sizeof qb));
+                if (parse_uint(maxretry, JAIL_MAXRETRY_MAX, &v) < 0 || v < 1) {
+                        r = ini_diag(d, w.file, w.line, true, "'maxretry': '%s' is not a number in 1..%u",
+                                     q(maxretry, qb, sizeof qb), JAIL_MAXRETRY_MAX);
                         if (r < 0)
                                 goto fail;
                 } else

@@ -39,8 +39,12 @@ typedef struct FilterConf {
         FilterRegex *ignoreregex;
         size_t n_ignoreregex;
         FilterRegex prefregex;  /* pattern NULL when unset */
-        char *datepattern;      /* NULL when unset */
+        char *datepattern;      /* NULL when unset; only match/ can compile it (date_pattern_new()) */
+        char *datepattern_file; /* where datepattern was written (the filter's or the jail's); NULL when unset */
+        unsigned datepattern_line;
         char *journalmatch;     /* raw fail2ban syntax ("F=v F2=v + F=v"), NULL when unset */
+        char *journalmatch_file; /* where journalmatch was written; NULL when unset */
+        unsigned journalmatch_line;
         unsigned maxlines;      /* 1 unless set */
 } FilterConf;
 
@@ -56,8 +60,15 @@ typedef struct BanIncrement {
         bool overalljails;      /* bantime.overalljails: count the bans of every jail */
 } BanIncrement;
 
+/* A jail's limits, checked at load so that every consumer may rely on them: the daemon's
+ * tracker keeps at most JAIL_MAXRETRY_MAX failures per address (in a uint8_t ring), and the
+ * jail's name is the comment of each of its nft elements, which nft/ refuses beyond 127 bytes
+ * (NFT_COMMENT_MAX). */
+#define JAIL_MAXRETRY_MAX 255U
+#define JAIL_NAME_MAX 127U
+
 typedef struct JailConf {
-        char *name;
+        char *name;             /* at most JAIL_NAME_MAX bytes */
         char *file;             /* file and line of the [name] section header */
         unsigned line;
         FilterConf filter;
@@ -66,11 +77,13 @@ typedef struct JailConf {
         char **logpath;         /* NULL-terminated, may be empty */
         bool latin1;            /* logencoding = latin-1 (else UTF-8/ASCII: lines as they are) */
         char *logtimezone;      /* as written, NULL when unset; checked by date_pattern_new() */
+        char *logtimezone_file; /* where logtimezone was written; NULL when unset */
+        unsigned logtimezone_line;
         uint16_t *ports;        /* host order, deduplicated, in the order written */
         size_t n_ports;
         bool allports;          /* no port list, or an *-allports / recidive-style action */
         uint8_t protocol;       /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
-        unsigned maxretry;      /* >= 1 */
+        unsigned maxretry;      /* 1..JAIL_MAXRETRY_MAX */
         int64_t findtime_sec;   /* > 0 */
         int64_t bantime_sec;    /* > 0, or < 0 = permanent */
         AddrPrefix *ignoreip;
@@ -93,6 +106,9 @@ typedef struct AbuseIPDBConf {
         unsigned daily_quota;   /* default 1000 (the free tier) */
         char *comment;          /* template, NULL: the built-in one */
 } AbuseIPDBConf;
+
+/* fail2ban's backend = auto reads the files of logpath when there are any, else the journal. */
+bool jail_reads_files(const JailConf *jc);
 
 /* Whether url is acceptable: https://..., or http:// to localhost/127.x/[::1]. */
 bool abuseipdb_url_ok(const char *url);

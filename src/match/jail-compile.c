@@ -2,23 +2,17 @@
 #include <stdio.h>
 
 #include "jail-compile.h"
-#include "journal-match.h"
 
-/* fail2ban's backend = auto reads the files of logpath when there are any, else the journal. */
-bool jail_reads_files(const JailConf *jc) {
-        return jc->backend == BACKEND_POLLING || jc->backend == BACKEND_PYINOTIFY ||
-               (jc->backend == BACKEND_AUTO && jc->logpath && jc->logpath[0]);
-}
-
-static const char *strempty(const char *s) {
-        return s ? s : "";
+/* "FILE:LINE: jail 'NAME': WHAT" at where the value was written, else at the jail's header. */
+static void jail_error(char *err, size_t errlen, const JailConf *jc, const char *file, unsigned line, const char *what) {
+        snprintf(err, errlen, "%s:%u: jail '%s': %s", file ?: jc->file, file ? line : jc->line, jc->name, what);
 }
 
 int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_dates, char *err, size_t errlen) {
         Filter *f = NULL;
         DatePattern *dates = NULL;
         FilterError fe = {};
-        char buf[256];
+        char buf[256], what[512];
         int r;
 
         r = filter_new(&jc->filter, &f, &fe);
@@ -30,18 +24,26 @@ int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_date
                 return r;
         }
         if (jail_reads_files(jc)) {
+                /* the zone alone first, so that each error names the line of its own value */
+                if (jc->logtimezone) {
+                        r = date_pattern_new_why(NULL, jc->logtimezone, &dates, buf, sizeof buf);
+                        dates = date_pattern_free(dates);
+                        if (r < 0) {
+                                filter_free(f);
+                                if (r != -ENOMEM)
+                                        jail_error(err, errlen, jc, jc->logtimezone_file, jc->logtimezone_line, buf);
+                                return r;
+                        }
+                }
                 r = date_pattern_new_why(jc->filter.datepattern, jc->logtimezone, &dates, buf, sizeof buf);
                 if (r < 0) {
                         filter_free(f);
-                        if (r != -ENOMEM)
-                                snprintf(err, errlen, "%s:%u: jail '%s': datepattern '%s': %s", jc->file, jc->line,
-                                         jc->name, strempty(jc->filter.datepattern), buf);
+                        if (r != -ENOMEM) {
+                                snprintf(what, sizeof what, "datepattern '%s': %s", jc->filter.datepattern ?: "", buf);
+                                jail_error(err, errlen, jc, jc->filter.datepattern_file, jc->filter.datepattern_line, what);
+                        }
                         return r;
                 }
-        } else if (journal_match_validate(jc->journalmatch, buf, sizeof buf) < 0) {
-                filter_free(f);
-                snprintf(err, errlen, "%s:%u: jail '%s': journalmatch: %s", jc->file, jc->line, jc->name, buf);
-                return -EINVAL;
         }
         if (ret_dates)
                 *ret_dates = dates;

@@ -6,12 +6,9 @@
 #include "match.h"
 #include "prelude.h"
 
-/* fail2ban's backend = auto reads the files of logpath when there are any, else the journal. */
-bool jail_reads_files(const JailConf *jc);
-
-/* Compiles what loading the configuration does not check: a jail's filter (its regexes), the
- * datepattern and logtimezone of a jail that reads files, the journalmatch of one that reads the
- * journal. Returns 0 with *ret_filter and *ret_dates (NULL: checked, then freed; *ret_dates is
+/* Compiles what loading the configuration cannot check without PCRE2: a jail's filter (its
+ * regexes), the datepattern and logtimezone of a jail that reads files (jail_reads_files()).
+ * Returns 0 with *ret_filter and *ret_dates (NULL: checked, then freed; *ret_dates is
  * NULL for a journal jail); -ENOMEM; or -EINVAL with err holding "FILE:LINE: jail 'NAME': ...".
  * Used by the daemon and by `nftjail test-config`, so both refuse the same configurations. */
 int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_dates, char *err, size_t errlen);

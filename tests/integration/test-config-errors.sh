@@ -15,19 +15,30 @@ fresh() {
 	cp -a "$SRCDIR/conf" "$tmp/conf"
 	mkdir -p "$tmp/conf/jail.d" "$tmp/conf/filter.d"
 }
-# check_bad WHAT REGEX...: nftjaild --test-config and nftjail test-config both exit 1 and their
-# stderr matches every REGEX
+# error_lines FILE: the error lines of a test-config run, in the daemon's form. The two differ by
+# design in one place: the CLI writes a diagnostic compiler-style ("FILE:LINE: error: MESSAGE"),
+# the daemon's log puts the level first ("error: FILE:LINE: MESSAGE"); and only the daemon ends
+# with the verdict "error: DIR: the configuration has errors".
+error_lines() {
+	sed -E 's/^(.+): error: /error: \1: /' "$1" | grep '^error: ' | grep -v ': the configuration has errors$'
+}
+# check_bad WHAT REGEX...: nftjaild --test-config and nftjail test-config both exit 1, their stderr
+# matches every REGEX, and both print the same error lines (the same checks, the same messages)
 check_bad() {
-	local what=$1 rc cmd
+	local what=$1 rc cmd who
 	shift
-	for cmd in "$NFTJAILD --test-config" "$NFTJAIL test-config"; do
+	for who in daemon cli; do
+		if [ $who = daemon ]; then cmd="$NFTJAILD --test-config"; else cmd="$NFTJAIL test-config"; fi
 		$cmd --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err"
 		rc=$?
 		[ "$rc" = 1 ] || { cat "$tmp/err"; fail "$what: $cmd: exit code $rc, want 1"; }
 		for re in "$@"; do
 			grep -Eq -- "$re" "$tmp/err" || { cat "$tmp/err"; fail "$what: $cmd: stderr lacks /$re/"; }
 		done
+		error_lines "$tmp/err" >"$tmp/err.$who"
 	done
+	[ -s "$tmp/err.daemon" ] || fail "$what: no error line"
+	diff -u "$tmp/err.daemon" "$tmp/err.cli" >&2 || fail "$what: nftjaild --test-config and nftjail test-config disagree"
 	echo "ok: $what"
 }
 
@@ -77,14 +88,27 @@ check_bad "unsupported backend" "jail\.local:3" "gamin"
 
 fresh
 printf '[sshd]\nenabled = true\njournalmatch = _SYSTEMD_UNIT=ssh.service + lowercase=bad\n' >"$tmp/conf/jail.local"
-check_bad "bad journalmatch" "journalmatch" "lowercase=bad"
+check_bad "bad journalmatch" "jail\.local:3: .*journalmatch" "lowercase=bad"
+fresh
+printf '[Definition]\nfailregex = ^x <HOST>$\n\njournalmatch = _COMM=app +\n' >"$tmp/conf/filter.d/jm.conf"
+printf '[jm]\nenabled = true\nfilter = jm\nbackend = systemd\n' >"$tmp/conf/jail.d/jm.local"
+check_bad "bad journalmatch of a filter" "jm\.conf:4: .*journalmatch"
+
+# a limit of the daemon is a limit of the configuration: named where the value is written
+fresh
+printf '[sshd]\nenabled = true\nmaxretry = 300\n' >"$tmp/conf/jail.local"
+check_bad "maxretry above 255" "jail\.local:3: .*'maxretry': '300'"
+fresh
+name=$(printf 'j%.0s' $(seq 128))
+printf '[%s]\nenabled = true\nfilter = sshd\n' "$name" >"$tmp/conf/jail.d/long.local"
+check_bad "jail name longer than an nft comment" "long\.local:1: .*the name is longer than 127 bytes"
 
 # a datepattern that does not compile (file jail), what multi-line filters cannot have: refused by name
 fresh
 : >"$tmp/app.log"
 printf '[Definition]\nfailregex = ^x <HOST>$\ndatepattern = ^%%%%Y-%%%%m-%%%%d [%%%%H\n' >"$tmp/conf/filter.d/dp.conf"
 printf '[dp]\nenabled = true\nfilter = dp\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/dp.local"
-check_bad "bad datepattern" "jail 'dp'" "datepattern '\^%Y-%m-%d \[%H': line 1 .*: a \[ without its \]"
+check_bad "bad datepattern" "dp\.conf:3: jail 'dp'" "datepattern '\^%Y-%m-%d \[%H': line 1 .*: a \[ without its \]"
 fresh
 printf '[Definition]\nprefregex = ^<F-CONTENT>.+</F-CONTENT>$\nfailregex = ^x <HOST>$\nmaxlines = 2\n' >"$tmp/conf/filter.d/ml.conf"
 printf '[ml]\nenabled = true\nfilter = ml\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/ml.local"
@@ -94,6 +118,11 @@ fresh
 printf '[Definition]\nfailregex = ^x <HOST><SKIPLINES>y$\n' >"$tmp/conf/filter.d/sk.conf"
 printf '[sk]\nenabled = true\nfilter = sk\nlogpath = %s\n' "$tmp/app.log" >"$tmp/conf/jail.d/sk.local"
 check_bad "<SKIPLINES> without maxlines" "jail 'sk'" "<SKIPLINES> needs maxlines > 1"
+
+fresh
+printf '[Definition]\nfailregex = ^x <HOST>$\n' >"$tmp/conf/filter.d/tz.conf"
+printf '[tz]\nenabled = true\nfilter = tz\nlogpath = %s\nlogtimezone = Mars/Olympus\n' "$tmp/app.log" >"$tmp/conf/jail.d/tz.local"
+check_bad "bad logtimezone" "tz\.local:5: jail 'tz'" "logtimezone 'Mars/Olympus' is not a zone"
 
 # 6. the daemon itself refuses to start on the same errors (exit 1, before touching anything)
 fresh

@@ -825,7 +825,7 @@ static void test_bad_values(void **state) {
                    "my_helper = 1\n"                            /* 12: no warning */
                    "ignorecommand = /bin/true\n");              /* 13: a missing feature */
         load_fail(&d);
-        assert_diag(&d, "'maxretry': 'abc' is not a number ≥ 1", "jail.local", 2, true);
+        assert_diag(&d, "'maxretry': 'abc' is not a number in 1..255", "jail.local", 2, true);
         assert_diag(&d, "'bantime': '0'", "jail.local", 3, true);
         assert_diag(&d, "'findtime': '-5m'", "jail.local", 4, true);
         assert_diag(&d, "'ban.example.org': hostnames are not supported (no DNS)", "jail.local", 6, true);
@@ -837,6 +837,121 @@ static void test_bad_values(void **state) {
         assert_diag(&d, "option 'ignorecommand' is not supported, ignoring", "jail.local", 13, false);
         assert_int_equal(d.n_errors, 7);
         assert_int_equal(d.n, 9);
+        conf_diags_done(&d);
+}
+
+/* Asserts a diag with exactly this message, at rel:line. */
+static void assert_diag_is(const ConfDiags *d, const char *message, const char *rel, unsigned line, bool error) {
+        for (size_t i = 0; i < d->n; i++)
+                if (strcmp(d->v[i].message, message) == 0) {
+                        assert_diag(d, message, rel, line, error);
+                        return;
+                }
+        print_diags(d);
+        fail_msg("no diag '%s'", message);
+}
+
+/* The daemon's limits are the configuration's: refused at load, at the value's own line (here in
+ * jail.local, while the jail's header is in jail.conf). */
+static void test_jail_limits(void **state) {
+        char name[131], file[256], msg[512];
+        ConfDiags d = {};
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[sshd]\nenabled = true\nmaxretry = 300\n");
+        load_fail(&d);
+        assert_diag_is(&d, "'maxretry': '300' is not a number in 1..255", "jail.local", 3, true);
+        assert_int_equal(d.n_errors, 1);
+        conf_diags_done(&d);
+
+        write_file("jail.local", "[sshd]\nenabled = true\nmaxretry = 255\n");
+        c = load_ok(&d);
+        assert_int_equal(jail(c, "sshd")->maxretry, 255);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* the name is the comment of the jail's nft elements */
+        memset(name, 'a', 130);
+        name[130] = 0;
+        snprintf(file, sizeof file, "[%s]\nenabled = true\nfilter = sshd\n", name);
+        write_file("jail.d/long.local", file);
+        load_fail(&d);
+        snprintf(msg, sizeof msg, "jail '%.124s...': the name is longer than 127 bytes (it is the comment of the "
+                 "jail's nft elements)", name);
+        assert_diag_is(&d, msg, "jail.d/long.local", 1, true);
+        assert_int_equal(d.n_errors, 1);
+        conf_diags_done(&d);
+
+        name[127] = 0;
+        snprintf(file, sizeof file, "[%s]\nenabled = true\nfilter = sshd\n", name);
+        write_file("jail.d/long.local", file);
+        c = load_ok(&d);
+        assert_non_null(jail(c, name));
+        config_free(c);
+        conf_diags_done(&d);
+}
+
+/* journalmatch is checked at load for a jail that reads the journal, at the line of the value
+ * it uses: its own, or its filter's. */
+static void test_journalmatch_checked(void **state) {
+        ConfDiags d = {};
+        const JailConf *j;
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[sshd]\nenabled = true\nbackend = systemd\n\n"
+                                 "journalmatch = _SYSTEMD_UNIT=ssh.service + lowercase=bad\n");
+        load_fail(&d);
+        assert_diag_is(&d, "jail 'sshd': 'journalmatch': bad journal match 'lowercase=bad' (want FIELD=value)",
+                       "jail.local", 5, true);
+        assert_int_equal(d.n_errors, 1);
+        conf_diags_done(&d);
+
+        write_file("filter.d/jm.conf", "[Definition]\nfailregex = ^x <HOST>$\n\njournalmatch = _COMM=app +\n");
+        write_file("jail.local", "[jm]\nenabled = true\nbackend = systemd\n");
+        load_fail(&d);
+        assert_diag_is(&d, "jail 'jm': 'journalmatch': empty journal match", "filter.d/jm.conf", 4, true);
+        assert_int_equal(d.n_errors, 1);
+        conf_diags_done(&d);
+
+        /* the same filter in a jail that reads a file: its journalmatch is not used */
+        write_file("jail.local", "[jm]\nenabled = true\nlogpath = /var/log/app.log\n");
+        c = load_ok(&d);
+        j = jail(c, "jm");
+        assert_true(jail_reads_files(j));
+        assert_string_equal(j->filter.journalmatch_file, path("filter.d/jm.conf"));
+        assert_int_equal(j->filter.journalmatch_line, 4);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
+/* datepattern and logtimezone keep where they were written, for the messages of jail_compile() */
+static void test_value_origins(void **state) {
+        ConfDiags d = {};
+        const JailConf *j;
+        Config *c;
+
+        shipped_setup();
+        write_file("filter.d/dp.conf", "[Definition]\nfailregex = ^x <HOST>$\ndatepattern = ^%%Y-%%m-%%d\n");
+        write_file("jail.local", "[dp]\nenabled = true\nlogpath = /var/log/app.log\n"
+                                 "[dp2]\nenabled = true\nfilter = dp\nlogpath = /var/log/app.log\n\n"
+                                 "datepattern = {^LN-BEG}\nlogtimezone = UTC\n");
+        c = load_ok(&d);
+        j = jail(c, "dp");
+        assert_string_equal(j->filter.datepattern, "^%Y-%m-%d");
+        assert_string_equal(j->filter.datepattern_file, path("filter.d/dp.conf"));
+        assert_int_equal(j->filter.datepattern_line, 3);
+        assert_null(j->logtimezone);
+        assert_null(j->logtimezone_file);
+        j = jail(c, "dp2");
+        assert_string_equal(j->filter.datepattern, "{^LN-BEG}");
+        assert_string_equal(j->filter.datepattern_file, path("jail.local"));
+        assert_int_equal(j->filter.datepattern_line, 9);
+        assert_string_equal(j->logtimezone, "UTC");
+        assert_string_equal(j->logtimezone_file, path("jail.local"));
+        assert_int_equal(j->logtimezone_line, 10);
+        config_free(c);
         conf_diags_done(&d);
 }
 
@@ -1134,6 +1249,9 @@ int main(void) {
                 T(test_enabled),
                 T(test_ports),
                 T(test_bad_values),
+                T(test_jail_limits),
+                T(test_journalmatch_checked),
+                T(test_value_origins),
                 T(test_ignoreip),
                 T(test_actions),
                 T(test_daemon_conf),
