@@ -187,6 +187,16 @@ static char *abuseipdb_categories_normalize(const char *s) {
         return TAKE_PTR(out);
 }
 
+/* What the reporter can send as a "Key:" header: printable ASCII, no blanks, bounded. */
+static bool abuseipdb_key_plausible(const char *k) {
+        if (strlen(k) >= ABUSEIPDB_KEY_MAX)
+                return false;
+        for (; *k; k++)
+                if (*k <= 0x20 || *k >= 0x7f)
+                        return false;
+        return true;
+}
+
 static bool same_but_blanks(const char *a, const char *b) {
         for (;;) {
                 while (isspace((unsigned char) *a))
@@ -287,7 +297,14 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         const char *cat = conf_opts_get(opts, n_opts, "abuseipdb_category");
 
                         j->abuseipdb = true;
-                        if (key && *key) {
+                        if (key && *key && !abuseipdb_key_plausible(key)) {
+                                /* never quoted: it is a secret, however mistyped */
+                                r = ini_diag(d, file, line, false,
+                                             "jail '%s': 'abuseipdb_apikey' is not a plausible key (printable ASCII "
+                                             "without blanks, under %u bytes), ignoring it", j->name, ABUSEIPDB_KEY_MAX);
+                                if (r < 0)
+                                        goto fail_opts;
+                        } else if (key && *key) {
                                 free(j->abuseipdb_apikey);
                                 j->abuseipdb_apikey = strdup(key);
                                 if (!j->abuseipdb_apikey) {

@@ -441,6 +441,11 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                 r = ini_diag(d, jm_file, jm_line, true, "jail '%s': 'journalmatch': %s", j.name, err);
                 if (r < 0)
                         goto fail;
+        } else if (!jail_reads_files(&j) && !j.journalmatch) {
+                r = ini_diag(d, j.file, j.line, false, "jail '%s' has no journalmatch: it reads every journal entry, and "
+                             "any local user can write lines that it matches", j.name);
+                if (r < 0)
+                        goto fail;
         }
 
         r = scope_get_str(&sc, d, "protocol", &protocol, &w);

@@ -92,10 +92,13 @@ typedef struct JailConf {
         bool action_ban;        /* an nft/iptables ban action is configured (false: log only) */
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
-        char *abuseipdb_apikey;     /* as written in the jail; NULL if none */
+        char *abuseipdb_apikey;     /* as written in the jail, a plausible key; NULL if none */
         BanIncrement increment;
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
+
+/* A jail's abuseipdb_apikey is shorter than this (the reporter's key buffer) or ignored. */
+#define ABUSEIPDB_KEY_MAX 256U
 
 /* The daemon-wide [abuseipdb] section of nftjail.conf. */
 typedef struct AbuseIPDBConf {

@@ -955,6 +955,37 @@ static void test_value_origins(void **state) {
         conf_diags_done(&d);
 }
 
+/* What the daemon and the reporter warned about at start is warned about at load, so that
+ * nftjail test-config shows it too. */
+static void test_load_warnings(void **state) {
+        ConfDiags d = {};
+        const JailConf *j;
+        Config *c;
+
+        shipped_setup();
+        write_file("filter.d/nojm.conf", "[Definition]\nfailregex = ^x <HOST>$\n");
+        write_file("jail.local", "[nojm]\nenabled = true\nbackend = systemd\n"
+                                 "[sshd]\naction = %(action_abuseipdb)s[abuseipdb_apikey=\"no blanks\", abuseipdb_category=18]\n");
+        c = load_ok(&d);
+        assert_diag_is(&d, "jail 'nojm' has no journalmatch: it reads every journal entry, and any local user can "
+                           "write lines that it matches", "jail.local", 1, false);
+        assert_diag_is(&d, "jail 'sshd': 'abuseipdb_apikey' is not a plausible key (printable ASCII without blanks, "
+                           "under 256 bytes), ignoring it", "jail.local", 5, false);
+        assert_int_equal(d.n, 2);
+        j = jail(c, "sshd");
+        assert_true(j->abuseipdb);
+        assert_null(j->abuseipdb_apikey);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* a file jail needs no journalmatch */
+        write_file("jail.local", "[nojm]\nenabled = true\nlogpath = /var/log/app.log\n");
+        c = load_ok(&d);
+        assert_int_equal(d.n, 0);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
 static void test_ignoreip(void **state) {
         ConfDiags d = {};
         const JailConf *j;
@@ -1252,6 +1283,7 @@ int main(void) {
                 T(test_jail_limits),
                 T(test_journalmatch_checked),
                 T(test_value_origins),
+                T(test_load_warnings),
                 T(test_ignoreip),
                 T(test_actions),
                 T(test_daemon_conf),
