@@ -15,6 +15,7 @@ root (they make their own namespaces and never touch the host's firewall or jour
 
   sudo tests/bench/compare.py --build build --markdown perf.md --json perf.json
   tests/bench/compare.py --quick --runs 3 --only match      # a smoke run of the matching rows
+  sudo tests/bench/compare.py --build build --write-doc docs/PERFORMANCE.md   # the published page
 
 Exit status: 0 when every piece ran or skipped, 1 when one failed, 2 on bad usage.
 """
@@ -151,9 +152,17 @@ def md_escape(s):
     return s.replace("|", "\\|")
 
 
+def with_git(meta):
+    """The versions, nftjail's with the git description of the tree (for --markdown and --json)."""
+    v = dict(meta["versions"])
+    if meta.get("git"):
+        v["nftjail"] = v.get("nftjail", "?") + f" ({meta['git']})"
+    return v
+
+
 def markdown(meta, head, body, rows, piece_status):
     out = [f"Measured {meta['date']} on {meta['hostname']} ({meta['cores']} cores, {meta['cpu']}, "
-           f"kernel {meta['kernel']}); " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
+           f"kernel {meta['kernel']}); " + ", ".join(f"{k} {v}" for k, v in with_git(meta).items()) + ".",
            f"Command: `{meta['command']}` ({meta['runs']} run{'s' if meta['runs'] != 1 else ''} per tool, by turns"
            f"{', quick sizes' if meta['quick'] else ''}).", "",
            "| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
@@ -167,6 +176,116 @@ def markdown(meta, head, body, rows, piece_status):
     for n, why in skipped:
         out.append(f"- `{n}` did not run: {why}")
     return "\n".join(out) + "\n"
+
+
+def loadavg():
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them, or None."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return None
+
+
+def os_release():
+    """The distribution, e.g. "Debian GNU/Linux 12 (bookworm), 12.11", or None."""
+    name = None
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    try:
+        with open("/etc/debian_version") as f:
+            deb = f.read().strip()
+        name = f"{name}, {deb}" if name else f"Debian {deb}"
+    except OSError:
+        pass
+    return name
+
+
+DOC_PREAMBLE = """\
+# Performance
+
+This page compares nftjail with what an admin would run instead (fail2ban, and sshguard where it
+does the same job) on the same input, in the same run, on the same machine. It is written whole by
+`tests/bench/compare.py --write-doc docs/PERFORMANCE.md`; do not edit it by hand, run that again.
+
+## How the figures are made
+
+- `tests/bench/compare.py` runs every `tests/bench/cmp-*` piece: filter matching, journal and
+  file reaction time, bursts of attackers, bans per second into the kernel, restoring bans at
+  start, memory, start-up. Each piece runs every tool several times by turns (`--runs`), so that
+  a slow moment of the machine hits all tools alike.
+- The table gives, per measure and tool, the smallest, median and largest figure over the runs.
+  "vs nftjail" is the ratio of the medians, turned so that above 1 means nftjail is better,
+  whichever way better goes for that measure. "target met" says whether nftjail's median meets
+  the figure the project holds itself to (shown in brackets).
+- Pieces that need root make their own namespaces: a network namespace, where the kernel's own
+  nf_tables holds a private ruleset, and for the daemons a mount and cgroup namespace with a
+  private `systemd-journald`; they never touch the host's firewall or journal. fail2ban-server runs only inside those namespaces, with its socket and database in a
+  temporary directory; its service need not run.
+- fail2ban and sshguard are the Debian packages (`apt-get install fail2ban sshguard`), with their
+  stock filters, `banaction = nftables-multiport` for fail2ban. A tool that is not installed is
+  left out of the table.
+- Where a tool is too slow to be given the full size (fail2ban bans one `nft` process at a
+  time), it gets a smaller size and the note under the table says so, and how the figure was
+  scaled.
+- The log files are made by `tests/bench/gen-authlog.py --lines N --addresses K --seed S`:
+  OpenSSH failures of every kind, about 60% bastion noise, K distinct attackers of which 10% IPv6,
+  and Proxmox `pvedaemon` lines; the same arguments give the same bytes. Addresses are from the
+  documentation ranges.
+- The machine below is shared and was not idle; the load average is the best guide to how
+  noisy the figures are. Times that include waiting (start to READY, reaction times) suffer most;
+  CPU-time rows and ratios measured by turns suffer least.
+
+To measure your own machine, from a build (`meson setup build && ninja -C build`), as root:
+
+```
+tests/bench/compare.py --build build --write-doc /tmp/PERFORMANCE.md
+```
+
+`--quick` uses smaller sizes, `--only SUBSTRING` runs the pieces whose name contains it, and
+`--markdown FILE` / `--json FILE` write the table alone. Per-module benchmarks, which print their
+figures and never fail, run with `meson test -C build --benchmark --verbose`.
+"""
+
+
+def write_doc(path, meta, head, body, rows, piece_status, seconds):
+    """The whole docs/PERFORMANCE.md: the fixed preamble, the machine and command, the table, and the
+    method of each figure. Versions without git descriptions: the page is for users."""
+    runs = meta["runs"]
+    out = [DOC_PREAMBLE, "## Results", ""]
+    out.append(f"- Date: {meta['date']}.")
+    out.append(f"- Machine: {meta['cpu']}, {meta['cores']} cores, kernel {meta['kernel']}"
+               + (f", {meta['os']}" if meta.get("os") else "") + ".")
+    la = meta.get("loadavg_start")
+    la_end = meta.get("loadavg_end")
+    if la:
+        out.append(f"- Load average (1, 5, 15 min) at the start: {la}" + (f"; at the end: {la_end}" if la_end else "") + ".")
+    out.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".")
+    out.append(f"- Command: `{meta['command']}`, {runs} run{'s' if runs != 1 else ''} per tool, by turns; "
+               f"it took {seconds / 60:.0f} min.")
+    if meta["quick"]:
+        out.append("- Sizes: `--quick`, the smaller sizes (fewer lines, bans and attackers than a full run; "
+                   "the notes give the sizes). A full run takes much longer; its figures per item are "
+                   "comparable, its totals are not.")
+    out += ["", "| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    for r in body:
+        out.append("| " + " | ".join(md_escape(c) for c in r) + " |")
+    out += ["", "## What each figure is", ""]
+    for row in rows:
+        if row.get("note"):
+            out.append(f"- **{md_escape(row['measure'])}**: {row['note']}")
+    missing = [(n, why) for n, st, why, _ in piece_status if st != "ok"]
+    if missing:
+        out += ["", "Pieces that did not run on this machine:", ""]
+        for n, why in missing:
+            out.append(f"- `{n}`: {why}")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def version_of(pkg, cmd):
@@ -196,8 +315,7 @@ def machine(args, nftjail):
     if p and p.returncode == 0:
         versions["nftjail"] = p.stdout.split()[-1]
     g = subprocess.run(["git", "-C", SRC, "describe", "--always", "--dirty"], capture_output=True, text=True)
-    if g.returncode == 0:
-        versions["nftjail"] = versions.get("nftjail", "?") + f" ({g.stdout.strip()})"
+    git = g.stdout.strip() if g.returncode == 0 else None
     for pkg, cmd in (("fail2ban", ["fail2ban-client", "--version"]), ("sshguard", ["sshguard", "-v"])):
         v = version_of(pkg, cmd)
         if v:
@@ -205,6 +323,9 @@ def machine(args, nftjail):
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "hostname": socket.gethostname(),
+        "git": git,
+        "os": os_release(),
+        "loadavg_start": loadavg(),
         "cores": os.cpu_count(),
         "kernel": platform.release(),
         "cpu": cpu,
@@ -223,7 +344,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run (BENCH_QUICK=1)")
     ap.add_argument("--only", metavar="SUBSTRING", help="run only the pieces whose name contains SUBSTRING")
     ap.add_argument("--json", metavar="FILE", help="write the merged rows and the machine here")
-    ap.add_argument("--markdown", metavar="FILE", help="write the table as Markdown here (for the README)")
+    ap.add_argument("--markdown", metavar="FILE", help="write the table as Markdown here")
+    ap.add_argument("--write-doc", metavar="FILE",
+                    help="write the whole performance page here (docs/PERFORMANCE.md): method, machine, command, table")
     a = ap.parse_args()
     if a.runs < 1:
         ap.error("--runs must be at least 1")
@@ -235,6 +358,7 @@ def main():
         print(f"compare: no tests/bench/cmp-* piece{' matches ' + repr(a.only) if a.only else ''}", file=sys.stderr)
         return 2
     meta = machine(a, nftjail)
+    t_start = time.monotonic()
 
     rows, status = [], []
     tmp = tempfile.mkdtemp(prefix="nftjail-compare.")
@@ -257,10 +381,12 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    meta["loadavg_end"] = loadavg()
     head, body = table(rows)
     print(f"\nnftjail vs fail2ban and sshguard, {meta['date']}, {meta['hostname']}, {meta['cores']} cores, "
           f"{meta['cpu']}, kernel {meta['kernel']}, {a.runs} run{'s' if a.runs != 1 else ''} per tool{', quick' if a.quick else ''}")
-    print(", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    print(", ".join(f"{k} {v}" for k, v in with_git(meta).items()))
+    print(f"load average at the start {meta['loadavg_start']}, at the end {meta['loadavg_end']}")
     print()
     if body:
         print_table(head, body)
@@ -273,12 +399,15 @@ def main():
 
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(dict(meta, pieces=[{"name": n, "status": st, "reason": why, "seconds": round(s, 1)}
+            json.dump(dict(meta, versions=with_git(meta), pieces=[{"name": n, "status": st, "reason": why, "seconds": round(s, 1)}
                                          for n, st, why, s in status], rows=rows), f, indent=2)
             f.write("\n")
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(markdown(meta, head, body, rows, status))
+    if a.write_doc:
+        os.makedirs(os.path.dirname(os.path.abspath(a.write_doc)), exist_ok=True)
+        write_doc(a.write_doc, meta, head, body, rows, status, time.monotonic() - t_start)
     return 1 if any(st == "failed" for _, st, _, _ in status) else 0
 
 
