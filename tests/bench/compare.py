@@ -187,6 +187,18 @@ def loadavg():
         return None
 
 
+def mem_gib():
+    """MemTotal in GiB, or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def os_release():
     """The distribution, e.g. "Debian GNU/Linux 12 (bookworm), 12.11", or None."""
     name = None
@@ -209,8 +221,8 @@ def os_release():
 DOC_PREAMBLE = """\
 # Performance
 
-This page compares nftjail with what an admin would run instead (fail2ban, and sshguard where it
-does the same job) on the same input, in the same run, on the same machine. It is written whole by
+This page compares nftjail with what an admin would run instead (fail2ban; sshguard's log parser
+for the matching rows) on the same input, in the same run, on the same machine. It is written whole by
 `tests/bench/compare.py --write-doc docs/PERFORMANCE.md`; do not edit it by hand, run that again.
 
 ## How the figures are made
@@ -259,7 +271,8 @@ def write_doc(path, meta, head, body, rows, piece_status, seconds):
     runs = meta["runs"]
     out = [DOC_PREAMBLE, "## Results", ""]
     out.append(f"- Date: {meta['date']}.")
-    out.append(f"- Machine: {meta['cpu']}, {meta['cores']} cores, kernel {meta['kernel']}"
+    out.append(f"- Machine: {meta['cpu']}, {meta['cores']} cores"
+               + (f", {meta['mem_gib']:.1f} GiB RAM" if meta.get("mem_gib") else "") + f", kernel {meta['kernel']}"
                + (f", {meta['os']}" if meta.get("os") else "") + ".")
     la = meta.get("loadavg_start")
     la_end = meta.get("loadavg_end")
@@ -267,11 +280,13 @@ def write_doc(path, meta, head, body, rows, piece_status, seconds):
         out.append(f"- Load average (1, 5, 15 min) at the start: {la}" + (f"; at the end: {la_end}" if la_end else "") + ".")
     out.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".")
     out.append(f"- Command: `{meta['command']}`, {runs} run{'s' if runs != 1 else ''} per tool, by turns; "
-               f"it took {seconds / 60:.0f} min.")
+               f"it took {seconds / 60:.0f} min." if seconds >= 120 else f"it took {seconds:.0f} s.")
+    if not meta["quick"]:
+        out.append("- Sizes: the full sizes (no `--quick`).")
     if meta["quick"]:
         out.append("- Sizes: `--quick`, the smaller sizes (fewer lines, bans and attackers than a full run; "
-                   "the notes give the sizes). A full run takes much longer; its figures per item are "
-                   "comparable, its totals are not.")
+                   "the notes give them). Fixed costs such as start-up weigh more in them: compare them "
+                   "with another quick run, not with a full one.")
     out += ["", "| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     for r in body:
         out.append("| " + " | ".join(md_escape(c) for c in r) + " |")
@@ -326,6 +341,7 @@ def machine(args, nftjail):
         "git": git,
         "os": os_release(),
         "loadavg_start": loadavg(),
+        "mem_gib": mem_gib(),
         "cores": os.cpu_count(),
         "kernel": platform.release(),
         "cpu": cpu,
