@@ -221,9 +221,10 @@ def os_release():
 DOC_PREAMBLE = """\
 # Performance
 
-This page compares nftjail with what an admin would run instead (fail2ban; sshguard's log parser
-for the matching rows) on the same input, in the same run, on the same machine. It is written whole by
-`tests/bench/compare.py --write-doc docs/PERFORMANCE.md`; do not edit it by hand, run that again.
+This page compares nftjail with what an admin would run instead (fail2ban; sshguard's log
+parser for the matching rows) on the same input, in the same run, on the same machine. It is
+written whole by `tests/bench/compare.py --write-doc docs/PERFORMANCE.md`; do not edit it by
+hand, run that again.
 
 ## How the figures are made
 
@@ -237,21 +238,22 @@ for the matching rows) on the same input, in the same run, on the same machine. 
   the figure the project holds itself to (shown in brackets).
 - Pieces that need root make their own namespaces: a network namespace, where the kernel's own
   nf_tables holds a private ruleset, and for the daemons a mount and cgroup namespace with a
-  private `systemd-journald`; they never touch the host's firewall or journal. fail2ban-server runs only inside those namespaces, with its socket and database in a
-  temporary directory; its service need not run.
+  private `systemd-journald`; they never touch the host's firewall or journal. fail2ban-server
+  runs only inside those namespaces, with its socket and database in a temporary directory; its
+  service need not run.
 - fail2ban and sshguard are the Debian packages (`apt-get install fail2ban sshguard`), with their
   stock filters, `banaction = nftables-multiport` for fail2ban. A tool that is not installed is
   left out of the table.
 - Where a tool is too slow to be given the full size (fail2ban bans one `nft` process at a
-  time), it gets a smaller size and the note under the table says so, and how the figure was
-  scaled.
+  time), it gets a smaller size; the figure's note below the table says so, and how the figure
+  was scaled.
 - The log files are made by `tests/bench/gen-authlog.py --lines N --addresses K --seed S`:
   OpenSSH failures of every kind, about 60% bastion noise, K distinct attackers of which 10% IPv6,
   and Proxmox `pvedaemon` lines; the same arguments give the same bytes. Addresses are from the
   documentation ranges.
-- The machine below is shared and was not idle; the load average is the best guide to how
-  noisy the figures are. Times that include waiting (start to READY, reaction times) suffer most;
-  CPU-time rows and ratios measured by turns suffer least.
+- Other work on the machine changes the figures; the load average below says how busy it was.
+  Times that include waiting (start to READY, reaction times, their p99 most) suffer most;
+  CPU-time rows, and ratios of tools measured by turns, suffer least.
 
 To measure your own machine, from a build (`meson setup build && ninja -C build`), as root:
 
@@ -259,9 +261,10 @@ To measure your own machine, from a build (`meson setup build && ninja -C build`
 tests/bench/compare.py --build build --write-doc /tmp/PERFORMANCE.md
 ```
 
-`--quick` uses smaller sizes, `--only SUBSTRING` runs the pieces whose name contains it, and
-`--markdown FILE` / `--json FILE` write the table alone. Per-module benchmarks, which print their
-figures and never fail, run with `meson test -C build --benchmark --verbose`.
+`--quick` uses smaller sizes, `--only SUBSTRING` runs the pieces whose name contains it,
+`--markdown FILE` writes the table alone and `--json FILE` the rows and the machine. The
+per-module benchmarks, and a `--quick` comparison, run with
+`meson test -C build --benchmark --verbose`; they print their figures and never fail.
 """
 
 
