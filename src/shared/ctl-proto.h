@@ -10,7 +10,7 @@
  * bytes of one JSON object (UTF-8). Every message carries "version": CTL_PROTO_VERSION.
  * Request: {"version":1, "command":"status", ...arguments}.
  * Reply:   {"version":1, "ok":true, ...} or {"version":1, "ok":false, "error":"one line"}.
- * The README's "Control protocol" section lists the commands and their fields. */
+ * docs/PROTOCOL.md lists the commands and their fields. */
 
 #define CTL_PROTO_VERSION 1
 #define CTL_HEADER_SIZE 4

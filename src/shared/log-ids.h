@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Fixed MESSAGE_IDs of nftjail's key events; documented in nftjail.catalog. Never change one. */
+/* Fixed MESSAGE_IDs of nftjail's key events; the README's troubleshooting section lists them with
+ * their fields. Never change one. */
 #define NFTJAIL_MID_BAN        "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01"
 #define NFTJAIL_MID_UNBAN      "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b02"
 #define NFTJAIL_MID_BAN_FAILED "4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b03"
