@@ -14,8 +14,8 @@ int date_parse_prefix(const char *line, size_t len, int64_t now_sec, int64_t *re
 typedef struct DatePattern DatePattern;
 
 /* spec NULL or "": automatic detection (the formats above at the line start, epoch seconds
- * "1764000000[.123]" at the line start, the usual formats of date.c's default_templates[] at the
- * line start past up to two non-word characters ("[Tue Nov 24 13:05:01 2026]", "261124 13:05:01"),
+ * "1764000000[.123]" at the line start, the usual formats of date-auto.c's date_default_templates[]
+ * at the line start past up to two non-word characters ("[Tue Nov 24 13:05:01 2026]", "261124 13:05:01"),
  * Apache/nginx "24/Nov/2026:13:05:01 +0000" anywhere in the first DATE_SEARCH_MAX bytes).
  * Otherwise fail2ban's syntax, one pattern per line, tried in order: a regex in which %Y %y %m %d
  * %e %j %H %k %I %l %p %M %S %f %b %B %h %a %A %z %Z %s %% (and %ExY %Exm %Exd ... stricter) stand
