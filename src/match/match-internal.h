@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* What the pieces of match.h share, and nothing outside src/match includes:
+ *   match-pattern.c  pattern text: fail2ban's tags expanded, and what the text shows (a literal
+ *                    every match holds, whether it can join a union, the prefix all share)
+ *   match-compile.c  filter_new() and filter_free(): the regexes compiled, the gate built
+ *   match.c          the per-line path: prefregex, gate, failregexes, sessions, multi-line */
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "match.h"
+
+/* How a pattern runs. JIT code is built on first use (see regex_run()). */
+typedef enum Run {
+        RUN_NONE = 0,           /* gate only: there is none */
+        RUN_JIT,                /* JIT code */
+        RUN_INTERP,             /* the interpreter: JIT failed or is not there */
+        RUN_LATER,              /* not used yet: JIT-compile (the gate: build) on first use */
+} Run;
+
+typedef struct Regex {
+        pcre2_code *code;
+        Run run;
+        uint32_t *host_groups;  /* capture numbers of ip4/ip6/host/addr groups, in pattern order */
+        size_t n_host_groups;
+        uint32_t *content_groups; /* prefregex only: <F-CONTENT> */
+        size_t n_content_groups;
+        uint32_t *nofail_groups; /* <F-NOFAIL>, <F-MLFGAINED> (a login that succeeded): when it
+                                  * took part, the line is not a failure */
+        size_t n_nofail_groups;
+        uint32_t *mlfid_groups; /* prefregex: <F-MLFID>, the session a line belongs to */
+        size_t n_mlfid_groups;
+        uint32_t *forget_groups; /* <F-MLFFORGET>: when it took part, the session is over */
+        size_t n_forget_groups;
+        char *literal;          /* a substring every match contains, or NULL */
+        size_t literal_len;
+} Regex;
+
+/* fail2ban's <F-MLFID>: the prefregex names the session a line belongs to (sshd's
+ * "host sshd[1234]: "), and a failregex without an address counts against the address an earlier
+ * line of the same session gave ("Disconnecting: Too many authentication failures for root").
+ * A direct-mapped cache, a slot per hash of the id: the newest session takes a slot, an entry is
+ * trusted for SESSION_MAX_AGE, and <F-MLFFORGET> ends a session. */
+#define SESSION_SLOTS 256
+#define SESSION_ID_MAX 96
+#define SESSION_MAX_AGE (10 * 60 * USEC_PER_SEC)
+
+typedef struct Session {
+        uint8_t id_len;         /* 0: empty */
+        char id[SESSION_ID_MAX];
+        Addr addr;
+        usec_t at;              /* CLOCK_MONOTONIC */
+} Session;
+
+/* maxlines > 1: the last maxlines lines, joined by "\n", at most MULTI_BUF_MAX bytes (the oldest
+ * lines go first when a new one does not fit). */
+#define MULTI_BUF_MAX (64u * 1024u)
+
+struct Filter {
+        Session *sessions;      /* SESSION_SLOTS, when the prefregex has <F-MLFID>; else NULL */
+        unsigned maxlines;      /* > 1: a multi-line filter, matched on mbuf */
+        char *mbuf;
+        size_t mbuf_len;
+        unsigned mbuf_lines;
+        Regex *fail;
+        size_t n_fail;
+        Regex *ignore;
+        size_t n_ignore;
+        Regex pref;             /* code NULL when there is no prefregex */
+        /* All failregexes as one alternation, run first: most lines match none, and one JIT call
+         * costs less than one per regex. NULL when a pattern could mean something else inside
+         * the union (backreferences, \Q, extended mode) or when there is one regex. */
+        pcre2_code *gate;
+        Run gate_run;
+        char **expanded;        /* the failregexes expanded, until match_gate_build() takes them */
+        /* Each alternative of the gate starts with (*MARK:i), so a gate match names the regex it
+         * went through and gives that regex's captures, moved up by gate_shift[i] past the
+         * groups of the alternatives before it (the common prefix's gate_prefix_groups first). */
+        uint32_t *gate_shift;
+        uint32_t gate_prefix_groups;
+        pcre2_match_data *gate_md;
+        pcre2_match_data *md;
+        pcre2_match_context *mctx;
+        pcre2_jit_stack *jit_stack;
+        bool prefilter;
+};
+
+/* match-pattern.c */
+
+/* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). 0, -EINVAL (reterr) or -ENOMEM. */
+int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr);
+/* The longest literal text at the top level of an expanded pattern, or *ret NULL. 0 or -ENOMEM. */
+int match_required_literal(const char *p, char **ret, size_t *ret_len);
+/* Whether the expanded pattern means the same as one alternative of a union. */
+bool match_union_safe(const char *p);
+/* The length of the prefix the n expanded patterns share, cut between whole items. */
+size_t match_common_prefix(char *const *p, size_t n);
+/* The gate's pattern: the first prefix bytes the n expanded patterns share, then the rest of each
+ * as an alternative that starts with (*MARK:i). *ret: the caller's. 0 or -ENOMEM. */
+int match_union_pattern(char *const *p, size_t n, size_t prefix, char **ret);
+
+/* match-compile.c */
+
+/* Fills *e (when not NULL) with fr's file and line, offset and the message. */
+void match_set_error(FilterError *e, const FilterRegex *fr, size_t offset, const char *fmt, ...) _printf_(4, 5);
+
+/* Builds f's gate on first use; returns how it runs from now on (never RUN_LATER). */
+__attribute__((cold, noinline)) Run match_gate_build(Filter *f);
