@@ -5,8 +5,8 @@
 
 /* Libraries that only some configurations need (libcurl for AbuseIPDB reports, libnftables to load
  * the nft file when the table is missing) are loaded on first use, so that a daemon that never needs
- * them never maps them and their dependencies (OpenSSL, GnuTLS, Kerberos, LDAP, ... for libcurl):
- * 13.4 -> 7.5 MiB of idle RSS with 10 jails.
+ * them never maps them and their dependencies (OpenSSL, GnuTLS, Kerberos, LDAP, ... for libcurl),
+ * a large part of an idle daemon's resident memory.
  *
  * dlopen_many(soname, why, &handle, &sym1, "name1", &sym2, "name2", ..., NULL): dlopen() soname and
  * resolve every symbol into the function pointer before its name, all or nothing. Returns 0 on
