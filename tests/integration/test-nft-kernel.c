@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
-/* nft.c against the real nf_tables, in a network namespace of its own (unshare(CLONE_NEWNET)
+/* src/daemon/nft against the real nf_tables, in a network namespace of its own (unshare(CLONE_NEWNET)
  * at start): never the host's ruleset. Exits 77 when not root. */
 
 #include <netinet/in.h>
@@ -50,7 +50,7 @@ static NftElem elem(const char *addr, uint8_t plen, uint8_t proto, uint16_t port
         return e;
 }
 
-/* The key nft.c must have sent for e, in the set it goes to. */
+/* The key nft-key.c must have sent for e, in the set it goes to. */
 static size_t key_of(const NftElem *e, uint8_t key[24]) {
         memset(key, 0, 24);
         if (e->addr.family == AF_INET) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
-/* The NEWSETELEM/DELSETELEM batch of nft.c, parsed back with libnftnl, and the routing of
+/* The NEWSETELEM/DELSETELEM batch of nft-batch.c, parsed back with libnftnl, and the routing of
  * synthetic kernel acks to elements. No socket, no root. */
 
 #include <arpa/inet.h>
