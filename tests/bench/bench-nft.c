@@ -161,6 +161,40 @@ static void bench_apply(Nft *nft, const NftElem *v, size_t per_call, bool ack_al
         report(what, N, t);
 }
 
+/* DESTROY of the N elements when one in ten was deleted before (standing in for expiry), through
+ * DESTROYSETELEM or, forced, the DEL fallback of kernels before 6.3. */
+static void bench_destroy(Nft *nft, const NftElem *v, bool fallback, const char *what) {
+        static NftElem gone[N / 10 + 1];
+        char label[128];
+        size_t n_gone = 0, idx;
+        uint64_t txns;
+        double t0, t;
+        int r;
+
+        for (size_t i = 3; i < N; i += 10)
+                gone[n_gone++] = v[i];
+        r = nft_apply(nft, NFT_OP_ADD, v, N, NULL, &idx);
+        if (r >= 0)
+                r = nft_apply(nft, NFT_OP_DEL, gone, n_gone, NULL, &idx);
+        if (r < 0) {
+                printf("%s: setup: %s at element %zu\n", what, strerror(-r), idx);
+                return;
+        }
+        nft_set_destroy_fallback(nft, fallback);
+        txns = nft_transactions(nft);
+        t0 = now();
+        r = nft_apply(nft, NFT_OP_DESTROY, v, N, NULL, &idx);
+        t = now() - t0;
+        txns = nft_transactions(nft) - txns;
+        nft_set_destroy_fallback(nft, false);
+        if (r < 0) {
+                printf("%s: %s at element %zu\n", what, strerror(-r), idx);
+                return;
+        }
+        snprintf(label, sizeof label, "%s (%llu txns)", what, (unsigned long long) txns);
+        report(label, N, t);
+}
+
 int main(int argc, char **argv) {
         const char *srcdir = getenv("SRCDIR");
         char path[4096], err[4096], cmd[8192], s[64];
@@ -196,6 +230,8 @@ int main(int argc, char **argv) {
         bench_apply(nft, v, 1000, false, NFT_OP_DEL, "nft_apply DEL, 1,000 per call");
         bench_apply(nft, v, N, false, NFT_OP_ADD, "nft_apply ADD, one call (one transaction)");
         bench_apply(nft, v, N, false, NFT_OP_DEL, "nft_apply DEL, one call");
+        bench_destroy(nft, v, false, "nft_apply DESTROY, one call, 10% gone");
+        bench_destroy(nft, v, true, "nft_apply DESTROY as DEL fallback, 10% gone");
         bench_apply(nft, v, N, true, NFT_OP_ADD, "nft_apply ADD, one call, NLM_F_ACK on every message");
         bench_apply(nft, v, N, false, NFT_OP_REPLACE, "nft_apply REPLACE, one call (3 transactions)");
         flush();
