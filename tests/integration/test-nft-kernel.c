@@ -497,6 +497,25 @@ int main(void) {
                 free(v);
         }
 
+        /* A DESTROY is notified as a delete (DELSETELEM), one per element it removed, with our
+         * portid: what the monitor's readers count on */
+        {
+                NftElem t[3] = { elem("198.51.100.80", 0, 0, 0, 60000, "destroy"),
+                                 elem("198.51.100.81", 0, 0, 0, 60000, "destroy"),
+                                 elem("198.51.100.82", 0, 0, 0, 0, NULL) };
+                NftMonitor *mon = NULL;
+                int seen = 0;
+
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, t, 2, NULL, &idx), 0);
+                CHECK_EQ(nft_monitor_new(&mon), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_DESTROY, t, 3, NULL, &idx), 0);
+                if (mon)
+                        CHECK_EQ(nft_monitor_read(mon, count_elem_del, &seen), 0);
+                CHECK_EQ(seen, 2);
+                CHECK_EQ(lookup(&t[0], NULL), 0);
+                nft_monitor_free(mon);
+        }
+
         /* A failure in a later transaction: the earlier ones stay committed and are counted. An
          * ADD of 2.5 transactions' worth whose third transaction holds an element the kernel
          * refuses (a timeout beyond what it can express) */
