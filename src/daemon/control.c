@@ -479,7 +479,7 @@ static int kernel_unban(Control *c, const char *jail, const Addr *a, size_t *ret
         for (size_t left = n, tries = 0; left > 0 && tries <= n; tries++) {
                 size_t bad = SIZE_MAX;
 
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, &bad);
+                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
                 if (r >= 0 || r != -ENOENT || bad >= left)
                         break;
                 elems[bad] = elems[left - 1];

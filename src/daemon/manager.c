@@ -484,7 +484,7 @@ static void flush_op(Manager *m, NftOp op, const PendingElem *pe, size_t n_pe, N
                 }
                 if (n == 0)
                         return;
-                r = nft_apply(m->nft, op, elems, n, &bad);
+                r = nft_apply(m->nft, op, elems, n, NULL, &bad);
                 if (r >= 0)
                         return;
                 if (bad >= n) {
@@ -653,7 +653,7 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
          * refuses the whole transaction with ENOENT; drop that one and go on. */
         for (size_t left = n, tries = 0; left > 0 && tries < n + 1; tries++) {
                 size_t bad = SIZE_MAX;
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, &bad);
+                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
                 if (r >= 0 || r != -ENOENT || bad >= left)
                         break;
                 ban_map_remove(m->bans, &elems[bad]);

@@ -81,7 +81,7 @@ static int cmp_mode(int argc, char **argv) {
                 for (size_t i = 0; i < n; i++)
                         elem_mix(i, &v[i], NULL, 0);
                 t0 = now();
-                r = nft_apply(nft, NFT_OP_ADD, v, n, &idx);
+                r = nft_apply(nft, NFT_OP_ADD, v, n, NULL, &idx);
                 t = now() - t0;
                 if (r < 0) {
                         fprintf(stderr, "nft_apply: %s at element %zu\n", strerror(-r), idx);
@@ -151,7 +151,7 @@ static void bench_apply(Nft *nft, const NftElem *v, size_t per_call, bool ack_al
         nft_set_ack_all(nft, ack_all);
         t0 = now();
         for (size_t i = 0; i < N && r == 0; i += per_call)
-                r = nft_apply(nft, op, v + i, MIN(per_call, (size_t) N - i), &idx);
+                r = nft_apply(nft, op, v + i, MIN(per_call, (size_t) N - i), NULL, &idx);
         t = now() - t0;
         nft_set_ack_all(nft, false);
         if (r < 0) {
@@ -159,6 +159,40 @@ static void bench_apply(Nft *nft, const NftElem *v, size_t per_call, bool ack_al
                 return;
         }
         report(what, N, t);
+}
+
+/* DESTROY of the N elements when one in ten was deleted before (standing in for expiry), through
+ * DESTROYSETELEM or, forced, the DEL fallback of kernels before 6.3. */
+static void bench_destroy(Nft *nft, const NftElem *v, bool fallback, const char *what) {
+        static NftElem gone[N / 10 + 1];
+        char label[128];
+        size_t n_gone = 0, idx;
+        uint64_t txns;
+        double t0, t;
+        int r;
+
+        for (size_t i = 3; i < N; i += 10)
+                gone[n_gone++] = v[i];
+        r = nft_apply(nft, NFT_OP_ADD, v, N, NULL, &idx);
+        if (r >= 0)
+                r = nft_apply(nft, NFT_OP_DEL, gone, n_gone, NULL, &idx);
+        if (r < 0) {
+                printf("%s: setup: %s at element %zu\n", what, strerror(-r), idx);
+                return;
+        }
+        nft_set_destroy_fallback(nft, fallback);
+        txns = nft_transactions(nft);
+        t0 = now();
+        r = nft_apply(nft, NFT_OP_DESTROY, v, N, NULL, &idx);
+        t = now() - t0;
+        txns = nft_transactions(nft) - txns;
+        nft_set_destroy_fallback(nft, false);
+        if (r < 0) {
+                printf("%s: %s at element %zu\n", what, strerror(-r), idx);
+                return;
+        }
+        snprintf(label, sizeof label, "%s (%llu txns)", what, (unsigned long long) txns);
+        report(label, N, t);
 }
 
 int main(int argc, char **argv) {
@@ -196,6 +230,8 @@ int main(int argc, char **argv) {
         bench_apply(nft, v, 1000, false, NFT_OP_DEL, "nft_apply DEL, 1,000 per call");
         bench_apply(nft, v, N, false, NFT_OP_ADD, "nft_apply ADD, one call (one transaction)");
         bench_apply(nft, v, N, false, NFT_OP_DEL, "nft_apply DEL, one call");
+        bench_destroy(nft, v, false, "nft_apply DESTROY, one call, 10% gone");
+        bench_destroy(nft, v, true, "nft_apply DESTROY as DEL fallback, 10% gone");
         bench_apply(nft, v, N, true, NFT_OP_ADD, "nft_apply ADD, one call, NLM_F_ACK on every message");
         bench_apply(nft, v, N, false, NFT_OP_REPLACE, "nft_apply REPLACE, one call (3 transactions)");
         flush();
@@ -206,7 +242,7 @@ int main(int argc, char **argv) {
                 size_t idx;
                 t0 = now();
                 for (size_t i = 0; i < 10000; i++)
-                        if (nft_apply(nft, NFT_OP_ADD, &v[i], 1, &idx) < 0)
+                        if (nft_apply(nft, NFT_OP_ADD, &v[i], 1, NULL, &idx) < 0)
                                 break;
                 report("nft_apply ADD, 1 per call", 10000, now() - t0);
                 flush();

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libnftables, loaded on first use. nft.c needs it only to load the nft file when the table is
+/* libnftables, loaded on first use. nft-query.c needs it only to load the nft file when the table is
  * missing at start or vanished (nft_load_file()); when the admin's ruleset includes the file, the
  * daemon never maps libnftables nor what it pulls in (libxtables, libgmp, ...). The daemon links
  * these definitions instead of the library: each loads libnftables once (and keeps it: libgmp's
  * memory functions point into it once a context was made) and calls through. A library that
  * cannot be loaded is logged once, naming it; nft_ctx_new() then returns NULL. Only the functions
- * nft.c calls are here: the link fails for any other, which is the reminder to add it. */
+ * nft-query.c calls are here: the link fails for any other, which is the reminder to add it. */
 #include <pthread.h>
 
 #include <nftables/libnftables.h>

@@ -3,8 +3,12 @@
 
 #include "nft.h"
 
-/* Internals of nft.c, exposed for tests/unit/test-nft.c only: building the NEWSETELEM/DELSETELEM
- * batch and routing the kernel's acknowledgements back to elements, without a socket. */
+/* Internals of the nft folder: what its files share (the persistent socket, the decoding of a
+ * dumped element), and what its tests read (building the element batch and routing the kernel's
+ * acknowledgements back to elements without a socket; raw dumps). No other library includes it. */
+
+struct mnl_socket;
+struct nlattr;
 
 /* Largest key: ipv6_addr . inet_proto . inet_service, each 32-bit aligned: 16 + 4 + 4. */
 #define NFT_KEY_MAX 24
@@ -12,6 +16,34 @@
 /* Most element messages in one transaction (one sendmsg()); a larger nft_apply() call is split
  * into several transactions, each all-or-nothing. */
 #define NFT_TXN_MAX_MSGS 131072U
+
+/* NFT_MSG_DESTROYSETELEM (Linux 6.3) by number: the uapi headers of some systems are older
+ * (Debian 12's are 6.1). nft-batch.c checks it against the headers that have it. */
+#define NFT_DESTROYSETELEM 30
+
+#define NFT_RECV_BUF_SIZE 16384U
+/* Receive buffer charged per queued ack skb (truesize) when sizing SO_RCVBUF. */
+#define NFT_ACK_TRUESIZE 1024U
+
+/* The persistent socket (nft.c). Its seqs are never 0. */
+struct Nft {
+        struct mnl_socket *nl;
+        uint32_t portid;
+        uint32_t seq;
+        int sndbuf;             /* what we asked for, 0 = kernel default */
+        int rcvbuf;
+        bool ack_all;
+        bool destroy_fallback;  /* NFT_OP_DESTROY as DELSETELEM: the kernel lacks DESTROYSETELEM */
+        uint64_t commits;       /* transactions of nft_apply() the kernel committed */
+        uint64_t transactions;  /* transactions of nft_apply() sent */
+        uint8_t rbuf[NFT_RECV_BUF_SIZE] __attribute__((aligned(8)));
+};
+
+static inline uint32_t nft_seq_next(uint32_t *seq) {
+        if (*seq == 0)
+                *seq = 1;
+        return (*seq)++;
+}
 
 typedef struct NftBatch {
         uint8_t *buf;           /* BATCH_BEGIN, element messages, BATCH_END */
@@ -31,8 +63,11 @@ typedef struct NftAcks {
         size_t n_acked;         /* messages with an ack or an error */
         bool done;              /* the last message was answered: nothing more is expected */
         bool begin_error;       /* an error pointed at BATCH_BEGIN (commit failed / kernel OOM) */
+        bool overrun;           /* answers were dropped (ENOBUFS): the errors seen may be incomplete */
         int error;              /* first error (negative errno), 0 if none */
         size_t error_msg;       /* message of the first error, or SIZE_MAX */
+        int *errors;            /* NULL, or the batch's n_msgs entries, zeroed by the caller: the
+                                 * kernel's error for each message it refused */
 } NftAcks;
 
 /* Route of one element: the set, the key and how an interval is expressed. */
@@ -55,7 +90,8 @@ typedef struct NftKey {
 /* Validates e and computes its set and key bytes. Returns 0 or -EINVAL. */
 int nft_elem_key(const NftElem *e, NftKey *ret);
 
-/* Appends BATCH_BEGIN, one message per element and op (REPLACE: add, delete, add) and
+/* Appends BATCH_BEGIN, one message per element and op (REPLACE: add, delete, add; DESTROY: one
+ * NFT_MSG_DESTROYSETELEM) and
  * BATCH_END to b, taking seqs from *seq (never 0). Elements must be valid (nft_elem_key()).
  * Returns 0 or -ENOMEM/-EINVAL. */
 int nft_batch_build(NftBatch *b, uint32_t *seq, NftOp op, const NftElem *elems, size_t n);
@@ -65,6 +101,10 @@ void nft_batch_done(NftBatch *b);
  * foreign seqs are ignored. Returns 0 or -EBADMSG on a malformed buffer. */
 int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len);
 void nft_acks_init(NftAcks *a);
+
+/* Transactions that nft_apply() sent, committed or not, since nft_new(): tests bound the cost of
+ * a call with it. */
+uint64_t nft_transactions(const Nft *nft);
 
 /* Tuning for benchmarks: NLM_F_ACK on every message (default false: only on the last one;
  * errors are always reported by the kernel). */
@@ -79,3 +119,19 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata);
 
 /* The comment (userdata) of a dumped element into buf, "" when it has none or it does not fit. */
 void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len);
+
+/* Decodes one dumped or notified element of set into *d. Returns 1 when it is a ban, 0 to skip
+ * (an interval end element), -EBADMSG on a malformed key. */
+int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed *d);
+
+/* Grows the send (snd) or receive buffer of the persistent socket to at least want bytes.
+ * Returns 0 or a negative errno. */
+int nft_grow_buf(Nft *nft, bool snd, size_t want);
+
+/* Reads everything pending on the persistent socket without blocking, feeding it to a for b when
+ * both are given: no stale ack survives a call. */
+void nft_drain(Nft *nft, const NftBatch *b, NftAcks *a);
+
+/* mnl_attr_parse() callback filling tb[type] for types up to NFTA_SET_MAX, the largest of the
+ * attribute sets read in this folder. */
+int nft_attr_cb(const struct nlattr *attr, void *data);

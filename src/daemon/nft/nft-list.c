@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* Listing the sets: a GETSETELEM dump per set, on a socket of its own, decoded back to
+ * NftElem. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft-internal.h"
+#include "nft.h"
+
+typedef struct NftDumpCtx {
+        const char *name;
+        NftDumpFn fn;
+        void *userdata;
+        int r;                  /* first negative return of fn, or -ENOMEM */
+} NftDumpCtx;
+
+/* One message of the dump: its elements are parsed and handed over, then freed, so that a dump
+ * of a million elements never holds more than one message's worth in libnftnl objects. */
+static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
+        NftDumpCtx *d = data;
+        struct nftnl_set *s;
+        struct nftnl_set_elems_iter *it;
+        int r = MNL_CB_OK;
+
+        s = nftnl_set_alloc();
+        if (!s) {
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+                nftnl_set_free(s);
+                return MNL_CB_ERROR;
+        }
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                nftnl_set_free(s);
+                d->r = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+                int k = d->fn(d->name, e, d->userdata);
+                if (k < 0) {
+                        d->r = k;
+                        r = MNL_CB_ERROR;
+                        break;
+                }
+        }
+        nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+        return r;
+}
+
+typedef struct NftCommentBuf {
+        char *buf;
+        size_t len;
+} NftCommentBuf;
+
+static int nft_comment_cb(const struct nftnl_udata *attr, void *data) {
+        NftCommentBuf *c = data;
+
+        if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
+                uint8_t l = nftnl_udata_len(attr);
+                if (l == 0 || l > c->len)
+                        return -1;
+                memcpy(c->buf, nftnl_udata_get(attr), l);
+                c->buf[l - 1] = 0;
+        }
+        return 0;
+}
+
+void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len) {
+        NftCommentBuf c = { buf, len };
+        const void *ud;
+        uint32_t ul;
+
+        if (len == 0)
+                return;
+        buf[0] = 0;
+        ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ul);
+        if (ud && nftnl_udata_parse(ud, ul, nft_comment_cb, &c) < 0)
+                buf[0] = 0;
+}
+
+/* Number of leading bits that a (start) and b (inclusive last) share, for a prefix range. */
+static uint8_t nft_prefixlen(const uint8_t *start, const uint8_t *last) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < 16; i++) {
+                uint8_t x = start[i] ^ last[i];
+                if (x == 0) {
+                        n += 8;
+                        continue;
+                }
+                while (!(x & 0x80)) {
+                        n++;
+                        x <<= 1;
+                }
+                break;
+        }
+        return (uint8_t) n;
+}
+
+int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed *d) {
+        const uint8_t *key, *end;
+        uint32_t kl = 0, el = 0, flags = 0;
+
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+        if (flags & NFT_SET_ELEM_INTERVAL_END)
+                return 0;
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &el);
+        if (!key)
+                return -EBADMSG;
+        memset(d, 0, sizeof *d);
+        if (strcmp(set, NFT_SET_V4) == 0 && kl == 4) {
+                d->elem.addr.family = AF_INET;
+                memcpy(d->elem.addr.bytes, key, 4);
+        } else if (strcmp(set, NFT_SET_V4_PORT) == 0 && kl == 12) {
+                d->elem.addr.family = AF_INET;
+                memcpy(d->elem.addr.bytes, key, 4);
+                d->elem.proto = key[4];
+                d->elem.port = (uint16_t) (key[8] << 8 | key[9]);
+        } else if (strcmp(set, NFT_SET_V6) == 0 && kl == 16) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                /* the end element comes separately; a single address is what we add unless told
+                 * otherwise, and a prefix ban keeps its start address */
+                d->elem.prefixlen = 128;
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_128) == 0 || strcmp(set, NFT_SET_V6_64) == 0) && kl == 16) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_64) == 0 ? 64 : 128;
+        } else if (strcmp(set, NFT_SET_V6_PORT) == 0 && kl == 24) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = end && el == 24 ? nft_prefixlen(key, end) : 128;
+                d->elem.proto = key[16];
+                d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
+                d->elem.interval_set = true;
+        } else if ((strcmp(set, NFT_SET_V6_PORT_128) == 0 || strcmp(set, NFT_SET_V6_PORT_64) == 0) && kl == 24) {
+                d->elem.addr.family = AF_INET6;
+                memcpy(d->elem.addr.bytes, key, 16);
+                d->elem.prefixlen = strcmp(set, NFT_SET_V6_PORT_64) == 0 ? 64 : 128;
+                d->elem.proto = key[16];
+                d->elem.port = (uint16_t) (key[20] << 8 | key[21]);
+        } else
+                return -EBADMSG;
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++)
+                if (strcmp(set, nft_sets[i]) == 0)
+                        d->set = nft_sets[i];
+        if (d->elem.addr.family == AF_INET)
+                d->elem.prefixlen = 32;
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+                d->elem.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+                d->expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+        nft_elem_comment(e, d->comment, sizeof d->comment);
+        return 1;
+}
+
+/* The rbtree set v6 dumps each interval as its end element (flagged, key = the first address
+ * after the range) right before its start element, in descending order (seen on 6.1 and 6.18);
+ * nft_list_set() pairs them to learn the prefix of a prefix ban. */
+static bool nft_list_v6_end(struct nftnl_set_elem *e, uint8_t end[16]) {
+        const void *key;
+        uint32_t kl = 0;
+
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        if (!key || kl != 16)
+                return false;
+        memcpy(end, key, 16);
+        return true;
+}
+
+/* The prefix length of [start, end) when it is one aligned prefix, else 128. */
+static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]) {
+        uint8_t last[16];
+        unsigned borrow = 1;
+        uint8_t p;
+
+        for (int i = 15; i >= 0; i--) {
+                unsigned x = end[i];
+                last[i] = (uint8_t) (x - borrow);
+                borrow = x < borrow;
+        }
+        if (borrow || memcmp(last, start, 16) < 0)
+                return 128;
+        p = nft_prefixlen(start, last);
+        /* an aligned prefix: start has only zeros after p bits, last only ones */
+        for (unsigned b = p; b < 128; b++) {
+                unsigned bit = 7 - (b % 8);
+                if ((start[b / 8] >> bit & 1) != 0 || (last[b / 8] >> bit & 1) != 1)
+                        return 128;
+        }
+        return p;
+}
+
+int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
+        struct mnl_socket *nl;
+        struct nftnl_set *s;
+        struct nlmsghdr *nlh;
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t seq = (uint32_t) time(NULL) | 1, portid;
+        NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
+        int r;
+
+        buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
+        if (!buf)
+                return -ENOMEM;
+        nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        if (!nl)
+                return -errno;
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                r = -errno;
+                mnl_socket_close(nl);
+                return r;
+        }
+        portid = mnl_socket_get_portid(nl);
+        s = nftnl_set_alloc();
+        if (!s) {
+                mnl_socket_close(nl);
+                return -ENOMEM;
+        }
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nlh = nftnl_nlmsg_build_hdr((char *) buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
+        nftnl_set_elems_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+                r = -errno;
+                goto out;
+        }
+        for (;;) {
+                ssize_t k = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE * 4);
+                if (k < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, &d);
+                if (r < 0) {
+                        /* fn's own error, or the kernel's (errno) */
+                        r = d.r < 0 ? d.r : -errno;
+                        goto out;
+                }
+                if (r == MNL_CB_STOP)
+                        break;
+        }
+        r = 0;
+out:
+        mnl_socket_close(nl);
+        return r < 0 ? r : 0;
+}
+
+typedef struct NftListAcc {
+        NftListed *v;
+        size_t n, cap;
+        uint8_t end[16];        /* set v6: the end element seen last, for its start */
+        bool have_end;
+} NftListAcc;
+
+static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
+        NftListAcc *a = userdata;
+        int r;
+
+        if (a->n == a->cap) {
+                size_t nc = MAX(a->cap * 2, 64);
+                NftListed *nv = realloc(a->v, nc * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                a->v = nv;
+                a->cap = nc;
+        }
+        r = nft_list_decode(set, e, &a->v[a->n]);
+        if (r == 0 && strcmp(set, NFT_SET_V6) == 0)
+                a->have_end = nft_list_v6_end(e, a->end);
+        else if (r > 0) {
+                if (a->have_end && strcmp(set, NFT_SET_V6) == 0)
+                        a->v[a->n].elem.prefixlen = nft_list_v6_prefix(a->v[a->n].elem.addr.bytes, a->end);
+                a->have_end = false;
+                a->n++;
+        }
+        return 0;
+}
+
+int nft_list(Nft *nft, NftListed **ret) {
+        NftListAcc a = {};
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++) {
+                r = nft_dump_set(nft_sets[i], nft_list_add, &a);
+                if (r < 0) {
+                        free(a.v);
+                        return r;
+                }
+        }
+        /* comment pointers last: the array moved while it grew */
+        for (size_t i = 0; i < a.n; i++)
+                a.v[i].elem.comment = a.v[i].comment[0] ? a.v[i].comment : NULL;
+        *ret = a.v;
+        return (int) MIN(a.n, (size_t) INT32_MAX);
+}
