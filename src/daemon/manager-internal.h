@@ -127,6 +127,24 @@ int manager_reload(Manager *m, ConfDiags *ret_diags);
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);
 
+/* manager-jail.c: builds the runtime of every jail of c (filters compiled, trackers made); logs
+ * every problem; returns 0 or -EINVAL when any jail is unusable, -ENOMEM. */
+int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n);
+void jails_free(Jail *jails, size_t n);
+/* Opens the sources of the jails that have none yet. Returns 0 or a negative errno (logged). */
+int jails_start(Manager *m, Jail *jails, size_t n);
+/* At start, before the sources resume: the stored failures back into the trackers. */
+void jails_replay(Manager *m);
+
+/* manager-pending.c: queues a ban of a in j (one per jail and address; bantime_sec 0: the jail's,
+ * with bantime.increment). Returns 0 or a negative errno. */
+int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec);
+/* The index in m->pending of j's pending ban of a, or SIZE_MAX. */
+size_t pending_find(const Manager *m, const Jail *j, const Addr *a);
+/* The flush (an sd-event defer source, also called directly): applies the queue and empties it;
+ * the entries and their results stay in m->pending until the next pending_add(). */
+int pending_on_flush(sd_event_source *s, void *userdata);
+
 /* The nft file that defines the table (nftjail.conf's nft_file, or the source tree's copy). */
 const char *manager_nft_file(const Manager *m, char *buf, size_t len);
 
