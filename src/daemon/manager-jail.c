@@ -70,15 +70,14 @@ int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
                         log_warning("%s:%u: jail '%s' has no journalmatch: it reads every journal entry, and any "
                                     "local user can write lines that it matches",
                                     jc->file, jc->line, jc->name);
-                if (jc->maxretry > 255) {
-                        log_error("%s:%u: jail '%s': maxretry %u is above the limit of 255", jc->file, jc->line,
-                                  jc->name, jc->maxretry);
-                        bad = -EINVAL;
-                        continue;
-                }
-                if (tracker_new(jc->maxretry, jc->findtime_sec, TRACKER_MAX_ENTRIES, &j->tracker) < 0) {
+                /* config/ refuses the values the tracker cannot hold, with their file and line */
+                r = tracker_new(jc->maxretry, jc->findtime_sec, TRACKER_MAX_ENTRIES, &j->tracker);
+                if (r < 0) {
                         jails_free(jails, c->n_jails);
-                        return log_oom();
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        return log_error_errno(r, "jail '%s': cannot count its failures (maxretry %u, findtime %llds): %m",
+                                               jc->name, jc->maxretry, (long long) jc->findtime_sec);
                 }
         }
         if (bad < 0) {
