@@ -8,7 +8,7 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "nft.h"
-#include "state.h"
+#include "persist.h"
 #include "tracker.h"
 
 /* The bans in force as the outside sees them: the unban. */
@@ -78,9 +78,39 @@ int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
                                         tracker_forget(m->jails[k].tracker, &elems[i].addr);
                 }
         }
-        state_on_unban(m, j, a);
+        persist_on_unban(m->persist, j ? j->conf->name : NULL, a);
         if (ret_n)
                 *ret_n = n;
         return 0;
 }
 
+
+void manager_on_elem_deleted(void *userdata, const NftListed *l) {
+        Manager *m = userdata;
+        Jail *j = NULL;
+        char as[ADDR_STRLEN], fj[160], fa[80];
+        const char *fields[] = { fj, fa, NULL };
+        size_t n = 0;
+        int r;
+
+        ban_map_remove(m->bans, &l->elem);
+        if (l->elem.comment)
+                j = manager_find_jail(m, l->elem.comment);
+        for (size_t i = 0; !j && i < m->n_jails; i++)
+                if (ban_jail_owns_elem(m->jails[i].conf, &l->elem))
+                        j = &m->jails[i];
+        addr_to_string(&l->elem.addr, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j ? j->conf->name : "");
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s (element deleted from the ruleset by hand)",
+                  j ? j->conf->name : "all jails", as);
+        if (!j) {
+                persist_on_unban(m->persist, NULL, &l->elem.addr);
+                return;
+        }
+        r = manager_unban(m, j, &l->elem.addr, &n);
+        if (r < 0)
+                log_warning_errno(r, "%s: failed to remove the other elements of %s, ignoring: %m", j->conf->name, as);
+        if (r < 0 || n == 0)
+                persist_on_unban(m->persist, j->conf->name, &l->elem.addr);
+}

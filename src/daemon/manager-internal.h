@@ -9,12 +9,14 @@
 #include <systemd/sd-event.h>
 
 #include "addr.h"
+#include "addr-watch.h"
 #include "ban.h"
 #include "conf.h"
 #include "control.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
+#include "persist.h"
 #include "reporter.h"
 #include "source-file.h"
 #include "source-journal.h"
@@ -33,12 +35,6 @@ typedef struct Evidence {
         char line[EVIDENCE_LINE];
 } Evidence;
 
-/* A failure counted in the current batch of lines, committed with the source's position. */
-typedef struct JailFailure {
-        Addr addr;
-        int64_t t;              /* realtime seconds */
-} JailFailure;
-
 #define JAIL_BATCH_MAX (1U << 20) /* failures held for one commit, whatever the source does */
 
 typedef struct Jail {
@@ -50,8 +46,8 @@ typedef struct Jail {
         SourceFile *files;      /* instead of journal when the jail reads logpath */
         DatePattern *dates;     /* the filter's datepattern + logtimezone; non-NULL for a file jail */
         Evidence *evidence;     /* ring of the last matched lines, for the ban event; NULL until the first */
-        SourcePosition position;        /* the sources save their position through the state */
-        JailFailure *batch;     /* failures since the last commit of the position */
+        SourcePosition position;        /* the sources save their position through the Persist */
+        PersistFailure *batch;  /* failures counted since the last commit of the position */
         size_t n_batch, cap_batch;
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;
@@ -103,7 +99,8 @@ struct Manager {
         uint32_t pending_gen;   /* the gen of the entries of the current queue */
         uint64_t pending_seed;
         usec_t started;
-        struct ManagerState *state;     /* state.c: ban history, restore, nf_tables monitor */
+        Persist *persist;       /* the durable side (persist.c); NULL until manager_start() gets to it */
+        AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
         Control *control;       /* the control socket (control.c) */
 };
@@ -145,8 +142,7 @@ size_t pending_find(const Manager *m, const Jail *j, const Addr *a);
  * the entries and their results stay in m->pending until the next pending_add(). */
 int pending_on_flush(sd_event_source *s, void *userdata);
 
-/* The nft file that defines the table (nftjail.conf's nft_file, or the source tree's copy). */
-const char *manager_nft_file(const Manager *m, char *buf, size_t len);
-
-/* Reads the host's own addresses into m->self (for ignoreself). Returns 0 or a negative errno. */
-int load_self_addresses(Manager *m);
+/* manager-bans.c, PersistOptions.elem_deleted: someone else deleted l, a live element of ours;
+ * that is an unban of its address in its jail (the other ports of the ban go too, so that the
+ * state and the kernel agree). */
+void manager_on_elem_deleted(void *userdata, const NftListed *l);

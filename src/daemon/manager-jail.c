@@ -14,7 +14,6 @@
 #include "match.h"
 #include "source-file.h"
 #include "source-journal.h"
-#include "state.h"
 #include "tracker.h"
 #include "util/string-util.h"
 
@@ -24,7 +23,7 @@
 
 static void jail_done(Jail *j) {
         source_journal_free(j->journal);
-        source_file_free(j->files); /* saves its positions: before the state goes */
+        source_file_free(j->files); /* saves its positions: before the Persist goes */
         date_pattern_free(j->dates);
         filter_free(j->filter);
         tracker_free(j->tracker);
@@ -158,13 +157,13 @@ static void jail_log_failure(Jail *j, const Addr *a, int count, const char *line
         log_debug("%s: line '%s'", j->conf->name, escape_bytes(line, len, esc, sizeof esc));
 }
 
-/* The failure goes into the batch that the source's next position commits (state.c). */
+/* The failure goes into the batch that the source's next position commits (jail_position_save). */
 static void jail_batch_add(Jail *j, const Addr *a, int64_t t) {
         if (!j->position.save)
                 return;
         if (j->n_batch == j->cap_batch) {
                 size_t nc = MAX(j->cap_batch * 2, 256);
-                JailFailure *v = nc <= JAIL_BATCH_MAX ? realloc(j->batch, nc * sizeof *v) : NULL;
+                PersistFailure *v = nc <= JAIL_BATCH_MAX ? realloc(j->batch, nc * sizeof *v) : NULL;
                 if (!v) {
                         log_warning("%s: %zu failures wait for a commit; not storing more, ignoring", j->conf->name,
                                     j->n_batch);
@@ -173,7 +172,7 @@ static void jail_batch_add(Jail *j, const Addr *a, int64_t t) {
                 j->batch = v;
                 j->cap_batch = nc;
         }
-        j->batch[j->n_batch++] = (JailFailure) { .addr = *a, .t = t };
+        j->batch[j->n_batch++] = (PersistFailure) { .addr = *a, .t = t };
 }
 
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
@@ -226,18 +225,31 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
 static int jail_position_save(const char *source, const char *data, void *userdata) {
         Jail *j = userdata;
 
-        return state_commit_batch(j->manager, j, source, data);
+        const char *name = j->conf->name;
+        int r;
+
+        r = persist_commit_batch(j->manager->persist, name, j->batch, j->n_batch, source, data);
+        if (r < 0) {
+                if (j->n_batch >= JAIL_BATCH_MAX) {
+                        log_warning("%s: dropping %zu failures that could not be committed", name, j->n_batch);
+                        j->n_batch = 0;
+                }
+                return log_warning_errno(r, "%s: failed to commit %zu failures and the %s position, trying again "
+                                         "after the next batch: %m", name, j->n_batch, source);
+        }
+        j->n_batch = 0;
+        return 0;
 }
 
 static int jail_position_load(const char *source, char **ret, void *userdata) {
         Jail *j = userdata;
 
-        return state_load_position(j->manager, j, source, ret);
+        return persist_load_position(j->manager->persist, j->conf->name, source, ret);
 }
 
 /* With a state, a source's position is committed together with the failures read before it. */
 static const SourcePosition *jail_position(Manager *m, Jail *j) {
-        if (!state_keeps_failures(m))
+        if (!persist_has_store(m->persist))
                 return NULL;
         j->position = (SourcePosition) { .save = jail_position_save, .load = jail_position_load, .userdata = j };
         return &j->position;
@@ -266,8 +278,8 @@ static int jail_start_files(Manager *m, Jail *j) {
 }
 
 /* Crash safety (issue 6). A source's batch of lines commits its failures and the position after
- * its last line in one transaction (state_commit_batch), and a ban commits its row and deletes
- * its address's failures in one (state_on_flush). At start, before the sources resume from their
+ * its last line in one transaction (persist_commit_batch), and a ban commits its row and deletes
+ * its address's failures in one (persist_bans_add). At start, before the sources resume from their
  * committed positions, the stored failures within findtime are replayed into the trackers. So a
  * SIGKILL at any moment neither loses nor double-counts a line:
  *  - before a batch commit: position and failures are both the old ones; the batch is read
@@ -330,18 +342,18 @@ static int replay_one(const Addr *a, int64_t t, void *userdata) {
 }
 
 void jails_replay(Manager *m) {
-        for (size_t i = 0; i < m->n_jails && state_keeps_failures(m); i++) {
+        for (size_t i = 0; i < m->n_jails && persist_has_store(m->persist); i++) {
                 Jail *j = &m->jails[i];
                 Replay rp = { .jail = j };
                 int r;
 
                 if (!j->tracker)
                         continue;
-                r = state_foreach_failure(m, j, replay_one, &rp);
+                r = persist_foreach_failure(m->persist, j->conf, replay_one, &rp);
                 if (r < 0)
                         log_warning_errno(r, "%s: failed to read the stored failures back, ignoring: %m", j->conf->name);
                 for (size_t k = 0; k < rp.n_spent; k++)
-                        state_forget_failures(m, j, &rp.spent[k]);
+                        persist_forget_failures(m->persist, j->conf->name, &rp.spent[k]);
                 free(rp.spent);
                 if (rp.failures > 0)
                         log_info("%s: %zu stored failures read back, %zu bans due, %zu banned already", j->conf->name,

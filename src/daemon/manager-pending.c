@@ -14,7 +14,7 @@
 #include "manager-internal.h"
 #include "nft.h"
 #include "reporter.h"
-#include "state.h"
+#include "persist.h"
 #include "tracker.h"
 #include "util/string-util.h"
 
@@ -97,10 +97,69 @@ int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t b
         if (r < 0)
                 return r;
         m->pending[m->n_pending] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : state_bantime(m, j, a),
+                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a),
         };
         pending_index_put(m, m->n_pending++);
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
+}
+
+/* Whether IPv6 element e of p overlaps a live ban of another prefix length (the kernel would
+ * refuse it, and the whole transaction with it); logged. */
+static bool pending_v6_conflict(Manager *m, const PendingBan *p, const NftElem *e, usec_t now) {
+        char as[ADDR_STRLEN];
+
+        if (!ban_map_v6_conflict(m->bans, e, now))
+                return false;
+        log_info("%s: %s/%u port %u overlaps a live ban of another prefix length; not added", p->jail->conf->name,
+                 addr_to_string(&e->addr, as, sizeof as), e->prefixlen, e->port);
+        return true;
+}
+
+/* Once the kernel answered: every ban it accepted goes into the history in one transaction. */
+static void pending_record(Manager *m) {
+        int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        bool durable = false;
+        size_t n = 0, done = 0;
+
+        if (!persist_has_store(m->persist))
+                return;
+        for (size_t i = 0; i < m->n_pending; i++) {
+                const PendingBan *p = &m->pending[i];
+                if (p->error)
+                        continue;
+                done++;
+                if (p->n_elems == 0)
+                        continue;
+                n++;
+                durable = durable || p->bantime_sec < 0;
+        }
+        if (done == 0)
+                return;
+        persist_bans_begin(m->persist, durable);
+        for (size_t i = 0; i < m->n_pending; i++) {
+                const PendingBan *p = &m->pending[i];
+                const JailConf *jc = p->jail->conf;
+                _cleanup_free_ char *ev = NULL;
+                NftElem e = { .prefixlen = 128 };
+
+                if (p->error)
+                        continue;
+                if (p->n_elems > 0 && p->failures > 0)
+                        ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
+                /* the prefix the flush used (a /64 shrinks to /128 around the host's addresses) */
+                if (p->n_elems > 0)
+                        (void) ban_elems_self(jc, &p->addr, m->self, m->n_self, 0, &e, 1);
+                persist_bans_add(m->persist, &(StoreBan) {
+                        .jail = jc->name,
+                        .addr = p->addr,
+                        .prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen,
+                        .start = now,
+                        .end = p->bantime_sec < 0 ? STORE_PERMANENT : now + p->bantime_sec,
+                        .failures = p->failures,
+                        .evidence = ev,
+                }, p->n_elems > 0);
+        }
+        persist_bans_end(m->persist, n);
 }
 
 static uint64_t timeout_ms(int64_t bantime_sec) {
@@ -200,7 +259,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                 k = ban_elems_self(jc, &p->addr, m->self, m->n_self, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
-                        if (old >= p->expiry || state_v6_conflict(m, p, &elems[e], now))
+                        if (old >= p->expiry || pending_v6_conflict(m, p, &elems[e], now))
                                 continue;
                         if (ban_map_set(m->bans, &elems[e], p->expiry) < 0) {
                                 p->error = -ENOMEM;
@@ -247,7 +306,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                         (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
                 }
         }
-        state_on_flush(m);
+        pending_record(m);
         m->n_pending = 0;
         return 0;
 }

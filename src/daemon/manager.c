@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "addr-watch.h"
 #include "addr.h"
 #include "ban.h"
 #include "conf.h"
@@ -20,7 +21,7 @@
 #include "manager-internal.h"
 #include "manager.h"
 #include "nft.h"
-#include "state.h"
+#include "persist.h"
 #include "tracker.h"
 
 /* The manager's lifecycle: configuration, start, the loop, signals, reload, stop. The jails
@@ -100,11 +101,12 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* the jails first: their sources save their positions in the state */
+        /* the jails first: their sources save their positions in the store */
         jails_free(m->jails, m->n_jails);
         m->jails = NULL;
         m->n_jails = 0;
-        m->state = state_free(m->state);
+        m->persist = persist_free(m->persist);
+        addr_watch_free(m->addr_watch);
         reporter_free(m->reporter);
         config_free(m->config);
         control_free(m->control);
@@ -125,7 +127,7 @@ void manager_dump(const Manager *m, FILE *f) {
 }
 
 /* The host's own addresses, for ignoreself. */
-int load_self_addresses(Manager *m) {
+static int load_self_addresses(Manager *m) {
         struct ifaddrs *ifa = NULL;
         size_t n = 0;
 
@@ -212,6 +214,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         }
         manager_reporter_start(m, c);
+        persist_set_config(m->persist, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
         m->jails = jails;
@@ -236,7 +239,7 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
                 tracked += tracker_size(m->jails[i].tracker);
         }
         bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
-        state_gc_failures(m);
+        persist_gc_failures(m->persist);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
         return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
 }
@@ -256,7 +259,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
 /* The nft file to load when the table is missing. When nftjail.conf keeps the installed default
  * and it is not installed (running from the source tree with --config-dir conf), the copy next to
  * the configuration directory is used: CONFIG_DIR/../nft/nftjail.nft. */
-const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
+static const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
         const char *f = m->config->nft_file;
         struct stat st;
 
@@ -270,9 +273,24 @@ const char *manager_nft_file(const Manager *m, char *buf, size_t len) {
         return f;
 }
 
+static const char *manager_persist_nft_file(void *userdata, char *buf, size_t len) {
+        return manager_nft_file(userdata, buf, len);
+}
+
+static void manager_on_addresses(void *userdata) {
+        Manager *m = userdata;
+        int r = load_self_addresses(m);
+
+        if (r < 0)
+                log_warning_errno(r, "failed to read this host's addresses again (ignoreself), ignoring: %m");
+        else
+                log_debug("this host's addresses changed: %zu now", m->n_self);
+}
+
 int manager_start(Manager *m) {
         char errbuf[2048] = "", nft_file_buf[4096];
         const char *nft_file;
+        bool table_was_there;
         int r;
 
         r = sd_event_default(&m->event);
@@ -319,7 +337,23 @@ int manager_start(Manager *m) {
         if (r > 0)
                 log_info("loaded %s: %s inet %s created", nft_file, r == 1 ? "table" : "the missing sets of table",
                          NFT_TABLE);
-        r = state_start(m, r == 0);
+        table_was_there = r == 0;
+        r = addr_watch_new(m->event, manager_on_addresses, m, &m->addr_watch);
+        if (r < 0)
+                log_warning_errno(r, "failed to watch this host's addresses (ignoreself keeps the ones read at start), "
+                                     "ignoring: %m");
+        else
+                (void) load_self_addresses(m); /* one may have come between the first read and the watch */
+        r = persist_start(&(PersistOptions) {
+                .event = m->event,
+                .nft = m->nft,
+                .bans = m->bans,
+                .config = m->config,
+                .state_dir = m->options.state_dir,
+                .nft_file = manager_persist_nft_file,
+                .elem_deleted = manager_on_elem_deleted,
+                .userdata = m,
+        }, table_was_there, &m->persist);
         if (r < 0)
                 return r;
 
@@ -348,7 +382,7 @@ int manager_run(Manager *m) {
         /* bans already handed over stay in the kernel; flush those still queued */
         if (m->n_pending > 0)
                 pending_on_flush(m->flush, m);
-        state_clean_stop(m);
+        persist_clean_stop(m->persist);
         log_event(LOG_INFO, 0, NFTJAIL_MID_STOP, NULL, "nftjaild stopping; bans stay in the kernel until they expire");
         return r;
 }

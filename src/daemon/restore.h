@@ -22,7 +22,7 @@
  * logged as a ban. Main thread. Returns 0 or a negative errno (nft_list/nft_apply/store).
  *
  * as_left: the caller knows that the kernel holds exactly the elements of the state's live bans
- * (state.c: nothing changed since a clean stop). Then the sets are not listed (for a large table
+ * (persist.c: nothing changed since a clean stop). Then the sets are not listed (for a large table
  * that is seconds: the kernel walks a set from its start for each 32 KiB message of the dump),
  * nothing is added, adopted or moved, and the map gets the state's expiries. */
 
