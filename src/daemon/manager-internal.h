@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* The Manager's state, shared only with the modules it owns on the main thread (control.c reads
- * it for status replies). Nothing here is an API for other threads. */
+/* The Manager's insides, shared by the manager's own files only (manager.c, manager-jail.c,
+ * manager-pending.c, manager-bans.c); every other module reaches it through manager.h or
+ * through the objects the manager hands it. Main thread. */
 
 #include <time.h>
 
@@ -107,19 +108,7 @@ struct Manager {
 
 
 /* The jail called name, or NULL. */
-Jail *manager_find_jail(Manager *m, const char *name);
-
-/* Bans a in jail j now (bantime_sec 0: the jail's; < 0: permanent), through the same path as an
- * automatic ban. Returns 0, -EPERM (loopback, ignoreip, this host), or the kernel's error. */
-int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec);
-
-/* Deletes the live bans of a (NULL: every address) that belong to jail j (NULL: all jails), and
- * forgets their failure counts. *ret_n = elements removed. Returns 0 or a negative errno. */
-int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n);
-
-/* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
- * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */
-int manager_reload(Manager *m, ConfDiags *ret_diags);
+Jail *manager_find_jail(const Manager *m, const char *name);
 
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);

@@ -311,10 +311,37 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec) {
+const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a) {
+        const Jail *j = manager_find_jail(m, jail);
+        BanSkip skip;
+
+        if (!j)
+                return "no such jail";
+        skip = ban_allowed(j->conf, a, m->self, m->n_self);
+        return skip == BAN_OK ? NULL : ban_skip_to_string(skip);
+}
+
+bool manager_can_report(const Manager *m, const char *jail) {
+        const Jail *j = manager_find_jail(m, jail);
+
+        return j && m->reporter && j->conf->abuseipdb;
+}
+
+int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *note) {
+        const Jail *j = manager_find_jail(m, jail);
+
+        if (!j || !m->reporter || !j->conf->abuseipdb)
+                return -EOPNOTSUPP;
+        return reporter_submit_ban(m->reporter, j->conf, a, 0, 0, note);
+}
+
+int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec) {
+        Jail *j = manager_find_jail(m, jail);
         size_t idx;
         int r;
 
+        if (!j)
+                return -ENOENT;
         if (ban_allowed(j->conf, a, m->self, m->n_self) != BAN_OK)
                 return -EPERM;
         r = pending_add(m, j, a, 0, bantime_sec);

@@ -22,6 +22,8 @@
 #include "manager.h"
 #include "nft.h"
 #include "persist.h"
+#include "source-file.h"
+#include "source-journal.h"
 #include "tracker.h"
 
 /* The manager's lifecycle: configuration, start, the loop, signals, reload, stop. The jails
@@ -154,11 +156,52 @@ static int load_self_addresses(Manager *m) {
         return 0;
 }
 
-Jail *manager_find_jail(Manager *m, const char *name) {
+Jail *manager_find_jail(const Manager *m, const char *name) {
         for (size_t i = 0; i < m->n_jails; i++)
                 if (strcmp(m->jails[i].conf->name, name) == 0)
                         return &m->jails[i];
         return NULL;
+}
+
+const Config *manager_config(const Manager *m) {
+        return m->config;
+}
+
+const char *manager_config_dir(const Manager *m) {
+        return m->options.config_dir;
+}
+
+void manager_status(const Manager *m, ManagerStatus *ret) {
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < m->n_jails; i++)
+                total += m->jails[i].bans_total;
+        *ret = (ManagerStatus) {
+                .uptime = now_usec(CLOCK_MONOTONIC) - m->started,
+                .bans_total = total,
+                .elements_live = ban_map_count(m->bans, now_usec(CLOCK_BOOTTIME)),
+        };
+}
+
+int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *ret) {
+        const Jail *j = manager_find_jail(m, name);
+
+        if (!j)
+                return -ENOENT;
+        *ret = (ManagerJailStatus) {
+                .conf = j->conf,
+                .lines = j->lines,
+                .lines_cut = j->lines_cut,
+                .ignored = j->ignored,
+                .failures_total = j->failures,
+                .failures_current = tracker_size(j->tracker),
+                .bans_total = j->bans_total,
+                .journal = j->journal,
+                .journal_entries = j->journal ? source_journal_entries(j->journal) : 0,
+                .files = j->files,
+                .file_lines = j->files ? source_file_lines(j->files) : 0,
+        };
+        return 0;
 }
 
 /* (Re)starts the AbuseIPDB reporter for configuration c: stopped when no jail reports, restarted
