@@ -88,9 +88,9 @@ int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
         return 0;
 }
 
-/* The ring (23 KiB) is allocated by a jail's first failure: clearing it for every jail at start
- * was 60 of the page faults to READY with 10 jails, and most jails of a config see none. Without
- * memory, the ban goes without its lines. */
+/* The ring (23 KiB) is allocated by a jail's first failure: most jails of a configuration never
+ * see one, and a ring cleared for each of them at start would cost page faults before READY.
+ * Without memory, the ban goes without its lines. */
 static void evidence_add(Jail *j, const Addr *a, const char *line, size_t len, usec_t realtime) {
         Evidence *e;
 
@@ -277,7 +277,7 @@ static int jail_start_files(Manager *m, Jail *j) {
         return 0;
 }
 
-/* Crash safety (issue 6). A source's batch of lines commits its failures and the position after
+/* Crash safety. A source's batch of lines commits its failures and the position after
  * its last line in one transaction (persist_commit_batch), and a ban commits its row and deletes
  * its address's failures in one (persist_bans_add). At start, before the sources resume from their
  * committed positions, the stored failures within findtime are replayed into the trackers. So a

@@ -290,8 +290,8 @@ static int clean_stop_token(Persist *s, char *buf, size_t len) {
         if (fclose(f) != 0)
                 return -ENOMEM;
         hash = fnv1a64(dump, dump_len);
-        /* the version too: another nftjaild may put bans into other elements (as 0.1 moved IPv6
-         * /64s to hash sets), which only the listing finds */
+        /* the version too: another version of nftjaild may keep bans in other elements (IPv6 /64s
+         * in the interval sets or in their hash sets), which only the listing finds */
         r = snprintf(buf, len, "1 %s %.*s %" PRIu64 " %" PRIu32 " %016" PRIx64, NFTJAIL_VERSION, (int) boot_len, boot,
                      cookie, genid, hash);
         return r < 0 || (size_t) r >= len ? -ENOBUFS : 0;
