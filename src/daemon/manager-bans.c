@@ -60,7 +60,7 @@ static int unban_owned(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
          * refuses the whole transaction with ENOENT; drop that one and go on. */
         for (size_t left = n, tries = 0; left > 0 && tries < n + 1; tries++) {
                 size_t bad = SIZE_MAX;
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, &bad);
+                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
                 if (r >= 0 || r != -ENOENT || bad >= left)
                         break;
                 ban_map_remove(m->bans, &elems[bad]);
@@ -132,7 +132,7 @@ static int unban_listed(Manager *m, const char *jail, const Addr *a, size_t *ret
         for (size_t left = n, tries = 0; left > 0 && tries <= n; tries++) {
                 size_t bad = SIZE_MAX;
 
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, &bad);
+                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
                 if (r >= 0 || r != -ENOENT || bad >= left)
                         break;
                 elems[bad] = elems[left - 1];

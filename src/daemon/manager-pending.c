@@ -209,7 +209,7 @@ static void flush_op(Manager *m, NftOp op, const PendingElem *pe, size_t n_pe, N
                 }
                 if (n == 0)
                         return;
-                r = nft_apply(m->nft, op, elems, n, &bad);
+                r = nft_apply(m->nft, op, elems, n, NULL, &bad);
                 if (r >= 0)
                         return;
                 if (bad >= n) {

@@ -208,7 +208,7 @@ static int restore_apply(Nft *nft, Ctx *c) {
         for (unsigned attempt = 0; attempt < RESTORE_RETRIES && n > 0; attempt++) {
                 size_t bad = SIZE_MAX;
 
-                r = nft_apply(nft, NFT_OP_ADD, v, n, &bad);
+                r = nft_apply(nft, NFT_OP_ADD, v, n, NULL, &bad);
                 if (r >= 0 || bad >= n)
                         break;
                 c->stats->dropped++;
@@ -238,7 +238,7 @@ static int apply_dropping(Nft *nft, NftOp op, NftElem *v, size_t n) {
         for (unsigned attempt = 0; attempt < RESTORE_RETRIES && n > 0; attempt++) {
                 size_t bad = SIZE_MAX;
 
-                r = nft_apply(nft, op, v, n, &bad);
+                r = nft_apply(nft, op, v, n, NULL, &bad);
                 if (r >= 0 || bad >= n)
                         break;
                 memmove(v + bad, v + bad + 1, (n - bad - 1) * sizeof *v);

@@ -81,7 +81,7 @@ static int cmp_mode(int argc, char **argv) {
                 for (size_t i = 0; i < n; i++)
                         elem_mix(i, &v[i], NULL, 0);
                 t0 = now();
-                r = nft_apply(nft, NFT_OP_ADD, v, n, &idx);
+                r = nft_apply(nft, NFT_OP_ADD, v, n, NULL, &idx);
                 t = now() - t0;
                 if (r < 0) {
                         fprintf(stderr, "nft_apply: %s at element %zu\n", strerror(-r), idx);
@@ -151,7 +151,7 @@ static void bench_apply(Nft *nft, const NftElem *v, size_t per_call, bool ack_al
         nft_set_ack_all(nft, ack_all);
         t0 = now();
         for (size_t i = 0; i < N && r == 0; i += per_call)
-                r = nft_apply(nft, op, v + i, MIN(per_call, (size_t) N - i), &idx);
+                r = nft_apply(nft, op, v + i, MIN(per_call, (size_t) N - i), NULL, &idx);
         t = now() - t0;
         nft_set_ack_all(nft, false);
         if (r < 0) {
@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
                 size_t idx;
                 t0 = now();
                 for (size_t i = 0; i < 10000; i++)
-                        if (nft_apply(nft, NFT_OP_ADD, &v[i], 1, &idx) < 0)
+                        if (nft_apply(nft, NFT_OP_ADD, &v[i], 1, NULL, &idx) < 0)
                                 break;
                 report("nft_apply ADD, 1 per call", 10000, now() - t0);
                 flush();

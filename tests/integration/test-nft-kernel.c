@@ -171,6 +171,22 @@ static bool nft_list_contains(const char *set, const char *needle) {
         return found;
 }
 
+/* n distinct v4_port elements (768 addresses of the three documentation networks, then the next
+ * udp port), all with timeout_ms: counted by it. NULL when out of memory. */
+static NftElem *many(size_t n, uint64_t timeout_ms) {
+        static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
+        NftElem *v = calloc(n, sizeof(*v));
+
+        for (size_t i = 0; v && i < n; i++) {
+                size_t a = i % 768;
+                v[i] = (NftElem) { .addr.family = AF_INET, .proto = IPPROTO_UDP,
+                                   .port = (uint16_t) (1 + i / 768), .timeout_ms = timeout_ms };
+                memcpy(v[i].addr.bytes, nets[a / 256], 3);
+                v[i].addr.bytes[3] = (uint8_t) (a % 256);
+        }
+        return v;
+}
+
 static int count_elem_del(const NftEvent *ev, void *userdata) {
         if (ev->type == NFT_EVENT_ELEM_DEL)
                 (*(int *) userdata)++;
@@ -239,7 +255,7 @@ int main(void) {
         };
         add[3].interval_set = add[5].interval_set = add[6].interval_set = true;
         idx = 99;
-        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, add, ELEMENTSOF(add), &idx), 0);
+        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, add, ELEMENTSOF(add), NULL, &idx), 0);
         CHECK_EQ(idx, 99);
         for (size_t i = 0; i < ELEMENTSOF(add); i++)
                 check_present(&add[i], add[i].timeout_ms, add[i].comment);
@@ -320,17 +336,17 @@ int main(void) {
                 DumpElem d;
                 again.timeout_ms = 7200000;
                 again.comment = "other";
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, NULL, &idx), 0);
                 CHECK_EQ(lookup(&again, &d), 1);
                 printf("re-ADD of an existing element with timeout 2h (was 1h): timeout now %llu ms, comment '%s'\n",
                        (unsigned long long) d.timeout, d.comment);
                 CHECK(strcmp(d.comment, "sshd") == 0);
                 again.timeout_ms = 3600000;
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again, 1, NULL, &idx), 0);
                 NftElem again6 = add[5];
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6, 1, NULL, &idx), 0);
                 NftElem again6p = add[3];
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6p, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &again6p, 1, NULL, &idx), 0);
         }
 
         /* REPLACE extends the timeout (any kernel), also of interval elements, and re-creates
@@ -339,7 +355,7 @@ int main(void) {
                 NftElem rep[] = { add[0], add[5], add[3], elem("203.0.113.50", 0, IPPROTO_TCP, 8006, 60000, "proxmox") };
                 for (size_t i = 0; i < 3; i++)
                         rep[i].timeout_ms = 7 * 86400000ULL;
-                CHECK_EQ(nft_apply(nft, NFT_OP_REPLACE, rep, ELEMENTSOF(rep), &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_REPLACE, rep, ELEMENTSOF(rep), NULL, &idx), 0);
                 for (size_t i = 0; i < ELEMENTSOF(rep); i++)
                         check_present(&rep[i], rep[i].timeout_ms, rep[i].comment);
                 CHECK_EQ(count(NFT_SET_V6), 4);
@@ -349,7 +365,7 @@ int main(void) {
         /* DEL removes, intervals with their end */
         {
                 NftElem del[] = { add[1], add[6], elem("203.0.113.50", 0, IPPROTO_TCP, 8006, 0, NULL) };
-                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), NULL, &idx), 0);
                 for (size_t i = 0; i < ELEMENTSOF(del); i++)
                         CHECK_EQ(lookup(&del[i], NULL), 0);
                 CHECK_EQ(count(NFT_SET_V6), 2);
@@ -360,14 +376,14 @@ int main(void) {
         {
                 NftElem del[] = { add[0], elem("192.0.2.99", 0, IPPROTO_TCP, 22, 0, NULL), add[4] };
                 idx = 99;
-                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), &idx), -ENOENT);
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, del, ELEMENTSOF(del), NULL, &idx), -ENOENT);
                 CHECK_EQ(idx, 1);
                 CHECK_EQ(lookup(&add[0], NULL), 1);
                 CHECK_EQ(lookup(&add[4], NULL), 1);
 
                 /* the socket is clean: the next call works and sees no stale ack */
                 NftElem ok = elem("192.0.2.3", 0, IPPROTO_TCP, 22, 60000, "sshd");
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &ok, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &ok, 1, NULL, &idx), 0);
                 CHECK_EQ(lookup(&ok, NULL), 1);
                 CHECK_EQ(nft_table_exists(nft), 1);
         }
@@ -379,7 +395,7 @@ int main(void) {
                                    elem("2001:db8:1::7", 128, IPPROTO_TCP, 443, 60000, NULL) };
                 over[1].interval_set = true;
                 idx = 99;
-                r = nft_apply(nft, NFT_OP_ADD, over, ELEMENTSOF(over), &idx);
+                r = nft_apply(nft, NFT_OP_ADD, over, ELEMENTSOF(over), NULL, &idx);
                 printf("ADD of 2001:db8:1::7 . tcp . 443 inside banned 2001:db8:1::/64 . tcp . 443: %s (index %zu)\n",
                        r < 0 ? strerror(-r) : "accepted", idx);
                 if (r < 0) {
@@ -389,7 +405,7 @@ int main(void) {
                 NftElem over6[] = { elem("2001:db8::5", 128, 0, 0, 60000, NULL),
                                     elem("2001:db8::", 64, 0, 0, 60000, NULL) };
                 over6[0].interval_set = over6[1].interval_set = true;
-                r = nft_apply(nft, NFT_OP_ADD, over6, ELEMENTSOF(over6), &idx);
+                r = nft_apply(nft, NFT_OP_ADD, over6, ELEMENTSOF(over6), NULL, &idx);
                 printf("ADD of 2001:db8::/64 over banned 2001:db8::5 (set v6): %s (index %zu)\n",
                        r < 0 ? strerror(-r) : "accepted", idx);
         }
@@ -399,7 +415,7 @@ int main(void) {
                 NftElem bad[] = { add[0], add[0] };
                 bad[1].addr.family = AF_UNIX;
                 idx = 99;
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, bad, 2, &idx), -EINVAL);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, bad, 2, NULL, &idx), -EINVAL);
                 CHECK_EQ(idx, 1);
         }
 
@@ -407,28 +423,105 @@ int main(void) {
          * errors overflow the receive buffer still names the first refused element and leaves
          * the socket usable. */
         {
-                static const uint8_t nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
                 size_t n = NFT_TXN_MAX_MSGS + 1000;
-                NftElem *v = calloc(n, sizeof(*v));
+                NftElem *v = many(n, 600000);
                 CHECK(v != NULL);
-                for (size_t i = 0; v && i < n; i++) {
-                        size_t a = i % 768;
-                        v[i] = (NftElem) { .addr.family = AF_INET, .proto = IPPROTO_UDP,
-                                           .port = (uint16_t) (1 + i / 768), .timeout_ms = 600000 };
-                        memcpy(v[i].addr.bytes, nets[a / 256], 3);
-                        v[i].addr.bytes[3] = (uint8_t) (a % 256);
-                }
                 if (v) {
                         /* counted by their own timeout (600 s, used by nothing else here) */
                         int before = count_timeout(NFT_SET_V4_PORT, 600000);
                         idx = 99;
-                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 100000, &idx), -ENOENT);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 100000, NULL, &idx), -ENOENT);
                         CHECK_EQ(idx, 0);
                         CHECK_EQ(nft_table_exists(nft), 1);
-                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, &idx), 0);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, NULL, &idx), 0);
                         CHECK_EQ(count_timeout(NFT_SET_V4_PORT, 600000), before + (int) n);
-                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n, &idx), 0);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n, NULL, &idx), 0);
                         CHECK_EQ(count_timeout(NFT_SET_V4_PORT, 600000), before);
+                        free(v);
+                }
+        }
+
+        /* DESTROY of more elements than one transaction holds, one in ten of them gone already
+         * (deleted by another socket, standing in for expiry): every element gone, nothing
+         * refused. Through DESTROYSETELEM: one transaction each. Through the DEL fallback: each
+         * transaction sent again only to drop what the kernel refused, a bounded number of times. */
+        {
+                size_t n = NFT_TXN_MAX_MSGS + 20000, n_gone = 0, committed;
+                NftElem *v = many(n, 700000), *gone = calloc(n, sizeof(NftElem));
+                Nft *other = NULL;
+
+                CHECK(v && gone);
+                CHECK_EQ(nft_new(&other), 0);
+                for (int fallback = 0; v && gone && other && fallback < 2; fallback++) {
+                        uint64_t t0, c0;
+
+                        n_gone = 0;
+                        for (size_t i = 3; i < n; i += 10)
+                                gone[n_gone++] = v[i];
+                        /* a strict DEL that succeeds proves every one of them was there (a
+                         * dump of a large hash set is slow: its walk restarts per message) */
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, NULL, &idx), 0);
+                        CHECK_EQ(nft_apply(other, NFT_OP_DEL, gone, n_gone, NULL, &idx), 0);
+
+                        nft_set_destroy_fallback(nft, fallback);
+                        t0 = nft_transactions(nft);
+                        c0 = nft_commits(nft);
+                        committed = 99;
+                        idx = 99;
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DESTROY, v, n, &committed, &idx), 0);
+                        CHECK_EQ(committed, n);
+                        CHECK_EQ(idx, 99);
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, 700000), 0);
+                        CHECK_EQ(nft_commits(nft) - c0, 2);
+                        printf("DESTROY of %zu elements, %zu of them gone, %s: %llu transactions sent\n", n, n_gone,
+                               fallback ? "DEL fallback" : "DESTROYSETELEM",
+                               (unsigned long long) (nft_transactions(nft) - t0));
+                        if (fallback)
+                                /* per transaction: the first send learns some of the refused
+                                 * elements (more than the receive buffer holds), the second
+                                 * the rest, the third commits */
+                                CHECK(nft_transactions(nft) - t0 <= 6);
+                        else
+                                CHECK_EQ(nft_transactions(nft) - t0, 2);
+                }
+                /* nothing there at all: the fallback sends nothing more than it must */
+                if (v) {
+                        uint64_t t0 = nft_transactions(nft);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DESTROY, v, 1000, &committed, &idx), 0);
+                        CHECK_EQ(committed, 1000);
+                        CHECK_EQ(nft_transactions(nft) - t0, 1);
+                }
+                nft_set_destroy_fallback(nft, false);
+                nft_free(other);
+                free(gone);
+                free(v);
+        }
+
+        /* A failure in a later transaction: the earlier ones stay committed and are counted. An
+         * ADD of 2.5 transactions' worth whose third transaction holds an element the kernel
+         * refuses (a timeout beyond what it can express) */
+        {
+                size_t n = NFT_TXN_MAX_MSGS * 5 / 2, bad = 2 * NFT_TXN_MAX_MSGS + 100, committed = 99;
+                NftElem *v = many(n, 800000);
+
+                CHECK(v != NULL);
+                if (v) {
+                        v[bad].timeout_ms = UINT64_MAX;
+                        idx = 99;
+                        r = nft_apply(nft, NFT_OP_ADD, v, n, &committed, &idx);
+                        printf("ADD of %zu elements, element %zu with timeout %llu ms: %s\n", n, bad,
+                               (unsigned long long) UINT64_MAX, strerror(-r));
+                        CHECK(r < 0);
+                        CHECK_EQ(idx, bad);
+                        CHECK_EQ(committed, 2 * NFT_TXN_MAX_MSGS);
+                        /* the committed ones are there: a strict DEL of them all succeeds;
+                         * the third transaction's are not */
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 2 * NFT_TXN_MAX_MSGS, &committed, &idx), 0);
+                        CHECK_EQ(committed, 2 * NFT_TXN_MAX_MSGS);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &v[2 * NFT_TXN_MAX_MSGS], 1, NULL, &idx), -ENOENT);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &v[bad - 1], 1, NULL, &idx), -ENOENT);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &v[n - 1], 1, NULL, &idx), -ENOENT);
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, 800000), 0);
                         free(v);
                 }
         }
@@ -438,7 +531,7 @@ int main(void) {
                 NftElem t = elem("203.0.113.9", 0, IPPROTO_TCP, 22, 2000, "sshd");
                 struct timespec ts = { 0, 100 * 1000 * 1000 };
                 int gone = 0;
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &t, 1, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &t, 1, NULL, &idx), 0);
                 CHECK_EQ(lookup(&t, NULL), 1);
                 for (int i = 0; i < 100 && !gone; i++) {
                         nanosleep(&ts, NULL);
@@ -459,9 +552,9 @@ int main(void) {
 
                 CHECK_EQ(nft_monitor_new(&mon), 0);
                 CHECK_EQ(nft_genid(nft, &g0), 0);
-                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, t, 2, &idx), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, t, 2, NULL, &idx), 0);
                 CHECK_EQ(nft_commits(nft), c0 + 1);
-                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &absent, 1, &idx), -ENOENT);
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &absent, 1, NULL, &idx), -ENOENT);
                 CHECK_EQ(nft_commits(nft), c0 + 1);
                 CHECK_EQ(nft_genid(nft, &g1), 0);
                 CHECK_EQ(g1 - g0, 1);

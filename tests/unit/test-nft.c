@@ -287,6 +287,18 @@ static void test_del_replace(void **state) {
         assert_int_equal(p[1].n, 2);                             /* prefixlen 0 = one address */
         assert_int_equal(p[1].e[1].flags, NFT_SET_ELEM_INTERVAL_END);
 
+        /* DESTROY: the same key-only message as a delete, of its own type */
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_DESTROY, elems, 2), 0);
+        assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 2);
+        assert_int_equal(p[0].type, NFT_DESTROYSETELEM);
+        assert_int_equal(p[1].type, NFT_DESTROYSETELEM);
+        assert_false(p[0].flags & NLM_F_CREATE);
+        assert_false(p[0].e[0].has_timeout);
+        assert_string_equal(p[0].e[0].comment, "");
+        assert_int_equal(p[1].n, 2);
+        assert_int_equal(p[1].e[1].flags, NFT_SET_ELEM_INTERVAL_END);
+        assert_int_equal(b.msg_elem[1], 1);
+
         assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_REPLACE, elems, 2), 0);
         assert_int_equal(parse_batch(&b, p, ELEMENTSOF(p)), 6);
         static const uint16_t types[] = { NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM };
@@ -394,6 +406,24 @@ static void test_acks(void **state) {
         assert_int_equal(a.error_msg, 1);
         assert_int_equal(b.msg_elem[a.error_msg], 1);
         assert_int_equal(a.n_acked, 3);
+
+        /* every refused message is recorded when asked, the first one still named */
+        {
+                int errors[4] = {};
+                nft_acks_init(&a);
+                a.errors = errors;
+                len = put_err(buf, b.seq_first + 0, -ENOENT);
+                len += put_err(buf + len, b.seq_first + 2, -EPERM);
+                len += put_err(buf + len, b.seq_first + 3, -ENOENT);
+                assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+                assert_true(a.done);
+                assert_int_equal(a.error, -ENOENT);
+                assert_int_equal(a.error_msg, 0);
+                assert_int_equal(errors[0], -ENOENT);
+                assert_int_equal(errors[1], 0);
+                assert_int_equal(errors[2], -EPERM);
+                assert_int_equal(errors[3], -ENOENT);
+        }
 
         /* commit failure points at BATCH_BEGIN: no element to blame */
         nft_acks_init(&a);

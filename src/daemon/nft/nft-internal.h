@@ -13,6 +13,10 @@
  * into several transactions, each all-or-nothing. */
 #define NFT_TXN_MAX_MSGS 131072U
 
+/* NFT_MSG_DESTROYSETELEM (Linux 6.3) by number: the uapi headers of some systems are older
+ * (Debian 12's are 6.1). nft.c checks it against the headers that have it. */
+#define NFT_DESTROYSETELEM 30
+
 typedef struct NftBatch {
         uint8_t *buf;           /* BATCH_BEGIN, element messages, BATCH_END */
         size_t len;
@@ -31,8 +35,11 @@ typedef struct NftAcks {
         size_t n_acked;         /* messages with an ack or an error */
         bool done;              /* the last message was answered: nothing more is expected */
         bool begin_error;       /* an error pointed at BATCH_BEGIN (commit failed / kernel OOM) */
+        bool overrun;           /* answers were dropped (ENOBUFS): the errors seen may be incomplete */
         int error;              /* first error (negative errno), 0 if none */
         size_t error_msg;       /* message of the first error, or SIZE_MAX */
+        int *errors;            /* NULL, or the batch's n_msgs entries, zeroed by the caller: the
+                                 * kernel's error for each message it refused */
 } NftAcks;
 
 /* Route of one element: the set, the key and how an interval is expressed. */
@@ -55,7 +62,8 @@ typedef struct NftKey {
 /* Validates e and computes its set and key bytes. Returns 0 or -EINVAL. */
 int nft_elem_key(const NftElem *e, NftKey *ret);
 
-/* Appends BATCH_BEGIN, one message per element and op (REPLACE: add, delete, add) and
+/* Appends BATCH_BEGIN, one message per element and op (REPLACE: add, delete, add; DESTROY: one
+ * NFT_MSG_DESTROYSETELEM) and
  * BATCH_END to b, taking seqs from *seq (never 0). Elements must be valid (nft_elem_key()).
  * Returns 0 or -ENOMEM/-EINVAL. */
 int nft_batch_build(NftBatch *b, uint32_t *seq, NftOp op, const NftElem *elems, size_t n);
@@ -65,6 +73,10 @@ void nft_batch_done(NftBatch *b);
  * foreign seqs are ignored. Returns 0 or -EBADMSG on a malformed buffer. */
 int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len);
 void nft_acks_init(NftAcks *a);
+
+/* Transactions that nft_apply() sent, committed or not, since nft_new(): tests bound the cost of
+ * a call with it. */
+uint64_t nft_transactions(const Nft *nft);
 
 /* Tuning for benchmarks: NLM_F_ACK on every message (default false: only on the last one;
  * errors are always reported by the kernel). */

@@ -36,8 +36,20 @@
  *
  * Large calls: one transaction holds at most NFT_TXN_MAX_MSGS element messages (a REPLACE costs
  * three). A larger call is split into several transactions, each all-or-nothing: when a later
- * one fails, the earlier ones stay applied, and *reterr_index still names the refused element.
- * The send buffer is raised (SO_SNDBUFFORCE) to hold the batch: ~100 bytes per element.
+ * one fails, the earlier ones stay applied (*ret_committed counts their elements), and
+ * *reterr_index still names the refused element. The send buffer is raised (SO_SNDBUFFORCE) to
+ * hold the batch: ~100 bytes per element.
+ *
+ * Deletes of elements that may be gone (expired between a listing and the delete): a DELSETELEM
+ * of a missing element fails with ENOENT and aborts its transaction. NFT_MSG_DESTROYSETELEM
+ * (Linux 6.3) skips it instead. A kernel before 6.3 refuses the unknown message type with EINVAL
+ * on every message of the batch (nfnetlink_rcv_batch(): no callback for it), so the first DESTROY
+ * transaction tells, once per Nft. There NFT_OP_DESTROY sends DELSETELEM and, since the kernel
+ * reports every refused message of a failed batch, drops every element refused with ENOENT at
+ * once and sends the rest of that transaction again: a transaction costs one more send per moment
+ * in which elements expired during the previous send, whatever their number; when the errors
+ * overflowed the receive buffer, the buffer is raised to hold them all and the next send learns
+ * the rest. Transactions already committed are never sent again.
  *
  * Overlaps: the interval sets (v6, v6_port) refuse, with -EEXIST even without NLM_F_EXCL, an
  * element that overlaps an existing one without being identical (2001:db8:1::7 while
@@ -62,8 +74,13 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 
+#include "log.h"
 #include "nft-internal.h"
 #include "nft.h"
+
+#if HAVE_NFT_MSG_DESTROYSETELEM
+_Static_assert(NFT_DESTROYSETELEM == NFT_MSG_DESTROYSETELEM, "NFT_DESTROYSETELEM");
+#endif
 
 /* Upper bound of one element message: headers, table and set names, two element nests with
  * keys, timeout, flags and a comment of NFT_COMMENT_MAX bytes. */
@@ -82,7 +99,9 @@ struct Nft {
         int sndbuf;             /* what we asked for, 0 = kernel default */
         int rcvbuf;
         bool ack_all;
+        bool destroy_fallback;  /* NFT_OP_DESTROY as DELSETELEM: the kernel lacks DESTROYSETELEM */
         uint64_t commits;       /* transactions of nft_apply() the kernel committed */
+        uint64_t transactions;  /* transactions of nft_apply() sent */
         uint8_t rbuf[NFT_RECV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
@@ -136,6 +155,10 @@ Nft *nft_free(Nft *nft) {
 
 void nft_set_ack_all(Nft *nft, bool b) {
         nft->ack_all = b;
+}
+
+void nft_set_destroy_fallback(Nft *nft, bool b) {
+        nft->destroy_fallback = b;
 }
 
 /* Grows a socket buffer: SO_*BUFFORCE (CAP_NET_ADMIN, beyond rmem_max/wmem_max) or else the
@@ -341,13 +364,14 @@ static void nft_put_elem(struct nlmsghdr *nlh, const NftKey *k, const NftElem *e
         mnl_attr_nest_end(nlh, nest);
 }
 
-static int nft_batch_put_elem(NftBatch *b, uint32_t *seq, bool del, const NftElem *e, size_t index,
+static int nft_batch_put_elem(NftBatch *b, uint32_t *seq, uint16_t type, const NftElem *e, size_t index,
                               bool ack) {
         struct nlmsghdr *nlh;
         struct nlattr *list;
         NftKey k;
         uint8_t udata[NFT_COMMENT_MAX + 8];
         size_t udata_len = 0;
+        bool del = type != NFT_MSG_NEWSETELEM;
         int r;
 
         r = nft_elem_key(e, &k);
@@ -366,7 +390,7 @@ static int nft_batch_put_elem(NftBatch *b, uint32_t *seq, bool del, const NftEle
                 udata_len = 2 + l;
         }
 
-        nlh = nft_batch_put(b, (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
+        nlh = nft_batch_put(b, (uint16_t) (NFNL_SUBSYS_NFTABLES << 8 | type),
                             (del ? 0 : NLM_F_CREATE) | (ack ? NLM_F_ACK : 0), NFPROTO_INET, 0,
                             nft_seq_next(seq));
         mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NFT_TABLE);
@@ -391,7 +415,12 @@ void nft_batch_done(NftBatch *b) {
 }
 
 int nft_batch_build(NftBatch *b, uint32_t *seq, NftOp op, const NftElem *elems, size_t n) {
-        static const bool replace_steps[] = { false, true, false }; /* add, delete, add */
+        static const uint16_t replace_steps[] = { NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM };
+        static const uint16_t op_type[_NFT_OP_MAX] = {
+                [NFT_OP_ADD] = NFT_MSG_NEWSETELEM,
+                [NFT_OP_DEL] = NFT_MSG_DELSETELEM,
+                [NFT_OP_DESTROY] = NFT_DESTROYSETELEM,
+        };
         size_t total;
         int r;
 
@@ -419,7 +448,7 @@ int nft_batch_build(NftBatch *b, uint32_t *seq, NftOp op, const NftElem *elems, 
                                         return r;
                         }
                 } else {
-                        r = nft_batch_put_elem(b, seq, op == NFT_OP_DEL, &elems[i], i,
+                        r = nft_batch_put_elem(b, seq, op_type[op], &elems[i], i,
                                                b->ack_all || b->n_msgs + 1 == total);
                         if (r < 0)
                                 return r;
@@ -477,6 +506,8 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
                         continue;       /* not ours (stale): ignore */
 
                 a->n_acked++;
+                if (err->error < 0 && a->errors)
+                        a->errors[k] = err->error;
                 if (err->error < 0 && a->error_msg == SIZE_MAX) {
                         /* the first refused element; a commit error seen first is kept */
                         if (a->error == 0)
@@ -489,14 +520,12 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
         return 0;
 }
 
+/* Sends b and reads its answers into a, which the caller initialised. */
 static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         int fd = mnl_socket_get_fd(nft->nl);
         size_t expected;
-        bool overrun = false;
         ssize_t k;
         int r;
-
-        nft_acks_init(a);
 
         /* A leftover from an interrupted call would confuse nothing (seqs differ), but drop it. */
         nft_drain(nft, NULL, NULL);
@@ -516,6 +545,7 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
                 if (errno != EINTR)
                         return -errno;
         }
+        nft->transactions++;
         if ((size_t) k != b->len)
                 return -EIO;
 
@@ -530,12 +560,12 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
                                  * and are still queued behind this report: keep reading. The
                                  * last ack may be lost, so stop at EAGAIN: everything was
                                  * queued during sendmsg(). */
-                                overrun = true;
+                                a->overrun = true;
                                 continue;
                         }
                         if (errno == EAGAIN) {
                                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                                if (a->begin_error || overrun)
+                                if (a->begin_error || a->overrun)
                                         break;  /* kernel OOM path: nothing else follows */
                                 r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
                                 if (r < 0 && errno != EINTR)
@@ -552,16 +582,100 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         }
 
         nft_drain(nft, b, a);
-        if (a->error == 0 && overrun)
+        if (a->error == 0 && a->overrun)
                 return -ENOBUFS;        /* outcome unknown */
         return a->error;
 }
 
-int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index) {
+/* One transaction of m elements. On failure *bad is the refused element's index, or m. */
+static int nft_apply_txn(Nft *nft, NftBatch *b, NftOp op, const NftElem *elems, size_t m, size_t *bad) {
+        NftAcks a;
+        int r;
+
+        *bad = m;
+        r = nft_batch_build(b, &nft->seq, op, elems, m);
+        if (r < 0)
+                return r;
+        nft_acks_init(&a);
+        r = nft_batch_talk(nft, b, &a);
+        if (r < 0) {
+                if (a.error_msg < b->n_msgs)
+                        *bad = b->msg_elem[a.error_msg];
+                return r;
+        }
+        nft->commits++;
+        return 0;
+}
+
+/* NFT_OP_DESTROY of one transaction's worth on a kernel without DESTROYSETELEM: DELSETELEM, every
+ * element refused with ENOENT dropped, the rest sent again (see the top of this file). */
+static int nft_apply_del_dropping(Nft *nft, NftBatch *b, const NftElem *elems, size_t m, size_t *bad) {
+        _cleanup_free_ NftElem *w = NULL;
+        _cleanup_free_ size_t *orig = NULL;
+        _cleanup_free_ int *errors = NULL;
+        size_t live = m;
+        int r;
+
+        *bad = m;
+        w = malloc(m * sizeof *w);
+        orig = malloc(m * sizeof *orig);
+        errors = malloc(m * sizeof *errors);
+        if (!w || !orig || !errors)
+                return -ENOMEM;
+        memcpy(w, elems, m * sizeof *w);
+        for (size_t i = 0; i < m; i++)
+                orig[i] = i;
+
+        while (live > 0) {
+                NftAcks a;
+                size_t kept = 0;
+
+                r = nft_batch_build(b, &nft->seq, NFT_OP_DEL, w, live);
+                if (r < 0)
+                        return r;
+                nft_acks_init(&a);
+                memset(errors, 0, live * sizeof *errors);
+                a.errors = errors;
+                r = nft_batch_talk(nft, b, &a);
+                if (r >= 0) {
+                        nft->commits++;
+                        return 0;
+                }
+                if (a.begin_error || a.error_msg >= b->n_msgs) {
+                        if (a.error_msg < b->n_msgs)
+                                *bad = orig[b->msg_elem[a.error_msg]];
+                        return r;
+                }
+                /* one message per element: message k is w[k] */
+                for (size_t k = 0; k < live; k++)
+                        if (errors[k] != 0 && errors[k] != -ENOENT) {
+                                *bad = orig[k];
+                                return errors[k];
+                        }
+                for (size_t k = 0; k < live; k++)
+                        if (errors[k] == 0) {
+                                w[kept] = w[k];
+                                orig[kept++] = orig[k];
+                        }
+                log_debug("nft: %zu of %zu elements to delete were gone, sending the other %zu again",
+                          live - kept, live, kept);
+                live = kept;
+                if (a.overrun) {
+                        r = nft_grow_buf(nft, false, live * NFT_ACK_TRUESIZE + 256 * 1024);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *ret_committed, size_t *reterr_index) {
         NftBatch b = {};
-        size_t per, chunk;
+        size_t per, chunk, start = 0;
         int r = 0;
 
+        if (ret_committed)
+                *ret_committed = 0;
         if (!nft || op < 0 || op >= _NFT_OP_MAX || (n > 0 && !elems))
                 return -EINVAL;
 
@@ -582,26 +696,33 @@ int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr
         per = op == NFT_OP_REPLACE ? 3 : 1;
         chunk = NFT_TXN_MAX_MSGS / per;
 
-        for (size_t start = 0; start < n; start += chunk) {
-                size_t m = MIN(chunk, n - start);
-                NftAcks a;
+        for (; start < n; start += chunk) {
+                size_t m = MIN(chunk, n - start), bad = m;
 
-                r = nft_batch_build(&b, &nft->seq, op, elems + start, m);
+                if (op != NFT_OP_DESTROY)
+                        r = nft_apply_txn(nft, &b, op, elems + start, m, &bad);
+                else {
+                        r = -EOPNOTSUPP;
+                        if (!nft->destroy_fallback) {
+                                r = nft_apply_txn(nft, &b, op, elems + start, m, &bad);
+                                if ((r == -EINVAL || r == -EOPNOTSUPP) && bad == 0) {
+                                        log_debug("nft: the kernel refused NFT_MSG_DESTROYSETELEM, deleting with DELSETELEM");
+                                        nft->destroy_fallback = true;
+                                }
+                        }
+                        if (nft->destroy_fallback)
+                                r = nft_apply_del_dropping(nft, &b, elems + start, m, &bad);
+                }
                 if (r < 0) {
                         if (reterr_index)
-                                *reterr_index = n;
+                                *reterr_index = bad < m ? start + bad : n;
                         break;
                 }
-                r = nft_batch_talk(nft, &b, &a);
-                if (r < 0) {
-                        if (reterr_index)
-                                *reterr_index = a.error_msg < b.n_msgs ? start + b.msg_elem[a.error_msg] : n;
-                        break;
-                }
-                nft->commits++;
         }
 
         nft_batch_done(&b);
+        if (ret_committed)
+                *ret_committed = MIN(start, n);
         return r < 0 ? r : 0;
 }
 
@@ -726,6 +847,10 @@ int nft_genid(Nft *nft, uint32_t *ret) {
 
 uint64_t nft_commits(const Nft *nft) {
         return nft ? nft->commits : 0;
+}
+
+uint64_t nft_transactions(const Nft *nft) {
+        return nft ? nft->transactions : 0;
 }
 
 #ifndef SO_NETNS_COOKIE

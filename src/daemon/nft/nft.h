@@ -44,6 +44,7 @@ typedef enum NftOp {
         NFT_OP_ADD,             /* add; an existing element is left as it is */
         NFT_OP_DEL,             /* delete; -ENOENT if missing */
         NFT_OP_REPLACE,         /* delete then add in the same transaction (extends a ban on any kernel) */
+        NFT_OP_DESTROY,         /* delete; an element that is not there is not an error */
         _NFT_OP_MAX,
         _NFT_OP_INVALID = -EINVAL,
 } NftOp;
@@ -65,10 +66,23 @@ int nft_load_file(const char *path, char *errbuf, size_t errlen);
  * a set was missing, 0 when all was there, negative errno on failure (errbuf as above). */
 int nft_ensure_table(Nft *nft, const char *path, char *errbuf, size_t errlen);
 
-/* Applies op to n elements in ONE netlink transaction (all or nothing) and reads every
- * acknowledgement. On a kernel error returns it (negative errno) and stores in *reterr_index
- * the index of the element the kernel refused (when known, else n). */
-int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *reterr_index);
+/* Applies op to n elements and reads every acknowledgement. A call holds at most
+ * NFT_TXN_MAX_MSGS element messages per netlink transaction (a REPLACE costs three per element),
+ * so a large call is sent as several transactions in order, each all or nothing: when one fails,
+ * those before it stay applied and the rest is not sent. *ret_committed (may be NULL) is set,
+ * on success and on failure, to the count of leading elements, elems[0 .. committed), that the
+ * kernel committed; on success that is n. On a kernel error returns it (negative errno) and stores
+ * in *reterr_index (may be NULL) the index of the element the kernel refused (when known, else n).
+ * Bad input (-EINVAL, *reterr_index naming it) is refused before anything is sent.
+ *
+ * NFT_OP_DESTROY uses NFT_MSG_DESTROYSETELEM (Linux >= 6.3). On an older kernel, learnt once from
+ * its refusal and remembered on nft, each transaction is sent as DELSETELEM; the elements that the
+ * kernel refuses with ENOENT are dropped and only the rest of that transaction is sent again. */
+int nft_apply(Nft *nft, NftOp op, const NftElem *elems, size_t n, size_t *ret_committed, size_t *reterr_index);
+
+/* For tests: NFT_OP_DESTROY takes the path of kernels without NFT_MSG_DESTROYSETELEM (true) or
+ * the kernel's own (false, the default). */
+void nft_set_destroy_fallback(Nft *nft, bool b);
 
 /* The ruleset's generation id (NFT_MSG_GETGEN): every committed transaction, ours or anyone's,
  * advances it by one; a transaction that changes nothing does not. It returns once the
