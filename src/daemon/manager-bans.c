@@ -14,6 +14,7 @@
 #include "tracker.h"
 
 #define UNBAN_EVENTS_MAX 1000 /* unban events logged by one unban; then one summary */
+#define UNBAN_PASSES 4         /* listings of one unban at most */
 
 /* The bans as the control server and the monitor see them: the kernel's listing, the unban. */
 
@@ -27,156 +28,216 @@ static void log_unban(const char *jail, const Addr *a) {
         log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s", jail ? jail : "all jails", as);
 }
 
-static int elem_addr_cmp(const void *x, const void *y) {
-        const NftElem *a = x, *b = y;
+/* One kernel element to unban. */
+typedef struct UnbanElem {
+        NftElem elem;           /* comment NULL: nft_apply() needs the key only */
+        const char *jail;       /* named by its event: the element's comment, else the jail unbanned */
+        usec_t expiry;          /* CLOCK_BOOTTIME when it would end on its own; USEC_INFINITY: never */
+} UnbanElem;
 
-        if (a->addr.family != b->addr.family)
-                return a->addr.family < b->addr.family ? -1 : 1;
-        return memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
+typedef struct Unban {
+        UnbanElem *v;
+        size_t n, cap;
+} Unban;
+
+static void unban_done(Unban *u) {
+        free(u->v);
 }
 
-/* The daemon's own bans of a in j (by the map), and their failure counts. */
-static int unban_owned(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
-        _cleanup_free_ NftElem *elems = NULL;
-        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
-        size_t n = 0, cap = 0, it = 0;
-        NftElem e;
-        int r = 0;
-
-        while (ban_map_next(m->bans, &it, &e, &expiry)) {
-                if (expiry <= now || (a && !ban_elem_contains(&e, a)) || (j && !ban_jail_owns_elem(j->conf, &e)))
-                        continue;
-                if (n == cap) {
-                        size_t nc = MAX(cap * 2, 16);
-                        NftElem *ne = realloc(elems, nc * sizeof *ne);
-                        if (!ne)
-                                return -ENOMEM;
-                        elems = ne;
-                        cap = nc;
-                }
-                elems[n++] = e;
+static int unban_push(Unban *u, const NftElem *e, const char *jail, usec_t expiry) {
+        if (u->n == u->cap) {
+                size_t nc = MAX(u->cap * 2, 64);
+                UnbanElem *v = realloc(u->v, nc * sizeof *v);
+                if (!v)
+                        return -ENOMEM;
+                u->v = v;
+                u->cap = nc;
         }
-        /* An element may be gone already (expired a moment ago, deleted by hand): the kernel then
-         * refuses the whole transaction with ENOENT; drop that one and go on. */
-        for (size_t left = n, tries = 0; left > 0 && tries < n + 1; tries++) {
-                size_t bad = SIZE_MAX;
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
-                if (r >= 0 || r != -ENOENT || bad >= left)
-                        break;
-                ban_map_remove(m->bans, &elems[bad]);
-                elems[bad] = elems[--left];
-                n--;
-                r = 0;
-        }
-        if (r < 0)
-                return r;
-        /* one unban event per address: sorted, an address's elements are neighbours (a linear
-         * pass, not a quadratic one, for an "unban --all" of 100,000 elements) */
-        if (n > 1)
-                qsort(elems, n, sizeof *elems, elem_addr_cmp);
-        for (size_t i = 0; i < n; i++) {
-                ban_map_remove(m->bans, &elems[i]);
-                if (i == 0 || !addr_equal(&elems[i - 1].addr, &elems[i].addr)) {
-                        log_unban(j ? j->conf->name : NULL, &elems[i].addr);
-                        for (size_t k = 0; k < m->n_jails; k++)
-                                if (!j || &m->jails[k] == j)
-                                        tracker_forget(m->jails[k].tracker, &elems[i].addr);
-                }
-        }
-        persist_on_unban(m->persist, j ? j->conf->name : NULL, a);
-        if (ret_n)
-                *ret_n = n;
+        u->v[u->n] = (UnbanElem) { .elem = *e, .jail = jail, .expiry = expiry };
+        u->v[u->n++].elem.comment = NULL;
         return 0;
 }
 
-static void log_unban_event(const char *jail, const Addr *a) {
-        char as[ADDR_STRLEN], fj[160], fa[80];
-        const char *fields[] = { fj, fa, NULL };
+/* by jail, then address: an address's elements (one per port) are neighbours */
+static int unban_elem_cmp(const void *x, const void *y) {
+        const UnbanElem *a = x, *b = y;
+        int r = strcmp(a->jail ?: "", b->jail ?: "");
 
-        addr_to_string(a, as, sizeof as);
-        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jail);
-        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
-        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s", jail, as);
+        if (r != 0)
+                return r;
+        if (a->elem.addr.family != b->elem.addr.family)
+                return a->elem.addr.family < b->elem.addr.family ? -1 : 1;
+        return memcmp(a->elem.addr.bytes, b->elem.addr.bytes, sizeof a->elem.addr.bytes);
 }
 
-/* Deletes the kernel elements that match (comment == jail unless NULL, address a unless NULL),
- * whether the daemon put them there or not (a ban from before a restart, one added by hand).
- * *ret_n = elements deleted. Returns 0 or a negative errno. */
-static int unban_listed(Manager *m, const char *jail, const Addr *a, size_t *ret_n) {
-        _cleanup_free_ NftListed *l = NULL;
-        _cleanup_free_ NftElem *elems = NULL;
-        _cleanup_free_ char (*names)[NFT_COMMENT_MAX + 1] = NULL;
-        size_t n = 0, events = 0;
-        int k, r = 0;
+/* Forgets the failures of a in j, or in every jail when j and jail are NULL. */
+static void unban_forget(Manager *m, const Jail *j, const char *jail, const Addr *a) {
+        for (size_t k = 0; k < m->n_jails; k++)
+                if (j ? &m->jails[k] == j : !jail)
+                        tracker_forget(m->jails[k].tracker, a);
+}
 
-        *ret_n = 0;
+/* The one way an unban reaches the kernel: u->v[from .. u->n), the elements chosen, less those
+ * that ended on their own since, go in one nft_apply(NFT_OP_DESTROY) call, which splits them
+ * into transactions, never fails on an element that expired meanwhile, and tells how many
+ * leading elements were committed even when a later transaction fails. On return u->v[from ..
+ * u->n) are the elements removed, and they are out of the map too. Returns 0 or the kernel's
+ * error. */
+static int unban_destroy(Manager *m, Unban *u, size_t from) {
+        _cleanup_free_ NftElem *elems = NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t n = from, done = 0;
+        int r;
+
+        for (size_t i = from; i < u->n; i++)
+                if (u->v[i].expiry > now)
+                        u->v[n++] = u->v[i];
+        u->n = from;
+        if (n == from)
+                return 0;
+        elems = malloc((n - from) * sizeof *elems);
+        if (!elems)
+                return -ENOMEM;
+        for (size_t i = from; i < n; i++)
+                elems[i - from] = u->v[i].elem;
+        r = nft_apply(m->nft, NFT_OP_DESTROY, elems, n - from, &done, NULL);
+        u->n = from + (r >= 0 ? n - from : done);
+        for (size_t i = from; i < u->n; i++)
+                ban_map_remove(m->bans, &u->v[i].elem);
+        return r;
+}
+
+/* What follows the removal of u's elements, bans of a (NULL: every address) in jail (NULL: every
+ * jail; j is its runtime, NULL when it is not configured): one event per (jail, address), at
+ * most UNBAN_EVENTS_MAX, then a count; the failure counts are forgotten, and the history ends
+ * the bans (complete: all of a in jail; else only those whose elements went). */
+static void unban_account(Manager *m, const Jail *j, const char *jail, const Addr *a, Unban *u, bool complete) {
+        size_t events = 0;
+
+        if (u->n > 1)
+                qsort(u->v, u->n, sizeof *u->v, unban_elem_cmp);
+        for (size_t i = 0; i < u->n; i++) {
+                const UnbanElem *e = &u->v[i];
+
+                if (i > 0 && unban_elem_cmp(&u->v[i - 1], e) == 0)
+                        continue;
+                if (events++ < UNBAN_EVENTS_MAX)
+                        log_unban(e->jail, &e->elem.addr);
+                unban_forget(m, j, jail, &e->elem.addr);
+                if (!complete)
+                        persist_on_unban(m->persist, jail, &e->elem.addr);
+        }
+        if (events > UNBAN_EVENTS_MAX)
+                log_info("%zu more addresses unbanned (events are logged for the first %u)", events - UNBAN_EVENTS_MAX,
+                         UNBAN_EVENTS_MAX);
+        if (!complete)
+                return;
+        if (a)
+                unban_forget(m, j, jail, a);
+        persist_on_unban(m->persist, jail, a);
+}
+
+/* The daemon's own bans of a in j, by the map (no listing): the other ports of a ban whose
+ * element was deleted by hand. */
+static int unban_owned(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
+        _cleanup_(unban_done) Unban u = {};
+        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
+        size_t it = 0;
+        NftElem e;
+        int r;
+
+        while (ban_map_next(m->bans, &it, &e, &expiry)) {
+                if (expiry <= now || !ban_elem_contains(&e, a) || !ban_jail_owns_elem(j->conf, &e))
+                        continue;
+                r = unban_push(&u, &e, j->conf->name, expiry);
+                if (r < 0)
+                        return r;
+        }
+        r = unban_destroy(m, &u, 0);
+        unban_account(m, j, j->conf->name, a, &u, r >= 0);
+        *ret_n = u.n;
+        return r;
+}
+
+/* Whether the map's element e is one of the bans that an unban of a in jail (j its runtime)
+ * takes: jails that share a port share its element, so a jail's own are those of its ports. */
+static bool unban_takes(const Jail *j, const char *jail, const Addr *a, const NftElem *e) {
+        if (a && !ban_elem_contains(e, a))
+                return false;
+        return !jail || (j && ban_jail_owns_elem(j->conf, e));
+}
+
+/* Kernel elements chosen by one listing and deleted by the next nft_apply() call: the listing's
+ * comments, to which the chosen elements point, live until the unban's end. */
+static int unban_pass(Manager *m, const Jail *j, const char *jail, const Addr *a, Unban *u, NftListed **ret_listing) {
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t from = u->n;
+        NftListed *l = NULL;
+        int k;
+
+        *ret_listing = NULL;
         k = nft_list(m->nft, &l);
         if (k == -ENOENT)
                 return 0;
         if (k < 0)
-                return k;
-        elems = calloc(MAX(k, 1), sizeof *elems);
-        names = calloc(MAX(k, 1), sizeof *names);
-        if (!elems || !names)
-                return -ENOMEM;
+                return log_error_errno(k, "failed to list the sets of table inet %s: %m", NFT_TABLE);
+        *ret_listing = l;
         for (int i = 0; i < k; i++) {
-                if ((jail && strcmp(l[i].comment, jail) != 0) || (a && !ban_elem_contains(&l[i].elem, a)))
+                const NftListed *x = &l[i];
+
+                if (a && !ban_elem_contains(&x->elem, a))
                         continue;
-                elems[n] = l[i].elem;
-                elems[n].comment = NULL;
-                memcpy(names[n], l[i].comment, sizeof names[n]);
-                n++;
+                if (jail && strcmp(x->comment, jail) != 0 &&
+                    !(unban_takes(j, jail, a, &x->elem) && ban_map_get(m->bans, &x->elem, now)))
+                        continue;
+                if (unban_push(u, &x->elem, x->comment[0] ? x->comment : jail,
+                               x->elem.timeout_ms == 0 ? USEC_INFINITY : now + MAX(x->expires_ms, 1) * USEC_PER_MSEC) < 0)
+                        return log_oom();
         }
-        /* an element may expire between the dump and the delete: the kernel then refuses the
-         * whole transaction with ENOENT; drop that one and try again */
-        for (size_t left = n, tries = 0; left > 0 && tries <= n; tries++) {
-                size_t bad = SIZE_MAX;
-
-                r = nft_apply(m->nft, NFT_OP_DEL, elems, left, NULL, &bad);
-                if (r >= 0 || r != -ENOENT || bad >= left)
-                        break;
-                elems[bad] = elems[left - 1];
-                memcpy(names[bad], names[left - 1], sizeof names[bad]);
-                left--;
-                n--;
-                r = 0;
-        }
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                bool first = true;
-
-                ban_map_remove(m->bans, &elems[i]);
-                /* elements come from the dump grouped by set, and an address has one per port:
-                 * one event per (jail, address) among neighbours, at most UNBAN_EVENTS_MAX */
-                if (i > 0 && addr_equal(&elems[i - 1].addr, &elems[i].addr) && strcmp(names[i - 1], names[i]) == 0)
-                        first = false;
-                if (first && events++ < UNBAN_EVENTS_MAX)
-                        log_unban_event(names[i], &elems[i].addr);
-        }
-        if (events > UNBAN_EVENTS_MAX)
-                log_info("control: %zu more addresses unbanned (events are logged for the first %u)",
-                         events - UNBAN_EVENTS_MAX, UNBAN_EVENTS_MAX);
-        *ret_n = n;
-        return 0;
+        return (int) MIN(u->n - from, (size_t) INT32_MAX);
 }
 
 int manager_unban(Manager *m, const char *jail, const Addr *a, size_t *ret_n) {
+        _cleanup_(unban_done) Unban u = {}, stale = {};
+        NftListed *listings[UNBAN_PASSES] = {};
         Jail *j = jail ? manager_find_jail(m, jail) : NULL;
-        size_t n1 = 0, n2 = 0;
-        int r;
+        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
+        size_t it = 0, from, chosen;
+        unsigned pass;
+        NftElem e;
+        int r = 0;
 
-        /* the daemon's own bans first (they also reset the failure counts), then whatever else
-         * the kernel holds for that address or jail */
-        if (!jail || j) {
-                r = unban_owned(m, j, a, &n1);
-                if (r < 0)
-                        return log_error_errno(r, "failed to unban: %m");
+        /* The kernel's word: the daemon's own bans and whatever else it holds for a in jail (from
+         * before a restart, added by hand, of a jail no longer configured: by their comment). A
+         * dump resumes each message by counting elements from the set's start, so elements that
+         * expire during a long dump make it skip live ones: while a pass finds something, another
+         * listing follows (a few at most; each finds what the one before skipped, far fewer). */
+        for (pass = 0; pass < UNBAN_PASSES; pass++) {
+                from = u.n;
+                r = unban_pass(m, j, jail, a, &u, &listings[pass]);
+                if (r <= 0)
+                        break;
+                chosen = (size_t) r;
+                r = unban_destroy(m, &u, from);
+                log_debug("unban: pass %u removed %zu of the %zu elements it chose", pass + 1, u.n - from, chosen);
+                if (r < 0) {
+                        log_error_errno(r, "failed to delete elements (%zu deleted): %m", u.n);
+                        break;
+                }
         }
-        r = unban_listed(m, jail, a, &n2);
+        unban_account(m, j, jail, a, &u, r >= 0);
+        *ret_n = u.n;
+        for (unsigned i = 0; i < UNBAN_PASSES; i++)
+                free(listings[i]);
         if (r < 0)
-                return log_error_errno(r, "control: failed to delete elements: %m");
-        *ret_n = n1 + n2;
+                return r;
+        /* what the map still takes is not in the kernel (deleted while the monitor could not
+         * tell us): forgotten, not counted */
+        while (ban_map_next(m->bans, &it, &e, &expiry))
+                if (expiry > now && unban_takes(j, jail, a, &e) && unban_push(&stale, &e, jail, expiry) < 0)
+                        return log_oom();
+        for (size_t i = 0; i < stale.n; i++)
+                ban_map_remove(m->bans, &stale.v[i].elem);
         return 0;
 }
 
@@ -256,8 +317,8 @@ void manager_on_elem_deleted(void *userdata, const NftListed *l) {
                 return;
         }
         r = unban_owned(m, j, &l->elem.addr, &n);
-        if (r < 0)
+        if (r < 0) {
                 log_warning_errno(r, "%s: failed to remove the other elements of %s, ignoring: %m", j->conf->name, as);
-        if (r < 0 || n == 0)
                 persist_on_unban(m->persist, j->conf->name, &l->elem.addr);
+        }
 }
