@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* The Manager's state, shared only with the modules it owns on the main thread (control.c reads
- * it for status replies). Nothing here is an API for other threads. */
+/* The Manager's insides, shared by the manager's own files only (manager.c, manager-jail.c,
+ * manager-pending.c, manager-bans.c); every other module reaches it through manager.h or
+ * through the objects the manager hands it. Main thread. */
 
 #include <time.h>
 
 #include <systemd/sd-event.h>
 
 #include "addr.h"
+#include "addr-watch.h"
 #include "ban.h"
 #include "conf.h"
 #include "control.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
+#include "persist.h"
 #include "reporter.h"
 #include "source-file.h"
 #include "source-journal.h"
@@ -33,12 +36,6 @@ typedef struct Evidence {
         char line[EVIDENCE_LINE];
 } Evidence;
 
-/* A failure counted in the current batch of lines, committed with the source's position. */
-typedef struct JailFailure {
-        Addr addr;
-        int64_t t;              /* realtime seconds */
-} JailFailure;
-
 #define JAIL_BATCH_MAX (1U << 20) /* failures held for one commit, whatever the source does */
 
 typedef struct Jail {
@@ -50,8 +47,8 @@ typedef struct Jail {
         SourceFile *files;      /* instead of journal when the jail reads logpath */
         DatePattern *dates;     /* the filter's datepattern + logtimezone; non-NULL for a file jail */
         Evidence *evidence;     /* ring of the last matched lines, for the ban event; NULL until the first */
-        SourcePosition position;        /* the sources save their position through the state */
-        JailFailure *batch;     /* failures since the last commit of the position */
+        SourcePosition position;        /* the sources save their position through the Persist */
+        PersistFailure *batch;  /* failures counted since the last commit of the position */
         size_t n_batch, cap_batch;
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;
@@ -103,32 +100,38 @@ struct Manager {
         uint32_t pending_gen;   /* the gen of the entries of the current queue */
         uint64_t pending_seed;
         usec_t started;
-        struct ManagerState *state;     /* state.c: ban history, restore, nf_tables monitor */
+        Persist *persist;       /* the durable side (persist.c); NULL until manager_start() gets to it */
+        AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
         Control *control;       /* the control socket (control.c) */
 };
 
 
 /* The jail called name, or NULL. */
-Jail *manager_find_jail(Manager *m, const char *name);
-
-/* Bans a in jail j now (bantime_sec 0: the jail's; < 0: permanent), through the same path as an
- * automatic ban. Returns 0, -EPERM (loopback, ignoreip, this host), or the kernel's error. */
-int manager_ban(Manager *m, Jail *j, const Addr *a, int64_t bantime_sec);
-
-/* Deletes the live bans of a (NULL: every address) that belong to jail j (NULL: all jails), and
- * forgets their failure counts. *ret_n = elements removed. Returns 0 or a negative errno. */
-int manager_unban(Manager *m, Jail *j, const Addr *a, size_t *ret_n);
-
-/* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
- * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */
-int manager_reload(Manager *m, ConfDiags *ret_diags);
+Jail *manager_find_jail(const Manager *m, const char *name);
 
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);
 
-/* The nft file that defines the table (nftjail.conf's nft_file, or the source tree's copy). */
-const char *manager_nft_file(const Manager *m, char *buf, size_t len);
+/* manager-jail.c: builds the runtime of every jail of c (filters compiled, trackers made); logs
+ * every problem; returns 0 or -EINVAL when any jail is unusable, -ENOMEM. */
+int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n);
+void jails_free(Jail *jails, size_t n);
+/* Opens the sources of the jails that have none yet. Returns 0 or a negative errno (logged). */
+int jails_start(Manager *m, Jail *jails, size_t n);
+/* At start, before the sources resume: the stored failures back into the trackers. */
+void jails_replay(Manager *m);
 
-/* Reads the host's own addresses into m->self (for ignoreself). Returns 0 or a negative errno. */
-int load_self_addresses(Manager *m);
+/* manager-pending.c: queues a ban of a in j (one per jail and address; bantime_sec 0: the jail's,
+ * with bantime.increment). Returns 0 or a negative errno. */
+int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec);
+/* The index in m->pending of j's pending ban of a, or SIZE_MAX. */
+size_t pending_find(const Manager *m, const Jail *j, const Addr *a);
+/* The flush (an sd-event defer source, also called directly): applies the queue and empties it;
+ * the entries and their results stay in m->pending until the next pending_add(). */
+int pending_on_flush(sd_event_source *s, void *userdata);
+
+/* manager-bans.c, PersistOptions.elem_deleted: someone else deleted l, a live element of ours;
+ * that is an unban of its address in its jail (the other ports of the ban go too, so that the
+ * state and the kernel agree). */
+void manager_on_elem_deleted(void *userdata, const NftListed *l);

@@ -3,9 +3,8 @@
 
 #include <stdio.h>
 
+#include "addr.h"
 #include "conf.h"
-#include "date.h"
-#include "match.h"
 #include "prelude.h"
 
 /* The Manager owns the event loop, the configuration and every module instance: journal sources,
@@ -31,3 +30,74 @@ void manager_dump(const Manager *m, FILE *f);
 int manager_start(Manager *m);
 /* Runs the loop until SIGTERM/SIGINT. Returns 0 or a negative errno. */
 int manager_run(Manager *m);
+
+/* ---- what the control server may see and do ----
+ * Every call below is synchronous, on the main thread, and sees the running configuration: a
+ * reload replaces it, so no JailConf or Config pointer is kept across one. */
+
+const Config *manager_config(const Manager *m);
+const char *manager_config_dir(const Manager *m);
+
+typedef struct ManagerStatus {
+        usec_t uptime;          /* since the start */
+        uint64_t bans_total;    /* bans applied since the start (a reload keeps a jail's count) */
+        size_t elements_live;   /* kernel elements of the bans in force that the daemon knows */
+} ManagerStatus;
+void manager_status(const Manager *m, ManagerStatus *ret);
+
+typedef struct ManagerJailStatus {
+        const JailConf *conf;
+        uint64_t lines, lines_cut, ignored;
+        uint64_t failures_total;        /* failures counted since the start */
+        size_t failures_current;        /* addresses with failures within findtime */
+        uint64_t bans_total;
+        bool journal;                   /* reads the journal (conf->journalmatch) */
+        uint64_t journal_entries;
+        bool files;                     /* reads conf->logpath */
+        uint64_t file_lines;
+} ManagerJailStatus;
+/* The figures of the jail called name. Returns 0 or -ENOENT. */
+int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *ret);
+
+/* NULL when jail may ban a, else why not ("loopback", "ignoreip", "self"); jail must exist. */
+const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a);
+/* Whether a ban of jail can be reported to AbuseIPDB (the jail reports, and the reporter runs). */
+bool manager_can_report(const Manager *m, const char *jail);
+
+/* Bans a in jail now (bantime_sec 0: the jail's; < 0: permanent), through the same path as an
+ * automatic ban, and forgets its failures. Returns 0, -ENOENT (no such jail), -EPERM (see
+ * manager_ban_refusal()), or the kernel's error (logged as a failed ban). */
+int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec);
+/* Queues a report of a manual ban of a in jail with note as its comment. Returns 0 or -errno. */
+int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *note);
+
+/* Removes from the kernel every ban of a (NULL: every address) in jail (NULL: every jail): the
+ * daemon's own and whatever else the kernel holds for it (comment == jail: an element from
+ * before a restart, one added by hand, one of a jail no longer configured), logs the unbans,
+ * ends them in the history and forgets the failure counts. *ret_n = elements removed. Returns 0
+ * or a negative errno (logged). */
+int manager_unban(Manager *m, const char *jail, const Addr *a, size_t *ret_n);
+
+/* One element of the kernel's sets, as manager_list_bans() hands it out. */
+typedef struct ManagerBan {
+        Addr addr;
+        uint8_t prefixlen;      /* IPv6: 128 for one address, 64 for a /64; IPv4: 32 */
+        uint8_t proto;          /* IPPROTO_TCP, ...; meaningless when port is 0 */
+        uint16_t port;          /* 0: every port */
+        const char *set;        /* the set that holds it */
+        const char *jail;       /* its comment: the jail that banned it ("" for none) */
+        uint64_t timeout_ms;    /* 0: permanent */
+        uint64_t expires_ms;    /* time left; 0 for a permanent one */
+} ManagerBan;
+
+/* Calls cb for every element of the kernel's sets whose comment is jail (NULL: any) and that
+ * covers a (NULL: any), ordered by address and prefix length when by_address (else in the order
+ * of the sets). b is valid during the call only. cb returns 0 to go on, negative to stop
+ * (returned). Lists the whole table: not for a hot path. Returns 0 or a negative errno (logged;
+ * -ENOENT: the table is missing). */
+typedef int (*ManagerBanCb)(const ManagerBan *b, void *userdata);
+int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb, void *userdata);
+
+/* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
+ * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */
+int manager_reload(Manager *m, ConfDiags *ret_diags);

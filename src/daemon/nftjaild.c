@@ -111,11 +111,11 @@ int main(int argc, char *argv[]) {
         int r;
 
         /* Footprint. Blocks of 16 KiB or more (each file source's read and line buffers, SQLite's
-         * page cache) come from mmap(), so the pages they never touch are never resident: with 10
-         * file jails idle, 676 KiB less anonymous memory. Setting it also stops glibc from raising
-         * the threshold on its own. No hot path allocates that much per line or per ban (checked
-         * with strace -c: no mmap/munmap while 30,000 lines give 3,000 bans). One arena: the
-         * reporter is the only other thread, and allocates little. */
+         * page cache) come from mmap(), so the pages they never touch (most of an idle file
+         * jail's buffers) are never resident. Setting it also stops glibc from raising the
+         * threshold on its own. No hot path allocates that much per line or per ban, so this adds
+         * no mmap/munmap there. One arena: the reporter is the only other thread, and allocates
+         * little. */
         (void) mallopt(M_MMAP_THRESHOLD, 16 * 1024);
         (void) mallopt(M_ARENA_MAX, 1);
         log_open();

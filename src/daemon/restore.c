@@ -276,7 +276,7 @@ static int restore_migrate(Nft *nft, const NftListed *listed, size_t n, RestoreS
         r = apply_dropping(nft, NFT_OP_ADD, add, k);
         if (r < 0)
                 return r;
-        r = apply_dropping(nft, NFT_OP_DEL, del, k);
+        r = apply_dropping(nft, NFT_OP_DESTROY, del, k);
         if (r < 0)
                 return r;
         stats->migrated = (size_t) r;

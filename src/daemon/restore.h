@@ -14,15 +14,15 @@
  *    and the commit, or an element added by hand) is adopted: into the map and the state, with the
  *    time it has left; its comment names the jail;
  *  - the map gets the kernel's expiry of every element found there;
- *  - IPv6 /64 and /128 elements found in the interval sets, where the layout before the hash sets
- *    put them, are moved to their hash set (nft_elem_set()) with the time they have left, so that
+ *  - IPv6 /64 and /128 elements found in the interval sets, where an nftjail.nft without the
+ *    hash sets put them, are moved to their hash set (nft_elem_set()) with the time they have left, so that
  *    an unban finds them where it looks; when the move fails they stay (the rules match them,
  *    and an unban through the listing, as "nftjail unban" does, still finds them).
  * Bans of jails no longer configured are not added back (they are counted as dropped). Nothing is
  * logged as a ban. Main thread. Returns 0 or a negative errno (nft_list/nft_apply/store).
  *
  * as_left: the caller knows that the kernel holds exactly the elements of the state's live bans
- * (state.c: nothing changed since a clean stop). Then the sets are not listed (for a large table
+ * (persist.c: nothing changed since a clean stop). Then the sets are not listed (for a large table
  * that is seconds: the kernel walks a set from its start for each 32 KiB message of the dump),
  * nothing is added, adopted or moved, and the map gets the state's expiries. */
 

@@ -195,9 +195,9 @@ Store *store_free(Store *s) {
         return NULL;
 }
 
-/* A statement is prepared on first use, so a start prepares only what it runs: preparing all 15
- * at open was 0.6M instructions of a 10-jail start's 13M. NULL when preparing fails (no memory,
- * or a state file that is not ours); stmt_errno() then says why. */
+/* A statement is prepared on first use, so a start prepares only what it runs (preparing every
+ * one at open is a visible share of a start's instructions). NULL when preparing fails (no
+ * memory, or a state file that is not ours); stmt_errno() then says why. */
 static sqlite3_stmt *stmt_get(Store *s, int k) {
         if (!s->stmt[k] &&
             sqlite3_prepare_v3(s->db, stmt_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL) != SQLITE_OK)

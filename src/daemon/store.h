@@ -4,8 +4,10 @@
 #include "addr.h"
 #include "prelude.h"
 
-/* Durable ban history in $STATE/nftjail.db (SQLite, WAL): the only module that speaks SQL for
- * bans. Main thread only (one connection; the reporter opens its own on its own tables).
+/* The daemon's SQL, and the only place of it: $STATE/nftjail.db (SQLite, WAL), with the ban
+ * history, the failures, the sources' positions and a few facts. persist.c decides what goes in
+ * and when; this module only stores and reads. Main thread only (one connection; the reporter
+ * opens its own on its own tables).
  *
  * Table bans: one row per ban decision (a ban, a restored ban adopted from the kernel). Times are
  * realtime seconds since the epoch; end NULL = permanent. A manual or hand-made unban sets end to
@@ -13,10 +15,10 @@
  *
  * Table failures: the failures of a jail not yet turned into a ban (jail, addr, t = the failure's
  * realtime seconds). Table positions: where each source of a jail stopped (jail, source, data).
- * Table meta: small facts about the daemon by key (the clean-stop token, state.c).
+ * Table meta: small facts about the daemon by key (the clean-stop token, persist.c).
  * A batch of lines commits its failures and the position after its last line in ONE transaction,
  * and a ban commits its row and deletes its failures in one, so that a crash neither loses nor
- * double-counts a line (manager.c: the crash windows). */
+ * double-counts a line (manager-jail.c: the crash windows). */
 
 typedef struct Store Store;
 

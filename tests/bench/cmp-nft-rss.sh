@@ -15,7 +15,7 @@
 # bytes per ban is reported (from its RSS with NF bans and with none, both after start).
 # Slow part: the start lists the sets (a dump of a hash set walks it from the start for each
 # 32 KiB netlink message: slow at a million elements). The restore itself runs with the monitor
-# out of the nf_tables group, so its own notifications no longer overrun it (state.c); the
+# out of the nf_tables group, so its own notifications no longer overrun it (persist.c); the
 # settled() check below only matters for older builds.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "ban.h"
+#include "log-ids.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "nft.h"
+#include "persist.h"
+#include "tracker.h"
+
+#define UNBAN_EVENTS_MAX 1000 /* unban events logged by one unban; then one summary */
+#define UNBAN_PASSES 4         /* listings of one unban at most */
+
+/* The bans as the control server and the monitor see them: the kernel's listing, the unban. */
+
+static void log_unban(const char *jail, const Addr *a) {
+        char as[ADDR_STRLEN], fj[160], fa[80];
+        const char *fields[] = { fj, fa, NULL };
+
+        addr_to_string(a, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jail ? jail : "");
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s", jail ? jail : "all jails", as);
+}
+
+/* One kernel element to unban. */
+typedef struct UnbanElem {
+        NftElem elem;           /* comment NULL: nft_apply() needs the key only */
+        const char *jail;       /* named by its event: the element's comment, else the jail unbanned */
+        usec_t expiry;          /* CLOCK_BOOTTIME when it would end on its own; USEC_INFINITY: never */
+} UnbanElem;
+
+typedef struct Unban {
+        UnbanElem *v;
+        size_t n, cap;
+} Unban;
+
+static void unban_done(Unban *u) {
+        free(u->v);
+}
+
+static int unban_push(Unban *u, const NftElem *e, const char *jail, usec_t expiry) {
+        if (u->n == u->cap) {
+                size_t nc = MAX(u->cap * 2, 64);
+                UnbanElem *v = realloc(u->v, nc * sizeof *v);
+                if (!v)
+                        return -ENOMEM;
+                u->v = v;
+                u->cap = nc;
+        }
+        u->v[u->n] = (UnbanElem) { .elem = *e, .jail = jail, .expiry = expiry };
+        u->v[u->n++].elem.comment = NULL;
+        return 0;
+}
+
+/* by jail, then address: an address's elements (one per port) are neighbours */
+static int unban_elem_cmp(const void *x, const void *y) {
+        const UnbanElem *a = x, *b = y;
+        int r = strcmp(a->jail ?: "", b->jail ?: "");
+
+        if (r != 0)
+                return r;
+        if (a->elem.addr.family != b->elem.addr.family)
+                return a->elem.addr.family < b->elem.addr.family ? -1 : 1;
+        return memcmp(a->elem.addr.bytes, b->elem.addr.bytes, sizeof a->elem.addr.bytes);
+}
+
+/* Forgets the failures of a in j, or in every jail when j and jail are NULL. */
+static void unban_forget(Manager *m, const Jail *j, const char *jail, const Addr *a) {
+        for (size_t k = 0; k < m->n_jails; k++)
+                if (j ? &m->jails[k] == j : !jail)
+                        tracker_forget(m->jails[k].tracker, a);
+}
+
+/* The one way an unban reaches the kernel: u->v[from .. u->n), the elements chosen, less those
+ * that ended on their own since, go in one nft_apply(NFT_OP_DESTROY) call, which splits them
+ * into transactions, never fails on an element that expired meanwhile, and tells how many
+ * leading elements were committed even when a later transaction fails. On return u->v[from ..
+ * u->n) are the elements removed, and they are out of the map too. Returns 0 or the kernel's
+ * error. */
+static int unban_destroy(Manager *m, Unban *u, size_t from) {
+        _cleanup_free_ NftElem *elems = NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t n = from, done = 0;
+        int r;
+
+        for (size_t i = from; i < u->n; i++)
+                if (u->v[i].expiry > now)
+                        u->v[n++] = u->v[i];
+        u->n = from;
+        if (n == from)
+                return 0;
+        elems = malloc((n - from) * sizeof *elems);
+        if (!elems)
+                return -ENOMEM;
+        for (size_t i = from; i < n; i++)
+                elems[i - from] = u->v[i].elem;
+        r = nft_apply(m->nft, NFT_OP_DESTROY, elems, n - from, &done, NULL);
+        u->n = from + (r >= 0 ? n - from : done);
+        for (size_t i = from; i < u->n; i++)
+                ban_map_remove(m->bans, &u->v[i].elem);
+        return r;
+}
+
+/* What follows the removal of u's elements, bans of a (NULL: every address) in jail (NULL: every
+ * jail; j is its runtime, NULL when it is not configured): one event per (jail, address), at
+ * most UNBAN_EVENTS_MAX, then a count; the failure counts are forgotten, and the history ends
+ * the bans (complete: all of a in jail; else only those whose elements went). */
+static void unban_account(Manager *m, const Jail *j, const char *jail, const Addr *a, Unban *u, bool complete) {
+        size_t events = 0;
+
+        if (u->n > 1)
+                qsort(u->v, u->n, sizeof *u->v, unban_elem_cmp);
+        for (size_t i = 0; i < u->n; i++) {
+                const UnbanElem *e = &u->v[i];
+
+                if (i > 0 && unban_elem_cmp(&u->v[i - 1], e) == 0)
+                        continue;
+                if (events++ < UNBAN_EVENTS_MAX)
+                        log_unban(e->jail, &e->elem.addr);
+                unban_forget(m, j, jail, &e->elem.addr);
+                if (!complete)
+                        persist_on_unban(m->persist, jail, &e->elem.addr);
+        }
+        if (events > UNBAN_EVENTS_MAX)
+                log_info("%zu more addresses unbanned (events are logged for the first %u)", events - UNBAN_EVENTS_MAX,
+                         UNBAN_EVENTS_MAX);
+        if (!complete)
+                return;
+        if (a)
+                unban_forget(m, j, jail, a);
+        persist_on_unban(m->persist, jail, a);
+}
+
+/* The daemon's own bans of a in j, by the map (no listing): the other ports of a ban whose
+ * element was deleted by hand. */
+static int unban_owned(Manager *m, Jail *j, const Addr *a, size_t *ret_n) {
+        _cleanup_(unban_done) Unban u = {};
+        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
+        size_t it = 0;
+        NftElem e;
+        int r;
+
+        while (ban_map_next(m->bans, &it, &e, &expiry)) {
+                if (expiry <= now || !ban_elem_contains(&e, a) || !ban_jail_owns_elem(j->conf, &e))
+                        continue;
+                r = unban_push(&u, &e, j->conf->name, expiry);
+                if (r < 0)
+                        return r;
+        }
+        r = unban_destroy(m, &u, 0);
+        unban_account(m, j, j->conf->name, a, &u, r >= 0);
+        *ret_n = u.n;
+        return r;
+}
+
+/* Whether the map's element e is one of the bans that an unban of a in jail (j its runtime)
+ * takes: jails that share a port share its element, so a jail's own are those of its ports. */
+static bool unban_takes(const Jail *j, const char *jail, const Addr *a, const NftElem *e) {
+        if (a && !ban_elem_contains(e, a))
+                return false;
+        return !jail || (j && ban_jail_owns_elem(j->conf, e));
+}
+
+/* Kernel elements chosen by one listing and deleted by the next nft_apply() call: the listing's
+ * comments, to which the chosen elements point, live until the unban's end. */
+static int unban_pass(Manager *m, const Jail *j, const char *jail, const Addr *a, Unban *u, NftListed **ret_listing) {
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t from = u->n;
+        NftListed *l = NULL;
+        int k;
+
+        *ret_listing = NULL;
+        k = nft_list(m->nft, &l);
+        if (k == -ENOENT)
+                return 0;
+        if (k < 0)
+                return log_error_errno(k, "failed to list the sets of table inet %s: %m", NFT_TABLE);
+        *ret_listing = l;
+        for (int i = 0; i < k; i++) {
+                const NftListed *x = &l[i];
+
+                if (a && !ban_elem_contains(&x->elem, a))
+                        continue;
+                if (jail && strcmp(x->comment, jail) != 0 &&
+                    !(unban_takes(j, jail, a, &x->elem) && ban_map_get(m->bans, &x->elem, now)))
+                        continue;
+                if (unban_push(u, &x->elem, x->comment[0] ? x->comment : jail,
+                               x->elem.timeout_ms == 0 ? USEC_INFINITY : now + MAX(x->expires_ms, 1) * USEC_PER_MSEC) < 0)
+                        return log_oom();
+        }
+        return (int) MIN(u->n - from, (size_t) INT32_MAX);
+}
+
+int manager_unban(Manager *m, const char *jail, const Addr *a, size_t *ret_n) {
+        _cleanup_(unban_done) Unban u = {}, stale = {};
+        NftListed *listings[UNBAN_PASSES] = {};
+        Jail *j = jail ? manager_find_jail(m, jail) : NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME), expiry;
+        size_t it = 0, from, chosen;
+        unsigned pass;
+        NftElem e;
+        int r = 0;
+
+        /* The kernel's word: the daemon's own bans and whatever else it holds for a in jail (from
+         * before a restart, added by hand, of a jail no longer configured: by their comment). A
+         * dump resumes each message by counting elements from the set's start, so elements that
+         * expire during a long dump make it skip live ones: while a pass finds something, another
+         * listing follows (a few at most; each finds what the one before skipped, far fewer). */
+        for (pass = 0; pass < UNBAN_PASSES; pass++) {
+                from = u.n;
+                r = unban_pass(m, j, jail, a, &u, &listings[pass]);
+                if (r <= 0)
+                        break;
+                chosen = (size_t) r;
+                r = unban_destroy(m, &u, from);
+                log_debug("unban: pass %u removed %zu of the %zu elements it chose", pass + 1, u.n - from, chosen);
+                if (r < 0) {
+                        log_error_errno(r, "failed to delete elements (%zu deleted): %m", u.n);
+                        break;
+                }
+        }
+        unban_account(m, j, jail, a, &u, r >= 0);
+        *ret_n = u.n;
+        for (unsigned i = 0; i < UNBAN_PASSES; i++)
+                free(listings[i]);
+        if (r < 0)
+                return r;
+        /* what the map still takes is not in the kernel (deleted while the monitor could not
+         * tell us): forgotten, not counted */
+        while (ban_map_next(m->bans, &it, &e, &expiry))
+                if (expiry > now && unban_takes(j, jail, a, &e) && unban_push(&stale, &e, jail, expiry) < 0)
+                        return log_oom();
+        for (size_t i = 0; i < stale.n; i++)
+                ban_map_remove(m->bans, &stale.v[i].elem);
+        return 0;
+}
+
+static int listed_compare_addr(const void *x, const void *y) {
+        const NftListed *a = x, *b = y;
+        int r;
+
+        if (a->elem.addr.family != b->elem.addr.family)
+                return a->elem.addr.family < b->elem.addr.family ? -1 : 1;
+        r = memcmp(a->elem.addr.bytes, b->elem.addr.bytes, sizeof a->elem.addr.bytes);
+        if (r != 0)
+                return r;
+        return (int) a->elem.prefixlen - (int) b->elem.prefixlen;
+}
+
+int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb, void *userdata) {
+        _cleanup_free_ NftListed *l = NULL;
+        size_t n = 0;
+        int k, r;
+
+        k = nft_list(m->nft, &l);
+        if (k < 0)
+                return log_error_errno(k, "failed to list the sets of table inet %s: %m", NFT_TABLE);
+        for (int i = 0; i < k; i++) {
+                if ((jail && strcmp(l[i].comment, jail) != 0) || (a && !ban_elem_contains(&l[i].elem, a)))
+                        continue;
+                if ((size_t) i != n)
+                        l[n] = l[i];
+                n++;
+        }
+        /* sorted, an address's elements (one per port) are neighbours: a caller groups them in
+         * one pass, not a quadratic one, for a million bans */
+        if (by_address && n > 1)
+                qsort(l, n, sizeof *l, listed_compare_addr);
+        for (size_t i = 0; i < n; i++) {
+                const NftElem *e = &l[i].elem;
+                ManagerBan b = {
+                        .addr = e->addr,
+                        .prefixlen = e->addr.family == AF_INET ? 32 : e->prefixlen ? e->prefixlen : 128,
+                        .proto = e->proto,
+                        .port = e->port,
+                        .set = l[i].set ? l[i].set : "",
+                        .jail = l[i].comment,
+                        .timeout_ms = e->timeout_ms,
+                        .expires_ms = l[i].expires_ms,
+                };
+
+                r = cb(&b, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+
+void manager_on_elem_deleted(void *userdata, const NftListed *l) {
+        Manager *m = userdata;
+        Jail *j = NULL;
+        char as[ADDR_STRLEN], fj[160], fa[80];
+        const char *fields[] = { fj, fa, NULL };
+        size_t n = 0;
+        int r;
+
+        ban_map_remove(m->bans, &l->elem);
+        if (l->elem.comment)
+                j = manager_find_jail(m, l->elem.comment);
+        for (size_t i = 0; !j && i < m->n_jails; i++)
+                if (ban_jail_owns_elem(m->jails[i].conf, &l->elem))
+                        j = &m->jails[i];
+        addr_to_string(&l->elem.addr, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j ? j->conf->name : "");
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_UNBAN, fields, "%s: unbanned %s (element deleted from the ruleset by hand)",
+                  j ? j->conf->name : "all jails", as);
+        if (!j) {
+                persist_on_unban(m->persist, NULL, &l->elem.addr);
+                return;
+        }
+        r = unban_owned(m, j, &l->elem.addr, &n);
+        if (r < 0) {
+                log_warning_errno(r, "%s: failed to remove the other elements of %s, ignoring: %m", j->conf->name, as);
+                persist_on_unban(m->persist, j->conf->name, &l->elem.addr);
+        }
+}
