@@ -65,10 +65,6 @@ int jails_build(Manager *m, const Config *c, Jail **ret, size_t *ret_n) {
                         bad = -EINVAL;
                         continue;
                 }
-                if (!jc->journalmatch && !j->dates)
-                        log_warning("%s:%u: jail '%s' has no journalmatch: it reads every journal entry, and any "
-                                    "local user can write lines that it matches",
-                                    jc->file, jc->line, jc->name);
                 /* config/ refuses the values the tracker cannot hold, with their file and line */
                 r = tracker_new(jc->maxretry, jc->findtime_sec, TRACKER_MAX_ENTRIES, &j->tracker);
                 if (r < 0) {
