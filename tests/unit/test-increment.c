@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -66,6 +67,29 @@ static void test_bad_formulas(void **state) {
         assert_int_equal(increment_formula_check(INCREMENT_DEFAULT_FORMULA, &off, &msg), 0);
 }
 
+/* An operator with nothing before it is an error at offset 0, and telling "/" from "//" must not
+ * read before the formula: the copies are exactly as long as the text, as the configuration's
+ * values are, so that ASan sees a read out of them. */
+static void test_leading_operator(void **state) {
+        static const char *const formulas[] = { "/2", "//2", "%2", "*2", " /2", "/" };
+
+        for (size_t i = 0; i < sizeof formulas / sizeof formulas[0]; i++) {
+                char *f = strdup(formulas[i]);
+                const char *msg = NULL;
+                size_t off = 99;
+                double v = -1;
+
+                assert_non_null(f);
+                assert_int_equal(increment_formula_eval(f, 600, 1, 1, &v, &off, &msg), -EINVAL);
+                assert_string_equal(msg, "expected a number, a name or '('");
+                assert_int_equal(off, strspn(f, " "));
+                assert_int_equal(increment_formula_check(f, &off, &msg), -EINVAL);
+                free(f);
+        }
+        assert_true(eval("7 // 2 / 2", 0, 0, 1) == 1.5);
+        assert_true(eval("ban.Time*2//3%5", 10, 0, 1) == 1);
+}
+
 static void test_bantime(void **state) {
         BanIncrement inc = { .enabled = true, .factor = 1 };
         int64_t mult[] = { 1, 5, 30, 60 };
@@ -111,6 +135,7 @@ int main(void) {
                 cmocka_unit_test(test_default_formula),
                 cmocka_unit_test(test_other_formulas),
                 cmocka_unit_test(test_bad_formulas),
+                cmocka_unit_test(test_leading_operator),
                 cmocka_unit_test(test_bantime),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
