@@ -59,7 +59,12 @@ static int jail_time(Scope *sc, ConfDiags *d, const char *key, int64_t def, bool
         r = scope_get_str(sc, d, key, &s, &w);
         if (r <= 0)
                 return r;
-        r = parse_duration_sec(s, &v);
+        r = conf_parse_span(s, &v);
+        if (r == -ERANGE) {
+                r = ini_diag(d, w.file, w.line, true, CONF_SPAN_TOO_LONG, key, q(s, qb, sizeof qb), NFTJAIL_BANTIME_MAX_SEC,
+                             NFT_TIMEOUT_MSEC_LIMIT);
+                return r < 0 ? r : -EINVAL;
+        }
         if (r < 0 || v == 0 || (!allow_neg && v < 0)) {
                 r = ini_diag(d, w.file, w.line, true, "'%s': '%s' is not a %stime span (e.g. 600, 10m, 1h30m, 1d%s)", key,
                              q(s, qb, sizeof qb), allow_neg ? "" : "positive ", allow_neg ? ", -1 = permanent" : "");

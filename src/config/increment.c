@@ -341,7 +341,7 @@ int64_t increment_bantime(const BanIncrement *inc, int64_t bantime, unsigned cou
                 t += rnd * (double) inc->rndtime_sec;
         if (!(t >= 1))
                 t = 1;
-        if (t > 1e15) /* about 31 million years: the kernel timeout is in ms, in a u64 */
-                t = 1e15;
+        if (t > (double) NFTJAIL_BANTIME_MAX_SEC) /* the kernel refuses a longer element timeout */
+                t = (double) NFTJAIL_BANTIME_MAX_SEC;
         return (int64_t) t;
 }

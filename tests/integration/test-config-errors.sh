@@ -94,6 +94,19 @@ printf '[Definition]\nfailregex = ^x <HOST>$\n\njournalmatch = _COMM=app +\n' >"
 printf '[jm]\nenabled = true\nfilter = jm\nbackend = systemd\n' >"$tmp/conf/jail.d/jm.local"
 check_bad "bad journalmatch of a filter" "jm\.conf:4: .*journalmatch"
 
+# the kernel refuses an element timeout of 18446744073709 ms or more: so does the configuration
+fresh
+printf '[sshd]\nenabled = true\nbantime = 600y\n' >"$tmp/conf/jail.local"
+check_bad "bantime past the kernel's limit" \
+	"jail\.local:3: .*'bantime': '600y' is too long: at most 18446744073 seconds \(about 584 years\), as nf_tables refuses a timeout of 18446744073709 ms or more"
+fresh
+printf '[sshd]\nenabled = true\nbantime.increment = true\nbantime.maxtime = 18446744074\nfindtime = 18446744073709552\n' >"$tmp/conf/jail.local"
+check_bad "bantime.maxtime and findtime past the kernel's limit" "jail\.local:4: .*'bantime\.maxtime': '18446744074' is too long" \
+	"jail\.local:5: .*'findtime': '18446744073709552' is too long"
+fresh
+printf '[Definition]\nnft_file = %s\ndbpurgeage = 99999999999999999999\n' "$SRCDIR/nft/nftjail.nft" >"$tmp/conf/nftjail.local"
+check_bad "dbpurgeage past the limit" "nftjail\.local:3: .*'dbpurgeage': '99999999999999999999' is too long"
+
 # a limit of the daemon is a limit of the configuration: named where the value is written
 fresh
 printf '[sshd]\nenabled = true\nmaxretry = 300\n' >"$tmp/conf/jail.local"

@@ -926,6 +926,41 @@ static void test_journalmatch_checked(void **state) {
         conf_diags_done(&d);
 }
 
+/* Every time span stops at the longest element timeout the kernel takes (18446744073709 ms is
+ * refused with ERANGE): refused at load with the value and its line, whatever the option. */
+static void test_time_kernel_limit(void **state) {
+        ConfDiags d = {};
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[sshd]\nenabled = true\nbantime = 600y\nfindtime = 18446744073709552\n"
+                                 "bantime.maxtime = 18446744074\nbantime.rndtime = 99999999999999999999\n");
+        write_file("nftjail.local", "[Definition]\ndbpurgeage = 585y\n");
+        load_fail(&d);
+#define TOO_LONG " is too long: at most 18446744073 seconds (about 584 years), as nf_tables refuses a timeout of " \
+                 "18446744073709 ms or more"
+        assert_diag_is(&d, "'bantime': '600y'" TOO_LONG, "jail.local", 3, true);
+        assert_diag_is(&d, "'findtime': '18446744073709552'" TOO_LONG, "jail.local", 4, true);
+        assert_diag_is(&d, "'bantime.maxtime': '18446744074'" TOO_LONG, "jail.local", 5, true);
+        assert_diag_is(&d, "'bantime.rndtime': '99999999999999999999'" TOO_LONG, "jail.local", 6, true);
+        assert_diag_is(&d, "'dbpurgeage': '585y'" TOO_LONG, "nftjail.local", 2, true);
+#undef TOO_LONG
+        assert_int_equal(d.n_errors, 5);
+        conf_diags_done(&d);
+
+        /* the limit itself is a ban time; permanent stays permanent */
+        write_file("jail.local", "[sshd]\nenabled = true\nbantime = 18446744073\nfindtime = 584y\n"
+                                 "[perm]\nenabled = true\nfilter = f1\nlogpath = /var/log/x.log\nbantime = -600y\n");
+        write_file("nftjail.local", "[Definition]\ndbpurgeage = 18446744073s\n");
+        c = load_ok(&d);
+        assert_int_equal(jail(c, "sshd")->bantime_sec, 18446744073);
+        assert_int_equal(jail(c, "sshd")->findtime_sec, 584LL * 31536000);
+        assert_true(jail(c, "perm")->bantime_sec < 0);
+        assert_int_equal(c->dbpurgeage_sec, 18446744073);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
 /* datepattern and logtimezone keep where they were written, for the messages of jail_compile() */
 static void test_value_origins(void **state) {
         ConfDiags d = {};
@@ -1282,6 +1317,7 @@ int main(void) {
                 T(test_bad_values),
                 T(test_jail_limits),
                 T(test_journalmatch_checked),
+                T(test_time_kernel_limit),
                 T(test_value_origins),
                 T(test_load_warnings),
                 T(test_ignoreip),

@@ -90,6 +90,32 @@ static void test_leading_operator(void **state) {
         assert_true(eval("ban.Time*2//3%5", 10, 0, 1) == 1);
 }
 
+/* A computed ban time never passes what the kernel takes for an element timeout (18446744073709
+ * ms is refused), rndtime included. */
+static void test_bantime_kernel_limit(void **state) {
+        BanIncrement inc = { .enabled = true, .factor = 1 };
+
+        assert_int_equal(NFT_TIMEOUT_MSEC_LIMIT, 18446744073709ULL);
+        assert_int_equal(NFTJAIL_BANTIME_MAX_SEC, 18446744073);
+        assert_true(bantime_valid(NFTJAIL_BANTIME_MAX_SEC));
+        assert_false(bantime_valid(NFTJAIL_BANTIME_MAX_SEC + 1));
+        assert_false(bantime_valid(0));
+        assert_true(bantime_valid(-1));
+        assert_true(bantime_valid(1));
+        /* the default formula: 2^20 * 1e8 s */
+        assert_int_equal(increment_bantime(&inc, 100000000, 25, 0), 18446744073);
+        inc.formula = (char *) "ban.Time * 1000000";
+        assert_int_equal(increment_bantime(&inc, 18446744073, 1, 0), 18446744073);
+        assert_int_equal(increment_bantime(&inc, 18446, 1, 0), 18446000000);
+        inc.formula = NULL;
+        inc.rndtime_sec = 18446744073;
+        assert_int_equal(increment_bantime(&inc, 18446744073, 0, 0.99), 18446744073);
+        inc.rndtime_sec = 0;
+        inc.multipliers = (int64_t[]) { 1000000 };
+        inc.n_multipliers = 1;
+        assert_int_equal(increment_bantime(&inc, 1000000, 0, 0), 18446744073);
+}
+
 static void test_bantime(void **state) {
         BanIncrement inc = { .enabled = true, .factor = 1 };
         int64_t mult[] = { 1, 5, 30, 60 };
@@ -125,9 +151,9 @@ static void test_bantime(void **state) {
         /* a formula below the bantime never shortens it */
         inc.formula = (char *) "ban.Time / 2";
         assert_int_equal(increment_bantime(&inc, 60, 4, 0), 60);
-        /* huge counts do not overflow */
+        /* huge counts do not overflow: they stop at the kernel's limit */
         inc.formula = NULL;
-        assert_int_equal(increment_bantime(&inc, 1000000000, 30, 0), 1000000000000000LL);
+        assert_int_equal(increment_bantime(&inc, 1000000000, 30, 0), 18446744073LL);
 }
 
 int main(void) {
@@ -136,6 +162,7 @@ int main(void) {
                 cmocka_unit_test(test_other_formulas),
                 cmocka_unit_test(test_bad_formulas),
                 cmocka_unit_test(test_leading_operator),
+                cmocka_unit_test(test_bantime_kernel_limit),
                 cmocka_unit_test(test_bantime),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
