@@ -50,5 +50,6 @@ work=$build/fuzz/corpus/$name
 artifacts=$build/fuzz/artifacts/$name/
 mkdir -p "$work" "$artifacts"
 echo "fuzz-$name: ${seconds}s, corpus $work + $src/corpus/$name, findings in $artifacts"
-exec "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
+# libFuzzer exits 77 on a finding by default: make it 1, 77 is "known" above
+exec "$exe" -max_total_time="$seconds" -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048 -max_len="$max_len" \
 	-artifact_prefix="$artifacts" -print_final_stats=1 "$@" "$work" "$src/corpus/$name"
