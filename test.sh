@@ -5,6 +5,9 @@
 # Builds two configurations and runs every meson test in each:
 #   build       -Dwerror=true -Dbuildtype=debugoptimized
 #   build-asan  -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+# then, when clang is installed, the libFuzzer harnesses (tests/fuzz, docs/FUZZING.md):
+#   build-fuzz  CC=clang -Dfuzz=true -Db_sanitize=address,undefined, each harness run for
+#               FUZZ_SECONDS (default 25) s; a crash, leak, timeout or sanitizer report fails it
 # Integration tests need root; without root they skip. With CI=true a skipped
 # test counts as failed (CI runs as root and must not skip).
 # The last line is always "N passed, N failed"; the exit status is non-zero
@@ -71,6 +74,42 @@ run_build() {
 run_build build -- -Dwerror=true -Dbuildtype=debugoptimized
 run_build build-asan --timeout-multiplier 3 -- \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+
+# The fuzzers: one result per harness. tests/fuzz/run.sh exits 77 for a harness whose known
+# finding (tests/fuzz/known/NAME) is not fixed yet: an expected failure, not fuzzed.
+run_fuzz() {
+	local dir=build-fuzz seconds=${FUZZ_SECONDS:-25} h rc
+	if ! command -v clang >/dev/null; then
+		echo "=== $dir: no clang (tools/install-deps.sh installs it)"
+		echo "$dir/clang SKIP" >>"$results"
+		return
+	fi
+	echo "=== $dir: CC=clang meson setup $dir -Dfuzz=true"
+	local setup=(meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+		-Dbuildtype=debugoptimized)
+	[ -d "$dir/meson-private" ] && setup+=(--reconfigure)
+	if ! CC=clang "${setup[@]}"; then
+		echo "$dir/meson-setup FAIL" >>"$results"
+		return
+	fi
+	if ! meson compile -C "$dir" fuzzers; then
+		echo "$dir/compile FAIL" >>"$results"
+		return
+	fi
+	mkdir -p "$dir/fuzz"
+	for h in $(sed -n "s/^fuzz_harnesses = \[\(.*\)\]/\1/p" tests/fuzz/meson.build | tr -d "',"); do
+		echo "=== $dir: fuzz-$h for ${seconds}s"
+		tests/fuzz/run.sh "$dir" "$h" "$seconds" >"$dir/fuzz/fuzz-$h.log" 2>&1
+		rc=$?
+		case $rc in
+		0) echo "$dir/fuzz-$h OK" >>"$results" ;;
+		77) echo "$dir/fuzz-$h EXPECTEDFAIL" >>"$results"; grep '^fuzz-' "$dir/fuzz/fuzz-$h.log" ;;
+		*) echo "$dir/fuzz-$h FAIL" >>"$results"; tail -n 60 "$dir/fuzz/fuzz-$h.log"
+		   echo "fuzz-$h: full log $dir/fuzz/fuzz-$h.log; the input is in $dir/fuzz/artifacts/$h/" ;;
+		esac
+	done
+}
+run_fuzz
 
 python3 - "$results" "${CI:-}" <<'PY'
 import sys

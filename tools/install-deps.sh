@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
         meson ninja-build pkg-config gcc libc6-dev
+        clang libclang-rt-14-dev
         libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev libcmocka-dev
         libcurl4-openssl-dev libsqlite3-dev sqlite3
         nftables iproute2 systemd python3 util-linux bsdutils procps
