@@ -33,6 +33,12 @@ typedef struct DumpAcc {
         int n;
 } DumpAcc;
 
+static void dump_restart(const char *set, void *userdata) {
+        DumpAcc *a = userdata;
+        (void) set;
+        a->n = 0;
+}
+
 static int dump_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
         DumpAcc *a = userdata;
         DumpElem *d;
@@ -71,7 +77,7 @@ static int dump_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
  * -errno. */
 static _unused_ int dump_set(const char *name, DumpElem **ret) {
         DumpAcc a = {};
-        int r = nft_dump_set(name, dump_add, &a);
+        int r = nft_dump_set(name, dump_add, dump_restart, &a);
 
         if (r < 0) {
                 free(a.v);

@@ -193,6 +193,171 @@ static int count_elem_del(const NftEvent *ev, void *userdata) {
         return 0;
 }
 
+/* A dump of a set that changes while it is listed: fn commits an element of the same timeout
+ * into the set (on the persistent socket) at the 1000th element of each of the first
+ * commit_tries tries, so that the kernel builds the rest of that dump in a newer generation. */
+typedef struct IntrCtx {
+        Nft *nft;
+        uint64_t timeout_ms;
+        unsigned commit_tries;
+        unsigned tries;         /* tries started so far, minus one */
+        int seen;               /* elements of timeout_ms in this try */
+        int in_try;             /* elements of any kind in this try */
+        int commit_error;
+        unsigned *added;        /* distinct elements committed so far, over every dump */
+} IntrCtx;
+
+static NftElem intr_extra(unsigned i, uint64_t timeout_ms) {
+        NftElem e = elem("203.0.113.250", 0, IPPROTO_TCP, 0, timeout_ms, "intr");
+        e.port = (uint16_t) (40000 + i);
+        return e;
+}
+
+static int intr_fn(const char *set, struct nftnl_set_elem *e, void *userdata) {
+        IntrCtx *c = userdata;
+        (void) set;
+
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) &&
+            nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) == c->timeout_ms)
+                c->seen++;
+        if (++c->in_try == 1000 && c->tries < c->commit_tries) {
+                NftElem x = intr_extra((*c->added)++, c->timeout_ms);
+                int r = nft_apply(c->nft, NFT_OP_ADD, &x, 1, NULL, NULL);
+                if (r < 0)
+                        c->commit_error = r;
+        }
+        return 0;
+}
+
+static void intr_restart(const char *set, void *userdata) {
+        IntrCtx *c = userdata;
+        (void) set;
+        c->tries++;
+        c->seen = 0;
+        c->in_try = 0;
+}
+
+/* Netlink edges of issue 14: an interrupted dump is listed again, lost acks are resolved by the
+ * generation id, and no answer that never comes (or comes late) wedges or fools the socket. */
+static void test_edges(Nft *nft) {
+        size_t idx, committed;
+
+        /* A set dump built across generations is started again, and the try that no commit
+         * interrupted counts every element exactly once: 20000 plus the one added meanwhile. */
+        {
+                const uint64_t tmo = 900000;
+                NftElem *v = many(20000, tmo);
+                unsigned added = 0;
+                IntrCtx c = { .nft = nft, .timeout_ms = tmo, .commit_tries = 1, .added = &added };
+
+                CHECK(v != NULL);
+                if (v) {
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, 20000, NULL, &idx), 0);
+                        CHECK_EQ(nft_dump_set(NFT_SET_V4_PORT, intr_fn, intr_restart, &c), 0);
+                        CHECK_EQ(c.commit_error, 0);
+                        CHECK_EQ(c.tries, 1);
+                        CHECK_EQ(c.seen, 20001);
+                        /* changed during every try: -EAGAIN after NFT_DUMP_TRIES */
+                        c = (IntrCtx) { .nft = nft, .timeout_ms = tmo, .commit_tries = NFT_DUMP_TRIES,
+                                     .added = &added };
+                        CHECK_EQ(nft_dump_set(NFT_SET_V4_PORT, intr_fn, intr_restart, &c), -EAGAIN);
+                        CHECK_EQ(c.commit_error, 0);
+                        CHECK_EQ(c.tries, NFT_DUMP_TRIES - 1);
+                        /* no restart function: no second try */
+                        c = (IntrCtx) { .nft = nft, .timeout_ms = tmo, .commit_tries = NFT_DUMP_TRIES + 1,
+                                     .added = &added };
+                        CHECK_EQ(nft_dump_set(NFT_SET_V4_PORT, intr_fn, NULL, &c), -EAGAIN);
+                        CHECK_EQ(c.tries, 0);
+                        CHECK_EQ(added, 1 + NFT_DUMP_TRIES + 1);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, 20000, NULL, &idx), 0);
+                        for (unsigned i = 0; i < added; i++) {
+                                NftElem x = intr_extra(i, tmo);
+                                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &x, 1, NULL, &idx), 0);
+                        }
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, tmo), 0);
+                        free(v);
+                }
+        }
+
+        /* Lost acks: with an ack per message and a receive buffer of a few KiB, the kernel drops
+         * most of them (ENOBUFS), the last one too. A committed batch is a success, counted; a
+         * refused one (its error was dropped) stays the error. */
+        {
+                const uint64_t tmo = 910000;
+                const size_t n = 2000;
+                NftElem *v = many(n + 1, tmo);
+                uint64_t c0 = nft_commits(nft), u0 = nft_unknown_committed(nft);
+
+                CHECK(v != NULL);
+                if (v) {
+                        nft_set_ack_all(nft, true);
+                        CHECK_EQ(nft_test_rcvbuf(nft, 4096), 0);
+                        committed = 0;
+                        CHECK_EQ(nft_apply(nft, NFT_OP_ADD, v, n, &committed, &idx), 0);
+                        CHECK_EQ(committed, n);
+                        CHECK_EQ(nft_commits(nft), c0 + 1);
+                        CHECK_EQ(nft_unknown_committed(nft), u0 + 1);
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, tmo), n);
+                        /* v[n] is not there: the transaction fails with ENOENT, which is dropped */
+                        committed = 99;
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n + 1, &committed, &idx), -ENOBUFS);
+                        CHECK_EQ(committed, 0);
+                        CHECK_EQ(nft_commits(nft), c0 + 1);
+                        CHECK_EQ(nft_unknown_committed(nft), u0 + 1);
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, tmo), n);
+                        CHECK_EQ(nft_test_rcvbuf(nft, 0), 0);
+                        nft_set_ack_all(nft, false);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n + 1, NULL, &idx), -ENOENT);
+                        CHECK_EQ(idx, n);
+                        CHECK_EQ(nft_apply(nft, NFT_OP_DEL, v, n, NULL, &idx), 0);
+                        CHECK_EQ(nft_unknown_committed(nft), u0 + 1);
+                        CHECK_EQ(count_timeout(NFT_SET_V4_PORT, tmo), 0);
+                        free(v);
+                }
+        }
+
+        /* No answer: a query, a batch and a dump whose request never reaches the kernel time out,
+         * and the socket stays usable. */
+        {
+                NftElem e = elem("203.0.113.77", 0, IPPROTO_TCP, 22, 600000, "late");
+                NftListed *l = NULL;
+                uint64_t c0 = nft_commits(nft);
+                uint32_t g1 = 0, g2 = 0;
+                int n;
+
+                nft_test_timeouts(nft, 300, 300);
+                nft_test_fault(nft, NFT_FAULT_DROP_QUERY);
+                CHECK_EQ(nft_table_exists(nft), -ETIMEDOUT);
+                /* the answer to that GETTABLE (NEWTABLE, then an ack) comes right before the
+                 * GETGEN's: taken for it, the id would be 0 */
+                nft_test_fault(nft, NFT_FAULT_LATE_QUERY);
+                CHECK_EQ(nft_genid(nft, &g1), 0);
+                CHECK_EQ(nft_genid(nft, &g2), 0);
+                CHECK(g1 != 0);
+                CHECK_EQ(g1, g2);
+                CHECK_EQ(nft_table_exists(nft), 1);
+
+                /* the batch is never sent: the genid says not committed */
+                nft_test_fault(nft, NFT_FAULT_DROP_BATCH);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &e, 1, NULL, &idx), -ETIMEDOUT);
+                CHECK_EQ(nft_commits(nft), c0);
+                CHECK_EQ(lookup(&e, NULL), 0);
+                CHECK_EQ(nft_apply(nft, NFT_OP_ADD, &e, 1, NULL, &idx), 0);
+                CHECK_EQ(nft_commits(nft), c0 + 1);
+                check_present(&e, 600000, "late");
+                CHECK_EQ(nft_apply(nft, NFT_OP_DEL, &e, 1, NULL, &idx), 0);
+                nft_test_timeouts(nft, NFT_QUERY_TIMEOUT_MS, NFT_ACK_TIMEOUT_MS);
+
+                nft_test_dump_fault(true, 300);
+                CHECK_EQ(nft_list(nft, &l), -ETIMEDOUT);
+                CHECK(l == NULL);
+                nft_test_dump_fault(false, 0);
+                n = nft_list(nft, &l);
+                CHECK(n > 0);
+                free(l);
+        }
+}
+
 int main(void) {
         char path[4096], err[4096];
         const char *srcdir = getenv("SRCDIR");
@@ -595,6 +760,8 @@ int main(void) {
                 }
                 nft_monitor_free(mon);
         }
+
+        test_edges(nft);
 
         nft_free(nft);
         if (failures)

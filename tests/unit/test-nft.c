@@ -445,6 +445,65 @@ static void test_acks(void **state) {
         nft_batch_done(&b);
 }
 
+/* Appends one dump message: a NEWSETELEM part stamped with generation gen, or (type 0) the
+ * NLMSG_DONE that ends the dump. */
+static size_t put_dump_msg(uint8_t *buf, size_t off, uint16_t type, uint16_t flags, uint16_t gen) {
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf + off);
+
+        if (type == 0) {
+                nlh->nlmsg_type = NLMSG_DONE;
+                *(int *) mnl_nlmsg_put_extra_header(nlh, sizeof(int)) = 0;
+        } else {
+                struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+                nlh->nlmsg_type = type;
+                nfg->nfgen_family = NFPROTO_INET;
+                nfg->res_id = htons(gen);
+        }
+        nlh->nlmsg_flags = NLM_F_MULTI | flags;
+        nlh->nlmsg_seq = 5;
+        return off + NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void test_dump_consistent(void **state) {
+        uint8_t buf[1024] __attribute__((aligned(8)));
+        const uint16_t elem = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM;
+        NftDumpGen g = {};
+        size_t len;
+        (void) state;
+
+        /* one generation across buffers, then the end */
+        len = put_dump_msg(buf, 0, elem, 0, 7);
+        len = put_dump_msg(buf, len, elem, 0, 7);
+        assert_true(nft_dump_consistent(&g, buf, len));
+        assert_true(g.have);
+        assert_int_equal(g.gen, 7);
+        len = put_dump_msg(buf, 0, elem, 0, 7);
+        len = put_dump_msg(buf, len, 0, 0, 0);
+        assert_true(nft_dump_consistent(&g, buf, len));
+
+        /* a later part built in the next generation */
+        g = (NftDumpGen) {};
+        len = put_dump_msg(buf, 0, elem, 0, 65535);
+        assert_true(nft_dump_consistent(&g, buf, len));
+        len = put_dump_msg(buf, 0, elem, 0, 0);
+        assert_false(nft_dump_consistent(&g, buf, len));
+
+        /* the kernel's own mark, on a part or on the end alone */
+        g = (NftDumpGen) {};
+        len = put_dump_msg(buf, 0, elem, NLM_F_DUMP_INTR, 3);
+        assert_false(nft_dump_consistent(&g, buf, len));
+        g = (NftDumpGen) {};
+        len = put_dump_msg(buf, 0, elem, 0, 3);
+        len = put_dump_msg(buf, len, 0, NLM_F_DUMP_INTR, 0);
+        assert_false(nft_dump_consistent(&g, buf, len));
+
+        /* an end without parts (an empty set) is consistent */
+        g = (NftDumpGen) {};
+        len = put_dump_msg(buf, 0, 0, 0, 0);
+        assert_true(nft_dump_consistent(&g, buf, len));
+        assert_false(g.have);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add),
@@ -454,6 +513,7 @@ int main(void) {
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_seq_wrap),
                 cmocka_unit_test(test_acks),
+                cmocka_unit_test(test_dump_consistent),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

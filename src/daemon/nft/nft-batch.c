@@ -48,6 +48,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,6 @@ _Static_assert(NFT_DESTROYSETELEM == NFT_MSG_DESTROYSETELEM, "NFT_DESTROYSETELEM
 /* Upper bound of one element message: headers, table and set names, two element nests with
  * keys, timeout, flags and a comment of NFT_COMMENT_MAX bytes. */
 #define NFT_MSG_MAX_SIZE 640U
-#define NFT_ACK_TIMEOUT_MS 10000
 
 static int nft_batch_reserve(NftBatch *b, size_t more_bytes) {
         if (b->len + more_bytes > b->cap) {
@@ -291,10 +291,33 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
         return 0;
 }
 
+/* Whether a batch whose acks were lost (r: -ENOBUFS or -ETIMEDOUT) was committed, from the
+ * generation id read before it was sent: a committed transaction advances it by exactly one, a
+ * refused one leaves it. Another process committing in between makes the count ambiguous: then,
+ * as when the id cannot be read, r stands, so the caller sends again (add, replace and destroy
+ * are idempotent) rather than count a ban that may not be there. Returns 0 (committed) or r. */
+static int nft_batch_outcome(Nft *nft, uint32_t before, int r) {
+        uint32_t after;
+
+        if (nft_genid_read(nft, &after) < 0)
+                return r;
+        if (after - before == 1) {
+                log_debug("nft: the acks of a transaction were lost (%s), the generation id says it was committed",
+                          strerror(-r));
+                nft->unknown_committed++;
+                return 0;
+        }
+        log_debug("nft: the acks of a transaction were lost (%s), generation id %" PRIu32 " -> %" PRIu32 ": %s",
+                  strerror(-r), before, after, after == before ? "not committed" : "unknown");
+        return r;
+}
+
 /* Sends b and reads its answers into a, which the caller initialised. */
 static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         int fd = mnl_socket_get_fd(nft->nl);
         size_t expected;
+        uint32_t before = 0;
+        bool have_before;
         ssize_t k;
         int r;
 
@@ -309,17 +332,23 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         if (r < 0)
                 return r;
 
-        for (;;) {
-                k = mnl_socket_sendto(nft->nl, b->buf, b->len);
-                if (k >= 0)
-                        break;
-                if (errno != EINTR)
-                        return -errno;
-        }
+        /* Only an ack per message can lose a committed batch's last ack: otherwise a success
+         * sends one ack, into a queue the drain emptied, and netlink queues an skb whenever the
+         * queue is not over its limit; a failure's first error finds room the same way. So the id
+         * (a round trip, costing about what a 1-element batch does) is read for
+         * ack_all only. Read without the commit lock: a transaction in flight may or may not
+         * count in it, which can only make nft_batch_outcome() say "unknown", never "committed"
+         * wrongly. */
+        have_before = b->ack_all && nft_genid_read(nft, &before) >= 0;
+
+        k = nft_send(nft, b->buf, b->len, true);
+        if (k < 0)
+                return (int) k;
         nft->transactions++;
         if ((size_t) k != b->len)
                 return -EIO;
 
+        r = 0;
         while (!a->done) {
                 k = recv(fd, nft->rbuf, sizeof(nft->rbuf), MSG_DONTWAIT);
                 if (k < 0) {
@@ -338,11 +367,14 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
                                 struct pollfd p = { .fd = fd, .events = POLLIN };
                                 if (a->begin_error || a->overrun)
                                         break;  /* kernel OOM path: nothing else follows */
-                                r = poll(&p, 1, NFT_ACK_TIMEOUT_MS);
+                                r = poll(&p, 1, nft->ack_timeout_ms);
                                 if (r < 0 && errno != EINTR)
                                         return -errno;
-                                if (r == 0)
-                                        return -ETIMEDOUT;
+                                if (r == 0) {
+                                        r = -ETIMEDOUT;
+                                        break;
+                                }
+                                r = 0;
                                 continue;
                         }
                         return -errno;
@@ -353,9 +385,15 @@ static int nft_batch_talk(Nft *nft, NftBatch *b, NftAcks *a) {
         }
 
         nft_drain(nft, b, a);
-        if (a->error == 0 && a->overrun)
-                return -ENOBUFS;        /* outcome unknown */
-        return a->error;
+        if (a->error != 0)
+                return a->error;
+        if (a->overrun || r == -ETIMEDOUT) {
+                /* outcome unknown: no error was seen, but the ack that ends the batch was not
+                 * either */
+                r = r < 0 ? r : -ENOBUFS;
+                return have_before ? nft_batch_outcome(nft, before, r) : r;
+        }
+        return 0;
 }
 
 /* One transaction of m elements. On failure *bad is the refused element's index, or m. */

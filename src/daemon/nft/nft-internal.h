@@ -25,6 +25,28 @@ struct nlattr;
 /* Receive buffer charged per queued ack skb (truesize) when sizing SO_RCVBUF. */
 #define NFT_ACK_TRUESIZE 1024U
 
+/* Bounds on waiting for the kernel, so that a missing answer fails a call instead of wedging
+ * the loop. The kernel answers queries and batches inside sendmsg(), so these only fire when an
+ * answer was lost. A dump is bounded per message (the kernel builds the next one when the last
+ * is read), not per dump: a million elements take seconds in all. */
+#define NFT_QUERY_TIMEOUT_MS 5000
+#define NFT_ACK_TIMEOUT_MS 10000
+#define NFT_DUMP_MSG_TIMEOUT_MS 5000
+
+/* Tries of one set's dump before an inconsistent listing gives -EAGAIN. */
+#define NFT_DUMP_TRIES 4
+
+/* Faults that tests inject on the persistent socket, so that an answer never comes or comes late. */
+typedef enum NftFault {
+        NFT_FAULT_NONE,
+        NFT_FAULT_DROP_QUERY,   /* the next query is not sent; a copy is kept for NFT_FAULT_LATE_QUERY */
+        NFT_FAULT_LATE_QUERY,   /* the kept query goes out, with its old seq, just before the next
+                                 * one: its answer arrives as a late answer would */
+        NFT_FAULT_DROP_BATCH,   /* the next batch is not sent */
+        _NFT_FAULT_MAX,
+        _NFT_FAULT_INVALID = -EINVAL,
+} NftFault;
+
 /* The persistent socket (nft.c). Its seqs are never 0. */
 struct Nft {
         struct mnl_socket *nl;
@@ -33,9 +55,16 @@ struct Nft {
         int sndbuf;             /* what we asked for, 0 = kernel default */
         int rcvbuf;
         bool ack_all;
+        bool rcvbuf_pinned;     /* tests: nft_grow_buf() leaves the receive buffer as it is */
         bool destroy_fallback;  /* NFT_OP_DESTROY as DELSETELEM: the kernel lacks DESTROYSETELEM */
         uint64_t commits;       /* transactions of nft_apply() the kernel committed */
         uint64_t transactions;  /* transactions of nft_apply() sent */
+        uint64_t unknown_committed; /* transactions whose acks were lost but the genid says committed */
+        int query_timeout_ms;
+        int ack_timeout_ms;
+        NftFault fault;
+        uint8_t *fault_kept;    /* NFT_FAULT_DROP_QUERY's request */
+        size_t fault_kept_len;
         uint8_t rbuf[NFT_RECV_BUF_SIZE] __attribute__((aligned(8)));
 };
 
@@ -112,10 +141,15 @@ void nft_set_ack_all(Nft *nft, bool b);
 
 /* Dumps set name of table inet nftjail (GETSETELEM) on a socket of its own and calls fn for each
  * element as libnftnl parsed it; a negative return from fn stops the walk and is returned.
- * Returns 0 or a negative errno. Used by nft_list() and by the kernel tests, which check raw keys. */
+ * A dump that the set's change made inconsistent (nft_dump_consistent()) is started again, up to
+ * NFT_DUMP_TRIES times, after restart (may be NULL: no second try) told userdata to forget what
+ * fn was given for this set. Returns 0 or a negative errno: -EAGAIN when no try was consistent,
+ * -ETIMEDOUT when a message did not come within NFT_DUMP_MSG_TIMEOUT_MS. Used by nft_list() and
+ * by the kernel tests, which check raw keys. */
 struct nftnl_set_elem;
 typedef int (*NftDumpFn)(const char *set, struct nftnl_set_elem *e, void *userdata);
-int nft_dump_set(const char *name, NftDumpFn fn, void *userdata);
+typedef void (*NftDumpRestartFn)(const char *set, void *userdata);
+int nft_dump_set(const char *name, NftDumpFn fn, NftDumpRestartFn restart, void *userdata);
 
 /* The comment (userdata) of a dumped element into buf, "" when it has none or it does not fit. */
 void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len);
@@ -127,6 +161,38 @@ int nft_list_decode(const char *set, struct nftnl_set_elem *e, NftListed *d);
 /* Grows the send (snd) or receive buffer of the persistent socket to at least want bytes.
  * Returns 0 or a negative errno. */
 int nft_grow_buf(Nft *nft, bool snd, size_t want);
+
+/* Sends len bytes on the persistent socket (batch: a batch, else a query), applying the test's
+ * fault. Returns the count sent (a dropped message counts as sent) or a negative errno. */
+ssize_t nft_send(Nft *nft, const void *buf, size_t len, bool batch);
+
+/* The generation id as GETGEN gives it, without waiting for the transaction that made it to
+ * finish its notifications (see nft_genid()). Returns 0 or a negative errno. */
+int nft_genid_read(Nft *nft, uint32_t *ret);
+
+/* Tests: inject f on the next request of its kind; timeouts of queries and acks in ms (0 leaves
+ * them as they are); pin the receive buffer at bytes (0 unpins it). */
+void nft_test_fault(Nft *nft, NftFault f);
+void nft_test_timeouts(Nft *nft, int query_ms, int ack_ms);
+int nft_test_rcvbuf(Nft *nft, int bytes);
+/* Tests: dumps are not sent (drop), and wait timeout_ms per message (0: NFT_DUMP_MSG_TIMEOUT_MS). */
+void nft_test_dump_fault(bool drop, int timeout_ms);
+
+/* Transactions of nft_apply() whose acknowledgements were lost (receive buffer overrun or no
+ * answer) and that the generation id showed committed: they count in nft_commits(). */
+uint64_t nft_unknown_committed(const Nft *nft);
+
+/* Consistency of a dump, message by message: the kernel stamps every message of a set dump with
+ * the low 16 bits of the generation id it was built in (nfgenmsg.res_id), and marks a dump that
+ * it knows was interrupted with NLM_F_DUMP_INTR (6.18 never does for set dumps: measured). */
+typedef struct NftDumpGen {
+        bool have;              /* gen holds the first message's generation */
+        uint16_t gen;
+} NftDumpGen;
+
+/* False when a message of buf carries NLM_F_DUMP_INTR or another generation than the dump's
+ * first message: the set changed while it was listed. */
+bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len);
 
 /* Reads everything pending on the persistent socket without blocking, feeding it to a for b when
  * both are given: no stale ack survives a call. */

@@ -3,6 +3,7 @@
 /* Listing the sets: a GETSETELEM dump per set, on a socket of its own, decoded back to
  * NftElem. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
+#include "log.h"
 #include "nft-internal.h"
 #include "nft.h"
 
@@ -209,31 +212,64 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
         return p;
 }
 
-int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
+bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len) {
+        const struct nlmsghdr *nlh = buf;
+        int left = (int) MIN(len, (size_t) INT32_MAX);
+
+        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+                const struct nfgenmsg *nfg;
+                uint16_t gen;
+
+                if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+                        return false;
+                /* NLMSG_DONE and NLMSG_ERROR carry no nfgenmsg */
+                if (nlh->nlmsg_type < NLMSG_MIN_TYPE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)))
+                        continue;
+                nfg = mnl_nlmsg_get_payload(nlh);
+                gen = ntohs(nfg->res_id);
+                if (!g->have) {
+                        g->have = true;
+                        g->gen = gen;
+                } else if (gen != g->gen)
+                        return false;
+        }
+        return true;
+}
+
+/* Tests only (nft_test_dump_fault()): the process's dumps, not one socket's. */
+static bool dump_test_drop;
+static int dump_test_timeout_ms;
+
+void nft_test_dump_fault(bool drop, int timeout_ms) {
+        dump_test_drop = drop;
+        dump_test_timeout_ms = timeout_ms;
+}
+
+/* One try of nft_dump_set(): 1 when the dump was consistent to its end, 0 when it was not (the
+ * rest of it is not read: the socket is closed), or a negative errno. */
+static int nft_dump_set_once(const char *name, NftDumpCtx *d, uint8_t *buf, size_t bufsize) {
         struct mnl_socket *nl;
         struct nftnl_set *s;
         struct nlmsghdr *nlh;
-        _cleanup_free_ uint8_t *buf = NULL;
         uint32_t seq = (uint32_t) time(NULL) | 1, portid;
-        NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
+        int ms = dump_test_timeout_ms > 0 ? dump_test_timeout_ms : NFT_DUMP_MSG_TIMEOUT_MS;
+        struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+        NftDumpGen g = {};
         int r;
 
-        buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
-        if (!buf)
-                return -ENOMEM;
         nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl)
                 return -errno;
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+            setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
                 r = -errno;
-                mnl_socket_close(nl);
-                return r;
+                goto out;
         }
         portid = mnl_socket_get_portid(nl);
         s = nftnl_set_alloc();
         if (!s) {
-                mnl_socket_close(nl);
-                return -ENOMEM;
+                r = -ENOMEM;
+                goto out;
         }
         nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE);
         nftnl_set_set_str(s, NFTNL_SET_NAME, name);
@@ -241,29 +277,58 @@ int nft_dump_set(const char *name, NftDumpFn fn, void *userdata) {
         nlh = nftnl_nlmsg_build_hdr((char *) buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, seq);
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
         nftnl_set_free(s);
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+        if (!dump_test_drop && mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
                 r = -errno;
                 goto out;
         }
         for (;;) {
-                ssize_t k = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE * 4);
+                ssize_t k = mnl_socket_recvfrom(nl, buf, bufsize);
                 if (k < 0) {
-                        r = -errno;
+                        if (errno == EINTR)
+                                continue;
+                        r = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
                         goto out;
                 }
-                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, &d);
+                /* checked before fn sees any element of it */
+                if (!nft_dump_consistent(&g, buf, (size_t) k)) {
+                        r = 0;
+                        goto out;
+                }
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, d);
                 if (r < 0) {
                         /* fn's own error, or the kernel's (errno) */
-                        r = d.r < 0 ? d.r : -errno;
+                        r = d->r < 0 ? d->r : -errno;
                         goto out;
                 }
                 if (r == MNL_CB_STOP)
                         break;
         }
-        r = 0;
+        r = 1;
 out:
         mnl_socket_close(nl);
-        return r < 0 ? r : 0;
+        return r;
+}
+
+int nft_dump_set(const char *name, NftDumpFn fn, NftDumpRestartFn restart, void *userdata) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
+        int r;
+
+        buf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
+        if (!buf)
+                return -ENOMEM;
+        for (unsigned i = 0; i < NFT_DUMP_TRIES; i++) {
+                if (i > 0) {
+                        if (!restart)
+                                break;
+                        restart(name, userdata);
+                        log_debug("nft: set %s changed while it was listed, listing it again", name);
+                }
+                r = nft_dump_set_once(name, &d, buf, MNL_SOCKET_BUFFER_SIZE * 4);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        return -EAGAIN;
 }
 
 typedef struct NftListAcc {
@@ -271,7 +336,15 @@ typedef struct NftListAcc {
         size_t n, cap;
         uint8_t end[16];        /* set v6: the end element seen last, for its start */
         bool have_end;
+        size_t set_start;       /* v[set_start ..] came from the set being dumped */
 } NftListAcc;
+
+static void nft_list_restart(const char *set, void *userdata) {
+        NftListAcc *a = userdata;
+
+        a->n = a->set_start;
+        a->have_end = false;
+}
 
 static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdata) {
         NftListAcc *a = userdata;
@@ -302,7 +375,9 @@ int nft_list(Nft *nft, NftListed **ret) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(nft_sets); i++) {
-                r = nft_dump_set(nft_sets[i], nft_list_add, &a);
+                a.set_start = a.n;
+                a.have_end = false;
+                r = nft_dump_set(nft_sets[i], nft_list_add, nft_list_restart, &a);
                 if (r < 0) {
                         free(a.v);
                         return r;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,10 +29,35 @@ static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
+/* Runs cb on the messages of buf that answer seq. Answers to earlier requests (one that timed
+ * out and was answered late) carry older seqs and are skipped: libmnl would fail the whole
+ * buffer with ESRCH. Returns MNL_CB_OK, MNL_CB_STOP once the answer is complete, or -errno. */
+static int nft_query_feed(Nft *nft, size_t len, uint32_t seq, mnl_cb_t cb, void *data) {
+        const struct nlmsghdr *nlh = (const void *) nft->rbuf;
+        int left = (int) MIN(len, (size_t) INT32_MAX);
+
+        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+                int r;
+
+                if (nlh->nlmsg_seq != seq)
+                        continue;
+                r = mnl_cb_run(nlh, nlh->nlmsg_len, seq, nft->portid, cb, data);
+                if (r < 0)
+                        return -errno;
+                if (r == MNL_CB_STOP)
+                        return MNL_CB_STOP;
+        }
+        return MNL_CB_OK;
+}
+
 /* Sends one request (its seq and flags set here) on the persistent socket and runs cb on every
- * answer until the ack. Returns 0 or the kernel's error (negative errno). */
+ * answer until the ack. Returns 0, the kernel's error (negative errno), or -ETIMEDOUT when the
+ * answer did not come within query_timeout_ms; a late one is skipped by the next query. */
 static int nft_query(Nft *nft, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
+        int fd = mnl_socket_get_fd(nft->nl);
+        usec_t deadline;
         uint32_t seq;
+        ssize_t k;
         int r;
 
         nft_drain(nft, NULL, NULL);
@@ -39,20 +65,34 @@ static int nft_query(Nft *nft, struct nlmsghdr *nlh, mnl_cb_t cb, void *data) {
         seq = nft_seq_next(&nft->seq);
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = seq;
-        if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
-                return -errno;
+        k = nft_send(nft, nlh, nlh->nlmsg_len, false);
+        if (k < 0)
+                return (int) k;
+        deadline = now_usec(CLOCK_MONOTONIC) + (usec_t) nft->query_timeout_ms * USEC_PER_MSEC;
 
         /* The object, then the ack; or only an error. */
         for (;;) {
-                ssize_t k = mnl_socket_recvfrom(nft->nl, nft->rbuf, sizeof(nft->rbuf));
+                k = recv(fd, nft->rbuf, sizeof(nft->rbuf), MSG_DONTWAIT);
                 if (k < 0) {
-                        if (errno == EINTR)
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+                        usec_t now;
+
+                        /* ENOBUFS: an answer was dropped; ours may still be queued, and if
+                         * not the deadline ends the wait */
+                        if (errno == EINTR || errno == ENOBUFS)
                                 continue;
-                        return -errno;
+                        if (errno != EAGAIN)
+                                return -errno;
+                        now = now_usec(CLOCK_MONOTONIC);
+                        if (now >= deadline)
+                                return -ETIMEDOUT;
+                        r = poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+                        if (r < 0 && errno != EINTR)
+                                return -errno;
+                        continue;
                 }
-                r = mnl_cb_run(nft->rbuf, (size_t) k, seq, nft->portid, cb, data);
+                r = nft_query_feed(nft, (size_t) k, seq, cb, data);
                 if (r < 0) {
-                        r = -errno;
                         nft_drain(nft, NULL, NULL);
                         return r;
                 }
@@ -110,15 +150,26 @@ static int nft_genid_cb(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
-int nft_genid(Nft *nft, uint32_t *ret) {
+int nft_genid_read(Nft *nft, uint32_t *ret) {
         uint8_t buf[64] __attribute__((aligned(8)));
+        uint32_t id = 0;
+        int r;
+
+        r = nft_query(nft, nft_query_header(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC), nft_genid_cb, &id);
+        if (r < 0)
+                return r;
+        *ret = id;
+        return 0;
+}
+
+int nft_genid(Nft *nft, uint32_t *ret) {
         NftBatch b = {};
         uint32_t id = 0;
         int r;
 
         if (!nft)
                 return -EINVAL;
-        r = nft_query(nft, nft_query_header(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC), nft_genid_cb, &id);
+        r = nft_genid_read(nft, &id);
         if (r < 0)
                 return r;
         /* GETGEN reads the id without the commit lock: a transaction may have advanced it and
@@ -126,8 +177,11 @@ int nft_genid(Nft *nft, uint32_t *ret) {
          * in nfnetlink_rcv_batch()) inside sendmsg(), so once it returns that one is done;
          * it commits nothing and asks for no ack. */
         r = nft_batch_build(&b, &nft->seq, NFT_OP_ADD, NULL, 0);
-        if (r >= 0 && mnl_socket_sendto(nft->nl, b.buf, b.len) < 0)
-                r = -errno;
+        if (r >= 0) {
+                ssize_t k = nft_send(nft, b.buf, b.len, true);
+                if (k < 0)
+                        r = (int) k;
+        }
         nft_batch_done(&b);
         nft_drain(nft, NULL, NULL);
         if (r < 0)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -39,6 +40,8 @@ int nft_new(Nft **ret) {
         (void) mnl_socket_setsockopt(nft->nl, NETLINK_CAP_ACK, &one, sizeof(one));
         (void) mnl_socket_setsockopt(nft->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 
+        nft->query_timeout_ms = NFT_QUERY_TIMEOUT_MS;
+        nft->ack_timeout_ms = NFT_ACK_TIMEOUT_MS;
         nft->seq = (uint32_t) time(NULL);
         if (nft->seq == 0)
                 nft->seq = 1;
@@ -52,8 +55,66 @@ Nft *nft_free(Nft *nft) {
                 return NULL;
         if (nft->nl)
                 mnl_socket_close(nft->nl);
+        free(nft->fault_kept);
         free(nft);
         return NULL;
+}
+
+ssize_t nft_send(Nft *nft, const void *buf, size_t len, bool batch) {
+        ssize_t k;
+
+        if (!batch && nft->fault == NFT_FAULT_DROP_QUERY) {
+                void *copy = malloc(len);
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, buf, len);
+                free(nft->fault_kept);
+                nft->fault_kept = copy;
+                nft->fault_kept_len = len;
+                nft->fault = NFT_FAULT_NONE;
+                return (ssize_t) len;
+        }
+        if (batch && nft->fault == NFT_FAULT_DROP_BATCH) {
+                nft->fault = NFT_FAULT_NONE;
+                return (ssize_t) len;
+        }
+        if (!batch && nft->fault == NFT_FAULT_LATE_QUERY) {
+                nft->fault = NFT_FAULT_NONE;
+                if (nft->fault_kept &&
+                    mnl_socket_sendto(nft->nl, nft->fault_kept, nft->fault_kept_len) < 0)
+                        return -errno;
+        }
+
+        for (;;) {
+                k = mnl_socket_sendto(nft->nl, buf, len);
+                if (k >= 0)
+                        return k;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+void nft_test_fault(Nft *nft, NftFault f) {
+        nft->fault = f;
+}
+
+void nft_test_timeouts(Nft *nft, int query_ms, int ack_ms) {
+        if (query_ms > 0)
+                nft->query_timeout_ms = query_ms;
+        if (ack_ms > 0)
+                nft->ack_timeout_ms = ack_ms;
+}
+
+int nft_test_rcvbuf(Nft *nft, int bytes) {
+        nft->rcvbuf_pinned = false;
+        if (bytes <= 0)
+                return 0;
+        if (setsockopt(mnl_socket_get_fd(nft->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+                return -errno;
+        /* the next nft_grow_buf() must raise it again once unpinned */
+        nft->rcvbuf = 0;
+        nft->rcvbuf_pinned = true;
+        return 0;
 }
 
 void nft_set_ack_all(Nft *nft, bool b) {
@@ -70,6 +131,8 @@ int nft_grow_buf(Nft *nft, bool snd, size_t want) {
         int *cur = snd ? &nft->sndbuf : &nft->rcvbuf;
         int v;
 
+        if (!snd && nft->rcvbuf_pinned)
+                return 0;
         if (want > INT32_MAX / 2)
                 return -EMSGSIZE;
         if ((int) want <= *cur)
@@ -115,6 +178,10 @@ uint32_t nft_portid(const Nft *nft) {
 
 uint64_t nft_commits(const Nft *nft) {
         return nft ? nft->commits : 0;
+}
+
+uint64_t nft_unknown_committed(const Nft *nft) {
+        return nft ? nft->unknown_committed : 0;
 }
 
 uint64_t nft_transactions(const Nft *nft) {
