@@ -73,7 +73,7 @@ static int curl_dl(void) {
 #define JOIN_TIMEOUT_SEC 10
 #define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
 #define KEY_MAX 256
-#define SPOOL_MAIN_AUTOCHECKPOINT 20000 /* pages, about 80 MB of WAL */
+#define SPOOL_MAIN_AUTOCHECKPOINT 0 /* never: the state's checkpoint thread does them (store.h) */
 
 typedef struct JailKey {
         char *jail;
