@@ -103,6 +103,8 @@ struct Manager {
         Persist *persist;       /* the durable side (persist.c); NULL until manager_start() gets to it */
         AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
+        Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
+                                 * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */
 };
 

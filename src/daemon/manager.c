@@ -110,6 +110,7 @@ Manager *manager_free(Manager *m) {
         m->persist = persist_free(m->persist);
         addr_watch_free(m->addr_watch);
         reporter_free(m->reporter);
+        reporter_free(m->reporter_off);
         config_free(m->config);
         control_free(m->control);
         sd_event_source_disable_unref(m->flush);
@@ -204,19 +205,30 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
         return 0;
 }
 
-/* (Re)starts the AbuseIPDB reporter for configuration c: stopped when no jail reports, restarted
- * otherwise so that a reload takes new keys and settings (pending reports wait in the spool). */
+/* The AbuseIPDB reporter for configuration c: started when a jail reports for the first time;
+ * at a reload, the running thread is handed the new settings (keys, URL, timeout, quota, comment)
+ * and takes them between two requests, so that the loop never waits for it; stopped (and kept in
+ * reporter_off until it is joined, never detached) when no jail reports any more. */
 static void manager_reporter_start(Manager *m, const Config *c) {
+        bool want = false;
         int r;
 
-        m->reporter = reporter_free(m->reporter);
-        for (size_t i = 0; i < c->n_jails && c->abuseipdb.enabled; i++)
-                if (c->jails[i].abuseipdb) {
-                        r = reporter_new(m->event, c, m->options.state_dir, &m->reporter);
-                        if (r < 0)
-                                log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
-                        break;
-                }
+        for (size_t i = 0; i < c->n_jails && c->abuseipdb.enabled && !want; i++)
+                want = c->jails[i].abuseipdb;
+        if (want && !m->reporter && m->reporter_off)
+                m->reporter = TAKE_PTR(m->reporter_off);
+        if (want && m->reporter) {
+                r = reporter_apply(m->reporter, c, true);
+                if (r < 0)
+                        log_warning_errno(r, "AbuseIPDB: keeping the previous reporting settings: %m");
+        } else if (want) {
+                r = reporter_new(m->event, c, m->options.state_dir, &m->reporter);
+                if (r < 0)
+                        log_warning_errno(r, "AbuseIPDB reporting is off, bans go on: %m");
+        } else if (m->reporter) {
+                (void) reporter_apply(m->reporter, c, false);
+                m->reporter_off = TAKE_PTR(m->reporter);
+        }
         for (size_t i = 0; i < c->n_jails; i++)
                 if (c->jails[i].abuseipdb)
                         log_info("%s: reporting bans to AbuseIPDB%s (categories %s)", c->jails[i].name,

@@ -27,6 +27,7 @@ struct Persist {
         void (*elem_deleted)(void *userdata, const NftListed *l);
         void *userdata;
         Store *store;
+        StoreCheckpointer *checkpointer; /* the store's WAL checkpoints, on a thread of its own */
         NftMonitor *mon;
         sd_event_source *mon_source, *resync_source, *purge_timer;
         bool table_gone;        /* the current generation deleted our table or a set */
@@ -47,6 +48,9 @@ Persist *persist_free(Persist *s) {
         sd_event_source_disable_unref(s->resync_source);
         sd_event_source_disable_unref(s->purge_timer);
         nft_monitor_free(s->mon);
+        if (s->store)
+                store_set_checkpointer(s->store, NULL);
+        s->checkpointer = store_checkpointer_stop(s->checkpointer);
         store_free(s->store);
         sd_event_unref(s->event);
         free(s->deleted);
@@ -398,6 +402,15 @@ int persist_start(const PersistOptions *o, bool table_was_there, Persist **ret) 
                 *ret = s;
                 return 0;
         }
+        /* the store's connection never checkpoints (no fsync of the database inside a ban's commit) */
+        r = store_checkpointer_start(o->state_dir, STORE_CHECKPOINT_INTERVAL_USEC, &s->checkpointer);
+        if (r < 0)
+                log_warning_errno(r, "failed to start the state's checkpoint thread; the ban path checkpoints "
+                                     "instead: %m");
+        if (r >= 0)
+                store_set_checkpointer(s->store, s->checkpointer);
+        else if (store_set_autocheckpoint(s->store, 1000) < 0)
+                log_warning("state: cannot turn the WAL's automatic checkpoints back on, ignoring");
         /* before the purge, whose deletions drop the token */
         s->as_left = table_was_there && persist_kernel_as_left(s);
         persist_purge(s);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -108,6 +110,8 @@ static const char schema[] =
 
 struct Store {
         sqlite3 *db;
+        StoreCheckpointer *checkpointer; /* woken by the WAL hook, store_set_checkpointer() */
+        int kick_frames;        /* the WAL's frames at the last wake-up */
         sqlite3_stmt *stmt[_STMT_MAX];
         bool durable;
 };
@@ -166,8 +170,12 @@ int store_open(const char *dir, Store **ret) {
         if (rc != SQLITE_OK)
                 goto fail;
         (void) sqlite3_busy_timeout(s->db, 2000); /* the reporter's connection may hold the lock briefly */
-        /* journal_mode is kept in the file; synchronous is the connection's */
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA user_version",
+        /* no checkpoint inside a ban's commit: the StoreCheckpointer's thread does them */
+        (void) sqlite3_wal_autocheckpoint(s->db, 0);
+        /* journal_mode is kept in the file; synchronous and journal_size_limit are the connection's */
+        rc = sqlite3_exec(s->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                          "PRAGMA journal_size_limit=" STRINGIFY(STORE_WAL_LIMIT) "; PRAGMA user_version",
                           user_version_cb, &version, NULL);
         if (rc != SQLITE_OK)
                 goto fail;
@@ -193,6 +201,10 @@ Store *store_free(Store *s) {
         sqlite3_close(s->db);
         free(s);
         return NULL;
+}
+
+int store_set_autocheckpoint(Store *s, int pages) {
+        return store_errno(sqlite3_wal_autocheckpoint(s->db, pages));
 }
 
 /* A statement is prepared on first use, so a start prepares only what it runs (preparing every
@@ -506,4 +518,209 @@ int store_meta_delete(Store *s, const char *key) {
                 return -ENOMEM;
         }
         return stmt_run(s, STMT_META_DELETE);
+}
+
+/* ---- the checkpointer ---- */
+
+struct StoreCheckpointer {
+        sqlite3 *db;            /* the thread's, between start and stop */
+        usec_t interval;
+        int64_t page_size;      /* of the database, bytes: the WAL holds frames of one page */
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;    /* CLOCK_MONOTONIC; both ways: a round asked for, a round done */
+        bool stopping;
+        uint64_t asked, done;   /* rounds asked for by store_checkpointer_sync(), and the last one run */
+        StoreCheckpointStats stats;
+};
+
+/* One round: PASSIVE (copies what the WAL holds, never blocks a writer). Then TRUNCATE (empties the
+ * file) when the WAL is larger than STORE_WAL_LIMIT, after a second PASSIVE for the frames that came
+ * meanwhile: under a steady stream of commits the WAL is never copied up to its last frame when a
+ * writer begins, which is when SQLite starts it over, so it would grow for as long as the stream
+ * lasts. TRUNCATE holds the write lock while it copies the frames of the last moments; a ban
+ * commit may wait that long, once per round at most and only under such a stream. And TRUNCATE
+ * when the WAL is copied whole and had no new frame since the last round (idle). last_log: the
+ * WAL's frames at the last round, -1 at first. */
+static void checkpoint_round(StoreCheckpointer *c, int *last_log, StoreCheckpointStats *st) {
+        int n_log = 0, n_ckpt = 0, rc;
+        bool big, idle;
+
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
+        if (rc != SQLITE_OK) {
+                /* SQLITE_BUSY: another checkpoint runs (the reporter thread's connection); next round */
+                *last_log = -1;
+                return;
+        }
+        if (n_log > 0 && n_ckpt < n_log)
+                st->passive++;
+        big = (int64_t) n_log * c->page_size > STORE_WAL_MAX;
+        idle = n_log > 0 && n_ckpt == n_log && n_log == *last_log;
+        if (big)
+                (void) sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (big || idle) {
+                rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &n_log, &n_ckpt);
+                if (rc == SQLITE_OK) {
+                        st->truncated++;
+                        n_log = 0;
+                }
+        }
+        *last_log = n_log;
+}
+
+static int page_size_cb(void *userdata, int n, char **v, char **names) {
+        int64_t *ret = userdata;
+
+        (void) names;
+        if (n == 1 && v[0])
+                *ret = atoll(v[0]);
+        return 0;
+}
+
+static void *checkpointer_thread(void *userdata) {
+        StoreCheckpointer *c = userdata;
+        int last_log = -1;
+
+        pthread_mutex_lock(&c->lock);
+        while (!c->stopping) {
+                uint64_t asked = c->asked;
+                StoreCheckpointStats st = c->stats;
+                struct timespec ts;
+                usec_t t;
+
+                pthread_mutex_unlock(&c->lock);
+                checkpoint_round(c, &last_log, &st);
+                pthread_mutex_lock(&c->lock);
+                st.rounds++;
+                c->stats = st;
+                c->done = asked;
+                pthread_cond_broadcast(&c->cond);
+                if (c->stopping || c->asked != asked)
+                        continue;
+                t = now_usec(CLOCK_MONOTONIC) + c->interval;
+                ts.tv_sec = (time_t) (t / USEC_PER_SEC);
+                ts.tv_nsec = (long) (t % USEC_PER_SEC) * 1000;
+                (void) pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+        }
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+}
+
+int store_checkpointer_start(const char *dir, usec_t interval, StoreCheckpointer **ret) {
+        _cleanup_free_ char *path = NULL;
+        pthread_condattr_t ca;
+        StoreCheckpointer *c;
+        int rc, r;
+
+        if (asprintf(&path, "%s/%s", dir, STORE_FILE) < 0)
+                return -ENOMEM;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->interval = interval;
+        c->page_size = 4096;
+        rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                /* journal_mode reads the file: until a connection has, it does not know the WAL and
+                 * its checkpoints do nothing (pnLog -1) */
+                rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=" STRINGIFY(STORE_WAL_LIMIT),
+                                  NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(c->db, "PRAGMA page_size", page_size_cb, &c->page_size, NULL);
+        if (rc != SQLITE_OK) {
+                r = store_errno(rc) ?: -EIO;
+                sqlite3_close(c->db);
+                free(c);
+                return r;
+        }
+        /* only TRUNCATE waits (for the write lock and the readers), and not for long */
+        (void) sqlite3_busy_timeout(c->db, STORE_CHECKPOINT_BUSY_MSEC);
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        r = -pthread_create(&c->thread, NULL, checkpointer_thread, c);
+        if (r < 0) {
+                pthread_cond_destroy(&c->cond);
+                pthread_mutex_destroy(&c->lock);
+                sqlite3_close(c->db);
+                free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+StoreCheckpointer *store_checkpointer_stop(StoreCheckpointer *c) {
+        if (!c)
+                return NULL;
+        pthread_mutex_lock(&c->lock);
+        c->stopping = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        /* a checkpoint stops between two pages: what it copied stays valid */
+        sqlite3_interrupt(c->db);
+        (void) pthread_join(c->thread, NULL);
+        sqlite3_close(c->db);
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+}
+
+/* Asks for a round without waiting for it: any thread. */
+static void store_checkpointer_kick(StoreCheckpointer *c) {
+        pthread_mutex_lock(&c->lock);
+        if (c->asked == c->done)
+                c->asked++;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+}
+
+/* After each commit on the store's connection, with the WAL's size in frames: what SQLite's own
+ * automatic checkpoint does inside the commit, handed to the checkpointer's thread. */
+static int store_wal_hook(void *userdata, sqlite3 *db, const char *name, int n_frames) {
+        Store *s = userdata;
+
+        (void) db;
+        (void) name;
+        /* once per STORE_CHECKPOINT_PAGES new frames: a WAL that a steady stream keeps from
+         * starting over stays above the mark, and every commit would wake the thread */
+        if (n_frames < s->kick_frames)
+                s->kick_frames = 0; /* started over */
+        if (n_frames - s->kick_frames >= STORE_CHECKPOINT_PAGES) {
+                s->kick_frames = n_frames;
+                store_checkpointer_kick(s->checkpointer);
+        }
+        return SQLITE_OK;
+}
+
+void store_set_checkpointer(Store *s, StoreCheckpointer *c) {
+        s->checkpointer = c;
+        s->kick_frames = 0;
+        if (c)
+                (void) sqlite3_wal_hook(s->db, store_wal_hook, s);
+        else
+                (void) sqlite3_wal_autocheckpoint(s->db, 0); /* also takes the hook off */
+}
+
+int store_checkpointer_sync(StoreCheckpointer *c) {
+        uint64_t ticket;
+        bool ran;
+
+        pthread_mutex_lock(&c->lock);
+        ticket = ++c->asked;
+        pthread_cond_broadcast(&c->cond);
+        while (c->done < ticket && !c->stopping)
+                (void) pthread_cond_wait(&c->cond, &c->lock);
+        ran = c->done >= ticket;
+        pthread_mutex_unlock(&c->lock);
+        return ran ? 0 : -ESHUTDOWN;
+}
+
+void store_checkpointer_stats(StoreCheckpointer *c, StoreCheckpointStats *ret) {
+        pthread_mutex_lock(&c->lock);
+        *ret = c->stats;
+        pthread_mutex_unlock(&c->lock);
 }

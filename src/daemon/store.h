@@ -35,9 +35,52 @@ typedef struct StoreBan {
 #define STORE_PERMANENT INT64_MAX
 #define STORE_FILE "nftjail.db"
 
-/* Opens (creates) DIR/nftjail.db, WAL, synchronous=NORMAL. Returns 0 or a negative errno. */
+/* Opens (creates) DIR/nftjail.db, WAL, synchronous=NORMAL, with automatic checkpoints off (a
+ * StoreCheckpointer does them, off the ban path) and journal_size_limit STORE_WAL_LIMIT. Returns 0
+ * or a negative errno. */
 int store_open(const char *dir, Store **ret);
 Store *store_free(Store *s);
+
+/* The WAL pages after which a commit on this connection checkpoints the WAL itself, inside the
+ * commit (SQLite's default is 1000; store_open() sets 0, off). For benchmarks and tests. */
+int store_set_autocheckpoint(Store *s, int pages);
+
+/* WAL checkpoints off the main thread. The main thread's connections (the store's and the spool's)
+ * never checkpoint: with SQLite's default, the commit that passes 1000 WAL pages copies them into
+ * the database and fsyncs it, inside a ban's commit on the loop. A thread of its own, with its own
+ * connection to DIR/nftjail.db, runs a PASSIVE checkpoint every interval, and as soon as a commit
+ * leaves STORE_CHECKPOINT_PAGES frames (it never blocks a writer nor waits for one). A TRUNCATE one
+ * empties the file when the WAL has grown past STORE_WAL_MAX
+ * (a steady stream of commits never lets SQLite start the WAL over) or has had no new frame for a
+ * whole interval; it holds the write lock while it copies the frames of the last moments, and
+ * waits at most STORE_CHECKPOINT_BUSY_MSEC for it. journal_size_limit (STORE_WAL_LIMIT) on every
+ * connection trims the file when a writer starts the WAL over. The WAL stays under STORE_WAL_MAX
+ * plus what the writers add during one round. */
+#define STORE_CHECKPOINT_INTERVAL_USEC (1 * USEC_PER_SEC)
+#define STORE_CHECKPOINT_PAGES 1000     /* WAL frames after which a commit wakes the thread early */
+#define STORE_CHECKPOINT_BUSY_MSEC 20
+#define STORE_WAL_LIMIT 4194304         /* bytes, 4 MiB (a literal: it goes into a PRAGMA) */
+#define STORE_WAL_MAX (16 * 1024 * 1024)
+
+typedef struct StoreCheckpointer StoreCheckpointer;
+
+/* Opens its connection and starts the thread. Main thread. Returns 0 or a negative errno. */
+int store_checkpointer_start(const char *dir, usec_t interval, StoreCheckpointer **ret);
+/* Interrupts a checkpoint under way (sqlite3_interrupt: the frames copied so far stay valid) and
+ * joins the thread, then closes its connection. Accepts NULL; returns NULL. */
+StoreCheckpointer *store_checkpointer_stop(StoreCheckpointer *c);
+/* Hooks c to s's commits: one that leaves STORE_CHECKPOINT_PAGES frames or more in the WAL wakes the
+ * thread (a mutex and a signal; no I/O on the caller's thread). NULL unhooks. c must outlive the
+ * hook. Main thread. */
+void store_set_checkpointer(Store *s, StoreCheckpointer *c);
+/* Asks for a round now and waits until one has run (tests and benchmarks). Returns 0, or a
+ * negative errno when the thread is gone. */
+int store_checkpointer_sync(StoreCheckpointer *c);
+/* Counters since the start: rounds run, PASSIVE checkpoints that found frames to copy, TRUNCATE ones. */
+typedef struct StoreCheckpointStats {
+        uint64_t rounds, passive, truncated;
+} StoreCheckpointStats;
+void store_checkpointer_stats(StoreCheckpointer *c, StoreCheckpointStats *ret);
 
 /* One transaction around many writes (a flush). durable: synchronous=FULL for this one
  * (permanent bans, which a reboot must not lose). Returns 0 or a negative errno. */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <dirent.h>
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -12,7 +11,6 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +19,7 @@
 #include "abuseipdb.h"
 #include "log-ids.h"
 #include "log.h"
+#include "reporter-settings.h"
 #include "reporter.h"
 #include "spool.h"
 #include "util/dlopen-util.h"
@@ -72,30 +71,30 @@ static int curl_dl(void) {
 
 #define JOIN_TIMEOUT_SEC 10
 #define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
-#define KEY_MAX 256
-#define SPOOL_MAIN_AUTOCHECKPOINT 20000 /* pages, about 80 MB of WAL */
+#define SPOOL_MAIN_AUTOCHECKPOINT 0 /* never: the state's checkpoint thread does them (store.h) */
 
-typedef struct JailKey {
-        char *jail;
-        char *key;
-} JailKey;
+/* The thread, as the main thread sees it. A new thread starts only once the last one is joined,
+ * so that two never post the same spool row. */
+typedef enum ThreadState {
+        THREAD_NONE,            /* not started, or joined */
+        THREAD_RUNNING,
+        THREAD_STOPPING,        /* asked to stop after its request under way; joined once it says so */
+} ThreadState;
 
 struct Reporter {
         /* immutable after reporter_new() */
-        char *url;
-        char *comment_tmpl;
-        unsigned timeout_sec, daily_quota;
-        char *default_key;
-        JailKey *keys;
-        size_t n_keys;
         char **self_names, **self_addrs;
         char *state_dir;
 
         /* main thread only */
+        ReporterSettings *settings;     /* the running configuration's (the comment template) */
         Spool *spool;
         sd_event_source *event_source;
         int efd;
         uint64_t ring_dropped_logged;
+        ThreadState state;
+        bool restart;           /* start a thread again once the stopping one is joined */
+        pthread_t thread;
 
         /* shared, under lock */
         pthread_mutex_t lock;
@@ -103,80 +102,13 @@ struct Reporter {
         Report *ring;
         size_t head, count;
         bool stopping;
+        ReporterSettings *next; /* new settings for the thread, taken between two requests */
         uint64_t ring_dropped;
 
         atomic_bool abort_transfer;
+        atomic_bool exited;     /* the thread is past its last use of anything but r->efd */
         atomic_uint_fast64_t n_sent, n_failed;
-        pthread_t thread;
-        bool thread_started;
 };
-
-/* ---- the key ---- */
-
-static int read_key_file(const char *path, char **ret, bool *ret_loose) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[KEY_MAX + 1];
-        struct stat st;
-        ssize_t n;
-        char *k;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (ret_loose)
-                *ret_loose = (st.st_mode & 0044) != 0;
-        n = read(fd, buf, sizeof buf);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        k = strstrip(buf);
-        /* the key goes into an HTTP header: printable, no blanks, no CR/LF */
-        if (!*k || strlen(k) >= KEY_MAX)
-                return -EINVAL;
-        for (const char *p = k; *p; p++)
-                if (*p <= 0x20 || *p >= 0x7f)
-                        return -EINVAL;
-        *ret = strdup(k);
-        explicit_bzero(buf, sizeof buf);
-        return *ret ? 0 : -ENOMEM;
-}
-
-int reporter_load_key(const AbuseIPDBConf *c, char **ret_key, char **ret_source, bool *ret_loose) {
-        const char *cred = getenv("CREDENTIALS_DIRECTORY");
-        _cleanup_free_ char *p = NULL;
-        int r;
-
-        *ret_loose = false;
-        if (cred && *cred) {
-                if (asprintf(&p, "%s/abuseipdb_apikey", cred) < 0)
-                        return -ENOMEM;
-                r = read_key_file(p, ret_key, NULL); /* systemd made it ours alone */
-                if (r != -ENOENT) {
-                        if (r >= 0 && ret_source)
-                                *ret_source = TAKE_PTR(p);
-                        return r;
-                }
-        }
-        if (!c->apikey_file)
-                return -ENOENT;
-        r = read_key_file(c->apikey_file, ret_key, ret_loose);
-        if (r >= 0 && ret_source)
-                *ret_source = strdup(c->apikey_file);
-        return r;
-}
-
-static bool key_ok(const char *k) {
-        if (!k || !*k || strlen(k) >= KEY_MAX)
-                return false;
-        for (; *k; k++)
-                if (*k <= 0x20 || *k >= 0x7f)
-                        return false;
-        return true;
-}
 
 /* ---- HTTP ---- */
 
@@ -314,7 +246,7 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
         long status = 0;
         int r;
 
-        if (!key_ok(key))
+        if (!reporter_key_ok(key))
                 return -EINVAL;
         /* an address string needs no escaping ("2001:db8::1" is fine in a query) */
         if (asprintf(&url, "%s/check?ipAddress=%s&maxAgeInDays=90", base_url, addr_to_string(a, as, sizeof as)) < 0)
@@ -398,16 +330,9 @@ static void wait_until(Reporter *r, usec_t t) {
         ts.tv_sec = (time_t) (m / USEC_PER_SEC);
         ts.tv_nsec = (long) (m % USEC_PER_SEC) * 1000;
         pthread_mutex_lock(&r->lock);
-        if (r->count == 0 && !r->stopping)
+        if (r->count == 0 && !r->stopping && !r->next)
                 (void) pthread_cond_timedwait(&r->cond, &r->lock, &ts);
         pthread_mutex_unlock(&r->lock);
-}
-
-static const char *key_for(const Reporter *r, const char *jail) {
-        for (size_t i = 0; i < r->n_keys; i++)
-                if (strcmp(r->keys[i].jail, jail) == 0)
-                        return r->keys[i].key;
-        return r->default_key;
 }
 
 static void notify_loop(Reporter *r) {
@@ -429,11 +354,11 @@ static void log_report(int level, const char *mid, const Report *rep, const char
 }
 
 /* Sends one report and acts on the reply. Returns -ECANCELED when stopping mid-transfer. */
-static int report_one(Reporter *r, Spool *s, CURL *h, Report *rep, usec_t *paused_until) {
+static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *h, Report *rep, usec_t *paused_until) {
         _cleanup_free_ char *fields = NULL, *url = NULL;
         char as[ADDR_STRLEN], ts[40];
         char *e_ip = NULL, *e_cat = NULL, *e_comment = NULL, *e_ts = NULL;
-        const char *key = key_for(r, rep->jail);
+        const char *key = reporter_settings_key_for(set, rep->jail);
         usec_t now = now_real(), last;
         int64_t day = (int64_t) (now / (86400 * USEC_PER_SEC));
         struct curl_slist *l;
@@ -460,16 +385,16 @@ static int report_one(Reporter *r, Spool *s, CURL *h, Report *rep, usec_t *pause
                 (void) spool_stat_set(s, SPOOL_STAT_QUOTA_DAY, day);
                 (void) spool_stat_set(s, SPOOL_STAT_QUOTA_USED, 0);
         }
-        if (spool_stat_get(s, SPOOL_STAT_QUOTA_USED) >= r->daily_quota) {
+        if (spool_stat_get(s, SPOOL_STAT_QUOTA_USED) >= set->daily_quota) {
                 *paused_until = (usec_t) (day + 1) * 86400 * USEC_PER_SEC;
                 (void) spool_stat_set(s, SPOOL_STAT_PAUSED_UNTIL, (int64_t) *paused_until);
-                log_warning("AbuseIPDB: daily_quota of %u reports used; pausing until the next UTC day", r->daily_quota);
-                return 0;
+                log_warning("AbuseIPDB: daily_quota of %u reports used; pausing until the next UTC day", set->daily_quota);
+                return -EDQUOT;
         }
 
         addr_to_string(&rep->addr, as, sizeof as);
         abuseipdb_timestamp(rep->timestamp, ts, sizeof ts);
-        if (asprintf(&url, "%s/report", r->url) < 0)
+        if (asprintf(&url, "%s/report", set->url) < 0)
                 return -ENOMEM;
         e_ip = sym_curl_easy_escape(h, as, 0);
         e_cat = sym_curl_easy_escape(h, rep->categories, 0);
@@ -485,7 +410,7 @@ static int report_one(Reporter *r, Spool *s, CURL *h, Report *rep, usec_t *pause
         if (!fields)
                 return -ENOMEM;
 
-        l = http_setup(h, url, key, r->timeout_sec, &body, &hdr, &r->abort_transfer);
+        l = http_setup(h, url, key, set->timeout_sec, &body, &hdr, &r->abort_transfer);
         if (!l)
                 return -ENOMEM;
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
@@ -535,23 +460,40 @@ static int report_one(Reporter *r, Spool *s, CURL *h, Report *rep, usec_t *pause
         return 0;
 }
 
+/* The thread's settings: set (its own reference) is replaced by r->next when the main thread left
+ * new ones there, between two requests. Returns whether it was. */
+static bool take_settings(Reporter *r, ReporterSettings **set) {
+        ReporterSettings *n;
+
+        pthread_mutex_lock(&r->lock);
+        n = TAKE_PTR(r->next);
+        pthread_mutex_unlock(&r->lock);
+        if (!n)
+                return false;
+        reporter_settings_unref(*set);
+        *set = n;
+        return true;
+}
+
 static void *reporter_thread(void *userdata) {
         Reporter *r = userdata;
+        ReporterSettings *set = NULL;
         Spool *s = NULL;
         CURL *h = NULL;
         usec_t paused_until;
+        bool quota_pause = false;
         int k;
 
+        (void) take_settings(r, &set); /* reporter_apply() left the first ones */
         k = spool_open(r->state_dir, false, &s);
         if (k < 0) {
                 log_error_errno(k, "AbuseIPDB reporter: cannot open %s/%s, not reporting: %m", r->state_dir, SPOOL_FILE);
-                return NULL;
+                goto finish;
         }
         h = sym_curl_easy_init();
         if (!h) {
                 log_oom();
-                spool_free(s);
-                return NULL;
+                goto finish;
         }
         paused_until = (usec_t) spool_stat_get(s, SPOOL_STAT_PAUSED_UNTIL);
         for (;;) {
@@ -559,6 +501,11 @@ static void *reporter_thread(void *userdata) {
                 usec_t now = now_real();
                 bool have;
 
+                if (take_settings(r, &set) && quota_pause) {
+                        /* our own daily_quota may have changed: report_one() looks again */
+                        paused_until = 0;
+                        quota_pause = false;
+                }
                 pthread_mutex_lock(&r->lock);
                 if (r->stopping) {
                         pthread_mutex_unlock(&r->lock);
@@ -567,8 +514,8 @@ static void *reporter_thread(void *userdata) {
                 have = ring_pop(r, &rep);
                 pthread_mutex_unlock(&r->lock);
 
-                if (now < paused_until) {
-                        wait_until(r, paused_until);
+                if (!set || now < paused_until) {
+                        wait_until(r, set ? paused_until : USEC_INFINITY);
                         continue;
                 }
                 if (have) {
@@ -588,20 +535,34 @@ static void *reporter_thread(void *userdata) {
                                 continue;
                         }
                 }
-                k = report_one(r, s, h, &rep, &paused_until);
+                k = report_one(r, set, s, h, &rep, &paused_until);
                 if (k == -ECANCELED)
                         break;
+                if (k == -EDQUOT) {
+                        quota_pause = true;
+                        k = 0;
+                }
                 if (k < 0)
                         wait_until(r, now_real() + USEC_PER_SEC);
                 notify_loop(r);
         }
-        sym_curl_easy_cleanup(h);
+finish:
+        if (h)
+                sym_curl_easy_cleanup(h);
         spool_free(s);
+        reporter_settings_unref(set);
+        /* last: the loop joins us once it reads this (on_event()) */
+        atomic_store(&r->exited, true);
+        notify_loop(r);
         return NULL;
 }
 
 /* ---- main thread ---- */
 
+static int thread_start(Reporter *r);
+
+/* The thread says it sent, failed, or ended. An ended thread is joined here (it is past its
+ * last step, so the join does not wait), and a new one started if a reload asked for it meanwhile. */
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Reporter *r = userdata;
         uint64_t v;
@@ -609,6 +570,15 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
         (void) !read(fd, &v, sizeof v);
         log_debug("AbuseIPDB: %llu reported, %llu failed since start", (unsigned long long) atomic_load(&r->n_sent),
                   (unsigned long long) atomic_load(&r->n_failed));
+        if (r->state == THREAD_NONE || !atomic_load(&r->exited))
+                return 0;
+        (void) pthread_join(r->thread, NULL);
+        r->state = THREAD_NONE;
+        if (r->restart) {
+                r->restart = false;
+                (void) thread_start(r);
+        } else
+                log_info("AbuseIPDB: reporter stopped; %lld report(s) stay spooled", (long long) spool_pending(r->spool));
         return 0;
 }
 
@@ -647,17 +617,8 @@ static int self_load(Reporter *r) {
 }
 
 static void reporter_free_data(Reporter *r) {
-        if (r->default_key)
-                explicit_bzero(r->default_key, strlen(r->default_key));
-        free(r->default_key);
-        for (size_t i = 0; i < r->n_keys; i++) {
-                explicit_bzero(r->keys[i].key, strlen(r->keys[i].key));
-                free(r->keys[i].key);
-                free(r->keys[i].jail);
-        }
-        free(r->keys);
-        free(r->url);
-        free(r->comment_tmpl);
+        reporter_settings_unref(r->settings);
+        reporter_settings_unref(r->next);
         free(r->state_dir);
         strv_free(r->self_names);
         strv_free(r->self_addrs);
@@ -670,7 +631,7 @@ static void reporter_free_data(Reporter *r) {
 Reporter *reporter_free(Reporter *r) {
         if (!r)
                 return NULL;
-        if (r->thread_started) {
+        if (r->state != THREAD_NONE) {
                 struct timespec ts;
                 int k;
 
@@ -683,7 +644,8 @@ Reporter *reporter_free(Reporter *r) {
                 ts.tv_sec += JOIN_TIMEOUT_SEC;
                 k = pthread_timedjoin_np(r->thread, NULL, &ts);
                 if (k != 0) {
-                        /* still inside libcurl or SQLite: leave it its memory, the process ends */
+                        /* at exit only (a reload never gets here): still inside libcurl or SQLite,
+                         * leave it its memory, the process ends with it */
                         log_warning("AbuseIPDB reporter did not stop within %ds; leaving it", JOIN_TIMEOUT_SEC);
                         (void) pthread_detach(r->thread);
                         sd_event_source_disable_unref(r->event_source);
@@ -700,80 +662,72 @@ Reporter *reporter_free(Reporter *r) {
         return NULL;
 }
 
-/* Whether the file at path is world-readable and holds key. */
-static bool file_leaks_key(const char *path, const char *key) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[4096];
-        struct stat st;
-        bool found = false;
+/* Starts a thread on r->settings. Main thread, with none running. */
+static int thread_start(Reporter *r) {
+        int k;
 
-        f = fopen(path, "re");
-        if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0004))
-                return false;
-        while (!found && fgets(line, sizeof line, f))
-                found = strstr(line, key) != NULL;
-        explicit_bzero(line, sizeof line);
-        return found;
+        assert(r->state == THREAD_NONE);
+        pthread_mutex_lock(&r->lock);
+        r->stopping = false;
+        reporter_settings_unref(r->next);
+        r->next = reporter_settings_ref(r->settings);
+        pthread_mutex_unlock(&r->lock);
+        atomic_store(&r->abort_transfer, false);
+        atomic_store(&r->exited, false);
+        k = pthread_create(&r->thread, NULL, reporter_thread, r);
+        if (k != 0)
+                return log_error_errno(k, "failed to start the reporter thread: %m");
+        r->state = THREAD_RUNNING;
+        log_info("AbuseIPDB: reporting to %s (daily quota %u); %lld report(s) pending", r->settings->url,
+                 r->settings->daily_quota, (long long) spool_pending(r->spool));
+        return 0;
 }
 
-/* An inline abuseipdb_apikey in a jail file anyone can read: say which file (never the key). */
-static void warn_loose_key_files(const char *dir, const JailConf *jc) {
-        static const char *const top[] = { "jail.conf", "jail.local" };
-        _cleanup_free_ char *jd = NULL;
-        DIR *d;
+int reporter_apply(Reporter *r, const Config *c, bool enabled) {
+        ReporterSettings *set = NULL;
+        int k;
 
-        for (size_t i = 0; i < ELEMENTSOF(top); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, top[i]) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
-                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
-                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
-                                    p, jc->name);
+        if (!enabled) {
+                r->restart = false;
+                if (r->state != THREAD_RUNNING)
+                        return 0;
+                /* after the request under way, which is neither cut (it would be sent again) nor
+                 * waited for here: on_event() joins the thread when it says it ended */
+                pthread_mutex_lock(&r->lock);
+                r->stopping = true;
+                pthread_cond_broadcast(&r->cond);
+                pthread_mutex_unlock(&r->lock);
+                r->state = THREAD_STOPPING;
+                log_info("AbuseIPDB: reporting turned off; the reporter stops after the request under way");
+                return 0;
         }
-        if (asprintf(&jd, "%s/jail.d", dir) < 0 || !(d = opendir(jd)))
-                return;
-        for (struct dirent *de; (de = readdir(d));) {
-                _cleanup_free_ char *p = NULL;
-                if (de->d_name[0] == '.')
-                        continue;
-                if (asprintf(&p, "%s/%s", jd, de->d_name) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
-                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
-                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
-                                    p, jc->name);
-        }
-        closedir(d);
-}
-
-static int add_jail_keys(Reporter *r, const Config *c) {
-        r->keys = calloc(MAX(c->n_jails, 1), sizeof(JailKey));
-        if (!r->keys)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_jails; i++) {
-                const JailConf *jc = &c->jails[i];
-
-                if (!jc->abuseipdb || !jc->abuseipdb_apikey)
-                        continue;
-                if (!key_ok(jc->abuseipdb_apikey)) {
-                        log_warning("%s:%u: jail '%s': abuseipdb_apikey is not a plausible key, ignoring it", jc->file,
-                                    jc->line, jc->name);
-                        continue;
-                }
-                warn_loose_key_files(c->dir, jc);
-                r->keys[r->n_keys].jail = strdup(jc->name);
-                r->keys[r->n_keys].key = strdup(jc->abuseipdb_apikey);
-                if (!r->keys[r->n_keys].jail || !r->keys[r->n_keys].key) {
-                        free(r->keys[r->n_keys].jail);
-                        free(r->keys[r->n_keys].key);
-                        return -ENOMEM;
-                }
-                r->n_keys++;
+        k = reporter_settings_new(c, &set);
+        if (k < 0)
+                return k;
+        reporter_settings_unref(r->settings);
+        r->settings = set;
+        switch (r->state) {
+        case THREAD_NONE:
+                return thread_start(r);
+        case THREAD_STOPPING:
+                /* never two threads: the next starts once this one is joined, on these settings */
+                r->restart = true;
+                return 0;
+        case THREAD_RUNNING:
+                pthread_mutex_lock(&r->lock);
+                reporter_settings_unref(r->next); /* not taken yet: these replace them */
+                r->next = reporter_settings_ref(set);
+                pthread_cond_signal(&r->cond);
+                pthread_mutex_unlock(&r->lock);
+                log_info("AbuseIPDB: reporting to %s (daily quota %u); %lld report(s) pending", set->url,
+                         set->daily_quota, (long long) spool_pending(r->spool));
+                return 0;
         }
         return 0;
 }
 
 int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter **ret) {
-        _cleanup_free_ char *source = NULL;
         Reporter *r;
-        bool loose = false;
         int k;
 
         k = curl_dl();
@@ -795,34 +749,12 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
                 pthread_cond_init(&r->cond, &ca);
                 pthread_condattr_destroy(&ca);
         }
-        r->timeout_sec = c->abuseipdb.timeout_sec;
-        r->daily_quota = c->abuseipdb.daily_quota;
-        r->url = strdup(c->abuseipdb.url);
         r->state_dir = strdup(state_dir);
-        r->comment_tmpl = c->abuseipdb.comment ? strdup(c->abuseipdb.comment) : NULL;
         r->ring = calloc(REPORTER_QUEUE_MAX, sizeof(Report));
-        if (!r->url || !r->state_dir || (c->abuseipdb.comment && !r->comment_tmpl) || !r->ring ||
-            add_jail_keys(r, c) < 0 || self_load(r) < 0) {
+        if (!r->state_dir || !r->ring || self_load(r) < 0) {
                 k = log_oom();
                 goto fail;
         }
-        k = reporter_load_key(&c->abuseipdb, &r->default_key, &source, &loose);
-        if (k == -ENOMEM) {
-                k = log_oom();
-                goto fail;
-        }
-        if (k < 0 && k != -ENOENT)
-                log_warning_errno(k, "AbuseIPDB: cannot use the key in %s, ignoring: %m",
-                                  c->abuseipdb.apikey_file ?: "$CREDENTIALS_DIRECTORY/abuseipdb_apikey");
-        else if (k >= 0 && loose)
-                log_warning("AbuseIPDB: %s is readable by other users than root; chmod 0600 it", source);
-        else if (k >= 0)
-                log_info("AbuseIPDB: using the key in %s", source);
-        for (size_t i = 0; i < c->n_jails && !r->default_key; i++)
-                if (c->jails[i].abuseipdb && !key_for(r, c->jails[i].name))
-                        log_warning("%s: no AbuseIPDB API key (set [abuseipdb] apikey_file in nftjail.conf): "
-                                    "its bans will not be reported", c->jails[i].name);
-
         k = spool_open(state_dir, false, &r->spool);
         if (k < 0) {
                 log_error_errno(k, "AbuseIPDB: cannot open %s/%s: %m", state_dir, SPOOL_FILE);
@@ -839,14 +771,9 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
                 log_error_errno(k, "failed to watch the reporter's eventfd: %m");
                 goto fail;
         }
-        k = pthread_create(&r->thread, NULL, reporter_thread, r);
-        if (k != 0) {
-                k = log_error_errno(k, "failed to start the reporter thread: %m");
+        k = reporter_apply(r, c, true);
+        if (k < 0)
                 goto fail;
-        }
-        r->thread_started = true;
-        log_info("AbuseIPDB: reporting to %s (daily quota %u); %lld report(s) pending", r->url, r->daily_quota,
-                 (long long) spool_pending(r->spool));
         *ret = r;
         return 0;
 fail:
@@ -893,7 +820,7 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
                 }
                 lines[used] = 0;
         }
-        comment = abuseipdb_comment(r->comment_tmpl, jc->name, failures, jc->findtime_sec, as, lines);
+        comment = abuseipdb_comment(r->settings->comment_tmpl, jc->name, failures, jc->findtime_sec, as, lines);
         if (!comment)
                 return -ENOMEM;
         rep.addr = *a;

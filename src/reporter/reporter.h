@@ -24,11 +24,18 @@ typedef struct Reporter Reporter;
  * -EINVAL (not a plausible key), or another negative errno. Never logs. */
 int reporter_load_key(const AbuseIPDBConf *c, char **ret_key, char **ret_source, bool *ret_loose);
 
-/* Starts the thread. Logs its own problems (bad key files, an inline key in a world-readable jail
- * file). Returns 0 or a negative errno. */
+/* Starts the thread on c's settings. Logs its own problems (bad key files, an inline key in a
+ * world-readable jail file). Returns 0 or a negative errno. */
 int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter **ret);
-/* Stops the thread (closes the queue, aborts a transfer, joins with a timeout). Pending reports
- * stay in the spool for the next start. */
+/* A reload: never waits for the thread. enabled: hands c's settings (URL, keys, timeout,
+ * daily_quota, comment template) to the running thread, which takes them between two requests
+ * (the one under way ends on the old ones), or starts one. !enabled: asks the thread to stop
+ * after the request under way; the loop joins it when it has (and only then starts another, if a
+ * reload enabled reporting again meanwhile), so that two threads never post the same spool row.
+ * Keep r until exit. Returns 0 or a negative errno (logged; the old settings stay). */
+int reporter_apply(Reporter *r, const Config *c, bool enabled);
+/* At exit: stops the thread (closes the queue, aborts a transfer, joins with a timeout). Pending
+ * reports stay in the spool for the next start. */
 Reporter *reporter_free(Reporter *r);
 
 /* Queues a report of an automatic ban of a in jail jc after failures failures, the last at realtime

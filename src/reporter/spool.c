@@ -82,7 +82,10 @@ int spool_open(const char *dir, bool read_only, Spool **ret) {
         }
         (void) sqlite3_busy_timeout(s->db, 5000);
         if (!read_only &&
-            (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+            (sqlite3_exec(s->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                          "PRAGMA journal_size_limit=" STRINGIFY(SPOOL_WAL_LIMIT) ";",
+                          NULL, NULL, NULL) != SQLITE_OK ||
              sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
                 log_debug("sqlite: %s: %s", path, sqlite3_errmsg(s->db));
                 spool_free(s);

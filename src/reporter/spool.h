@@ -13,6 +13,7 @@
 
 #define SPOOL_FILE "nftjail.db"
 #define SPOOL_MAX_PENDING 10000
+#define SPOOL_WAL_LIMIT 4194304 /* bytes: store.h's STORE_WAL_LIMIT, the same file */
 
 typedef struct Spool Spool;
 
@@ -46,8 +47,8 @@ const char *spool_stat_to_string(SpoolStat s);
 int spool_open(const char *dir, bool read_only, Spool **ret);
 Spool *spool_free(Spool *s);
 /* WAL pages after which a commit on this connection checkpoints (fsync) itself (SQLite's default
- * 1000). The main thread sets a high value so that the reporter thread's commits do the
- * checkpoints, off the ban path; the high value is only a backstop when that thread is stuck. */
+ * 1000). The main thread sets 0 (never): the daemon's checkpoint thread does them, off the ban path
+ * (store.h, StoreCheckpointer). Every writing connection has journal_size_limit SPOOL_WAL_LIMIT. */
 int spool_set_autocheckpoint(Spool *s, int pages);
 
 /* Inserts r and sets r->id. When more than SPOOL_MAX_PENDING are pending the oldest are deleted;

@@ -15,6 +15,10 @@ STATEDIR/requests.jsonl. What it answers is read, per request, from STATEDIR/mod
   503              503 Service Unavailable
   hang             no answer until the mode changes; then the connection is closed unanswered
   drop             the connection is closed without an answer
+  delay SECONDS    answered as success after SECONDS; logged twice: "delayed" when it arrives,
+                   then with its answer
+Keys: KEY, and any in STATEDIR/keys (one a line, read per request); each request logs key_n, the
+line of its key (0: KEY, 1: the first of STATEDIR/keys).
 STATEDIR/ready is written once the socket listens.
 """
 import json
@@ -68,7 +72,15 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, {"errors": [e]}, headers)
 
     def common(self, entry):
-        entry["key_ok"] = self.headers.get("Key") == KEY
+        keys = [KEY]
+        try:
+            with open(os.path.join(DIR, "keys")) as f:
+                keys += [l.strip() for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
+        k = self.headers.get("Key")
+        entry["key_n"] = keys.index(k) if k in keys else None
+        entry["key_ok"] = k in keys
         entry["accept"] = self.headers.get("Accept")
         entry["user_agent"] = self.headers.get("User-Agent")
         if not entry["key_ok"]:
@@ -124,6 +136,11 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.05)
             self.close_connection = True
             return
+        if m.startswith("delay "):
+            entry["result"] = "delayed"
+            log(dict(entry))
+            time.sleep(float(m.split()[1]))
+            entry["t_answer"] = time.time()
         if m == "drop":
             entry["result"] = "drop"
             log(entry)

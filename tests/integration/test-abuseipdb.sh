@@ -11,12 +11,8 @@ rig_enter "$@"
 
 PORT=18443
 KEY=f00dfeedc0ffee5ecret0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab
-SRV=$RIG_TMP/abuseipdb
-mkdir -p "$SRV"
-"$RIG_PY" "$RIG_LIBDIR/fake_abuseipdb.py" $PORT "$KEY" "$SRV" 2>>"$RIG_TMP/abuseipdb.log" &
-_rig_track_pid $!
-rig_wait_until 10 test -e "$SRV/ready"
-mode() { echo "$1" >"$SRV/mode"; }
+. "$(dirname "$0")/fake-abuseipdb-lib.sh"
+fake_abuseipdb_start $PORT "$KEY"
 
 rig_conf_dir
 umask 077
@@ -68,21 +64,6 @@ CONF
 rig_start_daemon --log-target journal
 DPID=$RIG_DAEMON_PID
 
-requests() { # requests IP [RESULT]: number of logged POSTs for IP (with that result)
-	"$RIG_PY" - "$SRV/requests.jsonl" "$1" "${2:-}" <<'PY'
-import json, sys
-n = 0
-try:
-    for l in open(sys.argv[1]):
-        e = json.loads(l)
-        if e["method"] == "POST" and e["form"].get("ip") == sys.argv[2] and (not sys.argv[3] or str(e["result"]) == sys.argv[3]):
-            n += 1
-except FileNotFoundError:
-    pass
-print(n)
-PY
-}
-has_requests() { [ "$(requests "$@")" -ge 1 ]; }
 # not rig_nft_has: its grep -q may close the pipe before nftq.py is done (SIGPIPE under pipefail)
 banned() { rig_nft_elements v4_port | grep -E "^$1 " >/dev/null; }
 fail3() { for i in 1 2 3; do rig_log ssh.service sshd "$1"; done; }
@@ -249,7 +230,8 @@ grep -qa "$KEY" /proc/$DPID/cmdline /proc/$DPID/environ && fail "the key is in /
 mode hang
 fail3 "Failed password for root from 192.0.2.81 port 40022 ssh2"
 rig_wait_until 10 has_requests 192.0.2.81 hang
-# a reload restarts the reporter (new keys, url): the hung transfer is aborted, the report waits
+# a reload hands the running reporter its settings (new keys, url) and waits for nothing: the
+# hung transfer goes on (test-abuseipdb-reload.sh); SIGTERM then aborts it, the report waits
 kill -HUP "$DPID"
 rig_wait_until 10 rig_journal_has _PID=$DPID MESSAGE="AbuseIPDB: reporting to http://127.0.0.1:$PORT/api/v2 (daily quota 1000); 1 report(s) pending"
 rig_wait_until 10 rig_journal_has _PID=$DPID MESSAGE_ID=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b08

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,6 +35,14 @@ static int collect(const StoreBan *b, void *userdata) {
         assert_true(s->n < 8);
         snprintf(s->line[s->n++], sizeof s->line[0], "%s %s/%u %lld %lld %u", b->jail, addr_to_string(&b->addr, as, sizeof as),
                  b->prefixlen, (long long) b->start, b->end == STORE_PERMANENT ? -1LL : (long long) b->end, b->failures);
+        return 0;
+}
+
+static int collect_count(const StoreBan *b, void *userdata) {
+        Seen *s = userdata;
+
+        (void) b;
+        s->n++;
         return 0;
 }
 
@@ -282,11 +291,87 @@ static void test_store_meta(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+static off_t wal_size(const char *d) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof path, "%s/%s-wal", d, STORE_FILE);
+        return stat(path, &st) < 0 ? 0 : st.st_size;
+}
+
+/* n bans of 2001:db8::/32, one transaction each (as the flush commits one ban): each leaves
+ * several pages in the WAL (the row, two indexes, the meta trigger) */
+static void add_bans(Store *s, int from, int n) {
+        for (int i = from; i < from + n; i++) {
+                Addr a = { .family = AF_INET6, .bytes = { 0x20, 0x01, 0x0d, 0xb8, (uint8_t) (i >> 8), (uint8_t) i, 0, 0,
+                                                          0, 0, 0, 0, 0, 0, 0, 1 } };
+                assert_int_equal(store_begin(s, false), 0);
+                assert_int_equal(store_failures_forget(s, "sshd", &a), 0);
+                assert_int_equal(store_add(s, &(StoreBan) { .jail = "sshd", .addr = a, .prefixlen = 64, .start = 10,
+                                                             .end = 4000000000, .failures = 5,
+                                                             .evidence = "Failed password for root" }), 0);
+                assert_int_equal(store_commit(s), 0);
+        }
+}
+
+/* No checkpoint runs inside the store's commits (the WAL grows past SQLite's 1000 pages when no
+ * checkpointer runs); with the checkpointer hooked, the WAL stays bounded while the commits go
+ * on and is emptied once they stop; every ban is there, also after the database is closed and
+ * opened again. */
+static void test_store_checkpointer(void **state) {
+        char d[] = "/tmp/test-store-XXXXXX", cmd[128];
+        StoreCheckpointer *c = NULL;
+        StoreCheckpointStats st;
+        Store *s = NULL;
+        off_t max = 0;
+        Seen seen = {};
+
+        assert_non_null(mkdtemp(d));
+        assert_int_equal(store_open(d, &s), 0);
+        add_bans(s, 0, 1500);
+        /* 1000 pages of 4 KiB: SQLite's automatic checkpoint would have started the WAL over */
+        assert_true(wal_size(d) > 1000 * 4096);
+
+        assert_int_equal(store_checkpointer_start(d, 3600 * USEC_PER_SEC, &c), 0); /* rounds when woken only */
+        store_set_checkpointer(s, c);
+        for (int k = 0; k < 6; k++) {
+                add_bans(s, 1500 + k * 500, 500);
+                max = MAX(max, wal_size(d));
+        }
+        assert_int_equal(store_checkpointer_sync(c), 0);
+        /* a writer starts the WAL over once it is copied; journal_size_limit trims it then */
+        add_bans(s, 4500, 1);
+        assert_true(wal_size(d) <= STORE_WAL_MAX + 1000 * 4096);
+        /* idle: copied and no new frame since the last round, so emptied */
+        assert_int_equal(store_checkpointer_sync(c), 0);
+        assert_int_equal(store_checkpointer_sync(c), 0);
+        assert_int_equal(wal_size(d), 0);
+        store_checkpointer_stats(c, &st);
+        print_message("WAL at most %lld bytes during 3000 commits; %llu rounds, %llu copied, %llu truncated\n",
+                      (long long) max, (unsigned long long) st.rounds, (unsigned long long) st.passive,
+                      (unsigned long long) st.truncated);
+        assert_true(st.truncated >= 1);
+        store_set_checkpointer(s, NULL);
+        c = store_checkpointer_stop(c);
+        assert_null(c);
+        assert_int_equal(store_count(s, NULL, &(Addr) { .family = AF_INET6, .bytes = { 0x20, 0x01, 0x0d, 0xb8, 0x11, 0x94, 0, 0,
+                                                                                          0, 0, 0, 0, 0, 0, 0, 1 } }), 1);
+        store_free(s);
+
+        assert_int_equal(store_open(d, &s), 0);
+        assert_int_equal(store_foreach_live(s, 20, collect_count, &seen), 0);
+        assert_int_equal(seen.n, 4501);
+        store_free(s);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_store_schema),
                 cmocka_unit_test(test_store_meta),
+                cmocka_unit_test(test_store_checkpointer),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
