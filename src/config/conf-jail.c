@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -258,6 +259,33 @@ finish:
         return r;
 }
 
+/* The files a syslog daemon (rsyslog, syslog-ng) writes from /dev/log on the usual layouts
+ * (Debian's auth.log, syslog, daemon.log, mail.log, user.log; RHEL's secure, messages, maillog):
+ * any local user can send it a line with any facility and tag. */
+static const char *const syslog_files[] = {
+        "/var/log/auth.log", "/var/log/secure",   "/var/log/syslog",  "/var/log/messages",
+        "/var/log/daemon.log", "/var/log/mail.log", "/var/log/maillog", "/var/log/user.log",
+};
+
+/* A logpath (a path or a glob) that reads one of syslog_files while the jail has a journal match
+ * for the same service, its own or its filter's: a warning, as the files may be what the host
+ * has (no journal, or a journal the admin does not keep). */
+static int logpath_syslog_diag(const JailConf *j, ConfDiags *d, const VLine *v, const char *logpath) {
+        char qb[256];
+
+        if (j->backend == BACKEND_SYSTEMD || !j->journalmatch)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(syslog_files); i++)
+                if (fnmatch(logpath, syslog_files[i], FNM_PATHNAME | FNM_PERIOD) == 0)
+                        return ini_diag(d, v->file, v->line, false,
+                                        "jail '%s': logpath '%s' reads the syslog file %s, where any local user can "
+                                        "write lines (logger -p auth.info -t 'sshd[1]' ...) that ban any address; the "
+                                        "journal records who sent each line: use backend = systemd (the jail's "
+                                        "journalmatch), and keep management networks in ignoreip",
+                                        j->name, q(logpath, qb, sizeof qb), syslog_files[i]);
+        return 0;
+}
+
 static int jail_logpath(JailConf *j, Scope *sc, ConfDiags *d) {
         VLines l = {};
         int r;
@@ -276,6 +304,8 @@ static int jail_logpath(JailConf *j, Scope *sc, ConfDiags *d) {
                         if (STR_IN_SET(t, "head", "tail"))
                                 continue;
                         r = strv_extend(&j->logpath, t);
+                        if (r >= 0)
+                                r = logpath_syslog_diag(j, d, &l.v[i], t);
                 }
         }
         vlines_done(&l);

@@ -22,7 +22,7 @@
 #   rig_poll T CMD... / rig_wait_until T CMD...   bounded 50 ms polling (status / fail)
 #   rig_on_exit CMD                 extra teardown
 #   rig_log UNIT COMM [UID] MSG     line with trusted _SYSTEMD_UNIT/_COMM/_UID; RIG_LAST_LOG_PID
-#   rig_log_untrusted TAG MSG       forged line from plain logger, no unit
+#   rig_log_untrusted TAG MSG [UID] forged line from plain logger, no unit
 #   rig_journal_json [MATCH...] / rig_journal_has MATCH... / rig_journal_field PID FIELD
 #   rig_host_mount_exec CMD...      read-only look at the host's files (isolation checks)
 #   rig_tmpfs DIR                   a private tmpfs over DIR (e.g. /var/log for log-file tests)
@@ -330,6 +330,11 @@ _rig_start_journald() {
 		fi
 	done
 
+	# A datagram socket queues net.unix.max_dgram_qlen datagrams (read when the socket is made),
+	# and a new network namespace starts at the kernel's 10: systemd's sysctl.d/50-default.conf
+	# sets 512 on a host. Without it an 11th sender blocks in send() while journald is busy or
+	# stopped, and a burst of senders that exit at once cannot be made here.
+	sysctl -qw net.unix.max_dgram_qlen=512 || fail "rig: cannot set net.unix.max_dgram_qlen in our netns"
 	# SYSTEMD_LOG_TARGET=console: journald's own messages go to our log file
 	# instead of /dev/kmsg, which is not namespaced.
 	SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info \
@@ -461,13 +466,14 @@ rig_log_bulk() {
 	wait "$pid" || true
 }
 
-# rig_log_untrusted TAG MESSAGE: log "TAG[PID]: MESSAGE" with the plain
-# /usr/bin/logger (_COMM=logger) from the test's own cgroup (no unit): a
-# forged line that only claims to come from TAG.
+# rig_log_untrusted TAG MESSAGE [UID]: log "TAG[PID]: MESSAGE" with the plain
+# /usr/bin/logger (_COMM=logger) from the test's own cgroup (no unit), as UID
+# (default 0): a forged line that only claims to come from TAG.
 rig_log_untrusted() {
 	_rig_require_inside rig_log_untrusted
-	[ $# = 2 ] || fail "usage: rig_log_untrusted TAG MESSAGE"
-	_rig_logger_run "" 0 "$(command -v logger)" "$1" "$2"
+	[ $# = 2 ] || [ $# = 3 ] || fail "usage: rig_log_untrusted TAG MESSAGE [UID]"
+	[[ "${3:-0}" =~ ^[0-9]+$ ]] || fail "rig_log_untrusted: bad uid '$3'"
+	_rig_logger_run "" "${3:-0}" "$(command -v logger)" "$1" "$2"
 }
 
 # rig_journal_json [MATCH...]: the private journal as JSON lines.

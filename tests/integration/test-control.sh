@@ -50,7 +50,7 @@ j = d["jails"][0]
 assert j["lines"] == 0 and j["failures_total"] == 0 and j["failures_current"] == 0 and j["bans_total"] == 0, j
 assert d["bans_total"] == 0
 s = j["sources"]
-assert len(s) == 1 and s[0]["type"] == "journal" and "_SYSTEMD_UNIT=ssh.service" in s[0]["match"], s
+assert len(s) == 1 and s[0]["type"] == "journal" and "SYSLOG_IDENTIFIER=sshd _UID=0" in s[0]["match"], s
 '
 rig_ctl status | grep -q '^Jail list: sshd$' || fail "human status"
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The sshd jail end to end: entries with journald's trusted fields (sshd and sshd-session in
 # ssh.service) -> filter -> counter -> element in the kernel set; IPv6; what must never be
-# banned: forged lines (logger -t sshd from a non-sshd process), ignoreip, loopback, addresses
-# injected through the user name.
+# banned: forged lines (logger -t sshd from a local user, a copy of logger named sshd run by a
+# user in ssh.service), ignoreip, loopback, addresses injected through the user name.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
@@ -49,11 +49,11 @@ fail3 ssh.service sshd-session "Invalid user admin from 2001:db8::66 port 40100"
 rig_wait_until 10 banned 2001:db8::66 v6_port
 rig_connect 2001:db8::1 22 && fail "banned IPv6 attacker still reaches port 22"
 
-# 3. never banned: a forged line from a non-sshd process, ignoreip, loopback, an address
+# 3. never banned: a forged line from a local user's logger -t sshd, ignoreip, loopback, an address
 #    injected through the user name. Each gets maxretry+ lines; then a sentinel address is banned
 #    through the same journal, so every line before it has been read when we check.
 for i in 1 2 3 4; do
-	rig_log_untrusted sshd "Failed password for root from 203.0.113.77 port 22 ssh2"
+	rig_log_untrusted sshd "Failed password for root from 203.0.113.77 port 22 ssh2" 1000
 	rig_log ssh.service sshd "Failed password for root from 198.51.100.7 port 22 ssh2"
 	rig_log ssh.service sshd "Failed password for root from 127.0.0.1 port 22 ssh2"
 	rig_log ssh.service sshd "Failed password for root from ::1 port 22 ssh2"

@@ -836,8 +836,10 @@ static void test_bad_values(void **state) {
         assert_diag(&d, "unknown option 'bogus', ignoring", "jail.local", 10, false);
         assert_null(find_diag(&d, "my_helper"));
         assert_diag(&d, "option 'ignorecommand' is not supported, ignoring", "jail.local", 13, false);
+        /* the unknown backend falls back to auto, which reads the sshd jail's logpath */
+        assert_non_null(find_diag(&d, "jail 'sshd': logpath '/var/log/auth.log' reads the syslog file"));
         assert_int_equal(d.n_errors, 7);
-        assert_int_equal(d.n, 9);
+        assert_int_equal(d.n, 10);
         conf_diags_done(&d);
 }
 
@@ -1015,10 +1017,12 @@ static void test_journalmatch_forgeable(void **state) {
         config_free(c);
         conf_diags_done(&d);
 
-        /* a jail that reads files does not use the journal's match */
+        /* a jail that reads files does not use the journal's match (but is told that its syslog file is
+         * forgeable too) */
         write_file("jail.local", "[f2b]\nenabled = true\nlogpath = /var/log/auth.log\n");
         c = load_ok(&d);
-        assert_int_equal(d.n, 0);
+        assert_diag(&d, "jail 'f2b': logpath '/var/log/auth.log' reads the syslog file", "jail.local", 3, false);
+        assert_int_equal(d.n, 1);
         config_free(c);
         conf_diags_done(&d);
 }
@@ -1079,6 +1083,33 @@ static void test_load_warnings(void **state) {
         write_file("jail.local", "[nojm]\nenabled = true\nlogpath = /var/log/app.log\n");
         c = load_ok(&d);
         assert_int_equal(d.n, 0);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
+/* A file jail that reads a syslog file (path or glob) while it has a journal match for the same
+ * service gets a warning at the logpath's line: any local user writes into those files. Not for
+ * other files, a jail without a journalmatch, or a journal jail. */
+static void test_logpath_syslog_warning(void **state) {
+        ConfDiags d = {};
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[sshd]\nbackend = polling\nlogpath = /var/log/auth.log\n"
+                                 "[proxmox]\nenabled = true\nlogpath = /var/log/app.log\n  /var/log/daemon.lo?\n"
+                                 "[plain]\nenabled = true\nfilter = f1\nlogpath = /var/log/messages\n"
+                                 "[both]\nenabled = true\nfilter = proxmox\nbackend = systemd\nlogpath = /var/log/syslog\n");
+        c = load_ok(&d);
+        assert_diag_is(&d, "jail 'sshd': logpath '/var/log/auth.log' reads the syslog file /var/log/auth.log, where any "
+                           "local user can write lines (logger -p auth.info -t 'sshd[1]' ...) that ban any address; the "
+                           "journal records who sent each line: use backend = systemd (the jail's journalmatch), and "
+                           "keep management networks in ignoreip", "jail.local", 3, false);
+        assert_diag_is(&d, "jail 'proxmox': logpath '/var/log/daemon.lo?' reads the syslog file /var/log/daemon.log, "
+                           "where any local user can write lines (logger -p auth.info -t 'sshd[1]' ...) that ban any "
+                           "address; the journal records who sent each line: use backend = systemd (the jail's "
+                           "journalmatch), and keep management networks in ignoreip", "jail.local", 7, false);
+        assert_int_equal(d.n, 2);
+        assert_int_equal(d.n_errors, 0);
         config_free(c);
         conf_diags_done(&d);
 }
@@ -1383,6 +1414,7 @@ int main(void) {
                 T(test_journalmatch_forgeable),
                 T(test_value_origins),
                 T(test_load_warnings),
+                T(test_logpath_syslog_warning),
                 T(test_ignoreip),
                 T(test_actions),
                 T(test_daemon_conf),
