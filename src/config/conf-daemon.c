@@ -183,9 +183,14 @@ int daemon_conf_load(Config *c, ConfDiags *d) {
         if (r > 0) {
                 int64_t v;
 
-                if (parse_duration_sec(s, &v) < 0 || v <= 0) {
-                        r = ini_diag(d, w.file, w.line, true, "'dbpurgeage': '%s' is not a positive time span (e.g. 1d, 1w)",
-                                     q(s, qb, sizeof qb));
+                r = conf_parse_span(s, &v);
+                if (r < 0 || v <= 0) {
+                        if (r == -ERANGE)
+                                r = ini_diag(d, w.file, w.line, true, CONF_SPAN_TOO_LONG, "dbpurgeage", q(s, qb, sizeof qb),
+                                             NFTJAIL_BANTIME_MAX_SEC, NFT_TIMEOUT_MSEC_LIMIT);
+                        else
+                                r = ini_diag(d, w.file, w.line, true, "'dbpurgeage': '%s' is not a positive time span (e.g. 1d, 1w)",
+                                             q(s, qb, sizeof qb));
                         if (r < 0)
                                 return r;
                 } else

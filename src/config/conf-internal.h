@@ -14,6 +14,7 @@
  *   conf.c         config_load(), diagnostics, backend names */
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -77,6 +78,25 @@ static inline int parse_uint(const char *s, unsigned long max, unsigned long *re
         *ret = v;
         return 0;
 }
+
+/* A time span of the configuration: parse_duration_sec(), and no longer than the kernel takes
+ * for an element timeout (NFTJAIL_BANTIME_MAX_SEC), whatever the option, so that every consumer
+ * may multiply it into ms or usec. Returns 0 (negative values as written), -EINVAL (not a time
+ * span) or -ERANGE (too long, with CONF_SPAN_TOO_LONG as the message). */
+static inline int conf_parse_span(const char *s, int64_t *ret) {
+        int64_t v;
+        int r = parse_duration_sec(s, &v);
+
+        if (r < 0)
+                return r == -ERANGE ? r : -EINVAL;
+        if (v > NFTJAIL_BANTIME_MAX_SEC)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+/* with the option's name and value */
+#define CONF_SPAN_TOO_LONG "'%s': '%s' is too long: at most %" PRId64 " seconds (about 584 years), as nf_tables " \
+                           "refuses a timeout of %" PRIu64 " ms or more"
 
 /* Values can hold any bytes an admin typed: quote them shortened for messages. */
 static inline const char *q(const char *s, char *buf, size_t len) {

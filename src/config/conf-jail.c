@@ -59,7 +59,12 @@ static int jail_time(Scope *sc, ConfDiags *d, const char *key, int64_t def, bool
         r = scope_get_str(sc, d, key, &s, &w);
         if (r <= 0)
                 return r;
-        r = parse_duration_sec(s, &v);
+        r = conf_parse_span(s, &v);
+        if (r == -ERANGE) {
+                r = ini_diag(d, w.file, w.line, true, CONF_SPAN_TOO_LONG, key, q(s, qb, sizeof qb), NFTJAIL_BANTIME_MAX_SEC,
+                             NFT_TIMEOUT_MSEC_LIMIT);
+                return r < 0 ? r : -EINVAL;
+        }
         if (r < 0 || v == 0 || (!allow_neg && v < 0)) {
                 r = ini_diag(d, w.file, w.line, true, "'%s': '%s' is not a %stime span (e.g. 600, 10m, 1h30m, 1d%s)", key,
                              q(s, qb, sizeof qb), allow_neg ? "" : "positive ", allow_neg ? ", -1 = permanent" : "");
@@ -299,6 +304,31 @@ static int jail_logencoding(JailConf *j, Scope *sc, ConfDiags *d) {
         return 0;
 }
 
+typedef struct JmForge {
+        ConfDiags *d;
+        const JailConf *jail;
+        const char *file;
+        unsigned line;
+} JmForge;
+
+/* An alternative of a journal jail's journalmatch that any local user can satisfy: fail2ban's
+ * own "_SYSTEMD_UNIT=sshd.service + _COMM=sshd" lets a user who runs a copy of logger named sshd
+ * ban any address. An error, as a copied-over file that cannot work safely fails with a message
+ * naming its line; journalmatch_forgeable = true keeps it, as a warning that test-config shows. */
+static int jm_forgeable_diag(const char *alt, const char *why, void *u) {
+        JmForge *f = u;
+        char qb[256], qb2[256];
+
+        if (f->jail->journalmatch_forgeable)
+                return ini_diag(f->d, f->file, f->line, false, "jail '%s': 'journalmatch': '%s' is forgeable by any local "
+                                "user, accepted as journalmatch_forgeable = true: it has no _UID= term, and %s",
+                                f->jail->name, q(alt, qb, sizeof qb), why);
+        return ini_diag(f->d, f->file, f->line, true, "jail '%s': 'journalmatch': '%s' is forgeable by any local user: it "
+                        "has no _UID= term, and %s; pair it with the uid of the service's sender ('%s _UID=0' for a "
+                        "root daemon), or set journalmatch_forgeable = true in the jail to accept it",
+                        f->jail->name, q(alt, qb, sizeof qb), why, q(alt, qb2, sizeof qb2));
+}
+
 static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiags *d, bool *ret_enabled) {
         _cleanup_free_ char *enabled = NULL, *filter = NULL, *backend = NULL, *port = NULL,
                             *protocol = NULL, *maxretry = NULL, *jm_file = NULL;
@@ -437,8 +467,17 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
                         goto fail;
         }
         /* a jail that reads files never uses its journalmatch (a filter may have one for others) */
+        r = scope_get_bool(&sc, d, "journalmatch_forgeable", &j.journalmatch_forgeable);
+        if (r < 0)
+                goto fail;
         if (!jail_reads_files(&j) && journal_match_validate(j.journalmatch, err, sizeof err) < 0) {
                 r = ini_diag(d, jm_file, jm_line, true, "jail '%s': 'journalmatch': %s", j.name, err);
+                if (r < 0)
+                        goto fail;
+        } else if (!jail_reads_files(&j) && j.journalmatch) {
+                JmForge f = { .d = d, .jail = &j, .file = jm_file, .line = jm_line };
+
+                r = journal_match_forgeable(j.journalmatch, jm_forgeable_diag, &f);
                 if (r < 0)
                         goto fail;
         } else if (!jail_reads_files(&j) && !j.journalmatch) {

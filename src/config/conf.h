@@ -73,7 +73,9 @@ typedef struct JailConf {
         unsigned line;
         FilterConf filter;
         Backend backend;
-        char *journalmatch;     /* effective: jail's own, else the filter's; NULL = none */
+        char *journalmatch;     /* effective: jail's own, else the filter's; NULL = none. For a journal
+                                 * jail every alternative has a _UID= term, unless journalmatch_forgeable */
+        bool journalmatch_forgeable; /* the admin accepts alternatives without _UID= (warned at load) */
         char **logpath;         /* NULL-terminated, may be empty */
         bool latin1;            /* logencoding = latin-1 (else UTF-8/ASCII: lines as they are) */
         char *logtimezone;      /* as written, NULL when unset; checked by date_pattern_new() */

@@ -179,21 +179,26 @@ static double parse_term(Parser *p) {
         double v = parse_unary(p);
 
         for (;;) {
-                if (eat(p, "*"))
-                        v = check(p, v * parse_unary(p));
-                else if (eat(p, "//") || eat(p, "/") || eat(p, "%")) {
-                        char op = p->s[p->pos - 1], op2 = p->s[p->pos - 2];
-                        double d = parse_unary(p);
-                        if (d == 0)
-                                return fail(p, -EDOM, "division by zero");
-                        if (op == '%')
-                                v = v - d * floor(v / d);
-                        else if (op2 == '/')
-                                v = floor(v / d);
-                        else
-                                v = v / d;
-                } else
+                /* the operator is the one eat() took, never the text before pos: in "/2" the
+                 * operand before "/" failed to parse, pos is 1, and pos - 2 is before the formula */
+                char op = eat(p, "*") ? '*' : eat(p, "//") ? 'f' : eat(p, "/") ? '/' : eat(p, "%") ? '%' : 0;
+                double d;
+
+                if (!op)
                         return v;
+                d = parse_unary(p);
+                if (op == '*') {
+                        v = check(p, v * d);
+                        continue;
+                }
+                if (d == 0)
+                        return fail(p, -EDOM, "division by zero");
+                if (op == '%')
+                        v = v - d * floor(v / d);
+                else if (op == 'f')
+                        v = floor(v / d);
+                else
+                        v = v / d;
         }
 }
 
@@ -336,7 +341,7 @@ int64_t increment_bantime(const BanIncrement *inc, int64_t bantime, unsigned cou
                 t += rnd * (double) inc->rndtime_sec;
         if (!(t >= 1))
                 t = 1;
-        if (t > 1e15) /* about 31 million years: the kernel timeout is in ms, in a u64 */
-                t = 1e15;
+        if (t > (double) NFTJAIL_BANTIME_MAX_SEC) /* the kernel refuses a longer element timeout */
+                t = (double) NFTJAIL_BANTIME_MAX_SEC;
         return (int64_t) t;
 }

@@ -26,5 +26,6 @@ int increment_formula_check(const char *formula, size_t *reterr_offset, const ch
 
 /* The ban time, in seconds, of a ban of an address banned count times before (in this jail, or
  * in all with overalljails). bantime < 0 (permanent) stays permanent. rnd: a random number in
- * [0, 1) for bantime.rndtime. Never below bantime, never above maxtime (when set). */
+ * [0, 1) for bantime.rndtime. Never below bantime, never above maxtime (when set), never above
+ * NFTJAIL_BANTIME_MAX_SEC (rndtime included), so that the result is always a bantime_valid() one. */
 int64_t increment_bantime(const BanIncrement *inc, int64_t bantime, unsigned count, double rnd);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,11 @@
 
 #include "log.h"
 
-static int max_level = LOG_INFO;
+/* Set by the main thread (start, reload), read by every thread that logs (the reporter too).
+ * Relaxed is enough: the level publishes no other data, so a thread needs no ordering with
+ * anything else, only a value that is not torn; a line logged by the old level just after a
+ * reload is as good as one logged just before it. */
+static atomic_int max_level = LOG_INFO;
 static bool to_journal;
 static LogTarget target = LOG_TARGET_AUTO;
 static __thread LogCaptureFn capture_fn;
@@ -57,11 +62,11 @@ void log_open(void) {
 }
 
 void log_set_max_level(int level) {
-        max_level = level;
+        atomic_store_explicit(&max_level, level, memory_order_relaxed);
 }
 
 int log_get_max_level(void) {
-        return max_level;
+        return atomic_load_explicit(&max_level, memory_order_relaxed);
 }
 
 int log_level_from_string(const char *s) {
@@ -135,7 +140,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         va_list ap;
         int r;
 
-        if (level > max_level)
+        if (level > log_get_max_level())
                 return error == 0 ? 0 : -abs(error);
         va_start(ap, format);
         r = log_format(level, error, NULL, NULL, format, ap);
@@ -147,7 +152,7 @@ int log_event(int level, int error, const char *message_id, const char *const *f
         va_list ap;
         int r;
 
-        if (level > max_level)
+        if (level > log_get_max_level())
                 return error == 0 ? 0 : -abs(error);
         va_start(ap, format);
         r = log_format(level, error, message_id, fields, format, ap);

@@ -32,7 +32,7 @@ CONF
 cat >"$RIG_CONF/filter.d/bulk.conf" <<'CONF'
 [Definition]
 failregex = bulk failure from <HOST>$
-journalmatch = SYSLOG_IDENTIFIER=bulktest
+journalmatch = SYSLOG_IDENTIFIER=bulktest _UID=0
 CONF
 # sshd: the fail2ban action line with an inline key (in a world-readable file: a warning);
 # sshd-alt: the same lines on another port and maxretry 4, so it bans the same address just after;

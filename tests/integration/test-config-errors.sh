@@ -63,7 +63,7 @@ check_bad "hostname in ignoreip" "jail\.local:2:" "bastion\.example\.org"
 # 2. a bad regex: file, line and PCRE2's offset
 fresh
 printf '[Definition]\nfailregex = ^ok from <HOST>$\n            ^broken( from <HOST>$\n' >"$tmp/conf/filter.d/broken.conf"
-printf '[broken]\nenabled = true\nfilter = broken\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=x.service\n' >"$tmp/conf/jail.d/broken.local"
+printf '[broken]\nenabled = true\nfilter = broken\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=x.service _UID=0\n' >"$tmp/conf/jail.d/broken.local"
 check_bad "bad regex" "broken\.conf:3" "offset"
 
 # 3. a missing include
@@ -93,6 +93,37 @@ fresh
 printf '[Definition]\nfailregex = ^x <HOST>$\n\njournalmatch = _COMM=app +\n' >"$tmp/conf/filter.d/jm.conf"
 printf '[jm]\nenabled = true\nfilter = jm\nbackend = systemd\n' >"$tmp/conf/jail.d/jm.local"
 check_bad "bad journalmatch of a filter" "jm\.conf:4: .*journalmatch"
+
+# the kernel refuses an element timeout of 18446744073709 ms or more: so does the configuration
+fresh
+printf '[sshd]\nenabled = true\nbantime = 600y\n' >"$tmp/conf/jail.local"
+check_bad "bantime past the kernel's limit" \
+	"jail\.local:3: .*'bantime': '600y' is too long: at most 18446744073 seconds \(about 584 years\), as nf_tables refuses a timeout of 18446744073709 ms or more"
+fresh
+printf '[sshd]\nenabled = true\nbantime.increment = true\nbantime.maxtime = 18446744074\nfindtime = 18446744073709552\n' >"$tmp/conf/jail.local"
+check_bad "bantime.maxtime and findtime past the kernel's limit" "jail\.local:4: .*'bantime\.maxtime': '18446744074' is too long" \
+	"jail\.local:5: .*'findtime': '18446744073709552' is too long"
+fresh
+printf '[Definition]\nnft_file = %s\ndbpurgeage = 99999999999999999999\n' "$SRCDIR/nft/nftjail.nft" >"$tmp/conf/nftjail.local"
+check_bad "dbpurgeage past the limit" "nftjail\.local:3: .*'dbpurgeage': '99999999999999999999' is too long"
+
+# a journal match that any local user can satisfy: fail2ban's own sshd journalmatch, copied over
+fresh
+printf '[Definition]\nfailregex = ^Failed password for .* from <HOST>\njournalmatch = _SYSTEMD_UNIT=sshd.service + _COMM=sshd\n' \
+	>"$tmp/conf/filter.d/f2b-sshd.conf"
+printf '[f2b]\nenabled = true\nfilter = f2b-sshd\nbackend = systemd\n' >"$tmp/conf/jail.d/f2b.local"
+check_bad "forgeable journalmatch" \
+	"f2b-sshd\.conf:3: .*jail 'f2b': 'journalmatch': '_SYSTEMD_UNIT=sshd\.service' is forgeable by any local user: it has no _UID= term" \
+	"f2b-sshd\.conf:3: .*jail 'f2b': 'journalmatch': '_COMM=sshd' is forgeable by any local user: it has no _UID= term, and _COMM is the process name" \
+	"'_COMM=sshd _UID=0' for a root daemon" "journalmatch_forgeable = true"
+# accepted knowingly: a warning, the same from both
+printf 'journalmatch_forgeable = true\n' >>"$tmp/conf/jail.d/f2b.local"
+for cmd in "$NFTJAILD --test-config" "$NFTJAIL test-config"; do
+	$cmd --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "journalmatch_forgeable = true: $cmd refused it"; }
+	[ "$(grep -c "warning.*'journalmatch': '_[A-Z_]*=sshd[.a-z]*' is forgeable by any local user, accepted as journalmatch_forgeable = true" "$tmp/err")" = 2 ] ||
+		{ cat "$tmp/err"; fail "journalmatch_forgeable = true: $cmd does not warn of both alternatives"; }
+done
+echo "ok: journalmatch_forgeable = true"
 
 # a limit of the daemon is a limit of the configuration: named where the value is written
 fresh

@@ -169,7 +169,7 @@ rig_daemon_alive || fail "daemon died on a broken reload"
 rig_ctl status --json | J 'assert [j["name"] for j in d["jails"]] == ["sshd"]'
 # a regex that does not compile: found when the jails are built, sent back with file:line too
 printf '[Definition]\nfailregex = ^Failed (unclosed from <HOST>$\n' >"$RIG_CONF/filter.d/badre.conf"
-printf '[badre]\nenabled = true\nfilter = badre\njournalmatch = _COMM=badre\n' >"$RIG_CONF/jail.d/zz-broken.local"
+printf '[badre]\nenabled = true\nfilter = badre\njournalmatch = _COMM=badre _UID=0\n' >"$RIG_CONF/jail.d/zz-broken.local"
 rc=0
 out=$(rig_ctl reload 2>&1) || rc=$?
 [ "$rc" = 1 ] && echo "$out" | grep -q "^$RIG_CONF/filter.d/badre.conf:2: jail 'badre': bad regex at offset" ||

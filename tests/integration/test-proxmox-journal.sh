@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The proxmox jail: three pvedaemon failures ban the address on 443, 80 and 8006 (comment
 # proxmox, timeout 1h); the attacker can no longer connect to 8006 but still reaches 22.
+# Each unit counts only under the uid it logs as: the same lines from a www-data process
+# inside pvedaemon.service are forged and ban nothing, while pveproxy's own uid (33) counts.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
@@ -22,9 +24,18 @@ rig_start_daemon
 
 rig_connect 192.0.2.1 8006 || fail "attacker cannot reach 8006 before the ban"
 for i in 1 2 3; do
+	rig_log pvedaemon.service pvedaemon 33 "authentication failure; rhost=192.0.2.77 user=root@pam msg=forged"
+done
+for i in 1 2 3; do
+	rig_log pveproxy.service pveproxy 33 "authentication failure; rhost=192.0.2.88 user=root@pam msg=Authentication failure"
+done
+for i in 1 2 3; do
 	rig_log pvedaemon.service pvedaemon "authentication failure; rhost=192.0.2.66 user=root@pam msg=Authentication failure"
 done
 rig_wait_until 10 rig_nft_has '^192\.0\.2\.66 tcp 8006 ' v4_port
+# the journal is read in order: the forged lines came before the ones that banned .66
+rig_wait_until 10 rig_nft_has '^192\.0\.2\.88 tcp 8006 ' v4_port
+! rig_nft_has '^192\.0\.2\.77 ' v4_port || fail "a www-data process in pvedaemon.service got 192.0.2.77 banned"
 elements=$(rig_nft_elements v4_port)
 rig_note "$elements"
 for port in 443 80 8006; do

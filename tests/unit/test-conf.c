@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "ini.h"
+#include "journal-match.h"
 
 /* ---- helpers: a config dir per test, files written by the test ---- */
 
@@ -129,7 +130,7 @@ static const char sshd_filter[] =
         "            <mdre-<mode>>\n"                                   /* 18 */
         "            ^100%% sure <HOST>$\n"                             /* 19 */
         "ignoreregex =\n"                                               /* 20 */
-        "journalmatch = _SYSTEMD_UNIT=sshd.service + _COMM=sshd\n";     /* 21 */
+        "journalmatch = _SYSTEMD_UNIT=sshd.service _UID=0 + _COMM=sshd _UID=0\n"; /* 21 */
 
 static const char common_filter[] =
         "[DEFAULT]\n"
@@ -141,7 +142,7 @@ static void write_filters(void) {
         write_file("filter.d/proxmox.conf",
                    "[Definition]\n"
                    "failregex = pvedaemon\\[\\d+\\]: authentication failure; rhost=<HOST>\n"
-                   "journalmatch = _SYSTEMD_UNIT=pvedaemon.service\n");
+                   "journalmatch = _SYSTEMD_UNIT=pvedaemon.service _UID=0\n");
         write_file("filter.d/f1.conf", "[Definition]\nfailregex = ^fail from <HOST>$\n");
 }
 
@@ -552,7 +553,7 @@ static void test_filter_default_mode(void **state) {
         assert_int_equal(f.n_ignoreregex, 0);
         assert_string_equal(f.prefregex.pattern, "^\\s*sshd(?:\\[\\d+\\])?:\\s+<F-CONTENT>.+</F-CONTENT>$");
         assert_int_equal(f.prefregex.line, 11);
-        assert_string_equal(f.journalmatch, "_SYSTEMD_UNIT=sshd.service + _COMM=sshd");
+        assert_string_equal(f.journalmatch, "_SYSTEMD_UNIT=sshd.service _UID=0 + _COMM=sshd _UID=0");
         assert_null(f.datepattern);
         assert_int_equal(f.maxlines, 1);
         filter_conf_done(&f);
@@ -700,7 +701,7 @@ static void test_shipped(void **state) {
         assert_true(j->ignoreself);
         assert_true(j->action_ban);
         assert_false(j->abuseipdb);
-        assert_string_equal(j->journalmatch, "_SYSTEMD_UNIT=sshd.service + _COMM=sshd");
+        assert_string_equal(j->journalmatch, "_SYSTEMD_UNIT=sshd.service _UID=0 + _COMM=sshd _UID=0");
         assert_string_equal(j->logpath[0], "/var/log/auth.log");
         assert_int_equal(j->filter.n_failregex, 3);
         config_free(c);
@@ -735,7 +736,7 @@ static void test_local_overrides(void **state) {
         assert_int_equal(j->ports[0], 443);
         assert_int_equal(j->ports[1], 80);
         assert_int_equal(j->ports[2], 8006);
-        assert_string_equal(j->journalmatch, "_SYSTEMD_UNIT=pvedaemon.service");
+        assert_string_equal(j->journalmatch, "_SYSTEMD_UNIT=pvedaemon.service _UID=0");
         assert_int_equal(c->n_jails, 2);
         assert_string_equal(c->jails[0].name, "sshd"); /* file order */
         config_free(c);
@@ -922,6 +923,102 @@ static void test_journalmatch_checked(void **state) {
         assert_true(jail_reads_files(j));
         assert_string_equal(j->filter.journalmatch_file, path("filter.d/jm.conf"));
         assert_int_equal(j->filter.journalmatch_line, 4);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
+/* Every time span stops at the longest element timeout the kernel takes (18446744073709 ms is
+ * refused with ERANGE): refused at load with the value and its line, whatever the option. */
+static void test_time_kernel_limit(void **state) {
+        ConfDiags d = {};
+        Config *c;
+
+        shipped_setup();
+        write_file("jail.local", "[sshd]\nenabled = true\nbantime = 600y\nfindtime = 18446744073709552\n"
+                                 "bantime.maxtime = 18446744074\nbantime.rndtime = 99999999999999999999\n");
+        write_file("nftjail.local", "[Definition]\ndbpurgeage = 585y\n");
+        load_fail(&d);
+#define TOO_LONG " is too long: at most 18446744073 seconds (about 584 years), as nf_tables refuses a timeout of " \
+                 "18446744073709 ms or more"
+        assert_diag_is(&d, "'bantime': '600y'" TOO_LONG, "jail.local", 3, true);
+        assert_diag_is(&d, "'findtime': '18446744073709552'" TOO_LONG, "jail.local", 4, true);
+        assert_diag_is(&d, "'bantime.maxtime': '18446744074'" TOO_LONG, "jail.local", 5, true);
+        assert_diag_is(&d, "'bantime.rndtime': '99999999999999999999'" TOO_LONG, "jail.local", 6, true);
+        assert_diag_is(&d, "'dbpurgeage': '585y'" TOO_LONG, "nftjail.local", 2, true);
+#undef TOO_LONG
+        assert_int_equal(d.n_errors, 5);
+        conf_diags_done(&d);
+
+        /* the limit itself is a ban time; permanent stays permanent */
+        write_file("jail.local", "[sshd]\nenabled = true\nbantime = 18446744073\nfindtime = 584y\n"
+                                 "[perm]\nenabled = true\nfilter = f1\nlogpath = /var/log/x.log\nbantime = -600y\n");
+        write_file("nftjail.local", "[Definition]\ndbpurgeage = 18446744073s\n");
+        c = load_ok(&d);
+        assert_int_equal(jail(c, "sshd")->bantime_sec, 18446744073);
+        assert_int_equal(jail(c, "sshd")->findtime_sec, 584LL * 31536000);
+        assert_true(jail(c, "perm")->bantime_sec < 0);
+        assert_int_equal(c->dbpurgeage_sec, 18446744073);
+        config_free(c);
+        conf_diags_done(&d);
+}
+
+static int collect_forgeable(const char *alt, const char *why, void *u) {
+        char *out = u;
+
+        snprintf(out + strlen(out), 1024 - strlen(out), "[%s|%s]", alt, why);
+        return 0;
+}
+
+/* A journal jail's match must name the sender's uid in every alternative: what a local user
+ * controls (_COMM, SYSLOG_IDENTIFIER, the unit's cgroup) is not enough alone. */
+static void test_journalmatch_forgeable(void **state) {
+        char out[1024] = "";
+        ConfDiags d = {};
+        Config *c;
+
+        assert_int_equal(journal_match_forgeable("_SYSTEMD_UNIT=a.service _UID=0 + SYSLOG_IDENTIFIER=a _UID=107",
+                                                 collect_forgeable, out), 0);
+        assert_string_equal(out, "");
+        assert_int_equal(journal_match_forgeable("_UID=0 + SYSLOG_IDENTIFIER=x MESSAGE_ID=1 SYSLOG_IDENTIFIER=y + _EXE=/x",
+                                                 collect_forgeable, out), 0);
+        assert_string_equal(out, "[SYSLOG_IDENTIFIER=x MESSAGE_ID=1 SYSLOG_IDENTIFIER=y|SYSLOG_IDENTIFIER is written by the "
+                                 "sender itself; MESSAGE_ID is written by the sender itself][_EXE=/x|_EXE is the process "
+                                 "name, path or command line, chosen by whoever starts a program (a copy of logger named "
+                                 "sshd is enough)]");
+        assert_null(journal_field_forgeable("_UID", 4));
+        assert_string_equal(journal_field_forgeable("_HOSTNAME", 9), "not the sender's user");
+        assert_int_equal(journal_match_forgeable("lowercase=x", collect_forgeable, out), -EINVAL);
+
+        /* fail2ban's sshd journalmatch, copied over: one error per alternative, at its line */
+        shipped_setup();
+        write_file("filter.d/f2b.conf", "[Definition]\nfailregex = ^x <HOST>$\n"
+                                        "journalmatch = _SYSTEMD_UNIT=sshd.service + _COMM=sshd\n");
+        write_file("jail.local", "[f2b]\nenabled = true\nbackend = systemd\n");
+        load_fail(&d);
+        assert_diag_is(&d, "jail 'f2b': 'journalmatch': '_COMM=sshd' is forgeable by any local user: it has no _UID= "
+                           "term, and _COMM is the process name, path or command line, chosen by whoever starts a "
+                           "program (a copy of logger named sshd is enough); pair it with the uid of the service's "
+                           "sender ('_COMM=sshd _UID=0' for a root daemon), or set journalmatch_forgeable = true in the "
+                           "jail to accept it", "filter.d/f2b.conf", 3, true);
+        assert_non_null(find_diag(&d, "jail 'f2b': 'journalmatch': '_SYSTEMD_UNIT=sshd.service' is forgeable by any "
+                                      "local user: it has no _UID= term, and _SYSTEMD_UNIT is the sender's cgroup"));
+        assert_int_equal(d.n_errors, 2);
+        conf_diags_done(&d);
+
+        /* accepted knowingly: warnings, and the jail loads */
+        write_file("jail.local", "[f2b]\nenabled = true\nbackend = systemd\njournalmatch_forgeable = yes\n");
+        c = load_ok(&d);
+        assert_true(jail(c, "f2b")->journalmatch_forgeable);
+        assert_diag(&d, "'_COMM=sshd' is forgeable by any local user, accepted as journalmatch_forgeable = true: it "
+                        "has no _UID= term, and _COMM is", "filter.d/f2b.conf", 3, false);
+        assert_int_equal(d.n, 2);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* a jail that reads files does not use the journal's match */
+        write_file("jail.local", "[f2b]\nenabled = true\nlogpath = /var/log/auth.log\n");
+        c = load_ok(&d);
+        assert_int_equal(d.n, 0);
         config_free(c);
         conf_diags_done(&d);
 }
@@ -1132,7 +1229,7 @@ static void test_dump(void **state) {
         assert_non_null(strstr(out, "  bantime: 10m\n"));
         assert_non_null(strstr(out, "  ignoreip: 127.0.0.0/8 ::1/128\n"));
         assert_non_null(strstr(out, "  nft sets: v4_port v6_port_128 v6_port_64 v6_port\n"));
-        assert_non_null(strstr(out, "  journalmatch: _SYSTEMD_UNIT=sshd.service + _COMM=sshd\n"));
+        assert_non_null(strstr(out, "  journalmatch: _SYSTEMD_UNIT=sshd.service _UID=0 + _COMM=sshd _UID=0\n"));
         free(out);
         config_free(c);
         conf_diags_done(&d);
@@ -1282,6 +1379,8 @@ int main(void) {
                 T(test_bad_values),
                 T(test_jail_limits),
                 T(test_journalmatch_checked),
+                T(test_time_kernel_limit),
+                T(test_journalmatch_forgeable),
                 T(test_value_origins),
                 T(test_load_warnings),
                 T(test_ignoreip),

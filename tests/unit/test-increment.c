@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -66,6 +67,55 @@ static void test_bad_formulas(void **state) {
         assert_int_equal(increment_formula_check(INCREMENT_DEFAULT_FORMULA, &off, &msg), 0);
 }
 
+/* An operator with nothing before it is an error at offset 0, and telling "/" from "//" must not
+ * read before the formula: the copies are exactly as long as the text, as the configuration's
+ * values are, so that ASan sees a read out of them. */
+static void test_leading_operator(void **state) {
+        static const char *const formulas[] = { "/2", "//2", "%2", "*2", " /2", "/" };
+
+        for (size_t i = 0; i < sizeof formulas / sizeof formulas[0]; i++) {
+                char *f = strdup(formulas[i]);
+                const char *msg = NULL;
+                size_t off = 99;
+                double v = -1;
+
+                assert_non_null(f);
+                assert_int_equal(increment_formula_eval(f, 600, 1, 1, &v, &off, &msg), -EINVAL);
+                assert_string_equal(msg, "expected a number, a name or '('");
+                assert_int_equal(off, strspn(f, " "));
+                assert_int_equal(increment_formula_check(f, &off, &msg), -EINVAL);
+                free(f);
+        }
+        assert_true(eval("7 // 2 / 2", 0, 0, 1) == 1.5);
+        assert_true(eval("ban.Time*2//3%5", 10, 0, 1) == 1);
+}
+
+/* A computed ban time never passes what the kernel takes for an element timeout (18446744073709
+ * ms is refused), rndtime included. */
+static void test_bantime_kernel_limit(void **state) {
+        BanIncrement inc = { .enabled = true, .factor = 1 };
+
+        assert_int_equal(NFT_TIMEOUT_MSEC_LIMIT, 18446744073709ULL);
+        assert_int_equal(NFTJAIL_BANTIME_MAX_SEC, 18446744073);
+        assert_true(bantime_valid(NFTJAIL_BANTIME_MAX_SEC));
+        assert_false(bantime_valid(NFTJAIL_BANTIME_MAX_SEC + 1));
+        assert_false(bantime_valid(0));
+        assert_true(bantime_valid(-1));
+        assert_true(bantime_valid(1));
+        /* the default formula: 2^20 * 1e8 s */
+        assert_int_equal(increment_bantime(&inc, 100000000, 25, 0), 18446744073);
+        inc.formula = (char *) "ban.Time * 1000000";
+        assert_int_equal(increment_bantime(&inc, 18446744073, 1, 0), 18446744073);
+        assert_int_equal(increment_bantime(&inc, 18446, 1, 0), 18446000000);
+        inc.formula = NULL;
+        inc.rndtime_sec = 18446744073;
+        assert_int_equal(increment_bantime(&inc, 18446744073, 0, 0.99), 18446744073);
+        inc.rndtime_sec = 0;
+        inc.multipliers = (int64_t[]) { 1000000 };
+        inc.n_multipliers = 1;
+        assert_int_equal(increment_bantime(&inc, 1000000, 0, 0), 18446744073);
+}
+
 static void test_bantime(void **state) {
         BanIncrement inc = { .enabled = true, .factor = 1 };
         int64_t mult[] = { 1, 5, 30, 60 };
@@ -101,9 +151,9 @@ static void test_bantime(void **state) {
         /* a formula below the bantime never shortens it */
         inc.formula = (char *) "ban.Time / 2";
         assert_int_equal(increment_bantime(&inc, 60, 4, 0), 60);
-        /* huge counts do not overflow */
+        /* huge counts do not overflow: they stop at the kernel's limit */
         inc.formula = NULL;
-        assert_int_equal(increment_bantime(&inc, 1000000000, 30, 0), 1000000000000000LL);
+        assert_int_equal(increment_bantime(&inc, 1000000000, 30, 0), 18446744073LL);
 }
 
 int main(void) {
@@ -111,6 +161,8 @@ int main(void) {
                 cmocka_unit_test(test_default_formula),
                 cmocka_unit_test(test_other_formulas),
                 cmocka_unit_test(test_bad_formulas),
+                cmocka_unit_test(test_leading_operator),
+                cmocka_unit_test(test_bantime_kernel_limit),
                 cmocka_unit_test(test_bantime),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
