@@ -80,6 +80,32 @@ size_t ban_elems_self(const JailConf *j, const Addr *addr, const Addr *self, siz
         return n;
 }
 
+int64_t ban_time_clamp(int64_t bantime_sec) {
+        return bantime_sec < 0 ? bantime_sec : MIN(bantime_sec, NFTJAIL_BANTIME_MAX_SEC);
+}
+
+uint64_t ban_timeout_ms(int64_t bantime_sec) {
+        return bantime_sec < 0 ? 0 : (uint64_t) ban_time_clamp(bantime_sec) * 1000U;
+}
+
+usec_t ban_expiry(usec_t now, int64_t bantime_sec) {
+        usec_t span;
+
+        if (bantime_sec < 0)
+                return USEC_INFINITY;
+        span = (usec_t) ban_time_clamp(bantime_sec) * USEC_PER_SEC;
+        return now >= USEC_INFINITY - 1 - span ? USEC_INFINITY - 1 : now + span;
+}
+
+int64_t ban_end_sec(int64_t now, int64_t bantime_sec) {
+        int64_t span;
+
+        if (bantime_sec < 0)
+                return INT64_MAX;
+        span = ban_time_clamp(bantime_sec);
+        return now >= INT64_MAX - 1 - span ? INT64_MAX - 1 : now + span;
+}
+
 bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e) {
         if (jc->allports || jc->n_ports == 0)
                 return e->port == 0;

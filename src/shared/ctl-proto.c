@@ -228,6 +228,17 @@ int ctl_request_validate(const json_t *req, CtlCommand *ret_command, char *err, 
                 snprintf(err, errlen, "ban: \"bantime\" must not be 0 (leave it out for the jail's bantime)");
                 return -EINVAL;
         }
+        if (c == CTL_BAN && json_object_get(req, "bantime") &&
+            !bantime_valid((int64_t) json_integer_value(json_object_get(req, "bantime")))) {
+                /* a longer element timeout is refused by the kernel (ERANGE); sent anyway, the
+                 * arithmetic that leads to it would wrap into a sub-second ban */
+                snprintf(err, errlen,
+                         "ban: \"bantime\" %lld is past the kernel's limit for an element timeout: at most %lld "
+                         "seconds (about 584 years), or -1 for a permanent ban",
+                         (long long) json_integer_value(json_object_get(req, "bantime")),
+                         (long long) NFTJAIL_BANTIME_MAX_SEC);
+                return -EINVAL;
+        }
         if (c == CTL_UNBAN) {
                 bool all = json_is_true(json_object_get(req, "all")), addr = json_object_get(req, "addr");
                 if (all == addr) {
