@@ -60,13 +60,17 @@ int ban_map_new(BanMap **ret);
 BanMap *ban_map_free(BanMap *m);
 /* Returns the expiry of the live ban of e's element (expiry > now), or 0 when none. */
 usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now);
+/* Sets e's element to expire at expiry, keeping e's timeout_ms, interval_set and comment (the
+ * kernel element's comment is the jail of its last add) for listings. */
 int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
 void ban_map_remove(BanMap *m, const NftElem *e);
 /* Live elements (expiry > now). */
 size_t ban_map_count(const BanMap *m, usec_t now);
 /* Drops expired bans; returns how many. */
 size_t ban_map_gc(BanMap *m, usec_t now);
-/* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
+/* Iteration: *iter starts at 0; returns false at the end. ret gets the element as it was last
+ * set: addr, prefixlen, proto, port, timeout_ms, interval_set, and comment (owned by the map,
+ * valid until ban_map_free(); NULL when none). Expired entries are included until a gc. */
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
 
 /* Whether the element (address and prefix) covers a. */

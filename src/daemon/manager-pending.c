@@ -330,6 +330,13 @@ int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *
         return reporter_submit_ban(m->reporter, j->conf, a, 0, 0, note);
 }
 
+void manager_flush(Manager *m) {
+        if (m->n_pending == 0)
+                return;
+        pending_on_flush(m->flush, m);
+        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+}
+
 int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec) {
         Jail *j = manager_find_jail(m, jail);
         size_t idx;
