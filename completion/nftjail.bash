@@ -77,6 +77,7 @@ _nftjail() {
 	ban) opts+=" --time --report" ;;
 	unban) opts+=" --all" ;;
 	reload) opts+=" --unban" ;;
+	banned | status) opts+=" --kernel" ;;
 	regex) opts="--config-dir --json --help" ;;
 	test-config) opts="--config-dir --help" ;;
 	esac

@@ -91,28 +91,60 @@ static int status_jail(const json_t *r) {
         return 0;
 }
 
+#define ARG_KERNEL 0x100
+static const struct option kernel_option[] = {
+        { "kernel", no_argument, NULL, ARG_KERNEL },
+        {},
+};
+
+static int kernel_on_opt(int opt, const char *arg, void *userdata) {
+        bool *kernel = userdata;
+
+        if (opt != ARG_KERNEL)
+                return -EINVAL;
+        *kernel = true;
+        return 0;
+}
+
+/* req with "kernel": true when asked; req is consumed on failure (NULL then). */
+static json_t *request_kernel(json_t *req, bool kernel) {
+        if (req && kernel && json_object_set_new(req, "kernel", json_true()) < 0)
+                req = (json_decref(req), NULL);
+        return req;
+}
+
 int ctl_status(int argc, char *argv[]) {
         static const char help[] =
-                "Usage: nftjail status [--json] [JAIL]\n\n"
+                "Usage: nftjail status [--json] [JAIL [--kernel]]\n\n"
                 "Without JAIL: the daemon's version, uptime, jails, total bans, and per jail its sources\n"
                 "(journal match or log files), lines read, failures and bans.\n"
                 "With JAIL: currently failed (addresses counted now), total failed, currently banned\n"
-                "(addresses in the kernel sets with the jail's comment), total banned, the banned\n"
-                "addresses with their time left, and the journal match or log files.\n\n"
-                "  --json  print the daemon's reply as JSON\n";
+                "(addresses with bans of the jail), total banned, the banned addresses with their time\n"
+                "left, and the journal match or log files. The bans are the daemon's own record of what\n"
+                "it put in the kernel (or adopted there), less what was deleted since.\n\n"
+                "  --kernel  list the bans from the kernel's sets instead (elements with the jail's\n"
+                "            comment, added by hand too); root only: a large set takes seconds to\n"
+                "            list, and the daemon does nothing else meanwhile\n"
+                "  --json    print the daemon's reply as JSON\n";
         json_t *req, *reply = NULL;
+        bool kernel = false;
         int r;
 
-        r = ctl_parse_common(argc, argv, help, NULL, NULL, NULL, NULL);
+        r = ctl_parse_common(argc, argv, help, kernel_option, NULL, kernel_on_opt, &kernel);
         if (r <= 0)
                 return -r;
         if (argc - optind > 1) {
                 ctl_error("status", "too many arguments, see '%s status --help'", ctl_program);
                 return 2;
         }
+        if (kernel && optind >= argc) {
+                ctl_error("status", "--kernel goes with a JAIL, see '%s status --help'", ctl_program);
+                return 2;
+        }
         req = ctl_request_new(CTL_STATUS);
         if (req && optind < argc && json_object_set_new(req, "jail", ctl_json_string(argv[optind])) < 0)
                 req = (json_decref(req), NULL);
+        req = request_kernel(req, kernel);
         r = ctl_call("status", req, &reply);
         if (r == 0) {
                 if (ctl_json)
@@ -155,16 +187,21 @@ int ctl_ping(int argc, char *argv[]) {
 
 int ctl_banned(int argc, char *argv[]) {
         static const char help[] =
-                "Usage: nftjail banned [--json] [ADDR]\n\n"
-                "Lists the bans in the kernel (table inet nftjail, so also elements added by hand): per\n"
-                "element the address, the jail (the element's comment), the protocol and port (or all\n"
-                "ports) and the time left. With ADDR only the elements that ban ADDR.\n\n"
-                "  --json  print the daemon's reply as JSON\n";
+                "Usage: nftjail banned [--kernel] [--json] [ADDR]\n\n"
+                "Lists the bans: per element the address, the jail (the element's comment), the protocol\n"
+                "and port (or all ports) and the time left. With ADDR only the elements that ban ADDR.\n"
+                "They are the daemon's own record of the elements it put in the kernel (or adopted\n"
+                "there at its start), less those deleted since, by it or by hand.\n\n"
+                "  --kernel  list table inet nftjail as the kernel holds it instead (elements added by\n"
+                "            hand too); root only: a large set takes seconds to list, and the daemon\n"
+                "            does nothing else meanwhile\n"
+                "  --json    print the daemon's reply as JSON\n";
         json_t *req, *reply = NULL, *b;
+        bool kernel = false;
         Addr a;
         int r;
 
-        r = ctl_parse_common(argc, argv, help, NULL, NULL, NULL, NULL);
+        r = ctl_parse_common(argc, argv, help, kernel_option, NULL, kernel_on_opt, &kernel);
         if (r <= 0)
                 return -r;
         if (argc - optind > 1) {
@@ -178,6 +215,7 @@ int ctl_banned(int argc, char *argv[]) {
         req = ctl_request_new(CTL_BANNED);
         if (req && optind < argc && json_object_set_new(req, "addr", ctl_json_string(argv[optind])) < 0)
                 req = (json_decref(req), NULL);
+        req = request_kernel(req, kernel);
         r = ctl_call("banned", req, &reply);
         if (r == 0) {
                 json_t *bans = json_object_get(reply, "bans");

@@ -12,7 +12,7 @@ const char *ctl_program = "nftjail";
 static const Subcommand subcommands[] = {
         { "check", ctl_check, "Ask AbuseIPDB about an address" },
         { "status", ctl_status, "Show the daemon's jails and counters, or one jail's bans" },
-        { "banned", ctl_banned, "List the bans in the kernel sets (all, or of one address)" },
+        { "banned", ctl_banned, "List the bans (all, or of one address); --kernel: the kernel's sets" },
         { "ban", ctl_ban, "Ban an address in a jail now" },
         { "unban", ctl_unban, "Delete the bans of an address, or all bans (--all)" },
         { "set", ctl_set, "fail2ban spellings: set JAIL banip|unbanip ADDR..." },

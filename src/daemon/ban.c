@@ -80,6 +80,32 @@ size_t ban_elems_self(const JailConf *j, const Addr *addr, const Addr *self, siz
         return n;
 }
 
+int64_t ban_time_clamp(int64_t bantime_sec) {
+        return bantime_sec < 0 ? bantime_sec : MIN(bantime_sec, NFTJAIL_BANTIME_MAX_SEC);
+}
+
+uint64_t ban_timeout_ms(int64_t bantime_sec) {
+        return bantime_sec < 0 ? 0 : (uint64_t) ban_time_clamp(bantime_sec) * 1000U;
+}
+
+usec_t ban_expiry(usec_t now, int64_t bantime_sec) {
+        usec_t span;
+
+        if (bantime_sec < 0)
+                return USEC_INFINITY;
+        span = (usec_t) ban_time_clamp(bantime_sec) * USEC_PER_SEC;
+        return now >= USEC_INFINITY - 1 - span ? USEC_INFINITY - 1 : now + span;
+}
+
+int64_t ban_end_sec(int64_t now, int64_t bantime_sec) {
+        int64_t span;
+
+        if (bantime_sec < 0)
+                return INT64_MAX;
+        span = ban_time_clamp(bantime_sec);
+        return now >= INT64_MAX - 1 - span ? INT64_MAX - 1 : now + span;
+}
+
 bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e) {
         if (jc->allports || jc->n_ports == 0)
                 return e->port == 0;
@@ -95,9 +121,14 @@ typedef struct BanEntry {
         Addr addr;              /* family 0: empty */
         uint8_t proto;
         uint8_t prefixlen;      /* IPv6: of the element (128 = one address); IPv4: 32 */
+        bool interval_set;
         uint16_t port;
+        uint16_t comment;       /* index in BanMap.comments + 1; 0: none */
+        uint64_t timeout_ms;    /* as given to the kernel; 0: permanent */
         usec_t expiry;
 } BanEntry;
+
+#define BAN_COMMENTS_MAX UINT16_MAX
 
 struct BanMap {
         BanEntry *v;
@@ -105,6 +136,10 @@ struct BanMap {
         size_t size;
         size_t n_v6_prefix[129]; /* IPv6 entries per prefix length, for ban_map_v6_conflict() */
         uint64_t seed;
+        /* the comments (jail names) seen, each once: a few per configuration, kept until the map
+         * is freed so that what ban_map_next() hands out stays valid across a reload */
+        char **comments;
+        size_t n_comments;
 };
 
 int ban_map_new(BanMap **ret) {
@@ -127,6 +162,9 @@ int ban_map_new(BanMap **ret) {
 BanMap *ban_map_free(BanMap *m) {
         if (!m)
                 return NULL;
+        for (size_t i = 0; i < m->n_comments; i++)
+                free(m->comments[i]);
+        free(m->comments);
         free(m->v);
         free(m);
         return NULL;
@@ -193,6 +231,28 @@ static int ban_map_grow(BanMap *m) {
         return 0;
 }
 
+/* The index + 1 of comment c in m->comments, added when new; 0 for none, or when out of memory or
+ * of indexes (the entry then has no comment: only a listing shows less). */
+static uint16_t ban_map_comment(BanMap *m, const char *c) {
+        char **v;
+
+        if (!c || !c[0])
+                return 0;
+        for (size_t i = m->n_comments; i-- > 0;)
+                if (strcmp(m->comments[i], c) == 0)
+                        return (uint16_t) (i + 1);
+        if (m->n_comments >= BAN_COMMENTS_MAX)
+                return 0;
+        v = realloc(m->comments, (m->n_comments + 1) * sizeof *v);
+        if (!v)
+                return 0;
+        m->comments = v;
+        v[m->n_comments] = strdup(c);
+        if (!v[m->n_comments])
+                return 0;
+        return (uint16_t) ++m->n_comments;
+}
+
 int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
         bool found;
         size_t i;
@@ -214,6 +274,9 @@ int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
                 m->size++;
         }
         m->v[i].expiry = expiry;
+        m->v[i].timeout_ms = e->timeout_ms;
+        m->v[i].interval_set = e->interval_set;
+        m->v[i].comment = ban_map_comment(m, e->comment);
         return 0;
 }
 
@@ -273,8 +336,13 @@ size_t ban_map_gc(BanMap *m, usec_t now) {
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry) {
         for (size_t i = *iter; i < m->capacity; i++)
                 if (m->v[i].addr.family != 0) {
-                        *ret = (NftElem) { .addr = m->v[i].addr, .prefixlen = m->v[i].prefixlen, .proto = m->v[i].proto,
-                                           .port = m->v[i].port };
+                        const BanEntry *x = &m->v[i];
+
+                        *ret = (NftElem) {
+                                .addr = x->addr, .prefixlen = x->prefixlen, .proto = x->proto, .port = x->port,
+                                .timeout_ms = x->timeout_ms, .interval_set = x->interval_set,
+                                .comment = x->comment ? m->comments[x->comment - 1] : NULL,
+                        };
                         *ret_expiry = m->v[i].expiry;
                         *iter = i + 1;
                         return true;

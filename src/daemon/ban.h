@@ -32,6 +32,20 @@ size_t ban_elems(const JailConf *j, const Addr *a, uint64_t timeout_ms, NftElem 
 size_t ban_elems_self(const JailConf *j, const Addr *a, const Addr *self, size_t n_self, uint64_t timeout_ms,
                       NftElem *out, size_t max);
 
+/* Ban time arithmetic, saturating: a ban time past the kernel's limit (NFTJAIL_BANTIME_MAX_SEC,
+ * which the configuration and the control protocol refuse, but a state row or a computed
+ * increment may still carry one) becomes the longest ban the kernel takes, never a wrapped short
+ * one. bantime_sec < 0 is permanent, 0 none.
+ * ban_time_clamp: bantime_sec held to the limit.
+ * ban_timeout_ms: the element timeout (0 for permanent), at most NFTJAIL_BANTIME_MAX_SEC * 1000.
+ * ban_expiry: the CLOCK_BOOTTIME end of a ban starting at now (USEC_INFINITY for permanent, else
+ * below it).
+ * ban_end_sec: the realtime end in seconds (INT64_MAX for permanent, else below it). */
+int64_t ban_time_clamp(int64_t bantime_sec);
+uint64_t ban_timeout_ms(int64_t bantime_sec);
+usec_t ban_expiry(usec_t now, int64_t bantime_sec);
+int64_t ban_end_sec(int64_t now, int64_t bantime_sec);
+
 /* Whether kernel element e belongs to jail jc: its protocol and one of its ports, or the
  * all-ports set for an all-ports jail. */
 bool ban_jail_owns_elem(const JailConf *jc, const NftElem *e);
@@ -46,13 +60,17 @@ int ban_map_new(BanMap **ret);
 BanMap *ban_map_free(BanMap *m);
 /* Returns the expiry of the live ban of e's element (expiry > now), or 0 when none. */
 usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now);
+/* Sets e's element to expire at expiry, keeping e's timeout_ms, interval_set and comment (the
+ * kernel element's comment is the jail of its last add) for listings. */
 int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
 void ban_map_remove(BanMap *m, const NftElem *e);
 /* Live elements (expiry > now). */
 size_t ban_map_count(const BanMap *m, usec_t now);
 /* Drops expired bans; returns how many. */
 size_t ban_map_gc(BanMap *m, usec_t now);
-/* Iteration: *iter starts at 0; returns false at the end. ret gets addr, proto and port. */
+/* Iteration: *iter starts at 0; returns false at the end. ret gets the element as it was last
+ * set: addr, prefixlen, proto, port, timeout_ms, interval_set, and comment (owned by the map,
+ * valid until ban_map_free(); NULL when none). Expired entries are included until a gc. */
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
 
 /* Whether the element (address and prefix) covers a. */

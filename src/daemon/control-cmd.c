@@ -184,7 +184,7 @@ static int jail_bans_add(const ManagerBan *b, void *userdata) {
         return 0;
 }
 
-static json_t *cmd_status_jail(Manager *m, const char *name) {
+static json_t *cmd_status_jail(Manager *m, const char *name, bool kernel) {
         json_t *r = NULL, *o = NULL, *ports = NULL;
         JailBans g = {};
         ManagerJailStatus js;
@@ -197,7 +197,7 @@ static json_t *cmd_status_jail(Manager *m, const char *name) {
         g.banned = json_array();
         if (!g.banned)
                 return NULL;
-        e = manager_list_bans(m, name, NULL, true, jail_bans_add, &g);
+        e = manager_list_bans(m, name, NULL, true, kernel, jail_bans_add, &g);
         if (e >= 0)
                 e = jail_bans_close(&g);
         if (e < 0 && !g.oom) {
@@ -214,6 +214,7 @@ static json_t *cmd_status_jail(Manager *m, const char *name) {
                         goto oom;
         if (json_object_set_new(o, "ports", TAKE_PTR(ports)) < 0 ||
             json_object_set_new(o, "bans_current", json_integer((json_int_t) g.n_addrs)) < 0 ||
+            set_str(o, "bans_from", kernel ? "kernel" : "daemon") < 0 ||
             json_object_set_new(o, "banned", TAKE_PTR(g.banned)) < 0 ||
             json_object_set_new(o, "maxretry", json_integer(jc->maxretry)) < 0 ||
             json_object_set_new(o, "findtime_sec", json_integer(jc->findtime_sec)) < 0 ||
@@ -256,7 +257,7 @@ static int banned_add(const ManagerBan *b, void *userdata) {
         return 0;
 }
 
-static json_t *cmd_banned(Manager *m, const char *addr) {
+static json_t *cmd_banned(Manager *m, const char *addr, bool kernel) {
         Banned d = {};
         json_t *r = NULL;
         Addr a;
@@ -267,7 +268,7 @@ static json_t *cmd_banned(Manager *m, const char *addr) {
         d.bans = json_array();
         if (!d.bans)
                 return NULL;
-        e = manager_list_bans(m, NULL, addr ? &a : NULL, false, banned_add, &d);
+        e = manager_list_bans(m, NULL, addr ? &a : NULL, false, kernel, banned_add, &d);
         if (e == -ENOMEM)
                 goto oom;
         if (e < 0) {
@@ -277,6 +278,7 @@ static json_t *cmd_banned(Manager *m, const char *addr) {
         r = ctl_reply_new();
         if (!r || json_object_set_new(r, "total", json_integer((json_int_t) d.total)) < 0 ||
             json_object_set_new(r, "truncated", json_boolean(d.total > LIST_MAX)) < 0 ||
+            set_str(r, "from", kernel ? "kernel" : "daemon") < 0 ||
             json_object_set_new(r, "bans", TAKE_PTR(d.bans)) < 0)
                 goto oom;
         return r;
@@ -443,15 +445,19 @@ static json_t *cmd_reload(Manager *m, const struct ucred *peer, const json_t *re
 }
 
 json_t *control_cmd_run(Manager *m, const struct ucred *peer, CtlCommand cmd, const json_t *req) {
+        /* bans the sources queued go first: clients that keep the loop busy must not hold them */
+        manager_flush(m);
         switch (cmd) {
         case CTL_PING:
                 return cmd_ping();
         case CTL_STATUS: {
                 json_t *jail = json_object_get(req, "jail");
-                return jail ? cmd_status_jail(m, json_string_value(jail)) : cmd_status_all(m);
+                return jail ? cmd_status_jail(m, json_string_value(jail), json_is_true(json_object_get(req, "kernel")))
+                            : cmd_status_all(m);
         }
         case CTL_BANNED:
-                return cmd_banned(m, json_string_value(json_object_get(req, "addr")));
+                return cmd_banned(m, json_string_value(json_object_get(req, "addr")),
+                                  json_is_true(json_object_get(req, "kernel")));
         case CTL_BAN:
                 return cmd_ban(m, peer, req);
         case CTL_UNBAN:

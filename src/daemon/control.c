@@ -91,7 +91,7 @@ static bool conn_in_group(const Conn *k, gid_t gid) {
 }
 
 /* NULL when k may run cmd, else why not. */
-static const char *conn_refusal(const Conn *k, CtlCommand cmd, char *buf, size_t len) {
+static const char *conn_refusal(const Conn *k, CtlCommand cmd, const json_t *req, char *buf, size_t len) {
         const Config *cf = manager_config(k->control->manager);
 
         if (k->cred.uid == 0)
@@ -112,6 +112,12 @@ static const char *conn_refusal(const Conn *k, CtlCommand cmd, char *buf, size_t
                          ctl_command_to_string(cmd), cf->socket_group);
                 return buf;
         }
+        if (!ctl_request_read_only(cmd, req)) {
+                snprintf(buf, len, "permission denied: '%s' with \"kernel\" (--kernel) needs root: it lists the kernel's "
+                                   "sets whole; without it the daemon answers from its own record of the bans",
+                         ctl_command_to_string(cmd));
+                return buf;
+        }
         return NULL;
 }
 
@@ -126,7 +132,7 @@ static json_t *conn_dispatch(Conn *k, const char *buf, size_t len) {
         if (ctl_message_parse(buf, len, &req, err, sizeof err) < 0 ||
             ctl_request_validate(req, &cmd, err, sizeof err) < 0)
                 return ctl_reply_error("bad request: %s", err);
-        why = conn_refusal(k, cmd, err, sizeof err);
+        why = conn_refusal(k, cmd, req, err, sizeof err);
         if (why)
                 return ctl_reply_error("%s", why);
         return control_cmd_run(k->control->manager, &k->cred, cmd, req);

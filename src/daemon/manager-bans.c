@@ -241,19 +241,40 @@ int manager_unban(Manager *m, const char *jail, const Addr *a, size_t *ret_n) {
         return 0;
 }
 
-static int listed_compare_addr(const void *x, const void *y) {
-        const NftListed *a = x, *b = y;
+/* by address, then prefix length */
+static int elem_compare_addr(const NftElem *a, const NftElem *b) {
         int r;
 
-        if (a->elem.addr.family != b->elem.addr.family)
-                return a->elem.addr.family < b->elem.addr.family ? -1 : 1;
-        r = memcmp(a->elem.addr.bytes, b->elem.addr.bytes, sizeof a->elem.addr.bytes);
+        if (a->addr.family != b->addr.family)
+                return a->addr.family < b->addr.family ? -1 : 1;
+        r = memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
         if (r != 0)
                 return r;
-        return (int) a->elem.prefixlen - (int) b->elem.prefixlen;
+        return (int) a->prefixlen - (int) b->prefixlen;
 }
 
-int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb, void *userdata) {
+static int listed_compare_addr(const void *x, const void *y) {
+        return elem_compare_addr(&((const NftListed *) x)->elem, &((const NftListed *) y)->elem);
+}
+
+static int list_emit(const NftElem *e, const char *set, uint64_t expires_ms, ManagerBanCb cb, void *userdata) {
+        ManagerBan b = {
+                .addr = e->addr,
+                .prefixlen = e->addr.family == AF_INET ? 32 : e->prefixlen ? e->prefixlen : 128,
+                .proto = e->proto,
+                .port = e->port,
+                .set = set ? set : "",
+                .jail = e->comment ? e->comment : "",
+                .timeout_ms = e->timeout_ms,
+                .expires_ms = expires_ms,
+        };
+
+        return cb(&b, userdata);
+}
+
+/* The kernel's word: every set listed whole. */
+static int list_bans_kernel(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb,
+                            void *userdata) {
         _cleanup_free_ NftListed *l = NULL;
         size_t n = 0;
         int k, r;
@@ -273,25 +294,81 @@ int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_addre
         if (by_address && n > 1)
                 qsort(l, n, sizeof *l, listed_compare_addr);
         for (size_t i = 0; i < n; i++) {
-                const NftElem *e = &l[i].elem;
-                ManagerBan b = {
-                        .addr = e->addr,
-                        .prefixlen = e->addr.family == AF_INET ? 32 : e->prefixlen ? e->prefixlen : 128,
-                        .proto = e->proto,
-                        .port = e->port,
-                        .set = l[i].set ? l[i].set : "",
-                        .jail = l[i].comment,
-                        .timeout_ms = e->timeout_ms,
-                        .expires_ms = l[i].expires_ms,
-                };
-
-                r = cb(&b, userdata);
+                l[i].elem.comment = l[i].comment; /* its own buffer, wherever the entry moved */
+                r = list_emit(&l[i].elem, l[i].set, l[i].expires_ms, cb, userdata);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* One live element of the map, for a sorted listing. */
+typedef struct MapBan {
+        NftElem elem;           /* comment points into the map */
+        uint64_t expires_ms;
+} MapBan;
+
+static int map_ban_compare_addr(const void *x, const void *y) {
+        return elem_compare_addr(&((const MapBan *) x)->elem, &((const MapBan *) y)->elem);
+}
+
+/* The next live element of the map that the listing takes, with its time left. */
+static bool map_next(const Manager *m, size_t *it, const char *jail, const Addr *a, usec_t now, MapBan *ret) {
+        usec_t expiry;
+
+        while (ban_map_next(m->bans, it, &ret->elem, &expiry)) {
+                if (expiry <= now || (jail && strcmp(ret->elem.comment ?: "", jail) != 0) ||
+                    (a && !ban_elem_contains(&ret->elem, a)))
+                        continue;
+                ret->expires_ms = expiry == USEC_INFINITY ? 0 : MAX((expiry - now) / USEC_PER_MSEC, 1);
+                return true;
+        }
+        return false;
+}
+
+/* The daemon's word: the map, one pass; sorted through a copy of what it takes (about 56 bytes
+ * an element). */
+static int list_bans_map(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb,
+                         void *userdata) {
+        _cleanup_free_ MapBan *v = NULL;
+        usec_t now = now_usec(CLOCK_BOOTTIME);
+        size_t it = 0, n = 0, cap = 0;
+        MapBan x;
+        int r;
+
+        while (map_next(m, &it, jail, a, now, &x)) {
+                if (!by_address) {
+                        r = list_emit(&x.elem, nft_elem_set(&x.elem), x.expires_ms, cb, userdata);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (n == cap) {
+                        size_t nc = MAX(cap * 2, 256);
+                        MapBan *nv = realloc(v, nc * sizeof *nv);
+                        if (!nv)
+                                return log_oom();
+                        v = nv;
+                        cap = nc;
+                }
+                v[n++] = x;
+        }
+        if (n > 1)
+                qsort(v, n, sizeof *v, map_ban_compare_addr);
+        for (size_t i = 0; i < n; i++) {
+                r = list_emit(&v[i].elem, nft_elem_set(&v[i].elem), v[i].expires_ms, cb, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, bool kernel, ManagerBanCb cb,
+                      void *userdata) {
+        if (kernel)
+                return list_bans_kernel(m, jail, a, by_address, cb, userdata);
+        return list_bans_map(m, jail, a, by_address, cb, userdata);
+}
 
 void manager_on_elem_deleted(void *userdata, const NftListed *l) {
         Manager *m = userdata;

@@ -97,7 +97,7 @@ int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t b
         if (r < 0)
                 return r;
         m->pending[m->n_pending] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .bantime_sec = bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a),
+                .jail = j, .addr = *a, .failures = failures, .bantime_sec = ban_time_clamp(bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a)),
         };
         pending_index_put(m, m->n_pending++);
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
@@ -154,16 +154,12 @@ static void pending_record(Manager *m) {
                         .addr = p->addr,
                         .prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen,
                         .start = now,
-                        .end = p->bantime_sec < 0 ? STORE_PERMANENT : now + p->bantime_sec,
+                        .end = p->bantime_sec < 0 ? STORE_PERMANENT : ban_end_sec(now, p->bantime_sec),
                         .failures = p->failures,
                         .evidence = ev,
                 }, p->n_elems > 0);
         }
         persist_bans_end(m->persist, n);
-}
-
-static uint64_t timeout_ms(int64_t bantime_sec) {
-        return bantime_sec < 0 ? 0 : (uint64_t) bantime_sec * 1000;
 }
 
 static void log_ban(const PendingBan *p, int error) {
@@ -177,8 +173,7 @@ static void log_ban(const PendingBan *p, int error) {
         snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
         snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", p->failures);
         snprintf(fb, sizeof fb, "NFTJAIL_BANTIME=%lld", (long long) p->bantime_sec);
-        snprintf(fu, sizeof fu, "NFTJAIL_BAN_USEC=%llu",
-                 p->bantime_sec < 0 ? 0ULL : (unsigned long long) p->bantime_sec * USEC_PER_SEC);
+        snprintf(fu, sizeof fu, "NFTJAIL_BAN_USEC=%llu", (unsigned long long) ban_timeout_ms(p->bantime_sec) * USEC_PER_MSEC);
         if (error) {
                 log_event(LOG_ERR, error, NFTJAIL_MID_BAN_FAILED, fields, "%s: failed to ban %s: %m", jc->name, as);
                 return;
@@ -255,8 +250,8 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                 const JailConf *jc = p->jail->conf;
                 size_t k;
 
-                p->expiry = p->bantime_sec < 0 ? USEC_INFINITY : now + (usec_t) p->bantime_sec * USEC_PER_SEC;
-                k = ban_elems_self(jc, &p->addr, m->self, m->n_self, timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                p->expiry = ban_expiry(now, p->bantime_sec);
+                k = ban_elems_self(jc, &p->addr, m->self, m->n_self, ban_timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
                         if (old >= p->expiry || pending_v6_conflict(m, p, &elems[e], now))
@@ -333,6 +328,13 @@ int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *
         if (!j || !m->reporter || !j->conf->abuseipdb)
                 return -EOPNOTSUPP;
         return reporter_submit_ban(m->reporter, j->conf, a, 0, 0, note);
+}
+
+void manager_flush(Manager *m) {
+        if (m->n_pending == 0)
+                return;
+        pending_on_flush(m->flush, m);
+        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
 }
 
 int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec) {

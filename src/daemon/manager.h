@@ -68,6 +68,10 @@ bool manager_can_report(const Manager *m, const char *jail);
  * automatic ban, and forgets its failures. Returns 0, -ENOENT (no such jail), -EPERM (see
  * manager_ban_refusal()), or the kernel's error (logged as a failed ban). */
 int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec);
+/* Applies the bans waiting in the queue now, when there are any (the queue's flush otherwise runs
+ * when the loop has nothing else to do, which a stream of control requests could put off for
+ * ever). The control server calls it before each command. */
+void manager_flush(Manager *m);
 /* Queues a report of a manual ban of a in jail with note as its comment. Returns 0 or -errno. */
 int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *note);
 
@@ -78,7 +82,7 @@ int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *
  * or a negative errno (logged). */
 int manager_unban(Manager *m, const char *jail, const Addr *a, size_t *ret_n);
 
-/* One element of the kernel's sets, as manager_list_bans() hands it out. */
+/* One ban element, as manager_list_bans() hands it out. */
 typedef struct ManagerBan {
         Addr addr;
         uint8_t prefixlen;      /* IPv6: 128 for one address, 64 for a /64; IPv4: 32 */
@@ -90,13 +94,20 @@ typedef struct ManagerBan {
         uint64_t expires_ms;    /* time left; 0 for a permanent one */
 } ManagerBan;
 
-/* Calls cb for every element of the kernel's sets whose comment is jail (NULL: any) and that
- * covers a (NULL: any), ordered by address and prefix length when by_address (else in the order
- * of the sets). b is valid during the call only. cb returns 0 to go on, negative to stop
- * (returned). Lists the whole table: not for a hot path. Returns 0 or a negative errno (logged;
- * -ENOENT: the table is missing). */
+/* Calls cb for every ban element whose comment is jail (NULL: any) and that covers a (NULL:
+ * any), ordered by address and prefix length when by_address (else in no particular order). b is
+ * valid during the call only. cb returns 0 to go on, negative to stop (returned).
+ *
+ * kernel false: from the daemon's own record of its elements (the ban map: every element it
+ * added or adopted, less those deleted, by it or by hand as the monitor tells), with no netlink
+ * at all, so that read-only clients cannot keep the loop in kernel dumps; its cost is one pass
+ * over the map. Elements someone else added since the last listing are not in it.
+ * kernel true: the kernel's sets as they are, listed whole (about 2 s per 100,000 elements,
+ * during which the loop does nothing else): for root only, not for a hot path.
+ * Returns 0 or a negative errno (logged; -ENOENT with kernel: the table is missing). */
 typedef int (*ManagerBanCb)(const ManagerBan *b, void *userdata);
-int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, ManagerBanCb cb, void *userdata);
+int manager_list_bans(Manager *m, const char *jail, const Addr *a, bool by_address, bool kernel, ManagerBanCb cb,
+                      void *userdata);
 
 /* Re-reads the configuration; on any error the running one stays (diagnostics in ret_diags when
  * given: the caller frees them). Jails that keep their name and thresholds keep their counters. */

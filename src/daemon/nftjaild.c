@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,12 @@ int main(int argc, char *argv[]) {
         ManagerOptions o;
         Manager *m = NULL;
         int r;
+
+        /* Before anything writes: a reader of our stderr (or stdout) that goes away must not kill
+         * the daemon (nftjaild -f 2>&1 | head). A write then fails with EPIPE instead, and log.c
+         * stops writing to stderr; the control socket sends with MSG_NOSIGNAL anyway. The daemon
+         * starts no children, so no one inherits the ignored signal. */
+        (void) signal(SIGPIPE, SIG_IGN);
 
         /* Footprint. Blocks of 16 KiB or more (each file source's read and line buffers, SQLite's
          * page cache) come from mmap(), so the pages they never touch (most of an idle file

@@ -71,7 +71,12 @@ static int restore_one(const StoreBan *b, void *userdata) {
                 return 0;
         }
         if (b->end != STORE_PERMANENT) {
-                int64_t left = b->end * 1000 - c->now_rt_ms;
+                /* saturating: a row's end may be anything (a state written before the limit) */
+                int64_t now_sec = c->now_rt_ms / 1000, left;
+                if (b->end < now_sec)
+                        return 0;
+                left = b->end - now_sec > NFTJAIL_BANTIME_MAX_SEC ? NFTJAIL_BANTIME_MAX_SEC * 1000
+                                                                   : b->end * 1000 - c->now_rt_ms;
                 if (left <= 0)
                         return 0;
                 timeout_ms = (uint64_t) left;

@@ -32,6 +32,11 @@ bool ctl_command_read_only(CtlCommand c) {
         return c == CTL_PING || c == CTL_STATUS || c == CTL_BANNED;
 }
 
+bool ctl_request_read_only(CtlCommand c, const json_t *req) {
+        /* "kernel": a listing of every set, seconds of the daemon's loop for a large one */
+        return ctl_command_read_only(c) && !json_is_true(json_object_get(req, "kernel"));
+}
+
 int ctl_frame_encode(const json_t *msg, size_t max, char **ret, size_t *ret_len) {
         _cleanup_free_ char *s = NULL;
         char *out;
@@ -148,8 +153,8 @@ typedef struct ArgSpec {
 
 static const ArgSpec command_args[_CTL_COMMAND_MAX][ARGS_MAX] = {
         [CTL_PING] = {},
-        [CTL_STATUS] = { { "jail", ARG_STRING, false, CTL_JAIL_MAX } },
-        [CTL_BANNED] = { { "addr", ARG_STRING, false, CTL_ADDR_MAX } },
+        [CTL_STATUS] = { { "jail", ARG_STRING, false, CTL_JAIL_MAX }, { "kernel", ARG_BOOLEAN, false, 0 } },
+        [CTL_BANNED] = { { "addr", ARG_STRING, false, CTL_ADDR_MAX }, { "kernel", ARG_BOOLEAN, false, 0 } },
         [CTL_BAN] = {
                 { "jail", ARG_STRING, true, CTL_JAIL_MAX },
                 { "addr", ARG_STRING, true, CTL_ADDR_MAX },
@@ -226,6 +231,21 @@ int ctl_request_validate(const json_t *req, CtlCommand *ret_command, char *err, 
         if (c == CTL_BAN && json_object_get(req, "bantime") &&
             json_integer_value(json_object_get(req, "bantime")) == 0) {
                 snprintf(err, errlen, "ban: \"bantime\" must not be 0 (leave it out for the jail's bantime)");
+                return -EINVAL;
+        }
+        if (c == CTL_BAN && json_object_get(req, "bantime") &&
+            !bantime_valid((int64_t) json_integer_value(json_object_get(req, "bantime")))) {
+                /* a longer element timeout is refused by the kernel (ERANGE); sent anyway, the
+                 * arithmetic that leads to it would wrap into a sub-second ban */
+                snprintf(err, errlen,
+                         "ban: \"bantime\" %lld is past the kernel's limit for an element timeout: at most %lld "
+                         "seconds (about 584 years), or -1 for a permanent ban",
+                         (long long) json_integer_value(json_object_get(req, "bantime")),
+                         (long long) NFTJAIL_BANTIME_MAX_SEC);
+                return -EINVAL;
+        }
+        if (c == CTL_STATUS && json_is_true(json_object_get(req, "kernel")) && !json_object_get(req, "jail")) {
+                snprintf(err, errlen, "status: \"kernel\" goes with \"jail\"");
                 return -EINVAL;
         }
         if (c == CTL_UNBAN) {

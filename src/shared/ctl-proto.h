@@ -34,6 +34,9 @@ const char *ctl_command_to_string(CtlCommand c);
 CtlCommand ctl_command_from_string(const char *s);
 /* Whether members of socket_group may run c (root may run everything). */
 bool ctl_command_read_only(CtlCommand c);
+/* Whether members of socket_group may send req, a validated request of c: a read-only command
+ * without "kernel": true (the kernel's listing holds the daemon's loop; root only). */
+bool ctl_request_read_only(CtlCommand c, const json_t *req);
 
 /* Serialises msg (a JSON object) into a frame: *ret is malloc'd, header included. Returns 0,
  * -EMSGSIZE when the JSON is longer than max, -ENOMEM, -EINVAL (not an object). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
@@ -17,6 +18,10 @@
  * reload is as good as one logged just before it. */
 static atomic_int max_level = LOG_INFO;
 static bool to_journal;
+/* Set once a write to stderr failed with EPIPE (its reader went away: "nftjaild -f 2>&1 | head"):
+ * from then on nothing is written there; messages go to the journal when it takes them, else
+ * nowhere. Any thread may set it. */
+static atomic_bool stderr_gone;
 static LogTarget target = LOG_TARGET_AUTO;
 static __thread LogCaptureFn capture_fn;
 static __thread void *capture_userdata;
@@ -85,34 +90,68 @@ int log_level_from_string(const char *s) {
         return (int) v;
 }
 
-static int log_dispatch(int level, int error, const char *message_id, const char *const *fields, const char *msg) {
-        if (to_journal) {
-                struct iovec iov[24];
-                char prio[16], mid[48], errbuf[24];
-                _cleanup_free_ char *m = NULL;
-                size_t n = 0;
+static int log_journal(int level, int error, const char *message_id, const char *const *fields, const char *msg) {
+        struct iovec iov[24];
+        char prio[16], mid[48], errbuf[24];
+        _cleanup_free_ char *m = NULL;
+        size_t n = 0;
 
-                if (asprintf(&m, "MESSAGE=%s", msg) < 0)
-                        return -ENOMEM;
-                snprintf(prio, sizeof prio, "PRIORITY=%d", level);
-                iov[n++] = (struct iovec) { m, strlen(m) };
-                iov[n++] = (struct iovec) { prio, strlen(prio) };
-                iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=nftjaild", strlen("SYSLOG_IDENTIFIER=nftjaild") };
-                if (message_id) {
-                        snprintf(mid, sizeof mid, "MESSAGE_ID=%s", message_id);
-                        iov[n++] = (struct iovec) { mid, strlen(mid) };
-                }
-                if (error != 0) {
-                        snprintf(errbuf, sizeof errbuf, "ERRNO=%d", abs(error));
-                        iov[n++] = (struct iovec) { errbuf, strlen(errbuf) };
-                }
-                for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
-                        iov[n++] = (struct iovec) { (char *) fields[i], strlen(fields[i]) };
-                if (sd_journal_sendv(iov, (int) n) >= 0)
-                        return 0;
-                /* fall through to stderr when the journal refuses */
+        if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+                return -ENOMEM;
+        snprintf(prio, sizeof prio, "PRIORITY=%d", level);
+        iov[n++] = (struct iovec) { m, strlen(m) };
+        iov[n++] = (struct iovec) { prio, strlen(prio) };
+        iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=nftjaild", strlen("SYSLOG_IDENTIFIER=nftjaild") };
+        if (message_id) {
+                snprintf(mid, sizeof mid, "MESSAGE_ID=%s", message_id);
+                iov[n++] = (struct iovec) { mid, strlen(mid) };
         }
-        fprintf(stderr, "%s%s\n", level <= LOG_WARNING ? (level <= LOG_ERR ? "error: " : "warning: ") : "", msg);
+        if (error != 0) {
+                snprintf(errbuf, sizeof errbuf, "ERRNO=%d", abs(error));
+                iov[n++] = (struct iovec) { errbuf, strlen(errbuf) };
+        }
+        for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
+                iov[n++] = (struct iovec) { (char *) fields[i], strlen(fields[i]) };
+        return sd_journal_sendv(iov, (int) n);
+}
+
+/* One line, in one write() when it fits (lines of two threads do not mix). Returns 0 or -errno. */
+static int log_stderr(int level, const char *msg) {
+        const char *prefix = level <= LOG_WARNING ? (level <= LOG_ERR ? "error: " : "warning: ") : "";
+        char line[2100];
+        size_t len, done = 0;
+        int k;
+
+        k = snprintf(line, sizeof line, "%s%s\n", prefix, msg);
+        if (k < 0)
+                return -EINVAL;
+        len = MIN((size_t) k, sizeof line - 1);
+        if (len > 0 && line[len - 1] != '\n')
+                line[len - 1] = '\n';
+        while (done < len) {
+                ssize_t w = write(STDERR_FILENO, line + done, len - done);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return w < 0 ? -errno : -EIO;
+                done += (size_t) w;
+        }
+        return 0;
+}
+
+static int log_dispatch(int level, int error, const char *message_id, const char *const *fields, const char *msg) {
+        bool gone = atomic_load_explicit(&stderr_gone, memory_order_relaxed);
+
+        /* the journal refusing (no journald) falls through to stderr */
+        if ((to_journal || gone) && log_journal(level, error, message_id, fields, msg) >= 0)
+                return 0;
+        if (gone)
+                return 0;
+        /* SIGPIPE is ignored (nftjaild's main), so a reader that went away is an EPIPE here */
+        if (log_stderr(level, msg) == -EPIPE && !atomic_exchange(&stderr_gone, true))
+                (void) log_journal(LOG_WARNING, EPIPE, NULL, NULL,
+                                   "the reader of stderr went away (EPIPE): logging to the journal only from now");
         return 0;
 }
 

@@ -100,16 +100,35 @@ for v in status banned ban unban set reload ping; do
 	rig_ctl "$v" --help | grep -q "^Usage: nftjail $v" || fail "$v --help"
 done
 
-# 5. banned: from the kernel, including an element added by hand
+# 5. banned: from the daemon's record of its bans; --kernel: from the kernel, including an element
+#    added by hand (which the daemon's record has not seen)
 rig_nft add element inet nftjail v4_port '{ 203.0.113.9 . tcp . 22 timeout 1h comment "sshd" }'
-rig_ctl banned 203.0.113.9 --json | J '
-assert d["total"] == 1 and d["truncated"] is False, d
+rig_ctl banned 203.0.113.9 --json | J 'assert (d["total"], d["bans"], d["from"]) == (0, [], "daemon"), d'
+rig_ctl banned 203.0.113.5 --json | J '
+assert d["total"] == 1 and d["from"] == "daemon", d
+b = d["bans"][0]
+assert (b["addr"], b["jail"], b["set"], b["proto"], b["port"], b["timeout_ms"], b["permanent"]) == \
+    ("203.0.113.5", "sshd", "v4_port", "tcp", 22, 7200000, False), b
+assert 7190000 < b["expires_ms"] <= 7200000, b
+'
+rig_ctl banned --json | J '
+got = sorted(b["addr"] for b in d["bans"])
+assert got == ["192.0.2.66", "2001:db8::5", "203.0.113.5"], got
+sets = {b["addr"]: b["set"] for b in d["bans"]}
+assert sets["2001:db8::5"] in ("v6_port_64", "v6_port_128") and sets["192.0.2.66"] == "v4_port", sets
+'
+rig_ctl status sshd --kernel --json | J '
+assert d["jail"]["bans_from"] == "kernel" and d["jail"]["bans_current"] == 4, d'
+rig_ctl status sshd --json | J '
+assert d["jail"]["bans_from"] == "daemon" and d["jail"]["bans_current"] == 3, d'
+rig_ctl banned --kernel 203.0.113.9 --json | J '
+assert d["total"] == 1 and d["truncated"] is False and d["from"] == "kernel", d
 b = d["bans"][0]
 assert (b["addr"], b["jail"], b["set"], b["proto"], b["port"], b["timeout_ms"], b["permanent"]) == \
     ("203.0.113.9", "sshd", "v4_port", "tcp", 22, 3600000, False), b
 assert 0 < b["expires_ms"] <= 3600000
 '
-rig_ctl banned --json | J '
+rig_ctl banned --kernel --json | J '
 got = sorted(b["addr"] for b in d["bans"])
 assert got == ["192.0.2.66", "2001:db8::5", "203.0.113.5", "203.0.113.9"], got
 sets = {b["addr"]: b["set"] for b in d["bans"]}
@@ -135,7 +154,7 @@ rig_ctl status sshd --json | J 'assert d["jail"]["bans_current"] == 0 and d["jai
 # --all without a jail: every element, whatever its comment
 rig_nft add element inet nftjail v4 '{ 203.0.113.30 timeout 1h comment "manual" }'
 rig_nft add element inet nftjail v6 '{ 2001:db8::30 timeout 1h comment "manual" }'
-rig_ctl banned 2001:db8::30 --json | J '
+rig_ctl banned --kernel 2001:db8::30 --json | J '
 assert [(b["addr"], b["set"], b["jail"], b["port"]) for b in d["bans"]] == [("2001:db8::30", "v6", "manual", None)], d'
 rig_ctl ban sshd 203.0.113.31 >/dev/null
 out=$(rig_ctl unban --all)
@@ -224,6 +243,13 @@ rig_ctl reload >/dev/null
 [ "$(nobody ping)" = pong ] || fail "group member ping"
 nobody status --json | J 'assert d["ok"] is True'
 nobody banned --json | J 'assert d["total"] == 1, d'
+# the kernel's listing is root's
+rc=0
+out=$(nobody banned --kernel 2>&1) || rc=$?
+[ "$rc" = 1 ] && [ "$out" = "nftjail banned: permission denied: 'banned' with \"kernel\" (--kernel) needs root: it lists the kernel's sets whole; without it the daemon answers from its own record of the bans" ] ||
+	fail "group member banned --kernel: $rc $out"
+rc=0; nobody status sshd --kernel >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "group member status --kernel: exit $rc"
 # membership through a supplementary group, among 300 (more than fit the first SO_PEERGROUPS read)
 many="$(seq -s, 1000 1299),65534"
 [ "$(setpriv --reuid 65533 --regid 65533 --groups "$many" -- "$NFTJAIL" --socket "$RIG_SOCK" ping)" = pong ] ||

@@ -125,6 +125,30 @@ static void test_map(void **state) {
         ban_map_free(m);
 }
 
+/* past the kernel's limit, the arithmetic saturates at the longest ban; it never wraps */
+static void test_time_saturates(void **state) {
+        const int64_t max = 18446744073; /* NFTJAIL_BANTIME_MAX_SEC */
+
+        assert_int_equal(ban_timeout_ms(600), 600000);
+        assert_int_equal(ban_timeout_ms(-1), 0);
+        assert_int_equal(ban_timeout_ms(max), 18446744073000ULL);
+        assert_int_equal(ban_timeout_ms(18446744073709552), 18446744073000ULL); /* wrapped to 384 ms before */
+        assert_int_equal(ban_timeout_ms(INT64_MAX), 18446744073000ULL);
+        assert_int_equal(ban_time_clamp(INT64_MAX), max);
+        assert_int_equal(ban_time_clamp(-1), -1);
+        assert_int_equal(ban_time_clamp(600), 600);
+
+        assert_int_equal(ban_expiry(1000, 600), 1000 + 600 * USEC_PER_SEC);
+        assert_true(ban_expiry(1000, -1) == USEC_INFINITY);
+        assert_int_equal(ban_expiry(1000, INT64_MAX), 1000 + (usec_t) max * USEC_PER_SEC);
+        assert_true(ban_expiry(USEC_INFINITY - 5, 600) == USEC_INFINITY - 1); /* finite, and not permanent */
+
+        assert_int_equal(ban_end_sec(1700000000, 600), 1700000600);
+        assert_true(ban_end_sec(1700000000, -1) == INT64_MAX);
+        assert_int_equal(ban_end_sec(1700000000, INT64_MAX), 1700000000 + max);
+        assert_true(ban_end_sec(INT64_MAX - 10, 600) == INT64_MAX - 1);
+}
+
 static void test_ipv6_prefix(void **state) {
         uint16_t ports[] = { 22 };
         JailConf j64 = { .name = (char *) "sshd", .ports = ports, .n_ports = 1, .protocol = IPPROTO_TCP, .ipv6_prefix = 64 };
@@ -203,6 +227,7 @@ int main(void) {
                 cmocka_unit_test(test_elems),
                 cmocka_unit_test(test_map),
                 cmocka_unit_test(test_ipv6_prefix),
+                cmocka_unit_test(test_time_saturates),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,15 @@ static void test_validate(void **state) {
         assert_string_equal(err, "ban: \"bantime\" must be an integer");
         assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"s\",\"addr\":\"192.0.2.1\",\"bantime\":0}",
                                   err, sizeof err), -EINVAL);
+        /* the kernel's limit for an element timeout: 18446744073 s is the longest ban */
+        assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"s\",\"addr\":\"192.0.2.1\","
+                                  "\"bantime\":18446744073}", err, sizeof err), 0);
+        assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"s\",\"addr\":\"192.0.2.1\","
+                                  "\"bantime\":18446744074}", err, sizeof err), -EINVAL);
+        assert_string_equal(err, "ban: \"bantime\" 18446744074 is past the kernel's limit for an element timeout: at "
+                                 "most 18446744073 seconds (about 584 years), or -1 for a permanent ban");
+        assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"s\",\"addr\":\"192.0.2.1\","
+                                  "\"bantime\":9223372036854775807}", err, sizeof err), -EINVAL);
         assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"s\",\"addr\":\"192.0.2.1\",\"report\":1}",
                                   err, sizeof err), -EINVAL);
         assert_string_equal(err, "ban: \"report\" must be a boolean");
