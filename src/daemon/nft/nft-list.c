@@ -236,6 +236,27 @@ bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len) {
         return true;
 }
 
+/* What nft_dump_feed() made of one received buffer. */
+enum {
+        NFT_DUMP_MORE,          /* the dump goes on in the next buffer */
+        NFT_DUMP_END,           /* NLMSG_DONE (or an ack) ended it */
+        NFT_DUMP_INTERRUPTED,   /* inconsistent (nft_dump_consistent()): fn saw nothing of buf */
+};
+
+/* One buffer of a dump as recvfrom() gave it: checked for consistency before fn sees any element
+ * of it, then each message run through nft_list_cb(). Returns NFT_DUMP_* or a negative errno:
+ * fn's own, or the kernel's (NLMSG_ERROR, a foreign seq or portid). */
+static int nft_dump_feed(NftDumpCtx *d, NftDumpGen *g, const void *buf, size_t len, uint32_t seq, uint32_t portid) {
+        int r;
+
+        if (!nft_dump_consistent(g, buf, len))
+                return NFT_DUMP_INTERRUPTED;
+        r = mnl_cb_run(buf, len, seq, portid, nft_list_cb, d);
+        if (r < 0)
+                return d->r < 0 ? d->r : -errno;
+        return r == MNL_CB_STOP ? NFT_DUMP_END : NFT_DUMP_MORE;
+}
+
 /* Tests only (nft_test_dump_fault()): the process's dumps, not one socket's. */
 static bool dump_test_drop;
 static int dump_test_timeout_ms;
@@ -289,18 +310,14 @@ static int nft_dump_set_once(const char *name, NftDumpCtx *d, uint8_t *buf, size
                         r = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
                         goto out;
                 }
-                /* checked before fn sees any element of it */
-                if (!nft_dump_consistent(&g, buf, (size_t) k)) {
+                r = nft_dump_feed(d, &g, buf, (size_t) k, seq, portid);
+                if (r == NFT_DUMP_INTERRUPTED) {
                         r = 0;
                         goto out;
                 }
-                r = mnl_cb_run(buf, (size_t) k, seq, portid, nft_list_cb, d);
-                if (r < 0) {
-                        /* fn's own error, or the kernel's (errno) */
-                        r = d->r < 0 ? d->r : -errno;
+                if (r < 0)
                         goto out;
-                }
-                if (r == MNL_CB_STOP)
+                if (r == NFT_DUMP_END)
                         break;
         }
         r = 1;
@@ -370,6 +387,29 @@ static int nft_list_add(const char *set, struct nftnl_set_elem *e, void *userdat
         return 0;
 }
 
+/* Comment pointers last: the array moved while it grew. */
+static void nft_list_acc_finish(NftListAcc *a) {
+        for (size_t i = 0; i < a->n; i++)
+                a->v[i].elem.comment = a->v[i].comment[0] ? a->v[i].comment : NULL;
+}
+
+int nft_list_decode_dump(const char *set, const void *buf, size_t len, uint32_t seq, uint32_t portid,
+                         NftListed **ret) {
+        NftListAcc a = {};
+        NftDumpCtx d = { .name = set, .fn = nft_list_add, .userdata = &a };
+        NftDumpGen g = {};
+        int r;
+
+        r = nft_dump_feed(&d, &g, buf, len, seq, portid);
+        if (r < 0 || r == NFT_DUMP_INTERRUPTED) {
+                free(a.v);
+                return r < 0 ? r : -EAGAIN;
+        }
+        nft_list_acc_finish(&a);
+        *ret = a.v;
+        return (int) MIN(a.n, (size_t) INT32_MAX);
+}
+
 int nft_list(Nft *nft, NftListed **ret) {
         NftListAcc a = {};
         int r;
@@ -383,9 +423,7 @@ int nft_list(Nft *nft, NftListed **ret) {
                         return r;
                 }
         }
-        /* comment pointers last: the array moved while it grew */
-        for (size_t i = 0; i < a.n; i++)
-                a.v[i].elem.comment = a.v[i].comment[0] ? a.v[i].comment : NULL;
+        nft_list_acc_finish(&a);
         *ret = a.v;
         return (int) MIN(a.n, (size_t) INT32_MAX);
 }
