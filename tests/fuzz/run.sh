@@ -23,7 +23,7 @@ exe=$build/tests/fuzz/fuzz-$name
 # per harness: the largest input (match needs lines past SOURCE_LINE_MAX, 8192 bytes, to test cut lines)
 case $name in
 match) max_len=20000 ;;
-conf | date) max_len=16384 ;;
+conf | date | nft-dump) max_len=16384 ;;
 *) max_len=4096 ;;
 esac
 
