@@ -504,6 +504,35 @@ static void test_dump_consistent(void **state) {
         assert_false(g.have);
 }
 
+/* A header claiming 2 GiB or more: mnl_nlmsg_ok() takes its length for a negative int and passes
+ * it, and the walk stepped 4 GiB past the buffer (found by fuzz-nft-dump). A message that does not
+ * fit in what was received is not read, as libmnl leaves a short one. */
+static void test_dump_huge_len(void **state) {
+        uint8_t buf[1024] __attribute__((aligned(8)));
+        const uint16_t elem = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM;
+        NftDumpGen g = {};
+        NftListed *v = NULL;
+        struct nlmsghdr *bad;
+        size_t len;
+        (void) state;
+
+        len = put_dump_msg(buf, 0, elem, 0, 7);
+        bad = (struct nlmsghdr *) (buf + len);
+        len = put_dump_msg(buf, len, elem, NLM_F_DUMP_INTR, 8);
+        bad->nlmsg_len = 0x80000000U | bad->nlmsg_len;
+        assert_true(nft_dump_consistent(&g, buf, len));
+        assert_int_equal(g.gen, 7);
+        assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), 0);
+        assert_null(v);
+
+        /* what follows it is not read either */
+        bad->nlmsg_len = 0xfffffff0U;
+        bad->nlmsg_flags = 0;
+        g = (NftDumpGen) {};
+        assert_true(nft_dump_consistent(&g, buf, len));
+        assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add),
@@ -514,6 +543,7 @@ int main(void) {
                 cmocka_unit_test(test_seq_wrap),
                 cmocka_unit_test(test_acks),
                 cmocka_unit_test(test_dump_consistent),
+                cmocka_unit_test(test_dump_huge_len),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

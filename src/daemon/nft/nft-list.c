@@ -212,9 +212,27 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
         return p;
 }
 
+/* The bytes of buf's leading messages that lie wholly inside it. mnl_nlmsg_ok() compares
+ * (int) nlmsg_len with what is left, so a header claiming 2 GiB or more passes it, and
+ * mnl_nlmsg_next() steps 4 GiB away (found by fuzz-nft-dump): the walks of this file and
+ * mnl_cb_run() get only this span. A message cut short is left out, as libmnl leaves it. */
+static size_t nft_nlmsg_span(const void *buf, size_t len) {
+        size_t off = 0;
+
+        len = MIN(len, (size_t) INT32_MAX);
+        while (len - off >= sizeof(struct nlmsghdr)) {
+                const struct nlmsghdr *nlh = (const struct nlmsghdr *) ((const uint8_t *) buf + off);
+
+                if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+                        break;
+                off += MIN((size_t) NLMSG_ALIGN(nlh->nlmsg_len), len - off);
+        }
+        return off;
+}
+
 bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len) {
         const struct nlmsghdr *nlh = buf;
-        int left = (int) MIN(len, (size_t) INT32_MAX);
+        int left = (int) nft_nlmsg_span(buf, len);
 
         for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
                 const struct nfgenmsg *nfg;
@@ -249,6 +267,7 @@ enum {
 static int nft_dump_feed(NftDumpCtx *d, NftDumpGen *g, const void *buf, size_t len, uint32_t seq, uint32_t portid) {
         int r;
 
+        len = nft_nlmsg_span(buf, len);
         if (!nft_dump_consistent(g, buf, len))
                 return NFT_DUMP_INTERRUPTED;
         r = mnl_cb_run(buf, len, seq, portid, nft_list_cb, d);
