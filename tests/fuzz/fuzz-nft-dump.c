@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (r < -4095 || v != sentinel)
                         abort();
         } else {
-                if (v == sentinel || (r == 0) != (v == NULL))
+                if (v == sentinel || (r > 0 && !v))
                         abort();
                 for (int i = 0; i < r; i++)
                         check_ban(set, &v[i]);

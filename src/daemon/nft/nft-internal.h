@@ -199,7 +199,7 @@ bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len);
  * recvfrom() calls gave, back to back), with the generation checks of nft_dump_consistent(),
  * mnl_cb_run() (seq and portid as it takes them, 0: any), nftnl_set_elems_nlmsg_parse(),
  * nft_list_decode() and the pairing of set v6's interval ends. Decoding stops at NLMSG_DONE.
- * Returns the count of bans with *ret malloc'd (NULL when there are none, to free()), -EAGAIN when
+ * Returns the count of bans with *ret malloc'd (to free(); may be NULL when there are none), -EAGAIN when
  * the dump was inconsistent (nft_list() would list the set again), or the negative errno that
  * nft_list() would return. */
 int nft_list_decode_dump(const char *set, const void *buf, size_t len, uint32_t seq, uint32_t portid,
