@@ -67,6 +67,9 @@ run() { # MODE LINES ADDRESSES
 	rig_ctl status --json >"$RIG_TMP/status.json" 2>/dev/null || true
 	rig_nft_elements >"$RIG_TMP/elements"
 	rig_stop_daemon
+	# FLOOD_KEEP=DIR: the daemon's log and the status samples, to look at stalls afterwards
+	[ -z "${FLOOD_KEEP:-}" ] || cp "$RIG_TMP/daemon.log" "$FLOOD_KEEP/daemon-$mode.log"
+	[ -z "${FLOOD_KEEP:-}" ] || cp "$RIG_TMP/poll" "$FLOOD_KEEP/poll-$mode.txt"
 
 	echo "--- $mode: $lines failure lines, $addrs addresses, maxretry $M"
 	awk -v n="$lines" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {

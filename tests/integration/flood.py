@@ -11,8 +11,8 @@
         addresses that reach maxretry, one a line (SENTINEL included). Prints the seconds the
         writing took on stderr.
     flood.py poll --cli NFTJAIL --sock SOCK --pid PID --stop FILE --out FILE
-        runs `nftjail status` every 20 ms until FILE exists; writes each call's latency (ms) and
-        the daemon's VmRSS (KiB) a line
+        runs `nftjail status` every 20 ms until FILE exists; writes each call's latency (ms), the
+        daemon's VmRSS (KiB), the CLI's exit status and the CLOCK_MONOTONIC start (s) a line
     flood.py check --expect FILE --elements FILE
         compares the expected addresses with the kernel's elements (rig_nft_elements lines):
         prints "banned E of E expected, M missing, X unexpected, legit banned: no"; exit 1 when
@@ -109,7 +109,7 @@ def poll(a):
                     rss = next(int(l.split()[1]) for l in s if l.startswith("VmRSS:"))
             except (OSError, StopIteration):
                 pass
-            f.write("%.2f %d %d\n" % (ms, rss, r.returncode))
+            f.write("%.2f %d %d %.3f\n" % (ms, rss, r.returncode, t0))
             f.flush()
             time.sleep(0.02)
 
