@@ -78,7 +78,7 @@ run() { # MODE LINES ADDRESSES
 	# the tracker's table at its bound: 1,000,000 entries at most 80% full (a power of two), a
 	# slot 20 bytes + 4 per maxretry; while it grows the old table is held too
 	awk -v hwm="$hwm" -v m="$M" 'BEGIN { cap = 1; while (cap * 4 < 1000000 * 5) cap *= 2; t = cap * (20 + 4 * m) / 1048576;
-		printf "  peak RSS %.1f MiB; tracker table at its bound (1,000,000 entries): %.1f MiB (%.1f MiB while growing to it)\n",
+		printf "  peak RSS (VmHWM, with the journal files sd-journal maps in journal mode) %.1f MiB; tracker table at its bound (1,000,000 entries): %.1f MiB (%.1f MiB while growing to it)\n",
 			hwm / 1024, t, t * 1.5 }'
 	printf '  kernel: %s\n' "$("$RIG_PY" "$FLOOD" check --expect "$RIG_TMP/expect" --elements "$RIG_TMP/elements" | head -3 | paste -sd ';')"
 	"$RIG_PY" - "$RIG_TMP/poll" "$idle_n" <<'PY'
@@ -93,6 +93,9 @@ for name, part in (("idle", rows[:idle_n]), ("flood", rows[idle_n:])):
     if ms:
         print("  status (%s, %d calls, %d failed): p50 %.1f ms, p99 %.1f ms, max %.1f ms, over 100 ms: %d" % (
             name, len(ms), bad, q(ms, 0.5), q(ms, 0.99), ms[-1], sum(1 for x in ms if x > 100)))
+anon = [int(r[4]) for r in rows if len(r) > 4]
+if anon:
+    print("  anonymous RSS (the daemon's own memory), sampled with status: max %.1f MiB" % (max(anon) / 1024))
 PY
 }
 

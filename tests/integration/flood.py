@@ -12,7 +12,8 @@
         writing took on stderr.
     flood.py poll --cli NFTJAIL --sock SOCK --pid PID --stop FILE --out FILE
         runs `nftjail status` every 20 ms until FILE exists; writes each call's latency (ms), the
-        daemon's VmRSS (KiB), the CLI's exit status and the CLOCK_MONOTONIC start (s) a line
+        daemon's VmRSS (KiB), the CLI's exit status, the CLOCK_MONOTONIC start (s) and the
+        daemon's RssAnon (KiB) a line
     flood.py check --expect FILE --elements FILE
         compares the expected addresses with the kernel's elements (rig_nft_elements lines):
         prints "banned E of E expected, M missing, X unexpected, legit banned: no"; exit 1 when
@@ -103,13 +104,13 @@ def poll(a):
             r = subprocess.run([a.cli, "--socket", a.sock, "status"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             ms = (time.monotonic() - t0) * 1e3
-            rss = 0
+            kib = {}
             try:
                 with open("/proc/%s/status" % a.pid) as s:
-                    rss = next(int(l.split()[1]) for l in s if l.startswith("VmRSS:"))
-            except (OSError, StopIteration):
+                    kib = {l.split(":")[0]: int(l.split()[1]) for l in s if l.startswith(("VmRSS:", "RssAnon:"))}
+            except OSError:
                 pass
-            f.write("%.2f %d %d %.3f\n" % (ms, rss, r.returncode, t0))
+            f.write("%.2f %d %d %.3f %d\n" % (ms, kib.get("VmRSS", 0), r.returncode, t0, kib.get("RssAnon", 0)))
             f.flush()
             time.sleep(0.02)
 
