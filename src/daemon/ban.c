@@ -393,3 +393,14 @@ bool ban_map_v6_conflict(const BanMap *m, const NftElem *e, usec_t now) {
         }
         return false;
 }
+
+/* Doubling an empty or small table (a restore at start) costs little; the fill after it no
+ * longer holds the old table and the new one at once at each doubling. */
+int ban_map_reserve(BanMap *m, size_t n) {
+        while ((m->size + n + 1) * 10 > m->capacity * 7) {
+                int r = ban_map_grow(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -73,6 +73,10 @@ size_t ban_map_gc(BanMap *m, usec_t now);
  * valid until ban_map_free(); NULL when none). Expired entries are included until a gc. */
 bool ban_map_next(const BanMap *m, size_t *iter, NftElem *ret, usec_t *ret_expiry);
 
+/* Makes room for n more entries in one step, so that filling it (a restore of a million bans) does
+ * not hold the old table and the new one at once at each doubling. 0 or -ENOMEM. */
+int ban_map_reserve(BanMap *m, size_t n);
+
 /* Whether the element (address and prefix) covers a. */
 bool ban_elem_contains(const NftElem *e, const Addr *a);
 

@@ -54,6 +54,8 @@ typedef struct Jail {
         uint64_t lines, failures, ignored, lines_cut, bans_total;
         time_t log_window;
         unsigned log_count, log_suppressed;
+        uint64_t lines_limit;   /* lines on which a regex gave up at a PCRE2 limit */
+        bool limit_reported;    /* said so once (jail_limit_hit()) */
 } Jail;
 
 typedef struct PendingBan {

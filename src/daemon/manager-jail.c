@@ -171,6 +171,26 @@ static void jail_batch_add(Jail *j, const Addr *a, int64_t t) {
         j->batch[j->n_batch++] = (PersistFailure) { .addr = *a, .t = t };
 }
 
+/* A regex of j's filter gave up on a line at a PCRE2 limit (a regex that backtracks
+ * catastrophically, fed by a client): the line counts as no failure. Said once per jail, with the
+ * file and line of the regex, since a client can send such lines all day; counted always. The
+ * other jails are not affected: the limit bounds the time a line costs. */
+static __attribute__((cold, noinline)) void jail_limit_hit(Jail *j, const MatchResult *mr, size_t len) {
+        const FilterConf *fc = &j->conf->filter;
+        const FilterRegex *fr = mr->regex_index < 0 ? &fc->prefregex
+                                : (size_t) mr->regex_index < fc->n_failregex ? &fc->failregex[mr->regex_index]
+                                : NULL;
+
+        j->lines_limit++;
+        if (j->limit_reported)
+                return;
+        j->limit_reported = true;
+        log_warning("%s: the %s at %s:%u gave up on a line (%zu bytes) at the PCRE2 %s, so the line is not "
+                    "counted; it may backtrack catastrophically. Reported once; later lines are counted only",
+                    j->conf->name, mr->regex_index < 0 ? "prefregex" : "failregex",
+                    fr && fr->file ? fr->file : fc->file ?: "?", fr ? fr->line : 0, len, mr->limit ?: "limit");
+}
+
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
         Jail *j = userdata;
         MatchResult mr;
@@ -184,6 +204,10 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
         r = cut ? filter_match_cut(j->filter, line, len, &mr) : filter_match(j->filter, line, len, &mr);
         if (r == MATCH_IGNORED) {
                 j->ignored++;
+                return;
+        }
+        if (_unlikely_(r == MATCH_LIMIT)) {
+                jail_limit_hit(j, &mr, len);
                 return;
         }
         if (r != MATCH_FAILURE)

@@ -38,6 +38,23 @@ static int regex_run(Filter *f, Regex *re, const char *s, size_t len, uint32_t o
         return pcre2_match(re->code, (PCRE2_SPTR) s, len, 0, options, f->md, f->mctx);
 }
 
+/* A regex gave up on the line (rc: a PCRE2 error other than "no match"): MATCH_LIMIT, with
+ * which regex (-1: the prefregex) and which limit. Cold: only hostile lines come here. */
+static __attribute__((cold, noinline)) int match_limit(MatchResult *ret, int index, int rc) {
+        static const char *const names[] = {
+                [-PCRE2_ERROR_MATCHLIMIT] = "match limit",
+                [-PCRE2_ERROR_DEPTHLIMIT] = "depth limit",
+                [-PCRE2_ERROR_HEAPLIMIT] = "heap limit",
+                [-PCRE2_ERROR_JIT_STACKLIMIT] = "JIT stack limit",
+                [-PCRE2_ERROR_NOMEMORY] = "memory limit",
+        };
+        const char *name = rc < 0 && (size_t) -rc < ELEMENTSOF(names) ? names[-rc] : NULL;
+
+        if (ret)
+                *ret = (MatchResult) { .regex_index = index, .limit = name ?: "match error" };
+        return MATCH_LIMIT;
+}
+
 /* The first of groups that took part in the match in md; false when none did. Group numbers above
  * `above` are moved up by `shift` (a regex's groups inside the gate). */
 static bool first_group(pcre2_match_data *md, const uint32_t *groups, size_t n, uint32_t above, uint32_t shift,
@@ -111,10 +128,10 @@ static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchR
         const PCRE2_SIZE *ov;
         const Regex *re;
         unsigned through = 1;
-        size_t a, b, end, i;
+        size_t a, b, end, i, limit_i = 0;
         bool nofail;
         Addr addr;
-        int r = MATCH_FAILURE;
+        int r = MATCH_FAILURE, rc, limit_rc = 0;
 
         while (f->mbuf_lines > 0 && (f->mbuf_lines >= f->maxlines || f->mbuf_len + 1 + len > MULTI_BUF_MAX))
                 mbuf_drop(f, 1);
@@ -127,11 +144,17 @@ static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchR
         f->mbuf_lines++;
         f->mbuf[f->mbuf_len] = 0;
 
-        for (i = 0; i < f->n_fail; i++)
-                if (regex_run(f, &f->fail[i], f->mbuf, f->mbuf_len, opts) >= 0)
+        for (i = 0; i < f->n_fail; i++) {
+                rc = regex_run(f, &f->fail[i], f->mbuf, f->mbuf_len, opts);
+                if (rc >= 0)
                         break;
+                if (rc != PCRE2_ERROR_NOMATCH && limit_rc == 0) {
+                        limit_rc = rc;
+                        limit_i = i;
+                }
+        }
         if (i == f->n_fail)
-                return MATCH_NONE;
+                return limit_rc ? match_limit(ret, (int) limit_i, limit_rc) : MATCH_NONE;
         re = &f->fail[i];
         ov = pcre2_get_ovector_pointer(f->md);
         end = ov[1];
@@ -159,7 +182,7 @@ static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchR
 
 static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
-        size_t slen, a, b, n_try, i;
+        size_t slen, a, b, n_try, i, limit_i = 0;
         uint32_t opts = 0, sopts, above = UINT32_MAX, shift = 0;
         bool have_pref_addr = false, gated = false, nofail, from_line = true;
         const char *sid = NULL;
@@ -167,7 +190,7 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
         pcre2_match_data *md = f ? f->md : NULL;
         Addr pref_addr = {}, addr;
         const Regex *re;
-        int rc;
+        int rc, limit_rc = 0;
 
         if (!f || (!line && len > 0))
                 return -EINVAL;
@@ -187,7 +210,7 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
         if (f->pref.code) {
                 rc = regex_run(f, &f->pref, line, len, opts);
                 if (rc < 0)
-                        return MATCH_NONE;
+                        return rc == PCRE2_ERROR_NOMATCH ? MATCH_NONE : match_limit(ret, -1, rc);
                 if (!first_group(md, f->pref.content_groups, f->pref.n_content_groups, above, 0, &a, &b))
                         return MATCH_NONE;
                 if (f->pref.n_host_groups > 0 &&
@@ -228,12 +251,19 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
                         n_try = f->n_fail;
         }
 
-        for (i = 0; i < n_try; i++)
-                if (regex_run(f, &f->fail[i], s, slen, sopts) >= 0)
-                        break; /* else no match, or a match or depth limit hit: not a failure */
+        for (i = 0; i < n_try; i++) {
+                rc = regex_run(f, &f->fail[i], s, slen, sopts);
+                if (rc >= 0)
+                        break;
+                /* a limit hit is not a failure either; the first one is reported */
+                if (_unlikely_(rc != PCRE2_ERROR_NOMATCH) && limit_rc == 0) {
+                        limit_rc = rc;
+                        limit_i = i;
+                }
+        }
         if (i == n_try) {
                 if (!gated)
-                        return MATCH_NONE;
+                        return limit_rc ? match_limit(ret, (int) limit_i, limit_rc) : MATCH_NONE;
                 md = f->gate_md;
                 above = f->gate_prefix_groups;
                 shift = f->gate_shift[i];

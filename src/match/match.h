@@ -26,11 +26,16 @@ enum {
         MATCH_NONE = 0,         /* no failregex matched */
         MATCH_FAILURE = 1,      /* a failregex matched and gave an address */
         MATCH_IGNORED = 2,      /* a failregex matched but an ignoreregex too */
+        MATCH_LIMIT = 3,        /* no failregex matched, and one of them (or the prefregex) gave up at
+                                 * a PCRE2 limit of the match context (match limit, JIT stack, heap):
+                                 * a hostile line or a regex that backtracks catastrophically. The
+                                 * line is not a failure; *ret names the regex and the limit. */
 };
 
 typedef struct MatchResult {
-        Addr addr;
-        int regex_index;        /* index into FilterConf.failregex */
+        Addr addr;              /* MATCH_FAILURE, MATCH_IGNORED */
+        int regex_index;        /* index into FilterConf.failregex; MATCH_LIMIT: -1 is the prefregex */
+        const char *limit;      /* MATCH_LIMIT: which limit ("match limit", ...), static */
 } MatchResult;
 
 /* Returns 0 or -EINVAL (reterr filled), -ENOMEM. */
@@ -46,7 +51,8 @@ void filter_set_prefilter(Filter *f, bool enable);
 /* Matches one line (no trailing newline; may hold any bytes, including NUL and invalid UTF-8;
  * only the first MATCH_LINE_MAX bytes are looked at). Returns MATCH_* or a negative errno.
  * A line longer than MATCH_LINE_MAX is treated as cut: "$" does not match at the cut, where a
- * client could have placed a complete-looking message. On MATCH_IGNORED, *ret is filled too. */
+ * client could have placed a complete-looking message. On MATCH_IGNORED and MATCH_LIMIT, *ret is
+ * filled too. An ignoreregex that gives up does not ignore: the failure counts. */
 int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
 /* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
  * those, else "$" could match at the source's cut. */

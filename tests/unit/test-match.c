@@ -414,18 +414,57 @@ static void test_hostile_regex(void **state) {
         Filter *f = compile(fail, NULL, NULL);
         char line[4096];
         struct timespec t0, t1;
+        MatchResult m;
         double sec;
 
         memset(line, 'a', sizeof line - 2);
         line[sizeof line - 2] = '!';
         line[sizeof line - 1] = 0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        assert_int_equal(filter_match(f, line, strlen(line), NULL), MATCH_NONE);
+        assert_int_equal(filter_match(f, line, strlen(line), NULL), MATCH_LIMIT);
+        assert_int_equal(filter_match(f, line, strlen(line), &m), MATCH_LIMIT);
+        assert_int_equal(m.regex_index, 0);
+        assert_non_null(m.limit);
         memset(line, 'x', sizeof line - 1);
         assert_int_equal(filter_match(f, line, strlen(line), NULL), MATCH_NONE);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         sec = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
         fprintf(stderr, "hostile lines: %.3f s\n", sec);
+        filter_free(f);
+}
+
+static void test_hostile_regex_reported(void **state) {
+        /* (a+)+$ on a long line of a's: the second regex gives up, the first and third do not
+         * match; the line is no failure, and the result names the regex and the limit */
+        const char *fail[] = { "^ok from <HOST>$", "^\\s*client <HOST> said (a+)+$", "^bye <HOST>$", NULL };
+        const char *pref = "^(?:(a+)+$|<F-CONTENT>.+</F-CONTENT>)";
+        Filter *f = compile(fail, NULL, NULL);
+        char line[MATCH_LINE_MAX];
+        MatchResult m;
+        int n;
+
+        n = snprintf(line, sizeof line, "client 192.0.2.9 said ");
+        memset(line + n, 'a', sizeof line - (size_t) n - 2);
+        line[sizeof line - 2] = '!';
+        line[sizeof line - 1] = 0;
+        assert_int_equal(filter_match(f, line, strlen(line), &m), MATCH_LIMIT);
+        assert_int_equal(m.regex_index, 1);
+        assert_string_equal(m.limit, "match limit");
+        /* without the '!' it matches, at once */
+        line[sizeof line - 2] = 'a';
+        assert_int_equal(filter_match(f, line, strlen(line), &m), MATCH_FAILURE);
+        assert_int_equal(m.regex_index, 1);
+        /* cut: "$" does not match at the cut, and the regex gives up again */
+        assert_int_equal(filter_match_cut(f, line, strlen(line), &m), MATCH_LIMIT);
+        assert_int_equal(m.regex_index, 1);
+        filter_free(f);
+
+        /* the prefregex gives up: -1 */
+        f = compile(fail, NULL, pref);
+        memset(line, 'a', sizeof line - 2);
+        line[sizeof line - 2] = '!';
+        assert_int_equal(filter_match(f, line, strlen(line), &m), MATCH_LIMIT);
+        assert_int_equal(m.regex_index, -1);
         filter_free(f);
 }
 
@@ -928,6 +967,7 @@ int main(void) {
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_hostile_regex),
+                cmocka_unit_test(test_hostile_regex_reported),
                 cmocka_unit_test(test_prefilter_literal),
                 cmocka_unit_test(test_gate),
                 cmocka_unit_test(test_corpus_sshd),
