@@ -64,7 +64,7 @@ static void on_line(const char *line, size_t len, bool cut, void *userdata) {
                 int r = cut ? filter_match_cut(filters[i], text, n, &m) : filter_match(filters[i], text, n, &m);
 
                 if (r < 0)
-                        continue; /* a match limit reached: counted by the daemon, not a fault */
+                        continue; /* an error (out of memory); MATCH_LIMIT falls through: neither is a fault */
                 if (r == MATCH_FAILURE || r == MATCH_IGNORED) {
                         char a[ADDR_STRLEN];
                         Addr back;
