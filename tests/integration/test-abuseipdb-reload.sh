@@ -33,7 +33,7 @@ abuseipdb_conf true "$RIG_TMP/apikey" 'old: %(jail)s %(ip)s'
 cat >"$RIG_CONF/filter.d/bulk.conf" <<'CONF'
 [Definition]
 failregex = bulk failure from <HOST>$
-journalmatch = SYSLOG_IDENTIFIER=bulktest
+journalmatch = SYSLOG_IDENTIFIER=bulktest _UID=0
 CONF
 cat >"$RIG_CONF/jail.d/test.local" <<CONF
 [bulk]
