@@ -96,7 +96,8 @@ static int push_hash(Ctx *c, uint64_t h) {
 static void keep_repeated(Ctx *c) {
         size_t k = 0;
 
-        qsort(c->hashes, c->n_hashes, sizeof *c->hashes, u64_cmp);
+        if (c->n_hashes > 0) /* hashes is NULL then, which qsort() must not be given */
+                qsort(c->hashes, c->n_hashes, sizeof *c->hashes, u64_cmp);
         for (size_t i = 0; i < c->n_hashes;) {
                 size_t j = i + 1;
 
