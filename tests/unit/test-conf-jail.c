@@ -375,6 +375,59 @@ static void test_actions(void **state) {
         conf_diags_done(&d);
 }
 
+/* Every shipped jail enabled with the shipped filters: the configuration loads, and
+ * %(action_abuseipdb)s without abuseipdb_category takes the jail's own default categories. */
+static void test_shipped_categories(void **state) {
+        static const struct {
+                const char *jail, *categories;
+        } want[] = {
+                { "sshd", "18,22" },          { "proxmox", "18,21" },      { "recidive", "18" },
+                { "wordpress", "18,21" },     { "nginx-http-auth", "18,21" }, { "nginx-limit-req", "21" },
+                { "nginx-botsearch", "21" },  { "apache-auth", "18,21" },  { "apache-badbots", "19" },
+                { "postfix", "18" },          { "dovecot", "18" },         { "proftpd", "5,18" },
+                { "vsftpd", "5,18" },         { "pure-ftpd", "5,18" },     { "mysqld-auth", "18" },
+                { "pam-generic", "18" },
+        };
+        static const char *filters[] = { "common", "sshd", "proxmox", "recidive", "wordpress", "nginx-http-auth",
+                                         "nginx-limit-req", "nginx-botsearch", "apache-auth", "apache-badbots",
+                                         "postfix", "dovecot", "proftpd", "vsftpd", "pure-ftpd", "mysqld-auth",
+                                         "pam-generic" };
+        char local[8192], name[128];
+        size_t n = 0;
+        ConfDiags d = {};
+        Config *c;
+
+        copy_shipped("jail.conf");
+        copy_shipped("nftjail.conf");
+        for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+                snprintf(name, sizeof name, "filter.d/%s.conf", filters[i]);
+                copy_shipped(name);
+        }
+        n += (size_t) snprintf(local + n, sizeof local - n,
+                               "[DEFAULT]\nabuseipdb_apikey = K\naction = %%(action_)s\n         %%(action_abuseipdb)s\n");
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+                n += (size_t) snprintf(local + n, sizeof local - n, "[%s]\nenabled = true\n", want[i].jail);
+        assert_true(n < sizeof local);
+        write_file("jail.local", local);
+        c = load_ok(&d);
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+                const JailConf *j = jail(c, want[i].jail);
+                assert_non_null(j);
+                assert_true(j->abuseipdb);
+                assert_string_equal(j->abuseipdb_categories, want[i].categories);
+        }
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* a jail's own choice wins over its default */
+        write_file("jail.local", "[wordpress]\nenabled = true\naction = %(action_)s\n"
+                                 "         %(action_abuseipdb)s[abuseipdb_apikey=\"K\", abuseipdb_category=\"21\"]\n");
+        c = load_ok(&d);
+        assert_string_equal(jail(c, "wordpress")->abuseipdb_categories, "21");
+        config_free(c);
+        conf_diags_done(&d);
+}
+
 /* ---- nftjail.conf, dump, formatting ---- */
 
 static void test_daemon_conf(void **state) {
@@ -557,6 +610,7 @@ int main(void) {
                 T(test_logpath_syslog_warning),
                 T(test_ignoreip),
                 T(test_actions),
+                T(test_shipped_categories),
                 T(test_daemon_conf),
                 T(test_dump),
                 cmocka_unit_test(test_diag_format),
