@@ -48,6 +48,7 @@ check "postrm purge deletes /var/lib/nftjail" grep -q 'rm -rf /var/lib/nftjail' 
 check "postrm deletes the table only with NFTJAIL_PURGE_TABLE=yes" grep -q 'NFTJAIL_PURGE_TABLE:-no}" = yes' "$tmp/ctl/postrm"
 if grep -q '^/usr/lib/sysusers.d/' "$tmp/files"; then
 	check "postinst runs systemd-sysusers for the shipped sysusers.d file" grep -q 'systemd-sysusers' "$tmp/ctl/postinst"
+	check "postinst creates the users before it starts the unit" bash -c "[ \$(grep -n systemd-sysusers '$tmp/ctl/postinst' | head -n1 | cut -d: -f1) -lt \$(grep -n deb-systemd-invoke '$tmp/ctl/postinst' | head -n1 | cut -d: -f1) ]"
 fi
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
