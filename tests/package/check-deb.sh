@@ -24,6 +24,9 @@ case "$(basename "$deb")" in
 nftjail_*_*.deb) echo "ok: built $(basename "$deb"), $(stat -c %s "$deb") bytes" ;;
 *) echo "FAIL: unexpected package name $deb" >&2; exit 1 ;;
 esac
+upstream=$(sed -n "s/^  version : '\\([^']*\\)',*$/\\1/p" "$src/meson.build" | head -n 1)
+check "package version $(dpkg-deb -f "$deb" Version) is meson's $upstream (bump debian/changelog with it)" \
+	test "$(dpkg-deb -f "$deb" Version | sed 's/-[^-]*$//')" = "$upstream"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/files"
 for f in /usr/sbin/nftjaild /usr/bin/nftjail /usr/share/nftjail/nftjail.nft \
 	/etc/nftjail/nftjail.conf /etc/nftjail/jail.conf /etc/nftjail/filter.d/sshd.conf \
