@@ -143,9 +143,9 @@ static bool action_is_ban(const char *n) {
         return false;
 }
 
-static bool action_is_mail(const char *n) {
+static bool action_is_third_party(const char *n) {
         static const char *const prefixes[] = {
-                "mail", "sendmail", "complain", "xarf", "blocklist_de", "mynetwatchman", "dshield",
+                "complain", "xarf", "blocklist_de", "mynetwatchman", "dshield",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
@@ -225,8 +225,8 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                 return r;
         for (size_t i = 0; i < l.n;) {
                 _cleanup_free_ char *text = NULL, *name = NULL;
-                const char *file = l.v[i].file;
-                unsigned line = l.v[i].line;
+                const char *file = l.v[i].file, *dfile;
+                unsigned line = l.v[i].line, dline;
                 Opt *opts = NULL;
                 size_t n_opts = 0;
                 int depth = 0;
@@ -268,6 +268,10 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         continue;
                 }
                 any = true;
+                /* an action that comes from an interpolated helper (%(action_mw)s in jail.conf)
+                 * is named by the jail's own 'action' line, which the admin wrote */
+                dfile = where.file && strcmp(where.file, file) != 0 ? where.file : file;
+                dline = where.file && strcmp(where.file, file) != 0 ? where.line : line;
                 if (action_is_ban(name)) {
                         const char *port = conf_opts_get(opts, n_opts, "port"), *proto = conf_opts_get(opts, n_opts, "protocol");
 
@@ -332,8 +336,12 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         }
                         /* no key here: [abuseipdb] apikey_file or a credential may give one; the
                          * reporter warns at start when there is none at all */
-                } else if (action_is_mail(name) || strstr(name, "-whois")) {
-                        r = ini_diag(d, file, line, false, "jail '%s': 'action': mail actions are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
+                } else if (action_is_mail(name)) {
+                        r = jail_mail_action(j, sc, d, name, opts, n_opts, dfile, dline);
+                        if (r < 0)
+                                goto fail_opts;
+                } else if (action_is_third_party(name) || strstr(name, "-whois")) {
+                        r = ini_diag(d, dfile, dline, false, "jail '%s': 'action': reports to third parties are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)
                                 goto fail_opts;
                 } else {

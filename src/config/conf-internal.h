@@ -221,6 +221,13 @@ int jail_parse_ports(JailConf *j, const char *value, const char *opt, const char
 /* The jail's action lines: ban or log only, ports and protocol of the ban action, AbuseIPDB.
  * jail_port and jail_proto are the jail's own values (already parsed), *ret_port_set whether an
  * action's port list replaced the jail's. Returns 0 (errors in d) or -ENOMEM. */
+/* A mail action (sendmail-*, mail-*): its options into j->mail, checked; jail options mailrate
+ * and mailrate_period read from sc. Returns 0, -ENOMEM, or another negative errno once the
+ * diagnostics are full. */
+bool action_is_mail(const char *name);
+int jail_mail_action(JailConf *j, Scope *sc, ConfDiags *d, const char *name, const Opt *opts, size_t n_opts,
+                     const char *file, unsigned line);
+
 int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                  bool *ret_port_set);
 

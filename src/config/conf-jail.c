@@ -29,6 +29,9 @@ void jail_conf_done(JailConf *j) {
         free(j->ignoreip);
         free(j->abuseipdb_categories);
         free(j->abuseipdb_apikey);
+        free(j->mail.dest);
+        free(j->mail.sender);
+        free(j->mail.sendername);
         free(j->increment.formula);
         free(j->increment.multipliers);
         *j = (JailConf) {};
@@ -41,7 +44,7 @@ static const struct {
         bool warn;
 } jail_ignored[] = {
         { "banaction", false }, { "banaction_allports", false }, { "chain", false }, { "mta", false },
-        { "destemail", false }, { "sender", false }, { "sendername", false }, { "mode", false },
+        { "destemail", false }, { "sender", false }, { "sendername", false }, { "mailrate", false }, { "mailrate_period", false }, { "mode", false },
         { "abuseipdb_apikey", false }, { "abuseipdb_category", false }, { "logencoding", false },
         { "usedns", false }, { "maxmatches", false }, { "ignorecache", true }, { "ignorecommand", true },
         { "logtimezone", false }, { "action_", false },

@@ -67,6 +67,22 @@ typedef struct BanIncrement {
 #define JAIL_MAXRETRY_MAX 255U
 #define JAIL_NAME_MAX 127U
 
+/* A jail's mail action: every string validated at load (no CR/LF, no blanks in addresses, a
+ * sender name of printable ASCII without quotes), so each may go into a header as it is. */
+typedef struct JailMail {
+        bool enabled;
+        bool lines;             /* *-lines: the matched lines in the body */
+        bool whois;             /* *-whois*: whois output in the body, when /usr/bin/whois exists */
+        char *dest;             /* destemail: one or more addresses, comma-separated */
+        char *sender;           /* an address */
+        char *sendername;       /* a display name */
+        unsigned rate;          /* mails per jail per rate_period_sec before the rest go to a digest */
+        unsigned rate_period_sec;
+} JailMail;
+
+#define MAIL_RATE_DEFAULT 10U
+#define MAIL_RATE_PERIOD_DEFAULT 3600U
+
 typedef struct JailConf {
         char *name;             /* at most JAIL_NAME_MAX bytes */
         char *file;             /* file and line of the [name] section header */
@@ -95,6 +111,7 @@ typedef struct JailConf {
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail, a plausible key; NULL if none */
+        JailMail mail;          /* %(action_mw)s, %(action_mwl)s, sendmail-*, mail-* */
         BanIncrement increment;
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
