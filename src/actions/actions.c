@@ -34,6 +34,7 @@ struct Actions {
         MailBan **queue;        /* ring */
         size_t head, n;
         bool stop;
+        atomic_bool cancel;     /* children get SIGKILL: the daemon stops */
         atomic_uint_fast64_t dropped;
         JailRate *rates;
         size_t n_rates;
@@ -46,17 +47,6 @@ static const char *const child_env[] = {
         "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "LANG=C.UTF-8", NULL,
 };
 
-static void mail_ban_free(MailBan *b) {
-        if (!b)
-                return;
-        free(b->jail);
-        free(b->dest);
-        free(b->sender);
-        free(b->sendername);
-        free(b->evidence);
-        free(b);
-}
-
 static void mail_ban_done(MailBan *b) {
         free(b->jail);
         free(b->dest);
@@ -64,6 +54,13 @@ static void mail_ban_done(MailBan *b) {
         free(b->sendername);
         free(b->evidence);
         *b = (MailBan) {};
+}
+
+static void mail_ban_free(MailBan *b) {
+        if (!b)
+                return;
+        mail_ban_done(b);
+        free(b);
 }
 
 static int mail_ban_copy_headers(MailBan *to, const MailBan *from) {
@@ -86,7 +83,7 @@ static void log_child(const MailBan *b, const char *what, const SpawnResult *res
                           what, b->addr, strerror(-r));
                 return;
         }
-        if (!res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0) {
+        if (!res->timed_out && !res->cancelled && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0) {
                 log_event(LOG_INFO, 0, NULL, fields, "%s: %s about %s handed to sendmail for %s", b->jail, what, b->addr,
                           b->dest);
                 return;
@@ -96,7 +93,7 @@ static void log_child(const MailBan *b, const char *what, const SpawnResult *res
                   b->addr, spawn_status_string(res, st, sizeof st), esc);
 }
 
-static void send_message(const MailBan *b, const char *what, const char *msg, size_t len) {
+static void send_message(Actions *a, const MailBan *b, const char *what, const char *msg, size_t len) {
         static const char *const argv[] = { ACTIONS_SENDMAIL, "-t", "-oi", NULL };
         _cleanup_free_ SpawnResult *res = malloc(sizeof *res);
         int r;
@@ -105,11 +102,11 @@ static void send_message(const MailBan *b, const char *what, const char *msg, si
                 log_oom();
                 return;
         }
-        r = spawn_run(argv, child_env, msg, len, ACTIONS_TIMEOUT_SEC * USEC_PER_SEC, res);
+        r = spawn_run(argv, child_env, msg, len, ACTIONS_TIMEOUT_SEC * USEC_PER_SEC, &a->cancel, res);
         log_child(b, what, res, r);
 }
 
-static char *run_whois(const MailBan *b) {
+static char *run_whois(Actions *a, const MailBan *b) {
         char addr[64], *slash;
         const char *argv[] = { ACTIONS_WHOIS, addr, NULL };
         SpawnResult *res;
@@ -124,7 +121,7 @@ static char *run_whois(const MailBan *b) {
         res = malloc(sizeof *res);
         if (!res)
                 return NULL;
-        if (spawn_run(argv, child_env, NULL, 0, 20 * USEC_PER_SEC, res) < 0) {
+        if (spawn_run(argv, child_env, NULL, 0, 20 * USEC_PER_SEC, &a->cancel, res) < 0) {
                 free(res);
                 return NULL;
         }
@@ -138,12 +135,12 @@ static void send_ban(Actions *a, const MailBan *b) {
         size_t len;
 
         if (b->whois)
-                whois = run_whois(b);
+                whois = run_whois(a, b);
         if (mail_compose_ban(b, a->host, whois, &msg, &len) < 0) {
                 log_oom();
                 return;
         }
-        send_message(b, "mail", msg, len);
+        send_message(a, b, "mail", msg, len);
 }
 
 static JailRate *rate_get(Actions *a, const MailBan *b) {
@@ -167,7 +164,7 @@ static JailRate *rate_get(Actions *a, const MailBan *b) {
 }
 
 /* Under the lock: whether b may go out now, else it joins its jail's digest. */
-static bool rate_admit(Actions *a, JailRate *jr, const MailBan *b, usec_t now) {
+static bool rate_admit(Actions *a, JailRate *jr, const MailBan *b, usec_t now, bool force_digest) {
         _cleanup_free_ char *line = NULL;
         char *d;
 
@@ -177,7 +174,7 @@ static bool rate_admit(Actions *a, JailRate *jr, const MailBan *b, usec_t now) {
                         jr->sent = 0;
                 }
         }
-        if (jr->sent < jr->rate && jr->n_digest == 0 && jr->dropped == 0) {
+        if (!force_digest && jr->sent < jr->rate && jr->n_digest == 0 && jr->dropped == 0) {
                 jr->sent++;
                 return true;
         }
@@ -242,7 +239,7 @@ static void *worker(void *userdata) {
                         if (r < 0)
                                 log_oom();
                         else
-                                send_message(&tmpl, "digest", msg, len);
+                                send_message(a, &tmpl, "digest", msg, len);
                         mail_ban_done(&tmpl);
                         pthread_mutex_lock(&a->lock);
                         continue;
@@ -259,7 +256,7 @@ static void *worker(void *userdata) {
                                 (void) mail_ban_copy_headers(&jr->tmpl, b);
                                 jr->rate = b->rate;
                                 jr->period = (usec_t) b->rate_period_sec * USEC_PER_SEC;
-                                now_ok = rate_admit(a, jr, b, now);
+                                now_ok = rate_admit(a, jr, b, now, a->stop);
                         } else
                                 now_ok = true;
                         pthread_mutex_unlock(&a->lock);
@@ -320,8 +317,21 @@ Actions *actions_free(Actions *a) {
         a->stop = true;
         pthread_cond_broadcast(&a->cond);
         pthread_mutex_unlock(&a->lock);
-        for (size_t i = 0; i < a->n_workers; i++)
-                (void) pthread_join(a->workers[i], NULL);
+        /* the workers put what is queued into the digests and send those; a child still running
+         * after ACTIONS_STOP_GRACE_SEC (one that hangs) gets SIGKILL, so a stop is bounded */
+        {
+                struct timespec ts;
+
+                (void) clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += ACTIONS_STOP_GRACE_SEC;
+                for (size_t i = 0; i < a->n_workers; i++)
+                        if (pthread_timedjoin_np(a->workers[i], NULL, &ts) == 0)
+                                a->workers[i] = 0;
+                atomic_store(&a->cancel, true);
+                for (size_t i = 0; i < a->n_workers; i++)
+                        if (a->workers[i])
+                                (void) pthread_join(a->workers[i], NULL);
+        }
         for (size_t i = 0; i < a->n; i++)
                 mail_ban_free(a->queue[(a->head + i) % ACTIONS_QUEUE_MAX]);
         for (size_t i = 0; i < a->n_rates; i++) {

@@ -19,12 +19,13 @@ typedef struct Actions Actions;
 #define ACTIONS_WORKERS 2U
 #define ACTIONS_TIMEOUT_SEC 30U
 #define ACTIONS_DIGEST_MAX 1000U
+#define ACTIONS_STOP_GRACE_SEC 5
 #define ACTIONS_SENDMAIL "/usr/sbin/sendmail"
 #define ACTIONS_WHOIS "/usr/bin/whois"
 
 int actions_new(Actions **ret);
-/* Stops the workers after the children they run (each ends by its timeout), sends the digests
- * due, frees. Accepts NULL, returns NULL. */
+/* Stops the workers: what is queued goes into the jails' digests, which are sent; children
+ * still running after ACTIONS_STOP_GRACE_SEC get SIGKILL. Frees. Accepts NULL, returns NULL. */
 Actions *actions_free(Actions *a);
 
 /* An automatic ban of addr (its prefix prefixlen) by jail jc with failures counted; evidence:

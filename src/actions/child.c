@@ -43,7 +43,7 @@ static void drain(int *fd, char *buf, size_t *len) {
 }
 
 int spawn_run(const char *const *argv, const char *const *envp, const char *input, size_t input_len,
-              uint64_t timeout_usec, SpawnResult *ret) {
+              uint64_t timeout_usec, const atomic_bool *cancel, SpawnResult *ret) {
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -114,9 +114,10 @@ out_attr:
                 usec_t now = now_usec(CLOCK_MONOTONIC);
                 int n;
 
-                if (now >= deadline) {
+                if (now >= deadline || (cancel && atomic_load(cancel))) {
                         (void) kill(-pid, SIGKILL);
-                        ret->timed_out = true;
+                        ret->timed_out = now >= deadline;
+                        ret->cancelled = !ret->timed_out;
                         break;
                 }
                 n = poll(p, 3, (int) MIN((deadline - now + 999) / 1000, (usec_t) 1000));
@@ -152,11 +153,13 @@ out_attr:
 
                 if (w == pid || (w < 0 && errno != EINTR))
                         break;
-                if (!ret->timed_out && now_usec(CLOCK_MONOTONIC) >= deadline) {
+                if (!ret->timed_out && !ret->cancelled &&
+                    (now_usec(CLOCK_MONOTONIC) >= deadline || (cancel && atomic_load(cancel)))) {
                         (void) kill(-pid, SIGKILL);
-                        ret->timed_out = true;
+                        ret->timed_out = now_usec(CLOCK_MONOTONIC) >= deadline;
+                        ret->cancelled = !ret->timed_out;
                 }
-                if (ret->timed_out) {
+                if (ret->timed_out || ret->cancelled) {
                         (void) waitpid(pid, &ret->status, 0);
                         break;
                 }
@@ -168,6 +171,8 @@ out_attr:
 const char *spawn_status_string(const SpawnResult *r, char *buf, size_t len) {
         if (r->timed_out)
                 snprintf(buf, len, "killed after the timeout");
+        else if (r->cancelled)
+                snprintf(buf, len, "killed: the daemon stops");
         else if (WIFEXITED(r->status))
                 snprintf(buf, len, "exit status %d", WEXITSTATUS(r->status));
         else if (WIFSIGNALED(r->status))
