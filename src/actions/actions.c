@@ -102,6 +102,10 @@ static void send_message(Actions *a, const MailBan *b, const char *what, const c
                 log_oom();
                 return;
         }
+        if (atomic_load(&a->cancel)) {
+                log_warning("%s: %s about %s not sent: the daemon stops", b->jail, what, b->addr);
+                return;
+        }
         r = spawn_run(argv, child_env, msg, len, ACTIONS_TIMEOUT_SEC * USEC_PER_SEC, &a->cancel, res);
         log_child(b, what, res, r);
 }
@@ -216,7 +220,8 @@ static void *worker(void *userdata) {
         pthread_mutex_lock(&a->lock);
         for (;;) {
                 usec_t now = now_usec(CLOCK_MONOTONIC), next = USEC_INFINITY;
-                JailRate *jr = digest_due(a, now, &next);
+                /* at a stop the whole queue goes into the digests first: one mail a jail */
+                JailRate *jr = a->stop && a->n > 0 ? NULL : digest_due(a, now, &next);
 
                 if (jr) {
                         _cleanup_free_ char *lines = TAKE_PTR(jr->digest), *msg = NULL;
