@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "log.h"
 #include "mail.h"
+#include "shell-render.h"
 #include "child.h"
 #include "util/macro.h"
 #include "util/string-util.h"
@@ -53,6 +54,8 @@ static void mail_ban_done(MailBan *b) {
         free(b->sender);
         free(b->sendername);
         free(b->evidence);
+        free(b->command);
+        free(b->action_name);
         *b = (MailBan) {};
 }
 
@@ -145,6 +148,75 @@ static void send_ban(Actions *a, const MailBan *b) {
                 return;
         }
         send_message(a, b, "mail", msg, len);
+}
+
+/* An action.d actionban: tags we made are spliced, the matched lines go by environment. */
+static void run_command(Actions *a, const MailBan *b) {
+        char failures[16], when[24], bantime[24], fj[160], fa[96], st[64], esc[SPAWN_OUTPUT_MAX * 4 + 8];
+        const char *fields[] = { fj, fa, NULL };
+        const char *ev = b->evidence ?: "";
+        ShellTag tags[] = {
+                { "ip", b->addr, strlen(b->addr), true },
+                { "name", b->jail, strlen(b->jail), true },
+                { "failures", failures, 0, true },
+                { "time", when, 0, true },
+                { "bantime", bantime, 0, true },
+                { "fq-hostname", a->host, strlen(a->host), true },
+                { "matches", ev, strlen(ev), false },
+                { "ipmatches", ev, strlen(ev), false },
+                { "ipjailmatches", ev, strlen(ev), false },
+                { "F-USER", "", 0, false },
+        };
+        _cleanup_free_ char *script = NULL;
+        _cleanup_free_ SpawnResult *res = malloc(sizeof *res);
+        const char *env[SHELL_TAGS_MAX + 8];
+        char **tenv = NULL;
+        size_t n = 0;
+        int r;
+
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", b->jail);
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", b->addr);
+        snprintf(failures, sizeof failures, "%u", b->failures);
+        snprintf(when, sizeof when, "%lld", (long long) b->when);
+        snprintf(bantime, sizeof bantime, "%lld", (long long) b->bantime_sec);
+        tags[2].len = strlen(failures);
+        tags[3].len = strlen(when);
+        tags[4].len = strlen(bantime);
+        if (!res) {
+                log_oom();
+                return;
+        }
+        r = shell_render(b->command, tags, ELEMENTSOF(tags), &script, &tenv);
+        if (r < 0) {
+                log_event(LOG_WARNING, r, NULL, fields, "%s: action '%s' about %s not run: %s", b->jail, b->action_name,
+                          b->addr, r == -EINVAL ? "a tag in a place whose quoting cannot be told (here-document, ${...}, backticks) or unbalanced quotes" : strerror(-r));
+                return;
+        }
+        for (size_t i = 0; child_env[i]; i++)
+                env[n++] = child_env[i];
+        for (size_t i = 0; tenv[i] && n < ELEMENTSOF(env) - 1; i++)
+                env[n++] = tenv[i];
+        env[n] = NULL;
+        if (atomic_load(&a->cancel))
+                r = -ECANCELED;
+        else {
+                const char *argv[] = { "/bin/sh", "-c", script, NULL };
+
+                r = spawn_run(argv, env, NULL, 0, ACTIONS_TIMEOUT_SEC * USEC_PER_SEC, &a->cancel, res);
+        }
+        strv_free(tenv);
+        if (r < 0) {
+                log_event(LOG_WARNING, r, NULL, fields, "%s: action '%s' about %s: cannot run /bin/sh: %s", b->jail,
+                          b->action_name, b->addr, strerror(-r));
+                return;
+        }
+        if (!res->timed_out && !res->cancelled && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0) {
+                log_event(LOG_INFO, 0, NULL, fields, "%s: action '%s' about %s done", b->jail, b->action_name, b->addr);
+                return;
+        }
+        escape_bytes(res->err, res->err_len, esc, sizeof esc);
+        log_event(LOG_WARNING, 0, NULL, fields, "%s: action '%s' about %s: %s, stderr '%s'", b->jail, b->action_name,
+                  b->addr, spawn_status_string(res, st, sizeof st), esc);
 }
 
 static JailRate *rate_get(Actions *a, const MailBan *b) {
@@ -255,6 +327,14 @@ static void *worker(void *userdata) {
 
                         a->head = (a->head + 1) % ACTIONS_QUEUE_MAX;
                         a->n--;
+                        if (b->command) {
+                                pthread_mutex_unlock(&a->lock);
+                                if (!a->stop)
+                                        run_command(a, b);
+                                mail_ban_free(b);
+                                pthread_mutex_lock(&a->lock);
+                                continue;
+                        }
                         jr = rate_get(a, b);
                         if (jr) {
                                 /* a reload may have changed the jail's settings */
@@ -351,22 +431,55 @@ Actions *actions_free(Actions *a) {
         return NULL;
 }
 
+static void queue_push(Actions *a, MailBan *b) {
+        pthread_mutex_lock(&a->lock);
+        if (a->n == ACTIONS_QUEUE_MAX) {
+                mail_ban_free(a->queue[a->head]);
+                a->head = (a->head + 1) % ACTIONS_QUEUE_MAX;
+                a->n--;
+                atomic_fetch_add(&a->dropped, 1);
+        }
+        a->queue[(a->head + a->n) % ACTIONS_QUEUE_MAX] = b;
+        a->n++;
+        pthread_cond_signal(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+}
+
+static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
+                      const char *evidence, const ActionFile *af);
+
 int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
                        const char *evidence) {
+        int r = 0;
+
+        if (!a)
+                return 0;
+        if (jc->mail.enabled)
+                r = submit_one(a, jc, addr, prefixlen, failures, evidence, NULL);
+        for (size_t i = 0; r >= 0 && i < jc->n_action_files; i++)
+                if (jc->action_files[i].cmd[ACTION_CMD_BAN])
+                        r = submit_one(a, jc, addr, prefixlen, failures, evidence, &jc->action_files[i]);
+        return r;
+}
+
+static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
+                      const char *evidence, const ActionFile *af) {
         MailBan *b;
         char as[ADDR_STRLEN];
+        bool lines = af || jc->mail.lines;
 
-        if (!a || !jc->mail.enabled)
-                return 0;
         b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
         b->jail = strdup(jc->name);
-        b->dest = strdup(jc->mail.dest);
-        b->sender = strdup(jc->mail.sender);
-        b->sendername = strdup(jc->mail.sendername);
-        b->evidence = jc->mail.lines && evidence ? strdup(evidence) : NULL;
-        if (!b->jail || !b->dest || !b->sender || !b->sendername || (jc->mail.lines && evidence && !b->evidence)) {
+        b->dest = strdup(af ? "" : jc->mail.dest);
+        b->sender = strdup(af ? "" : jc->mail.sender);
+        b->sendername = strdup(af ? "" : jc->mail.sendername);
+        b->evidence = lines && evidence ? strdup(evidence) : NULL;
+        b->command = af ? strdup(af->cmd[ACTION_CMD_BAN]) : NULL;
+        b->action_name = af ? strdup(af->name) : NULL;
+        if (!b->jail || !b->dest || !b->sender || !b->sendername || (lines && evidence && !b->evidence) ||
+            (af && (!b->command || !b->action_name))) {
                 mail_ban_free(b);
                 return -ENOMEM;
         }
@@ -380,22 +493,12 @@ int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t
         b->findtime_sec = jc->findtime_sec;
         b->bantime_sec = jc->bantime_sec;
         b->when = time(NULL);
-        b->lines = jc->mail.lines;
+        b->lines = lines;
         b->whois = jc->mail.whois;
         b->rate = jc->mail.rate;
         b->rate_period_sec = jc->mail.rate_period_sec;
 
-        pthread_mutex_lock(&a->lock);
-        if (a->n == ACTIONS_QUEUE_MAX) {
-                mail_ban_free(a->queue[a->head]);
-                a->head = (a->head + 1) % ACTIONS_QUEUE_MAX;
-                a->n--;
-                atomic_fetch_add(&a->dropped, 1);
-        }
-        a->queue[(a->head + a->n) % ACTIONS_QUEUE_MAX] = b;
-        a->n++;
-        pthread_cond_signal(&a->cond);
-        pthread_mutex_unlock(&a->lock);
+        queue_push(a, b);
         return 0;
 }
 

@@ -25,6 +25,8 @@ typedef struct MailBan {
         unsigned rate;          /* the jail's mail rate when the ban happened */
         unsigned rate_period_sec;
         char *evidence;
+        char *command;          /* an action.d actionban to run instead of a mail, or NULL */
+        char *action_name;      /* its action.d name */
 } MailBan;
 
 #define MAIL_LINES_MAX 20U

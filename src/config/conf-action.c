@@ -212,7 +212,7 @@ static bool same_but_blanks(const char *a, const char *b) {
         }
 }
 
-int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                         bool *ret_port_set) {
         VLines l = {};
         Found where;
@@ -345,9 +345,27 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         if (r < 0)
                                 goto fail_opts;
                 } else {
-                        r = ini_diag(d, file, line, true, "jail '%s': 'action': unsupported action '%s'", j->name, q(name, qb, sizeof qb));
-                        if (r < 0)
+                        ActionFile af = {};
+                        ActionFile *v;
+
+                        r = action_file_load(config_dir, name, opts, n_opts, file, line, &af, d);
+                        if (r == -ENOMEM)
                                 goto fail_opts;
+                        if (r == 0) {
+                                r = ini_diag(d, file, line, true, "jail '%s': 'action': unsupported action '%s' (no action.d/%s.conf)",
+                                             j->name, q(name, qb, sizeof qb), q(name, qb, sizeof qb));
+                                if (r < 0)
+                                        goto fail_opts;
+                        } else if (r > 0) {
+                                v = reallocarray(j->action_files, j->n_action_files + 1, sizeof *v);
+                                if (!v) {
+                                        action_file_done(&af);
+                                        r = -ENOMEM;
+                                        goto fail_opts;
+                                }
+                                j->action_files = v;
+                                j->action_files[j->n_action_files++] = af;
+                        }
                 }
                 conf_opts_free(opts, n_opts);
                 continue;

@@ -143,6 +143,15 @@ typedef struct Scope {
         size_t *total;          /* bytes left for the whole load, or NULL */
 } Scope;
 
+/* The lookup order of fail2ban's filter and action files: [Init], [Definition], [DEFAULT]. */
+static inline void scope_add_file_levels(Scope *sc, const Ini *ini) {
+        static const char *const names[] = { "Init", "Definition", "DEFAULT" };
+
+        for (size_t i = 0; i < 3; i++)
+                if (ini_find_section(ini, names[i]))
+                        sc->levels[sc->n_levels++] = ini_find_section(ini, names[i]);
+}
+
 /* An option's value as written, and where. */
 typedef struct Found {
         const char *value;
@@ -228,7 +237,12 @@ bool action_is_mail(const char *name);
 int jail_mail_action(JailConf *j, Scope *sc, ConfDiags *d, const char *name, const Opt *opts, size_t n_opts,
                      const char *file, unsigned line);
 
-int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+/* Loads action.d/NAME.conf (+ .local) of config_dir with opts. Returns 1 and *ret, 0 when there
+ * is no such file, or a negative errno (diagnosed). */
+int action_file_load(const char *config_dir, const char *name, const Opt *opts, size_t n_opts, const char *from_file,
+                     unsigned from_line, ActionFile *ret, ConfDiags *d);
+
+int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                  bool *ret_port_set);
 
 /* ---- jails and the daemon (conf-jail.c, conf-daemon.c) ---- */

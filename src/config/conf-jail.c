@@ -29,6 +29,9 @@ void jail_conf_done(JailConf *j) {
         free(j->ignoreip);
         free(j->abuseipdb_categories);
         free(j->abuseipdb_apikey);
+        for (size_t i = 0; i < j->n_action_files; i++)
+                action_file_done(&j->action_files[i]);
+        free(j->action_files);
         free(j->mail.dest);
         free(j->mail.sender);
         free(j->mail.sendername);
@@ -584,7 +587,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         if (r == -ENOMEM)
                 goto fail;
 
-        r = jail_actions(&j, &sc, d, port, protocol, &port_set);
+        r = jail_actions(&j, c->dir, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)

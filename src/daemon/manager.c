@@ -206,14 +206,15 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
         return 0;
 }
 
-/* The action workers, started when a jail of c has a mail action; kept until exit. */
+/* The action workers, started when a jail of c has a mail action or an action.d file; kept
+ * until exit. */
 static void manager_actions_start(Manager *m, const Config *c) {
         int r;
 
         if (m->actions)
                 return;
         for (size_t i = 0; i < c->n_jails; i++)
-                if (c->jails[i].mail.enabled) {
+                if (c->jails[i].mail.enabled || c->jails[i].n_action_files > 0) {
                         r = actions_new(&m->actions);
                         if (r < 0)
                                 log_warning_errno(r, "cannot start the action workers, no mail will be sent: %m");

@@ -343,6 +343,37 @@ static void test_actions(void **state) {
         config_free(c);
         conf_diags_done(&d);
 
+        /* a fail2ban action.d file of the admin's: includes, [Init], the action line's options;
+         * runtime tags stay for the action runner */
+        {
+                char p[PATH_MAX];
+                const JailConf *jj;
+
+                snprintf(p, sizeof p, "%s/action.d", tmpdir);
+                (void) mkdir(p, 0755);
+                write_file("action.d/notify-common.conf", "[Definition]\nactionstop = echo stop <name>\n");
+                write_file("action.d/notify.conf",
+                           "[INCLUDES]\nbefore = notify-common.conf\n"
+                           "[Definition]\nnorestored = 1\n"
+                           "actionban = printf '%%s %%s\\n' <ip> '<F-USER>' >> <logfile>\n"
+                           "            echo <port> \"<matches>\"\n"
+                           "[Init]\nlogfile = /var/log/notify.log\nport = 80\n");
+                write_file("jail.local", "[sshd]\naction = %(action_)s\n         notify[logfile=/var/tmp/n.log]\n");
+                c = load_ok(&d);
+                jj = jail(c, "sshd");
+                assert_int_equal(d.n, 0);
+                assert_true(jj->action_ban);
+                assert_int_equal(jj->n_action_files, 1);
+                assert_string_equal(jj->action_files[0].name, "notify");
+                assert_true(jj->action_files[0].norestored);
+                assert_string_equal(jj->action_files[0].cmd[ACTION_CMD_BAN],
+                                    "printf '%s %s\\n' <ip> '<F-USER>' >> /var/tmp/n.log\necho 80 \"<matches>\"");
+                assert_string_equal(jj->action_files[0].cmd[ACTION_CMD_STOP], "echo stop <name>");
+                assert_null(jj->action_files[0].cmd[ACTION_CMD_UNBAN]);
+                config_free(c);
+                conf_diags_done(&d);
+        }
+
         /* what could end or add a header is refused, with the jail's action line */
         {
                 static const char *const bad[] = {
