@@ -9,6 +9,7 @@ packages=(
         libcurl4-openssl-dev libsqlite3-dev sqlite3
         nftables iproute2 systemd python3 util-linux bsdutils procps
         dpkg-dev debhelper lintian groff-base man-db
+        msmtp-mta python3-aiosmtpd
 )
 missing=()
 for p in "${packages[@]}"; do

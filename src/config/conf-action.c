@@ -143,9 +143,9 @@ static bool action_is_ban(const char *n) {
         return false;
 }
 
-static bool action_is_mail(const char *n) {
+static bool action_is_third_party(const char *n) {
         static const char *const prefixes[] = {
-                "mail", "sendmail", "complain", "xarf", "blocklist_de", "mynetwatchman", "dshield",
+                "complain", "xarf", "blocklist_de", "mynetwatchman", "dshield",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
@@ -212,7 +212,7 @@ static bool same_but_blanks(const char *a, const char *b) {
         }
 }
 
-int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                         bool *ret_port_set) {
         VLines l = {};
         Found where;
@@ -225,8 +225,8 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                 return r;
         for (size_t i = 0; i < l.n;) {
                 _cleanup_free_ char *text = NULL, *name = NULL;
-                const char *file = l.v[i].file;
-                unsigned line = l.v[i].line;
+                const char *file = l.v[i].file, *dfile;
+                unsigned line = l.v[i].line, dline;
                 Opt *opts = NULL;
                 size_t n_opts = 0;
                 int depth = 0;
@@ -268,6 +268,10 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         continue;
                 }
                 any = true;
+                /* an action that comes from an interpolated helper (%(action_mw)s in jail.conf)
+                 * is named by the jail's own 'action' line, which the admin wrote */
+                dfile = where.file && strcmp(where.file, file) != 0 ? where.file : file;
+                dline = where.file && strcmp(where.file, file) != 0 ? where.line : line;
                 if (action_is_ban(name)) {
                         const char *port = conf_opts_get(opts, n_opts, "port"), *proto = conf_opts_get(opts, n_opts, "protocol");
 
@@ -332,14 +336,36 @@ int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, co
                         }
                         /* no key here: [abuseipdb] apikey_file or a credential may give one; the
                          * reporter warns at start when there is none at all */
-                } else if (action_is_mail(name) || strstr(name, "-whois")) {
-                        r = ini_diag(d, file, line, false, "jail '%s': 'action': mail actions are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
+                } else if (action_is_mail(name)) {
+                        r = jail_mail_action(j, sc, d, name, opts, n_opts, dfile, dline);
+                        if (r < 0)
+                                goto fail_opts;
+                } else if (action_is_third_party(name) || strstr(name, "-whois")) {
+                        r = ini_diag(d, dfile, dline, false, "jail '%s': 'action': reports to third parties are not supported, ignoring '%s'", j->name, q(name, qb, sizeof qb));
                         if (r < 0)
                                 goto fail_opts;
                 } else {
-                        r = ini_diag(d, file, line, true, "jail '%s': 'action': unsupported action '%s'", j->name, q(name, qb, sizeof qb));
-                        if (r < 0)
+                        ActionFile af = {};
+                        ActionFile *v;
+
+                        r = action_file_load(config_dir, name, opts, n_opts, file, line, &af, d);
+                        if (r == -ENOMEM)
                                 goto fail_opts;
+                        if (r == 0) {
+                                r = ini_diag(d, file, line, true, "jail '%s': 'action': unsupported action '%s' (no action.d/%s.conf)",
+                                             j->name, q(name, qb, sizeof qb), q(name, qb, sizeof qb));
+                                if (r < 0)
+                                        goto fail_opts;
+                        } else if (r > 0) {
+                                v = reallocarray(j->action_files, j->n_action_files + 1, sizeof *v);
+                                if (!v) {
+                                        action_file_done(&af);
+                                        r = -ENOMEM;
+                                        goto fail_opts;
+                                }
+                                j->action_files = v;
+                                j->action_files[j->n_action_files++] = af;
+                        }
                 }
                 conf_opts_free(opts, n_opts);
                 continue;

@@ -58,7 +58,12 @@ void config_dump(const Config *c, FILE *f) {
                 if (j->abuseipdb)
                         fprintf(f, " abuseipdb(categories %s, apikey %s)", j->abuseipdb_categories ?: "-",
                                 j->abuseipdb_apikey ? "set" : "missing");
-                fprintf(f, "%s\n", j->action_ban || j->abuseipdb ? "" : " (log only)");
+                if (j->mail.enabled)
+                        fprintf(f, " mail(to %s%s%s, %u per %us)", j->mail.dest, j->mail.lines ? ", lines" : "",
+                                j->mail.whois ? ", whois" : "", j->mail.rate, j->mail.rate_period_sec);
+                for (size_t k = 0; k < j->n_action_files; k++)
+                        fprintf(f, " %s(%s)", j->action_files[k].name, j->action_files[k].file);
+                fprintf(f, "%s\n", j->action_ban || j->abuseipdb || j->mail.enabled || j->n_action_files ? "" : " (log only)");
                 if (j->action_ban)
                         fprintf(f, "  nft sets: %s\n", j->allports ? "v4 v6_128 v6_64 v6" : "v4_port v6_port_128 v6_port_64 v6_port");
                 else

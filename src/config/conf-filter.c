@@ -127,12 +127,7 @@ int filter_conf_load_jail(const char *config_dir, const char *spec, const char *
         }
         sc = (Scope) { .opts = opts, .n_opts = n_opts, .opts_file = from_file, .opts_line = from_line, .tags = true,
                        .ini = ini, .total = total };
-        if (ini_find_section(ini, "Init"))
-                sc.levels[sc.n_levels++] = ini_find_section(ini, "Init");
-        if (ini_find_section(ini, "Definition"))
-                sc.levels[sc.n_levels++] = ini_find_section(ini, "Definition");
-        if (ini_find_section(ini, "DEFAULT"))
-                sc.levels[sc.n_levels++] = ini_find_section(ini, "DEFAULT");
+        scope_add_file_levels(&sc, ini);
 
         r = filter_regex_list(&sc, d, "failregex", &f.failregex, &f.n_failregex);
         if (r == -ENOMEM)

@@ -143,6 +143,15 @@ typedef struct Scope {
         size_t *total;          /* bytes left for the whole load, or NULL */
 } Scope;
 
+/* The lookup order of fail2ban's filter and action files: [Init], [Definition], [DEFAULT]. */
+static inline void scope_add_file_levels(Scope *sc, const Ini *ini) {
+        static const char *const names[] = { "Init", "Definition", "DEFAULT" };
+
+        for (size_t i = 0; i < 3; i++)
+                if (ini_find_section(ini, names[i]))
+                        sc->levels[sc->n_levels++] = ini_find_section(ini, names[i]);
+}
+
 /* An option's value as written, and where. */
 typedef struct Found {
         const char *value;
@@ -221,7 +230,19 @@ int jail_parse_ports(JailConf *j, const char *value, const char *opt, const char
 /* The jail's action lines: ban or log only, ports and protocol of the ban action, AbuseIPDB.
  * jail_port and jail_proto are the jail's own values (already parsed), *ret_port_set whether an
  * action's port list replaced the jail's. Returns 0 (errors in d) or -ENOMEM. */
-int jail_actions(JailConf *j, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+/* A mail action (sendmail-*, mail-*): its options into j->mail, checked; jail options mailrate
+ * and mailrate_period read from sc. Returns 0, -ENOMEM, or another negative errno once the
+ * diagnostics are full. */
+bool action_is_mail(const char *name);
+int jail_mail_action(JailConf *j, Scope *sc, ConfDiags *d, const char *name, const Opt *opts, size_t n_opts,
+                     const char *file, unsigned line);
+
+/* Loads action.d/NAME.conf (+ .local) of config_dir with opts. Returns 1 and *ret, 0 when there
+ * is no such file, or a negative errno (diagnosed). */
+int action_file_load(const char *config_dir, const char *name, const Opt *opts, size_t n_opts, const char *from_file,
+                     unsigned from_line, ActionFile *ret, ConfDiags *d);
+
+int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                  bool *ret_port_set);
 
 /* ---- jails and the daemon (conf-jail.c, conf-daemon.c) ---- */

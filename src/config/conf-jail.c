@@ -29,6 +29,12 @@ void jail_conf_done(JailConf *j) {
         free(j->ignoreip);
         free(j->abuseipdb_categories);
         free(j->abuseipdb_apikey);
+        for (size_t i = 0; i < j->n_action_files; i++)
+                action_file_done(&j->action_files[i]);
+        free(j->action_files);
+        free(j->mail.dest);
+        free(j->mail.sender);
+        free(j->mail.sendername);
         free(j->increment.formula);
         free(j->increment.multipliers);
         *j = (JailConf) {};
@@ -41,7 +47,7 @@ static const struct {
         bool warn;
 } jail_ignored[] = {
         { "banaction", false }, { "banaction_allports", false }, { "chain", false }, { "mta", false },
-        { "destemail", false }, { "sender", false }, { "sendername", false }, { "mode", false },
+        { "destemail", false }, { "sender", false }, { "sendername", false }, { "mailrate", false }, { "mailrate_period", false }, { "mode", false },
         { "abuseipdb_apikey", false }, { "abuseipdb_category", false }, { "logencoding", false },
         { "usedns", false }, { "maxmatches", false }, { "ignorecache", true }, { "ignorecommand", true },
         { "logtimezone", false }, { "action_", false },
@@ -581,7 +587,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         if (r == -ENOMEM)
                 goto fail;
 
-        r = jail_actions(&j, &sc, d, port, protocol, &port_set);
+        r = jail_actions(&j, c->dir, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)

@@ -67,6 +67,44 @@ typedef struct BanIncrement {
 #define JAIL_MAXRETRY_MAX 255U
 #define JAIL_NAME_MAX 127U
 
+/* A jail's mail action: every string validated at load (no CR/LF, no blanks in addresses, a
+ * sender name of printable ASCII without quotes), so each may go into a header as it is. */
+typedef struct JailMail {
+        bool enabled;
+        bool lines;             /* *-lines: the matched lines in the body */
+        bool whois;             /* *-whois*: whois output in the body, when /usr/bin/whois exists */
+        char *dest;             /* destemail: one or more addresses, comma-separated */
+        char *sender;           /* an address */
+        char *sendername;       /* a display name */
+        unsigned rate;          /* mails per jail per rate_period_sec before the rest go to a digest */
+        unsigned rate_period_sec;
+} JailMail;
+
+#define MAIL_RATE_DEFAULT 10U
+#define MAIL_RATE_PERIOD_DEFAULT 3600U
+
+/* A fail2ban action.d file the jail runs: its commands with [Init] and the action line's options
+ * interpolated, runtime tags (<ip>, <matches>, <F-USER>, ...) left for src/actions. */
+typedef enum ActionCmd {
+        ACTION_CMD_START,
+        ACTION_CMD_STOP,
+        ACTION_CMD_CHECK,
+        ACTION_CMD_BAN,
+        ACTION_CMD_UNBAN,
+        ACTION_CMD_FLUSH,
+        _ACTION_CMD_MAX,
+        _ACTION_CMD_INVALID = -EINVAL,
+} ActionCmd;
+
+typedef struct ActionFile {
+        char *name;             /* "my-notify" */
+        char *file;             /* action.d/my-notify.conf */
+        char *cmd[_ACTION_CMD_MAX]; /* NULL: not set */
+        bool norestored;
+} ActionFile;
+
+void action_file_done(ActionFile *a);
+
 typedef struct JailConf {
         char *name;             /* at most JAIL_NAME_MAX bytes */
         char *file;             /* file and line of the [name] section header */
@@ -95,6 +133,9 @@ typedef struct JailConf {
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail, a plausible key; NULL if none */
+        ActionFile *action_files; /* action.d files the jail runs, in the order written */
+        size_t n_action_files;
+        JailMail mail;          /* %(action_mw)s, %(action_mwl)s, sendmail-*, mail-* */
         BanIncrement increment;
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;

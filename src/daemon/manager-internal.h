@@ -9,6 +9,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "actions.h"
+#include "mail.h"
 #include "addr.h"
 #include "addr-watch.h"
 #include "ban.h"
@@ -105,6 +107,7 @@ struct Manager {
         Persist *persist;       /* the durable side (persist.c); NULL until manager_start() gets to it */
         AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
+        Actions *actions;       /* mail workers; NULL until a jail has a mail action */
         Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */

@@ -300,6 +300,14 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                                         last = MAX(last, p->jail->evidence[k].realtime);
                         (void) reporter_submit_ban(m->reporter, p->jail->conf, &p->addr, p->failures, last, ev);
                 }
+                /* the jail's actions (mail, action.d files), from the same automatic bans */
+                if (!p->error && p->failures > 0 && m->actions &&
+                    (p->jail->conf->mail.enabled || p->jail->conf->n_action_files > 0)) {
+                        _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, MAIL_LINES_MAX);
+                        uint8_t plen = p->addr.family == AF_INET ? 32 : p->jail->conf->ipv6_prefix;
+
+                        (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev);
+                }
         }
         pending_record(m);
         m->n_pending = 0;

@@ -111,6 +111,7 @@ Manager *manager_free(Manager *m) {
         addr_watch_free(m->addr_watch);
         reporter_free(m->reporter);
         reporter_free(m->reporter_off);
+        actions_free(m->actions);
         config_free(m->config);
         control_free(m->control);
         sd_event_source_disable_unref(m->flush);
@@ -205,6 +206,22 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
         return 0;
 }
 
+/* The action workers, started when a jail of c has a mail action or an action.d file; kept
+ * until exit. */
+static void manager_actions_start(Manager *m, const Config *c) {
+        int r;
+
+        if (m->actions)
+                return;
+        for (size_t i = 0; i < c->n_jails; i++)
+                if (c->jails[i].mail.enabled || c->jails[i].n_action_files > 0) {
+                        r = actions_new(&m->actions);
+                        if (r < 0)
+                                log_warning_errno(r, "cannot start the action workers, no mail will be sent: %m");
+                        return;
+                }
+}
+
 /* The AbuseIPDB reporter for configuration c: started when a jail reports for the first time;
  * at a reload, the running thread is handed the new settings (keys, URL, timeout, quota, comment)
  * and takes them between two requests, so that the loop never waits for it; stopped (and kept in
@@ -269,6 +286,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                 return log_error_errno(r, "reload failed, keeping the running configuration: %m");
         }
         manager_reporter_start(m, c);
+        manager_actions_start(m, c);
         persist_set_config(m->persist, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
@@ -413,6 +431,7 @@ int manager_start(Manager *m) {
                 return r;
 
         manager_reporter_start(m, m->config);
+        manager_actions_start(m, m->config);
         /* the failures stored before a stop or a crash, before the sources resume after them */
         jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);

@@ -25,7 +25,8 @@ USES = {
     "daemon/nft": ["shared"],
     "daemon/sources": ["match", "config", "shared"],
     "reporter": ["config", "shared"],
-    "daemon": ["reporter", "daemon/sources", "daemon/nft", "match", "config", "shared"],
+    "actions": ["config", "shared"],
+    "daemon": ["actions", "reporter", "daemon/sources", "daemon/nft", "match", "config", "shared"],
     "cli": ["reporter", "match", "config", "shared"],
 }
 PRIVATE = {"manager-internal.h": re.compile(r"^daemon/manager[-a-z]*\.(c|h)$"),

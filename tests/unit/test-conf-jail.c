@@ -315,9 +315,87 @@ static void test_actions(void **state) {
         j = jail(c, "sshd");
         assert_true(j->action_ban);
         assert_false(j->abuseipdb);
-        assert_diag(&d, "mail actions are not supported", "jail.conf", shipped_line("%(mta)s-whois["), false);
+        assert_int_equal(d.n, 0);
+        assert_true(j->mail.enabled);
+        assert_false(j->mail.lines);
+        assert_true(j->mail.whois);
+        assert_string_equal(j->mail.dest, "root@localhost");
+        assert_string_equal(j->mail.sender, "root@localhost");
+        assert_string_equal(j->mail.sendername, "nftjail");
+        assert_int_equal(j->mail.rate, 10);
+        assert_int_equal(j->mail.rate_period_sec, 3600);
         config_free(c);
         conf_diags_done(&d);
+
+        /* the guide's Drupal case: destemail in the jail, mailrate in [DEFAULT] */
+        write_file("jail.local", "[DEFAULT]\nmailrate = 3\nsendername = Web Guard\n"
+                                 "[sshd]\naction = %(action_mwl)s\ndestemail = admin@example.org, ops@example.org\n"
+                                 "mailrate_period = 600\n");
+        c = load_ok(&d);
+        j = jail(c, "sshd");
+        assert_int_equal(d.n, 0);
+        assert_true(j->action_ban);
+        assert_true(j->mail.lines);
+        assert_string_equal(j->mail.dest, "admin@example.org, ops@example.org");
+        assert_string_equal(j->mail.sendername, "Web Guard");
+        assert_int_equal(j->mail.rate, 3);
+        assert_int_equal(j->mail.rate_period_sec, 600);
+        config_free(c);
+        conf_diags_done(&d);
+
+        /* a fail2ban action.d file of the admin's: includes, [Init], the action line's options;
+         * runtime tags stay for the action runner */
+        {
+                char p[PATH_MAX];
+                const JailConf *jj;
+
+                snprintf(p, sizeof p, "%s/action.d", tmpdir);
+                (void) mkdir(p, 0755);
+                write_file("action.d/notify-common.conf", "[Definition]\nactionstop = echo stop <name>\n");
+                write_file("action.d/notify.conf",
+                           "[INCLUDES]\nbefore = notify-common.conf\n"
+                           "[Definition]\nnorestored = 1\n"
+                           "actionban = printf '%%s %%s\\n' <ip> '<F-USER>' >> <logfile>\n"
+                           "            echo <port> \"<matches>\"\n"
+                           "[Init]\nlogfile = /var/log/notify.log\nport = 80\n");
+                write_file("jail.local", "[sshd]\naction = %(action_)s\n         notify[logfile=/var/tmp/n.log]\n");
+                c = load_ok(&d);
+                jj = jail(c, "sshd");
+                assert_int_equal(d.n, 0);
+                assert_true(jj->action_ban);
+                assert_int_equal(jj->n_action_files, 1);
+                assert_string_equal(jj->action_files[0].name, "notify");
+                assert_true(jj->action_files[0].norestored);
+                assert_string_equal(jj->action_files[0].cmd[ACTION_CMD_BAN],
+                                    "printf '%s %s\\n' <ip> '<F-USER>' >> /var/tmp/n.log\necho 80 \"<matches>\"");
+                assert_string_equal(jj->action_files[0].cmd[ACTION_CMD_STOP], "echo stop <name>");
+                assert_null(jj->action_files[0].cmd[ACTION_CMD_UNBAN]);
+                config_free(c);
+                conf_diags_done(&d);
+        }
+
+        /* what could end or add a header is refused, with the jail's action line */
+        {
+                static const char *const bad[] = {
+                        "destemail = admin@example.org>\n",
+                        "destemail = admin@example.org Bcc: x@example.org\n",
+                        "destemail = <admin@example.org>\n",
+                        "destemail = -oQ/tmp@example.org\n",
+                        "sender = a@b@example.org\n",
+                        "sender = \"x\"@example.org\n",
+                        "sendername = Evil\" <x@example.org>\n",
+                        "sendername = back\\slash\n",
+                        "mailrate = 0\n",
+                };
+                for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
+                        _cleanup_free_ char *text = NULL;
+
+                        assert_true(asprintf(&text, "[sshd]\naction = %%(action_mw)s\n%s", bad[k]) > 0);
+                        write_file("jail.local", text);
+                        load_fail(&d);
+                        conf_diags_done(&d);
+                }
+        }
 
         write_file("jail.local",
                    "[sshd]\n"
@@ -358,12 +436,12 @@ static void test_actions(void **state) {
                    "         %(action_abuseipdb)s[abuseipdb_apikey=\"KEY\", abuseipdb_category=\"18,99\"]\n" /* 3 */
                    "         cloudflare\n"                                                        /* 4 */
                    "         pf[port=1]\n"                                                        /* 5 */
-                   "         mail-whois[dest=x]\n");                                              /* 6 */
+                   "         xarf-login-attack[dest=x]\n");                                       /* 6 */
         load_fail(&d);
         assert_diag(&d, "'abuseipdb_category': '18,99'", "jail.local", 3, true);
         assert_diag(&d, "unsupported action 'cloudflare'", "jail.local", 4, true);
         assert_diag(&d, "unsupported action 'pf'", "jail.local", 5, true);
-        assert_diag(&d, "mail actions are not supported", "jail.local", 6, false);
+        assert_diag(&d, "reports to third parties are not supported", "jail.local", 6, false);
         assert_int_equal(d.n_errors, 3);
         conf_diags_done(&d);
 

@@ -703,6 +703,12 @@ static void test_corpus_sshd(void **state) {
         run_corpus("sshd", sshd_modes, false);
 }
 
+static void test_corpus_drupal_auth(void **state) {
+        (void) state;
+        run_corpus("drupal-auth", no_modes, true);
+        run_corpus("drupal-auth", no_modes, false);
+}
+
 static void test_corpus_proxmox(void **state) {
         run_corpus("proxmox", no_modes, true);
         run_corpus("proxmox", no_modes, false);
@@ -1004,6 +1010,7 @@ int main(void) {
                 cmocka_unit_test(test_corpus_sshd),
                 cmocka_unit_test(test_corpus_proxmox),
                 cmocka_unit_test(test_corpus_more),
+                cmocka_unit_test(test_corpus_drupal_auth),
                 cmocka_unit_test(test_sshd_injection),
                 cmocka_unit_test(test_sshd_counts_attempts),
                 cmocka_unit_test(test_random_lines),
