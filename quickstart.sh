@@ -18,7 +18,7 @@ fi
 foreground=false
 [ "${1:-}" = --foreground ] && foreground=true
 
-./tools/install-deps.sh
+./tools/install-deps.sh --build
 echo "quickstart.sh: building the package..."
 deb=$(./tools/build-deb.sh "$PWD/dist" | tail -n 1)
 echo "quickstart.sh: installing $deb"

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what nftjail needs to build, run and test on Debian 12 (as root).
+#   tools/install-deps.sh           everything: build, package and test (test.sh, CI)
+#   tools/install-deps.sh --build   only what building the .deb needs (quickstart.sh on a
+#                                   production host: no test tools, no MTA, no compilers for fuzzing)
 set -euo pipefail
 packages=(
         meson ninja-build pkg-config gcc libc6-dev
@@ -11,6 +14,12 @@ packages=(
         dpkg-dev debhelper lintian groff-base man-db
         msmtp-mta python3-aiosmtpd
 )
+build_packages=(
+        meson ninja-build pkg-config gcc libc6-dev dpkg-dev debhelper
+        libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev
+        libcurl4-openssl-dev libsqlite3-dev nftables
+)
+[ "${1:-}" = --build ] && packages=("${build_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
