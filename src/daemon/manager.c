@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ifaddrs.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -321,7 +322,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
         Manager *m = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                (void) sd_notify(false, "RELOADING=1");
+                (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
                 (void) manager_reload(m, NULL);
                 (void) sd_notify(false, "READY=1");
                 return 0;
@@ -378,6 +379,11 @@ int manager_start(Manager *m) {
                 if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                         return log_error_errno(errno, "failed to block signals: %m");
         }
+        /* WATCHDOG=1 from the loop itself at half of WATCHDOG_USEC: a hung loop stops the pings and
+         * systemd restarts it (WatchdogSec= in nftjaild.service); nothing when not supervised */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "failed to enable the systemd watchdog, ignoring: %m");
         if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, manager_on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, NULL, SIGINT, manager_on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, NULL, SIGHUP, manager_on_signal, m)) < 0)
@@ -404,6 +410,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "failed to open the nf_tables netlink socket: %m");
         r = nft_ensure_table(m->nft, nft_file, errbuf, sizeof errbuf);
+        if (r == -EPERM || r == -EACCES)
+                return log_error_errno(r, "the kernel refused to list table inet %s (%m): nftjaild needs CAP_NET_ADMIN "
+                                          "in this network namespace (AmbientCapabilities=CAP_NET_ADMIN in "
+                                          "nftjaild.service)", NFT_TABLE);
         if (r < 0)
                 return log_error_errno(r, "table inet %s is missing and loading %s failed: %m%s%s", NFT_TABLE,
                                        nft_file, errbuf[0] ? "\n" : "", errbuf);

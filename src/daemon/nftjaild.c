@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -153,5 +154,8 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = manager_run(m);
         manager_free(m);
+        /* 4 (LSB "insufficient privilege"): the unit's RestartPreventExitStatus=4 stops the restart loop */
+        if (r == -EPERM || r == -EACCES)
+                return 4;
         return r < 0 ? 1 : 0;
 }
