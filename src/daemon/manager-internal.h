@@ -58,6 +58,7 @@ typedef struct Jail {
         unsigned log_count, log_suppressed;
         uint64_t lines_limit;   /* lines on which a regex gave up at a PCRE2 limit */
         bool limit_reported;    /* said so once (jail_limit_hit()) */
+        bool totals_loaded;     /* bans_total and failures taken over (a reload) or read from the state */
 } Jail;
 
 typedef struct PendingBan {

@@ -367,6 +367,8 @@ void jails_replay(Manager *m) {
                 Replay rp = { .jail = j };
                 int r;
 
+                /* the totals go on from where the last run left them */
+                persist_totals_load(m->persist, j->conf->name, &j->bans_total, &j->failures);
                 if (!j->tracker)
                         continue;
                 r = persist_foreach_failure(m->persist, j->conf, replay_one, &rp);

@@ -159,6 +159,11 @@ static void pending_record(Manager *m) {
                         .evidence = ev,
                 }, p->n_elems > 0);
         }
+        /* the new totals in the same transaction as the bans that made them */
+        for (size_t i = 0; i < m->n_pending; i++)
+                if (!m->pending[i].error && m->pending[i].n_elems > 0)
+                        persist_totals_save(m->persist, m->pending[i].jail->conf->name, m->pending[i].jail->bans_total,
+                                            m->pending[i].jail->failures);
         persist_bans_end(m->persist, n);
 }
 

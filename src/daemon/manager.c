@@ -276,7 +276,12 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                                 jails[i].tracker = TAKE_PTR(o->tracker);
                         }
                         jails[i].bans_total = o->bans_total;
+                        jails[i].failures = o->failures;
+                        jails[i].totals_loaded = true;
                 }
+        for (size_t i = 0; i < n; i++)
+                if (!jails[i].totals_loaded)
+                        persist_totals_load(m->persist, jails[i].conf->name, &jails[i].bans_total, &jails[i].failures);
         /* pending bans point at the old jails: apply them first */
         if (m->n_pending > 0)
                 pending_on_flush(m->flush, m);
@@ -299,6 +304,13 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         return 0;
 }
 
+/* The totals of every jail into the state (bans are saved with each ban record too; failures,
+ * which come by the thousand, only here: a crash loses at most the last minute's). */
+static void manager_totals_save(Manager *m) {
+        for (size_t i = 0; i < m->n_jails; i++)
+                persist_totals_save(m->persist, m->jails[i].conf->name, m->jails[i].bans_total, m->jails[i].failures);
+}
+
 #define GC_INTERVAL_USEC (60 * USEC_PER_SEC)
 
 /* Counters of addresses that stopped failing would otherwise stay until evicted, and bans until
@@ -313,6 +325,7 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
                 tracked += tracker_size(m->jails[i].tracker);
         }
         bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        manager_totals_save(m);
         persist_gc_failures(m->persist);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
         return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
@@ -466,6 +479,7 @@ int manager_run(Manager *m) {
         /* bans already handed over stay in the kernel; flush those still queued */
         if (m->n_pending > 0)
                 pending_on_flush(m->flush, m);
+        manager_totals_save(m);
         persist_clean_stop(m->persist);
         log_event(LOG_INFO, 0, NFTJAIL_MID_STOP, NULL, "nftjaild stopping; bans stay in the kernel until they expire");
         return r;

@@ -40,7 +40,7 @@ const char *manager_config_dir(const Manager *m);
 
 typedef struct ManagerStatus {
         usec_t uptime;          /* since the start */
-        uint64_t bans_total;    /* bans applied since the start (a reload keeps a jail's count) */
+        uint64_t bans_total;    /* bans applied, over every run the state remembers (persist_totals_*) */
         size_t elements_live;   /* kernel elements of the bans in force that the daemon knows */
 } ManagerStatus;
 void manager_status(const Manager *m, ManagerStatus *ret);
@@ -48,7 +48,7 @@ void manager_status(const Manager *m, ManagerStatus *ret);
 typedef struct ManagerJailStatus {
         const JailConf *conf;
         uint64_t lines, lines_cut, ignored;
-        uint64_t failures_total;        /* failures counted since the start */
+        uint64_t failures_total;        /* failures counted, over every run the state remembers */
         size_t failures_current;        /* addresses with failures within findtime */
         uint64_t bans_total;
         bool journal;                   /* reads the journal (conf->journalmatch) */

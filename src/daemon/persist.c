@@ -500,6 +500,38 @@ int persist_commit_batch(Persist *s, const char *jail, const PersistFailure *v, 
         return r;
 }
 
+void persist_totals_load(Persist *s, const char *jail, uint64_t *ret_bans, uint64_t *ret_failures) {
+        _cleanup_free_ char *v = NULL;
+        char key[256];
+        unsigned long long b, f;
+        int n = 0;
+
+        *ret_bans = *ret_failures = 0;
+        if (!s || !s->store || snprintf(key, sizeof key, "totals.%s", jail) >= (int) sizeof key)
+                return;
+        if (store_meta_get(s->store, key, &v) < 0)
+                return;
+        /* written by us, but the state file is input like any other */
+        if (sscanf(v, "%llu %llu%n", &b, &f, &n) != 2 || v[n] != '\0') {
+                log_debug("state: %s: unreadable totals '%s', starting from 0", key, v);
+                return;
+        }
+        *ret_bans = b;
+        *ret_failures = f;
+}
+
+void persist_totals_save(Persist *s, const char *jail, uint64_t bans, uint64_t failures) {
+        char key[256], v[48];
+        int r;
+
+        if (!s || !s->store || snprintf(key, sizeof key, "totals.%s", jail) >= (int) sizeof key)
+                return;
+        snprintf(v, sizeof v, "%llu %llu", (unsigned long long) bans, (unsigned long long) failures);
+        r = store_meta_set(s->store, key, v);
+        if (r < 0)
+                log_debug_errno(r, "state: failed to save %s, ignoring: %m", key);
+}
+
 int persist_load_position(Persist *s, const char *jail, const char *source, char **ret) {
         if (!s || !s->store)
                 return -ENOENT;

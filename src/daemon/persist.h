@@ -96,3 +96,10 @@ void persist_forget_failures(Persist *p, const char *jail, const Addr *a);
 
 /* Deletes stored failures older than their jail's findtime. */
 void persist_gc_failures(Persist *p);
+
+/* A jail's running totals (bans and failures since the state was made), so that they survive a
+ * restart: kept in the store's meta table under "totals.JAIL". Load gives 0/0 when none is
+ * stored (or without a store). Save writes them (inside an open bans record when there is one);
+ * failures are logged at debug and ignored (the totals are figures for people, not state). */
+void persist_totals_load(Persist *p, const char *jail, uint64_t *ret_bans, uint64_t *ret_failures);
+void persist_totals_save(Persist *p, const char *jail, uint64_t bans, uint64_t failures);
