@@ -35,6 +35,7 @@ struct Actions {
         MailBan **queue;        /* ring */
         size_t head, n;
         bool stop;
+        bool cmd_running;       /* action.d commands run one at a time, in order */
         atomic_bool cancel;     /* children get SIGKILL: the daemon stops */
         atomic_uint_fast64_t dropped;
         JailRate *rates;
@@ -56,6 +57,8 @@ static void mail_ban_done(MailBan *b) {
         free(b->evidence);
         free(b->command);
         free(b->action_name);
+        free(b->check);
+        free(b->start);
         *b = (MailBan) {};
 }
 
@@ -150,8 +153,14 @@ static void send_ban(Actions *a, const MailBan *b) {
         send_message(a, b, "mail", msg, len);
 }
 
-/* An action.d actionban: tags we made are spliced, the matched lines go by environment. */
-static void run_command(Actions *a, const MailBan *b) {
+static const char *const cmd_names[_ACTION_CMD_MAX] = {
+        [ACTION_CMD_START] = "actionstart", [ACTION_CMD_STOP] = "actionstop", [ACTION_CMD_CHECK] = "actioncheck",
+        [ACTION_CMD_BAN] = "actionban",     [ACTION_CMD_UNBAN] = "actionunban", [ACTION_CMD_FLUSH] = "actionflush",
+};
+
+/* One action.d command (kind) of b: tags we made are spliced, the matched lines and any <F-*>
+ * group go by environment. Returns whether it ran and exited 0. */
+static bool run_script(Actions *a, const MailBan *b, const char *command, int kind) {
         char failures[16], when[24], bantime[24], fj[160], fa[96], st[64], esc[SPAWN_OUTPUT_MAX * 4 + 8];
         const char *fields[] = { fj, fa, NULL };
         const char *ev = b->evidence ?: "";
@@ -184,13 +193,13 @@ static void run_command(Actions *a, const MailBan *b) {
         tags[4].len = strlen(bantime);
         if (!res) {
                 log_oom();
-                return;
+                return false;
         }
-        r = shell_render(b->command, tags, ELEMENTSOF(tags), &script, &tenv);
+        r = shell_render(command, tags, ELEMENTSOF(tags), &script, &tenv);
         if (r < 0) {
                 log_event(LOG_WARNING, r, NULL, fields, "%s: action '%s' about %s not run: %s", b->jail, b->action_name,
                           b->addr, r == -EINVAL ? "a tag in a place whose quoting cannot be told (here-document, ${...}, backticks) or unbalanced quotes" : strerror(-r));
-                return;
+                return false;
         }
         for (size_t i = 0; child_env[i]; i++)
                 env[n++] = child_env[i];
@@ -208,16 +217,28 @@ static void run_command(Actions *a, const MailBan *b) {
         if (r < 0) {
                 log_event(LOG_WARNING, r, NULL, fields, "%s: action '%s' about %s: cannot run /bin/sh: %s", b->jail,
                           b->action_name, b->addr, strerror(-r));
-                return;
+                return false;
         }
         if (!res->timed_out && !res->cancelled && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0) {
-                log_event(LOG_INFO, 0, NULL, fields, "%s: action '%s' about %s done", b->jail, b->action_name, b->addr);
-                return;
+                log_event(LOG_INFO, 0, NULL, fields, "%s: action '%s' %s%s%s done", b->jail, b->action_name,
+                          cmd_names[kind], b->addr[0] ? " about " : "", b->addr);
+                return true;
         }
         escape_bytes(res->err, res->err_len, esc, sizeof esc);
-        log_event(LOG_WARNING, 0, NULL, fields, "%s: action '%s' about %s: %s, stderr '%s'", b->jail, b->action_name,
-                  b->addr, spawn_status_string(res, st, sizeof st), esc);
+        log_event(LOG_WARNING, 0, NULL, fields, "%s: action '%s' %s%s%s: %s, stderr '%s'", b->jail, b->action_name,
+                  cmd_names[kind], b->addr[0] ? " about " : "", b->addr, spawn_status_string(res, st, sizeof st), esc);
+        return false;
 }
+
+/* fail2ban runs actioncheck before actionban; when it fails, actionstart once more (the rules
+ * it makes may be gone), then the ban whatever the outcome: we keep it that simple. */
+static void run_command(Actions *a, const MailBan *b) {
+        if (b->cmd_kind == ACTION_CMD_BAN && b->check && !run_script(a, b, b->check, ACTION_CMD_CHECK) && b->start)
+                (void) run_script(a, b, b->start, ACTION_CMD_START);
+        (void) run_script(a, b, b->command, b->cmd_kind);
+}
+
+
 
 static JailRate *rate_get(Actions *a, const MailBan *b) {
         JailRate *v;
@@ -321,18 +342,24 @@ static void *worker(void *userdata) {
                         pthread_mutex_lock(&a->lock);
                         continue;
                 }
-                if (a->n > 0) {
+                if (a->n > 0 && !(a->queue[a->head]->command && a->cmd_running)) {
                         MailBan *b = a->queue[a->head];
                         bool now_ok = false;
 
                         a->head = (a->head + 1) % ACTIONS_QUEUE_MAX;
                         a->n--;
                         if (b->command) {
+                                /* at a stop: actionstop and actionflush still run, bans do not */
+                                bool run = !a->stop || b->cmd_kind == ACTION_CMD_STOP || b->cmd_kind == ACTION_CMD_FLUSH;
+
+                                a->cmd_running = true;
                                 pthread_mutex_unlock(&a->lock);
-                                if (!a->stop)
+                                if (run)
                                         run_command(a, b);
                                 mail_ban_free(b);
                                 pthread_mutex_lock(&a->lock);
+                                a->cmd_running = false;
+                                pthread_cond_broadcast(&a->cond);
                                 continue;
                         }
                         jr = rate_get(a, b);
@@ -351,7 +378,7 @@ static void *worker(void *userdata) {
                         pthread_mutex_lock(&a->lock);
                         continue;
                 }
-                if (a->stop)
+                if (a->stop && a->n == 0)
                         break;
                 if (next == USEC_INFINITY)
                         pthread_cond_wait(&a->cond, &a->lock);
@@ -446,7 +473,7 @@ static void queue_push(Actions *a, MailBan *b) {
 }
 
 static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                      const char *evidence, const ActionFile *af);
+                      const char *evidence, const ActionFile *af, int kind);
 
 int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
                        const char *evidence) {
@@ -455,15 +482,29 @@ int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t
         if (!a)
                 return 0;
         if (jc->mail.enabled)
-                r = submit_one(a, jc, addr, prefixlen, failures, evidence, NULL);
+                r = submit_one(a, jc, addr, prefixlen, failures, evidence, NULL, ACTION_CMD_BAN);
         for (size_t i = 0; r >= 0 && i < jc->n_action_files; i++)
                 if (jc->action_files[i].cmd[ACTION_CMD_BAN])
-                        r = submit_one(a, jc, addr, prefixlen, failures, evidence, &jc->action_files[i]);
+                        r = submit_one(a, jc, addr, prefixlen, failures, evidence, &jc->action_files[i], ACTION_CMD_BAN);
+        return r;
+}
+
+int actions_submit_cmd(Actions *a, const JailConf *jc, ActionCmd cmd, const Addr *addr, uint8_t prefixlen) {
+        int r = 0;
+
+        if (!a || cmd < 0 || cmd >= _ACTION_CMD_MAX || cmd == ACTION_CMD_BAN || cmd == ACTION_CMD_CHECK)
+                return 0;
+        if (cmd == ACTION_CMD_UNBAN && !addr)
+                return 0;
+        for (size_t i = 0; r >= 0 && i < jc->n_action_files; i++)
+                if (jc->action_files[i].cmd[cmd])
+                        r = submit_one(a, jc, cmd == ACTION_CMD_UNBAN ? addr : NULL, prefixlen, 0, NULL,
+                                       &jc->action_files[i], cmd);
         return r;
 }
 
 static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                      const char *evidence, const ActionFile *af) {
+                      const char *evidence, const ActionFile *af, int kind) {
         MailBan *b;
         char as[ADDR_STRLEN];
         bool lines = af || jc->mail.lines;
@@ -476,13 +517,24 @@ static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t 
         b->sender = strdup(af ? "" : jc->mail.sender);
         b->sendername = strdup(af ? "" : jc->mail.sendername);
         b->evidence = lines && evidence ? strdup(evidence) : NULL;
-        b->command = af ? strdup(af->cmd[ACTION_CMD_BAN]) : NULL;
+        b->command = af ? strdup(af->cmd[kind]) : NULL;
         b->action_name = af ? strdup(af->name) : NULL;
+        b->cmd_kind = kind;
+        if (af && kind == ACTION_CMD_BAN && af->cmd[ACTION_CMD_CHECK]) {
+                b->check = strdup(af->cmd[ACTION_CMD_CHECK]);
+                b->start = af->cmd[ACTION_CMD_START] ? strdup(af->cmd[ACTION_CMD_START]) : NULL;
+                if (!b->check || (af->cmd[ACTION_CMD_START] && !b->start)) {
+                        mail_ban_free(b);
+                        return -ENOMEM;
+                }
+        }
         if (!b->jail || !b->dest || !b->sender || !b->sendername || (lines && evidence && !b->evidence) ||
             (af && (!b->command || !b->action_name))) {
                 mail_ban_free(b);
                 return -ENOMEM;
         }
+        if (!addr)
+                goto push;
         addr_to_string(addr, as, sizeof as);
         if ((addr->family == AF_INET && prefixlen < 32) || (addr->family == AF_INET6 && prefixlen < 128))
                 snprintf(b->addr, sizeof b->addr, "%s/%u", as, prefixlen);
@@ -497,7 +549,12 @@ static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t 
         b->whois = jc->mail.whois;
         b->rate = jc->mail.rate;
         b->rate_period_sec = jc->mail.rate_period_sec;
-
+push:
+        if (!addr) {
+                b->when = time(NULL);
+                b->bantime_sec = jc->bantime_sec;
+                b->failures = failures;
+        }
         queue_push(a, b);
         return 0;
 }

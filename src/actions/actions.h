@@ -34,5 +34,12 @@ Actions *actions_free(Actions *a);
 int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
                        const char *evidence);
 
+/* An action.d command of each of jc's action files that defines it: ACTION_CMD_START,
+ * _STOP, _FLUSH (addr NULL), _UNBAN (addr, prefixlen). Commands run one at a time, in the order
+ * submitted (an actionstart before the actionban after it), through the same renderer as
+ * actionban; at a stop only the actionstop and actionflush still queued are run, within
+ * ACTIONS_STOP_GRACE_SEC. Returns 0 or -ENOMEM. */
+int actions_submit_cmd(Actions *a, const JailConf *jc, ActionCmd cmd, const Addr *addr, uint8_t prefixlen);
+
 /* Events dropped because the queue was full, since start. */
 uint64_t actions_dropped(const Actions *a);

@@ -27,6 +27,9 @@ typedef struct MailBan {
         char *evidence;
         char *command;          /* an action.d actionban to run instead of a mail, or NULL */
         char *action_name;      /* its action.d name */
+        int cmd_kind;           /* with command: its ActionCmd (actionstart, actionban, ...) */
+        char *check;            /* with an actionban: the file's actioncheck, run first, or NULL */
+        char *start;            /* with check: the actionstart run when the check fails, or NULL */
 } MailBan;
 
 #define MAIL_LINES_MAX 20U

@@ -123,6 +123,13 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                         continue;
                 if (events++ < UNBAN_EVENTS_MAX)
                         log_unban(e->jail, &e->elem.addr);
+                {
+                        const Jail *ej = j ?: manager_find_jail(m, e->jail);
+
+                        if (ej && ej->conf)
+                                (void) actions_submit_cmd(m->actions, ej->conf, ACTION_CMD_UNBAN, &e->elem.addr,
+                                                          e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen);
+                }
                 unban_forget(m, j, jail, &e->elem.addr);
                 if (!complete)
                         persist_on_unban(m->persist, jail, &e->elem.addr);

@@ -253,6 +253,13 @@ static void manager_reporter_start(Manager *m, const Config *c) {
                                  m->reporter ? "" : " is off", c->jails[i].abuseipdb_categories ?: "-");
 }
 
+static bool jail_named(const Jail *jails, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (jails[i].conf && strcmp(jails[i].conf->name, name) == 0)
+                        return true;
+        return false;
+}
+
 /* Reload: the new configuration is built whole before anything changes; on any error the old one
  * keeps running. Jails that keep their name and thresholds keep their counters and bans. */
 int manager_reload(Manager *m, ConfDiags *ret_diags) {
@@ -293,6 +300,12 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         }
         manager_reporter_start(m, c);
         manager_actions_start(m, c);
+        for (size_t k = 0; k < m->n_jails; k++)
+                if (!jail_named(jails, n, m->jails[k].conf->name))
+                        (void) actions_submit_cmd(m->actions, m->jails[k].conf, ACTION_CMD_STOP, NULL, 0);
+        for (size_t i = 0; i < n; i++)
+                if (!jail_named(m->jails, m->n_jails, jails[i].conf->name))
+                        (void) actions_submit_cmd(m->actions, jails[i].conf, ACTION_CMD_START, NULL, 0);
         persist_set_config(m->persist, c);
         jails_free(m->jails, m->n_jails);
         config_free(m->config);
@@ -460,6 +473,8 @@ int manager_start(Manager *m) {
         r = jails_start(m, m->jails, m->n_jails);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < m->n_jails; i++)
+                (void) actions_submit_cmd(m->actions, m->jails[i].conf, ACTION_CMD_START, NULL, 0);
         m->started = now_usec(CLOCK_MONOTONIC);
         /* last: the socket appearing tells scripts (and the test rig) that the daemon is ready */
         r = control_new(m->event, m->options.socket_path, m, &m->control);
@@ -481,6 +496,11 @@ int manager_run(Manager *m) {
                 pending_on_flush(m->flush, m);
         manager_totals_save(m);
         persist_clean_stop(m->persist);
+        /* fail2ban's order at a stop: actionflush, then actionstop; run by actions_free() */
+        for (size_t i = 0; i < m->n_jails; i++) {
+                (void) actions_submit_cmd(m->actions, m->jails[i].conf, ACTION_CMD_FLUSH, NULL, 0);
+                (void) actions_submit_cmd(m->actions, m->jails[i].conf, ACTION_CMD_STOP, NULL, 0);
+        }
         log_event(LOG_INFO, 0, NFTJAIL_MID_STOP, NULL, "nftjaild stopping; bans stay in the kernel until they expire");
         return r;
 }

@@ -63,7 +63,7 @@ for f in unquoted double single; do
 	grep -qF "\`touch $M\`; touch $M." "$RIG_TMP/out/$f" || fail "$f: the backtick line did not arrive"
 	grep -qF "touch $M; " "$RIG_TMP/out/$f" || fail "$f: the quote line did not arrive"
 done
-journalctl -q --no-pager -o cat NFTJAIL_JAIL=drupal-auth | grep -qxF "drupal-auth: action 'notify' about 203.0.113.5 done" ||
+journalctl -q --no-pager -o cat NFTJAIL_JAIL=drupal-auth | grep -qxF "drupal-auth: action 'notify' actionban about 203.0.113.5 done" ||
 	fail "the action is not logged"
 rig_stop_daemon
 [ -e "$M" ] && fail "an attacker's user name ran a command"
