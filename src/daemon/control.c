@@ -340,6 +340,9 @@ static int control_on_accept(sd_event_source *s, int fd, uint32_t revents, void 
                 c->n_conns++;
                 peer_groups(k);
                 r = sd_event_add_io(c->event, &k->io, k->fd, EPOLLIN, conn_on_io, k);
+                /* before bulk reading and the ban flush: a status answers during a flood */
+                if (r >= 0)
+                        (void) sd_event_source_set_priority(k->io, SD_EVENT_PRIORITY_IMPORTANT);
                 if (r >= 0)
                         r = sd_event_add_time(c->event, &k->timer, CLOCK_MONOTONIC,
                                               now_usec(CLOCK_MONOTONIC) + CONTROL_READ_TIMEOUT_USEC, 0, conn_on_timeout, k);
@@ -454,6 +457,8 @@ int control_new(sd_event *event, const char *path, Manager *m, Control **ret) {
                 goto fail;
         }
         r = sd_event_add_io(event, &c->listen, c->fd, EPOLLIN, control_on_accept, c);
+        if (r >= 0)
+                (void) sd_event_source_set_priority(c->listen, SD_EVENT_PRIORITY_IMPORTANT);
         if (r >= 0)
                 r = sd_event_add_time(event, &c->throttle, CLOCK_MONOTONIC, 0, 0, control_on_throttle, c);
         if (r < 0) {

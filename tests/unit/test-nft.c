@@ -533,6 +533,34 @@ static void test_dump_huge_len(void **state) {
         assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), 0);
 }
 
+/* The same 2 GiB header in an ack buffer: nft_acks_feed() stops before it (before
+ * nft_nlmsg_span() it took the claimed ack of the last message as the end of the batch and then
+ * stepped 2 GiB past the buffer). */
+static void test_acks_huge_len(void **state) {
+        NftElem e[2] = {
+                mk(AF_INET, "192.0.2.1", 0, 0, 0, 0, NULL),
+                mk(AF_INET, "192.0.2.2", 0, 0, 0, 0, NULL),
+        };
+        uint8_t buf[4096];
+        NftBatch b = {};
+        NftAcks a;
+        uint32_t seq = 10;
+        struct nlmsghdr *bad;
+        size_t len;
+
+        (void) state;
+        assert_int_equal(nft_batch_build(&b, &seq, NFT_OP_ADD, e, 2), 0);
+        nft_acks_init(&a);
+        len = put_err(buf, b.seq_first, -ENOENT);
+        bad = (struct nlmsghdr *) (buf + len);
+        len += put_err(buf + len, b.seq_first + 1, 0);
+        bad->nlmsg_len = 0x80000000U | bad->nlmsg_len;
+        assert_int_equal(nft_nlmsg_span(buf, len), (size_t) ((uint8_t *) bad - buf));
+        assert_int_equal(nft_acks_feed(&b, &a, buf, len), 0);
+        assert_false(a.done);
+        nft_batch_done(&b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add),
@@ -544,6 +572,7 @@ int main(void) {
                 cmocka_unit_test(test_acks),
                 cmocka_unit_test(test_dump_consistent),
                 cmocka_unit_test(test_dump_huge_len),
+                cmocka_unit_test(test_acks_huge_len),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

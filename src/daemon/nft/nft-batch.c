@@ -250,7 +250,7 @@ void nft_acks_init(NftAcks *a) {
 
 int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
         const struct nlmsghdr *nlh = buf;
-        int left = (int) MIN(len, (size_t) INT32_MAX);
+        int left = (int) nft_nlmsg_span(buf, len);
 
         for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
                 const struct nlmsgerr *err;

@@ -190,6 +190,11 @@ typedef struct NftDumpGen {
         uint16_t gen;
 } NftDumpGen;
 
+/* The bytes of buf, from its start, that hold whole netlink messages each within len: every walk
+ * of a received buffer (dumps, acks, queries, monitor events) takes only this span, so a header
+ * claiming 2 GiB or more cannot pass mnl_nlmsg_ok()'s (int) comparison and step out of buf. */
+size_t nft_nlmsg_span(const void *buf, size_t len);
+
 /* False when a message of buf carries NLM_F_DUMP_INTR or another generation than the dump's
  * first message: the set changed while it was listed. */
 bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len);

@@ -216,7 +216,7 @@ static uint8_t nft_list_v6_prefix(const uint8_t start[16], const uint8_t end[16]
  * (int) nlmsg_len with what is left, so a header claiming 2 GiB or more passes it, and
  * mnl_nlmsg_next() steps 4 GiB away (found by fuzz-nft-dump): the walks of this file and
  * mnl_cb_run() get only this span. A message cut short is left out, as libmnl leaves it. */
-static size_t nft_nlmsg_span(const void *buf, size_t len) {
+size_t nft_nlmsg_span(const void *buf, size_t len) {
         size_t off = 0;
 
         len = MIN(len, (size_t) INT32_MAX);

@@ -178,7 +178,7 @@ int nft_monitor_read(NftMonitor *mon, NftEventCb cb, void *userdata) {
                                 continue;
                         return errno == EAGAIN ? 0 : -errno;
                 }
-                len = (int) k;
+                len = (int) nft_nlmsg_span(mon->buf, (size_t) k);
                 for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) mon->buf; mnl_nlmsg_ok(nlh, len);
                      nlh = mnl_nlmsg_next(nlh, &len)) {
                         int r = nft_monitor_msg(nlh, cb, userdata);

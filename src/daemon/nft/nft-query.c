@@ -34,7 +34,7 @@ static int nft_table_cb(const struct nlmsghdr *nlh, void *data) {
  * buffer with ESRCH. Returns MNL_CB_OK, MNL_CB_STOP once the answer is complete, or -errno. */
 static int nft_query_feed(Nft *nft, size_t len, uint32_t seq, mnl_cb_t cb, void *data) {
         const struct nlmsghdr *nlh = (const void *) nft->rbuf;
-        int left = (int) MIN(len, (size_t) INT32_MAX);
+        int left = (int) nft_nlmsg_span(nft->rbuf, len);
 
         for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
                 int r;
