@@ -181,12 +181,13 @@ static void test_hostile_corpus(void **state) {
 
 static void test_nul_and_long(void **state) {
         static const char nul[] = "a\0$(touch X)\0b";
+        static const char pattern[] = "$(`;'\"\\\n x";
         _cleanup_free_ char *big = malloc(SHELL_VALUE_MAX);
 
         check_value(nul, sizeof nul - 1, NULL);
         assert_non_null(big);
         for (size_t i = 0; i < SHELL_VALUE_MAX; i++)
-                big[i] = "$(`;'\"\\\n x"[i % 12];
+                big[i] = pattern[i % (sizeof pattern - 1)];
         check_value(big, SHELL_VALUE_MAX, NULL);
 }
 
