@@ -8,6 +8,7 @@ packages=(
         libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev libcmocka-dev
         libcurl4-openssl-dev libsqlite3-dev sqlite3
         nftables iproute2 systemd python3 util-linux bsdutils procps
+        dpkg-dev debhelper lintian groff-base man-db
 )
 missing=()
 for p in "${packages[@]}"; do
