@@ -11,7 +11,9 @@ root=$CACHE/bookworm-$key
 if [ ! -e "$root/.complete" ]; then
         mkdir -p "$CACHE"
         rm -rf "$root.tmp"
-        mirror=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | head -1)
+        # the mirror apt uses here (deb822 or one-line form), else deb.debian.org
+        mirror=$( { sed -n 's/^URIs: *\(http[^ ]*\/debian\/\?\)$/\1/p' /etc/apt/sources.list.d/*.sources
+                    sed -n 's/^deb \(\[[^]]*\] \)\?\(http[^ ]*\/debian\/\?\) bookworm .*/\2/p' /etc/apt/sources.list; } 2>/dev/null | head -1 || true)
         start=$(date +%s.%N)
         debootstrap --variant=minbase --include="$include" bookworm "$root.tmp" "${mirror:-http://deb.debian.org/debian}" >&2
         end=$(date +%s.%N)
