@@ -30,10 +30,10 @@ for n in "$srv" "$att"; do ip -n "$n" link set lo up; done
 ip -n "$srv" link set veth0 up; ip -n "$att" link set veth1 up
 systemd-nspawn -q -b -D "$root" --register=no --network-namespace-path=/run/netns/$srv \
         --capability=CAP_NET_ADMIN >"$run.console" 2>&1 & nspawn=$!
-in() { nsenter -t "$leader" -a -- "$@"; }
+inside() { nsenter -t "$leader" -a -- "$@"; }
 for _ in $(seq 100); do leader=$(pgrep -P "$nspawn" -x systemd || true); [ -n "$leader" ] && break; sleep 0.2; done
-for _ in $(seq 150); do in systemctl is-active -q nftjaild ssh 2>/dev/null && break; sleep 0.2; done
-check "container booted, ssh and nftjaild active" in systemctl is-active -q nftjaild ssh
+for _ in $(seq 150); do inside systemctl is-active -q nftjaild ssh 2>/dev/null && break; sleep 0.2; done
+check "container booted, ssh and nftjaild active" inside systemctl is-active -q nftjaild ssh
 for i in 1 2 3 4 5; do
         ip netns exec "$att" sshpass -p wrong ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
                 -o PreferredAuthentications=password -o ConnectTimeout=3 -b 203.0.113.10 alice@203.0.113.1 true 2>/dev/null || true
