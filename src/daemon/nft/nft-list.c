@@ -27,7 +27,75 @@ typedef struct NftDumpCtx {
         NftDumpFn fn;
         void *userdata;
         int r;                  /* first negative return of fn, or -ENOMEM */
+        /* The keys seen in this try, as 64-bit hashes (0: empty slot). A kernel dump of a hash
+         * set restarts its walk at every message and skips what it sent before: when the
+         * rhashtable is resized meanwhile (a deferred worker, after a large add or delete), the
+         * order changes and an element comes twice, with no NLM_F_DUMP_INTR (the generation did
+         * not change). Seen on 6.18 as 20002 elements listed of 20001. A key seen twice makes
+         * the try inconsistent, so it is listed again. */
+        uint64_t *seen;
+        size_t nseen, capseen;
+        bool dup;
 } NftDumpCtx;
+
+static uint64_t nft_elem_hash(struct nftnl_set_elem *e) {
+        const uint8_t *key, *end;
+        uint32_t kl = 0, el = 0, flags = 0;
+        uint64_t h = 14695981039346656037ULL;
+
+        key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+        end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &el);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+        /* an interval's end element may carry the key of the next interval's start */
+        h = (h ^ (flags & NFT_SET_ELEM_INTERVAL_END ? 1 : 2)) * 1099511628211ULL;
+        for (uint32_t i = 0; key && i < kl; i++)
+                h = (h ^ key[i]) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+        for (uint32_t i = 0; end && i < el; i++)
+                h = (h ^ end[i]) * 1099511628211ULL;
+        h ^= h >> 29;
+        return h ? h : 1;
+}
+
+/* 1 when h was new (now recorded), 0 when it was seen before, -ENOMEM. */
+static int nft_dump_seen_add(NftDumpCtx *d, uint64_t h) {
+        size_t mask;
+
+        if ((d->nseen + 1) * 2 > d->capseen) {
+                size_t nc = MAX(d->capseen * 2, (size_t) 1024);
+                uint64_t *nv = calloc(nc, sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                for (size_t i = 0; i < d->capseen; i++)
+                        if (d->seen[i]) {
+                                size_t j = d->seen[i] & (nc - 1);
+                                while (nv[j])
+                                        j = (j + 1) & (nc - 1);
+                                nv[j] = d->seen[i];
+                        }
+                free(d->seen);
+                d->seen = nv;
+                d->capseen = nc;
+        }
+        mask = d->capseen - 1;
+        for (size_t j = h & mask;; j = (j + 1) & mask) {
+                if (d->seen[j] == h)
+                        return 0;
+                if (!d->seen[j]) {
+                        d->seen[j] = h;
+                        d->nseen++;
+                        return 1;
+                }
+        }
+}
+
+static void nft_dump_seen_reset(NftDumpCtx *d) {
+        if (d->seen)
+                memset(d->seen, 0, d->capseen * sizeof *d->seen);
+        d->nseen = 0;
+        d->dup = false;
+}
 
 /* One message of the dump: its elements are parsed and handed over, then freed, so that a dump
  * of a million elements never holds more than one message's worth in libnftnl objects. */
@@ -53,7 +121,14 @@ static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
                 return MNL_CB_ERROR;
         }
         for (struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
-                int k = d->fn(d->name, e, d->userdata);
+                int k = nft_dump_seen_add(d, nft_elem_hash(e));
+                if (k == 0) {
+                        d->dup = true;
+                        r = MNL_CB_STOP;
+                        break;
+                }
+                if (k > 0)
+                        k = d->fn(d->name, e, d->userdata);
                 if (k < 0) {
                         d->r = k;
                         r = MNL_CB_ERROR;
@@ -258,7 +333,8 @@ bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len) {
 enum {
         NFT_DUMP_MORE,          /* the dump goes on in the next buffer */
         NFT_DUMP_END,           /* NLMSG_DONE (or an ack) ended it */
-        NFT_DUMP_INTERRUPTED,   /* inconsistent (nft_dump_consistent()): fn saw nothing of buf */
+        NFT_DUMP_INTERRUPTED,   /* inconsistent (nft_dump_consistent(), or a key seen twice): fn
+                                 * saw nothing of buf, or some of it before the key came again */
 };
 
 /* One buffer of a dump as recvfrom() gave it: checked for consistency before fn sees any element
@@ -273,6 +349,8 @@ static int nft_dump_feed(NftDumpCtx *d, NftDumpGen *g, const void *buf, size_t l
         r = mnl_cb_run(buf, len, seq, portid, nft_list_cb, d);
         if (r < 0)
                 return d->r < 0 ? d->r : -errno;
+        if (d->dup)
+                return NFT_DUMP_INTERRUPTED;
         return r == MNL_CB_STOP ? NFT_DUMP_END : NFT_DUMP_MORE;
 }
 
@@ -360,10 +438,14 @@ int nft_dump_set(const char *name, NftDumpFn fn, NftDumpRestartFn restart, void 
                         restart(name, userdata);
                         log_debug("nft: set %s changed while it was listed, listing it again", name);
                 }
+                nft_dump_seen_reset(&d);
                 r = nft_dump_set_once(name, &d, buf, MNL_SOCKET_BUFFER_SIZE * 4);
-                if (r != 0)
+                if (r != 0) {
+                        free(d.seen);
                         return r < 0 ? r : 0;
+                }
         }
+        free(d.seen);
         return -EAGAIN;
 }
 
@@ -420,6 +502,7 @@ int nft_list_decode_dump(const char *set, const void *buf, size_t len, uint32_t 
         int r;
 
         r = nft_dump_feed(&d, &g, buf, len, seq, portid);
+        free(d.seen);
         if (r < 0 || r == NFT_DUMP_INTERRUPTED) {
                 free(a.v);
                 return r < 0 ? r : -EAGAIN;
