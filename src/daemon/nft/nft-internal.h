@@ -195,6 +195,11 @@ typedef struct NftDumpGen {
  * claiming 2 GiB or more cannot pass mnl_nlmsg_ok()'s (int) comparison and step out of buf. */
 size_t nft_nlmsg_span(const void *buf, size_t len);
 
+/* 0 when every attribute of a NEWSETELEM/DELSETELEM message is one our sets hold, with its
+ * exact size (nft-validate.c), else -EBADMSG: libnftnl exits on a wrong size. */
+struct nlmsghdr;
+int nft_setelem_msg_validate(const struct nlmsghdr *nlh);
+
 /* False when a message of buf carries NLM_F_DUMP_INTR or another generation than the dump's
  * first message: the set changed while it was listed. */
 bool nft_dump_consistent(NftDumpGen *g, const void *buf, size_t len);

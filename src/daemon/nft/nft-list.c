@@ -105,6 +105,12 @@ static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
         struct nftnl_set_elems_iter *it;
         int r = MNL_CB_OK;
 
+        r = nft_setelem_msg_validate(nlh);
+        if (r < 0) {
+                d->r = r;
+                return MNL_CB_ERROR;
+        }
+        r = MNL_CB_OK;
         s = nftnl_set_alloc();
         if (!s) {
                 d->r = -ENOMEM;

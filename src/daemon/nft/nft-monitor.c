@@ -99,8 +99,9 @@ static int nft_monitor_elems(const struct nlmsghdr *nlh, NftEventCb cb, void *us
 
         if (!s)
                 return -ENOMEM;
-        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
-                goto out; /* not ours to judge: skip it */
+        /* nft_setelem_msg_validate() first: libnftnl exits on an attribute of the wrong size */
+        if (nft_setelem_msg_validate(nlh) < 0 || nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
+                goto out; /* not ours to judge (another table's maps, say): skip it */
         table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
         set = nftnl_set_get_str(s, NFTNL_SET_NAME);
         if (!table || strcmp(table, NFT_TABLE) != 0 || !nft_is_our_set(set))
