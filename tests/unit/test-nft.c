@@ -615,6 +615,49 @@ static void test_dump_duplicate(void **state) {
         free(v);
 }
 
+/* The comment TLV of an element's user data: a length past the buffer (a 95-byte comment
+ * claimed in 10 bytes, found by fuzz-nft-dump; nftnl_udata_parse() did not check it) gives no
+ * comment, and ASan in the sanitizer build sees no read past the 10 bytes. */
+static void test_elem_comment_bounds(void **state) {
+        static const uint8_t bad[10] = { NFTNL_UDATA_SET_ELEM_COMMENT, 95, 's', 's', 'h', 'd', 0, 0, 0, 0 };
+        static const uint8_t good[9] = { 7, 1, 0, NFTNL_UDATA_SET_ELEM_COMMENT, 4, 's', 's', 'h', 0 };
+        static const uint8_t nonul[7] = { NFTNL_UDATA_SET_ELEM_COMMENT, 5, 's', 's', 'h', 'd', 'x' };
+        struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+        char c[NFT_COMMENT_MAX + 1];
+        (void) state;
+
+        assert_non_null(e);
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, bad, sizeof bad);
+        nft_elem_comment(e, c, sizeof c);
+        assert_string_equal(c, "");
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, good, sizeof good);
+        nft_elem_comment(e, c, sizeof c);
+        assert_string_equal(c, "ssh");
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nonul, sizeof nonul);
+        nft_elem_comment(e, c, sizeof c);
+        assert_string_equal(c, "");
+        nftnl_set_elem_free(e);
+}
+
+/* An NLMSG_ERROR whose code is no errno (positive 1796262495 or below -4095, found by
+ * fuzz-nft-dump) is a malformed answer: -EBADMSG, never a huge negative "errno". */
+static void test_dump_error_code(void **state) {
+        uint8_t buf[1024] __attribute__((aligned(8)));
+        NftListed *v = NULL;
+        size_t len;
+        (void) state;
+
+        len = put_err(buf, 0, 0x6b0fc85f);
+        assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), -EBADMSG);
+        len = put_err(buf, 0, -100000);
+        assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), -EBADMSG);
+        len = put_err(buf, 0, -ENOENT);
+        assert_int_equal(nft_list_decode_dump(NFT_SET_V4, buf, len, 0, 0, &v), -ENOENT);
+        assert_null(v);
+        assert_int_equal(nft_kernel_error(-100000), -EBADMSG);
+        assert_int_equal(nft_kernel_error(-EPERM), -EPERM);
+}
+
 /* The same 2 GiB header in an ack buffer: nft_acks_feed() stops before it (before
  * nft_nlmsg_span() it took the claimed ack of the last message as the end of the batch and then
  * stepped 2 GiB past the buffer). */
@@ -657,6 +700,8 @@ int main(void) {
                 cmocka_unit_test(test_acks_huge_len),
                 cmocka_unit_test(test_dump_bad_attr),
                 cmocka_unit_test(test_dump_duplicate),
+                cmocka_unit_test(test_elem_comment_bounds),
+                cmocka_unit_test(test_dump_error_code),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

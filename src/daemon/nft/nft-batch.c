@@ -254,6 +254,7 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
 
         for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
                 const struct nlmsgerr *err;
+                int error;
                 uint32_t k;
 
                 if (nlh->nlmsg_type != NLMSG_ERROR)
@@ -261,12 +262,13 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
                 if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
                         return -EBADMSG;
                 err = mnl_nlmsg_get_payload(nlh);
+                error = nft_kernel_error(err->error);
 
                 if (nlh->nlmsg_seq == b->seq_begin) {
                         /* Commit failed, or the kernel could not queue the errors. */
                         a->begin_error = true;
-                        if (a->error == 0 && err->error < 0) {
-                                a->error = err->error;
+                        if (a->error == 0 && error < 0) {
+                                a->error = error;
                                 a->error_msg = SIZE_MAX;
                         }
                         continue;
@@ -277,12 +279,12 @@ int nft_acks_feed(const NftBatch *b, NftAcks *a, const void *buf, size_t len) {
                         continue;       /* not ours (stale): ignore */
 
                 a->n_acked++;
-                if (err->error < 0 && a->errors)
-                        a->errors[k] = err->error;
-                if (err->error < 0 && a->error_msg == SIZE_MAX) {
+                if (error < 0 && a->errors)
+                        a->errors[k] = error;
+                if (error < 0 && a->error_msg == SIZE_MAX) {
                         /* the first refused element; a commit error seen first is kept */
                         if (a->error == 0)
-                                a->error = err->error;
+                                a->error = error;
                         a->error_msg = k;
                 }
                 if (k == b->n_msgs - 1)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <errno.h>
+
 #include "nft.h"
 
 /* Internals of the nft folder: what its files share (the persistent socket, the decoding of a
@@ -194,6 +196,18 @@ typedef struct NftDumpGen {
  * of a received buffer (dumps, acks, queries, monitor events) takes only this span, so a header
  * claiming 2 GiB or more cannot pass mnl_nlmsg_ok()'s (int) comparison and step out of buf. */
 size_t nft_nlmsg_span(const void *buf, size_t len);
+
+/* An error code as the kernel's NLMSG_ERROR carries it (or libmnl left in errno, negated), as a
+ * negative errno: a value past -4095 is no errno (a malformed message) and becomes -EBADMSG,
+ * so that nothing negates INT_MIN or prints an "Unknown error 1796262495". */
+static inline int nft_kernel_error(int error) {
+        return error < -4095 ? -EBADMSG : error;
+}
+
+/* libmnl's errno after mnl_cb_run() failed, as a negative errno (nft_kernel_error()). */
+static inline int nft_cb_errno(int e) {
+        return e > 0 && e <= 4095 ? -e : -EBADMSG;
+}
 
 /* 0 when every attribute of a NEWSETELEM/DELSETELEM message is one our sets hold, with its
  * exact size (nft-validate.c), else -EBADMSG: libnftnl exits on a wrong size. */

@@ -146,35 +146,31 @@ static int nft_list_cb(const struct nlmsghdr *nlh, void *data) {
         return r;
 }
 
-typedef struct NftCommentBuf {
-        char *buf;
-        size_t len;
-} NftCommentBuf;
-
-static int nft_comment_cb(const struct nftnl_udata *attr, void *data) {
-        NftCommentBuf *c = data;
-
-        if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT) {
-                uint8_t l = nftnl_udata_len(attr);
-                if (l == 0 || l > c->len)
-                        return -1;
-                memcpy(c->buf, nftnl_udata_get(attr), l);
-                c->buf[l - 1] = 0;
-        }
-        return 0;
-}
-
+/* The comment in an element's user data: TLVs of a type byte, a length byte and the value.
+ * Walked here, not with nftnl_udata_parse(): libnftnl 1.2.4 does not check that a TLV's length
+ * fits in the buffer, and a 10-byte user data claiming a 95-byte comment was read past its end
+ * (found by fuzz-nft-dump). A comment that does not fit, is empty or has no NUL is no comment. */
 void nft_elem_comment(struct nftnl_set_elem *e, char *buf, size_t len) {
-        NftCommentBuf c = { buf, len };
-        const void *ud;
-        uint32_t ul;
+        const uint8_t *ud;
+        uint32_t ul = 0;
 
         if (len == 0)
                 return;
         buf[0] = 0;
         ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ul);
-        if (ud && nftnl_udata_parse(ud, ul, nft_comment_cb, &c) < 0)
-                buf[0] = 0;
+        for (uint32_t off = 0; ud && ul - off >= 2 && off < ul;) {
+                uint8_t type = ud[off], l = ud[off + 1];
+
+                if (l > ul - off - 2)
+                        return;
+                if (type == NFTNL_UDATA_SET_ELEM_COMMENT) {
+                        if (l == 0 || l > len || ud[off + 2 + l - 1] != 0)
+                                return;
+                        memcpy(buf, ud + off + 2, l);
+                        return;
+                }
+                off += 2u + l;
+        }
 }
 
 /* Number of leading bits that a (start) and b (inclusive last) share, for a prefix range. */
@@ -354,7 +350,7 @@ static int nft_dump_feed(NftDumpCtx *d, NftDumpGen *g, const void *buf, size_t l
                 return NFT_DUMP_INTERRUPTED;
         r = mnl_cb_run(buf, len, seq, portid, nft_list_cb, d);
         if (r < 0)
-                return d->r < 0 ? d->r : -errno;
+                return d->r < 0 ? d->r : nft_cb_errno(errno);
         if (d->dup)
                 return NFT_DUMP_INTERRUPTED;
         return r == MNL_CB_STOP ? NFT_DUMP_END : NFT_DUMP_MORE;

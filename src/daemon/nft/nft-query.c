@@ -43,7 +43,7 @@ static int nft_query_feed(Nft *nft, size_t len, uint32_t seq, mnl_cb_t cb, void 
                         continue;
                 r = mnl_cb_run(nlh, nlh->nlmsg_len, seq, nft->portid, cb, data);
                 if (r < 0)
-                        return -errno;
+                        return nft_cb_errno(errno);
                 if (r == MNL_CB_STOP)
                         return MNL_CB_STOP;
         }
