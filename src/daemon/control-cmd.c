@@ -445,8 +445,14 @@ static json_t *cmd_reload(Manager *m, const struct ucred *peer, const json_t *re
 }
 
 json_t *control_cmd_run(Manager *m, const struct ucred *peer, CtlCommand cmd, const json_t *req) {
-        /* bans the sources queued go first: clients that keep the loop busy must not hold them */
-        manager_flush(m);
+        /* Bans the sources queued go first: clients that keep the loop busy (control sources are
+         * IMPORTANT, the flush NORMAL) must not hold them. A read-only command moves the flush on
+         * by one chunk, so that its answer does not wait for a burst of 100,000 bans; a command
+         * that changes bans needs the whole queue applied. */
+        if (cmd == CTL_PING || cmd == CTL_STATUS || cmd == CTL_BANNED)
+                manager_flush_step(m);
+        else
+                manager_flush(m);
         switch (cmd) {
         case CTL_PING:
                 return cmd_ping();

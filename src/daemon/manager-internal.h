@@ -100,6 +100,7 @@ struct Manager {
         size_t n_self;
         PendingBan *pending;
         size_t n_pending, cap_pending;
+        size_t pending_done;    /* m->pending[0 .. pending_done) are applied (the flush is chunked) */
         PendingSlot *pending_index;     /* cap_index slots, a power of two, at most half full */
         size_t cap_index;
         uint32_t pending_gen;   /* the gen of the entries of the current queue */
@@ -135,9 +136,12 @@ void jails_replay(Manager *m);
 int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec);
 /* The index in m->pending of j's pending ban of a, or SIZE_MAX. */
 size_t pending_find(const Manager *m, const Jail *j, const Addr *a);
-/* The flush (an sd-event defer source, also called directly): applies the queue and empties it;
- * the entries and their results stay in m->pending until the next pending_add(). */
+/* The flush (an sd-event defer source): applies FLUSH_CHUNK bans of the queue per dispatch and
+ * empties it after the last; the entries and their results stay in m->pending until the next
+ * pending_add(). */
 int pending_on_flush(sd_event_source *s, void *userdata);
+/* Applies the whole queue now (reload, stop, a control command that needs the kernel's answer). */
+void pending_flush_all(Manager *m);
 
 /* manager-bans.c, PersistOptions.elem_deleted: someone else deleted l, a live element of ours;
  * that is an unban of its address in its jail (the other ports of the ban go too, so that the

@@ -20,7 +20,7 @@
 
 /* The pending queue: bans decided since the last flush, one per (jail, address), and the flush
  * that applies them to the kernel in as few transactions as the ops need, after the event
- * sources of the same loop iteration have run. */
+ * sources of the same loop iteration have run, FLUSH_CHUNK bans per dispatch. */
 
 static size_t pending_slot(const Manager *m, const Jail *j, const Addr *a) {
         return (size_t) addr_hash(a, m->pending_seed ^ (uint64_t) (uintptr_t) j) & (m->cap_index - 1);
@@ -116,14 +116,14 @@ static bool pending_v6_conflict(Manager *m, const PendingBan *p, const NftElem *
 }
 
 /* Once the kernel answered: every ban it accepted goes into the history in one transaction. */
-static void pending_record(Manager *m) {
+static void pending_record(Manager *m, size_t from, size_t to) {
         int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
         bool durable = false;
         size_t n = 0, done = 0;
 
         if (!persist_has_store(m->persist))
                 return;
-        for (size_t i = 0; i < m->n_pending; i++) {
+        for (size_t i = from; i < to; i++) {
                 const PendingBan *p = &m->pending[i];
                 if (p->error)
                         continue;
@@ -136,7 +136,7 @@ static void pending_record(Manager *m) {
         if (done == 0)
                 return;
         persist_bans_begin(m->persist, durable);
-        for (size_t i = 0; i < m->n_pending; i++) {
+        for (size_t i = from; i < to; i++) {
                 const PendingBan *p = &m->pending[i];
                 const JailConf *jc = p->jail->conf;
                 _cleanup_free_ char *ev = NULL;
@@ -160,7 +160,7 @@ static void pending_record(Manager *m) {
                 }, p->n_elems > 0);
         }
         /* the new totals in the same transaction as the bans that made them */
-        for (size_t i = 0; i < m->n_pending; i++)
+        for (size_t i = from; i < to; i++)
                 if (!m->pending[i].error && m->pending[i].n_elems > 0)
                         persist_totals_save(m->persist, m->pending[i].jail->conf->name, m->pending[i].jail->bans_total,
                                             m->pending[i].jail->failures);
@@ -225,15 +225,17 @@ static void flush_op(Manager *m, NftOp op, const PendingElem *pe, size_t n_pe, N
                         m->pending[pe[i].owner].error = -EIO;
 }
 
-int pending_on_flush(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
+/* Applies the queued bans [m->pending_done, to): the plan, the kernel, the log, the hand-offs,
+ * the history. */
+static void pending_flush_range(Manager *m, size_t to) {
+        size_t from = m->pending_done;
         _cleanup_free_ PendingElem *pe = NULL;
         _cleanup_free_ NftElem *elems = NULL;
         _cleanup_free_ size_t *owner = NULL;
         usec_t now = now_usec(CLOCK_BOOTTIME);
         size_t n_pe = 0, max = 0;
 
-        for (size_t i = 0; i < m->n_pending; i++) {
+        for (size_t i = from; i < to; i++) {
                 const JailConf *jc = m->pending[i].jail->conf;
                 max += jc->allports || jc->n_ports == 0 ? 1 : jc->n_ports;
         }
@@ -242,15 +244,17 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
         owner = calloc(MAX(max, 1), sizeof *owner);
         if (!pe || !elems || !owner) {
                 log_oom();
-                m->n_pending = 0;
-                return 0;
+                for (size_t i = from; i < to; i++)
+                        m->pending[i].error = -ENOMEM;
+                m->pending_done = to;
+                return;
         }
 
         /* Per element: add it, extend it (REPLACE), or leave it when it is banned already for
          * longer, possibly by another jail that shares the port. The map is updated as we plan,
          * so that two bans of one element in the same burst see each other (the longer wins;
          * the ADDs go before the REPLACEs); what the kernel then refuses is put back below. */
-        for (size_t i = 0; i < m->n_pending; i++) {
+        for (size_t i = from; i < to; i++) {
                 PendingBan *p = &m->pending[i];
                 const JailConf *jc = p->jail->conf;
                 size_t k;
@@ -284,7 +288,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                 else
                         ban_map_remove(m->bans, &pe[i].elem);
         }
-        for (size_t i = 0; i < m->n_pending; i++) {
+        for (size_t i = from; i < to; i++) {
                 PendingBan *p = &m->pending[i];
                 char as[ADDR_STRLEN];
 
@@ -314,9 +318,37 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                         (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev);
                 }
         }
-        pending_record(m);
+        pending_record(m, from, to);
+        m->pending_done = to;
+}
+
+/* Bans applied in one dispatch of the flush source: a burst of 100,000 bans is applied a chunk
+ * per loop iteration, so that the control socket (IMPORTANT) and the sources are served in
+ * between (a chunk takes a few ms: the kernel, a journal entry per ban, one SQL commit). */
+#define FLUSH_CHUNK 512
+
+static void pending_reset_if_done(Manager *m) {
+        if (m->pending_done < m->n_pending)
+                return;
         m->n_pending = 0;
+        m->pending_done = 0;
+}
+
+int pending_on_flush(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        pending_flush_range(m, MIN(m->n_pending, m->pending_done + FLUSH_CHUNK));
+        if (m->pending_done < m->n_pending)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        pending_reset_if_done(m);
         return 0;
+}
+
+void pending_flush_all(Manager *m) {
+        while (m->pending_done < m->n_pending)
+                pending_flush_range(m, MIN(m->n_pending, m->pending_done + FLUSH_CHUNK));
+        pending_reset_if_done(m);
+        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
 }
 
 const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a) {
@@ -343,11 +375,19 @@ int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *
         return reporter_submit_ban(m->reporter, j->conf, a, 0, 0, note);
 }
 
+void manager_flush_step(Manager *m) {
+        if (m->n_pending == 0)
+                return;
+        pending_flush_range(m, MIN(m->n_pending, m->pending_done + FLUSH_CHUNK));
+        pending_reset_if_done(m);
+        if (m->n_pending == 0)
+                (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+}
+
 void manager_flush(Manager *m) {
         if (m->n_pending == 0)
                 return;
-        pending_on_flush(m->flush, m);
-        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+        pending_flush_all(m);
 }
 
 int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec) {
@@ -366,7 +406,6 @@ int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec
         tracker_forget(j->tracker, a);
         /* apply now, so that the caller learns the kernel's answer: the flush empties the queue
          * but leaves the entries (and their results) in place until the next pending_add() */
-        pending_on_flush(m->flush, m);
-        (void) sd_event_source_set_enabled(m->flush, SD_EVENT_OFF);
+        pending_flush_all(m);
         return idx < m->cap_pending ? m->pending[idx].error : 0;
 }

@@ -291,7 +291,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                         persist_totals_load(m->persist, jails[i].conf->name, &jails[i].bans_total, &jails[i].failures);
         /* pending bans point at the old jails: apply them first */
         if (m->n_pending > 0)
-                pending_on_flush(m->flush, m);
+                pending_flush_all(m);
         r = jails_start(m, jails, n);
         if (r < 0) {
                 jails_free(jails, n);
@@ -495,7 +495,7 @@ int manager_run(Manager *m) {
         (void) sd_notify(false, "STOPPING=1");
         /* bans already handed over stay in the kernel; flush those still queued */
         if (m->n_pending > 0)
-                pending_on_flush(m->flush, m);
+                pending_flush_all(m);
         manager_totals_save(m);
         persist_clean_stop(m->persist);
         /* fail2ban's order at a stop: actionflush, then actionstop; run by actions_free() */

@@ -69,9 +69,11 @@ bool manager_can_report(const Manager *m, const char *jail);
  * manager_ban_refusal()), or the kernel's error (logged as a failed ban). */
 int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec);
 /* Applies the bans waiting in the queue now, when there are any (the queue's flush otherwise runs
- * when the loop has nothing else to do, which a stream of control requests could put off for
- * ever). The control server calls it before each command. */
+ * at normal priority, below the control socket's, which a stream of control requests could put
+ * off for ever). The control server calls one of them before each command: manager_flush() the
+ * whole queue, manager_flush_step() one chunk of it (FLUSH_CHUNK bans: read-only commands). */
 void manager_flush(Manager *m);
+void manager_flush_step(Manager *m);
 /* Queues a report of a manual ban of a in jail with note as its comment. Returns 0 or -errno. */
 int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *note);
 

@@ -24,6 +24,7 @@ struct SourceJournal {
         char *anchor;           /* cursor of the last entry read (or resumed after); NULL: none yet */
         usec_t anchor_realtime; /* no anchor: where reading started (sd_journal_seek_realtime_usec()) */
         bool reseek;            /* the next read starts from the anchor (source_journal_reseek()) */
+        bool more;              /* the last drain stopped at SOURCE_DRAIN_MAX with entries left */
         char *cursor_path;      /* NULL: the position is not saved in a file */
         const SourcePosition *pos; /* non-NULL: the position is saved through it */
         char line[SOURCE_LINE_MAX + 1];
@@ -153,7 +154,7 @@ static int source_journal_reseek(SourceJournal *s) {
 
 int source_journal_drain(SourceJournal *s) {
         int n = 0, r;
-        unsigned batch = 0;
+        unsigned batch = 0, batch_total = 0;
         bool moved = false;
 
         r = s->reseek ? source_journal_reseek(s) : 0;
@@ -166,7 +167,13 @@ int source_journal_drain(SourceJournal *s) {
                         n++;
                 batch++;
         }
+        s->more = false;
         for (;;) {
+                if (batch_total >= SOURCE_DRAIN_MAX) {
+                        s->more = true;
+                        break;
+                }
+                batch_total++;
                 r = sd_journal_next(s->journal);
                 if (r < 0) {
                         r = log_debug_errno(r, "%s: failed to read the journal: %m", s->name);
@@ -189,6 +196,10 @@ int source_journal_drain(SourceJournal *s) {
         /* the cursor of the last entry read: a restart continues after it */
         if (moved)
                 source_journal_save(s);
+        if (s->more && s->poll &&
+            (sd_event_source_set_time(s->poll, now_usec(CLOCK_MONOTONIC)) < 0 ||
+             sd_event_source_set_enabled(s->poll, SD_EVENT_ONESHOT) < 0))
+                log_debug("%s: cannot arm the journal poll; the rest is read at the next change", s->name);
         return r < 0 ? r : n;
 }
 
@@ -275,6 +286,8 @@ static void source_journal_heat(SourceJournal *s, int n) {
 
         if (n > 0)
                 s->last_entry = now;
+        if (s->more)
+                return; /* source_journal_drain() armed the poll to read on at once */
         next = SOURCE_JOURNAL_POLL_MIN_USEC + (now - s->last_entry) / SOURCE_JOURNAL_POLL_DIVISOR;
         if (!s->poll || s->last_entry == 0 || next >= SOURCE_JOURNAL_POLL_MAX_USEC) {
                 if (s->poll)

@@ -18,6 +18,10 @@ typedef void (*SourceLineFn)(const char *line, size_t len, bool cut, usec_t real
 /* The journal source saves its position at least every SOURCE_BATCH_MAX entries within one
  * wakeup, so that the failures a batch holds for its commit stay bounded. */
 #define SOURCE_BATCH_MAX 4096
+/* Entries one drain reads at most: the rest is read from the next loop iteration on (the poll
+ * timer, armed at once), so that a backlog of a million entries does not hold the loop (the
+ * control socket, the ban flush) for the minute it takes to read. */
+#define SOURCE_DRAIN_MAX 1024
 /* journald signals new entries only 250-500 ms after they are written: after an entry the
  * journal is also read on a timer, SOURCE_JOURNAL_POLL_MIN_USEC + 1/SOURCE_JOURNAL_POLL_DIVISOR
  * of the time since the last entry from now, until that reaches SOURCE_JOURNAL_POLL_MAX_USEC. */
@@ -55,7 +59,8 @@ SourceJournal *source_journal_free(SourceJournal *s);
  * position then stays at the tail). */
 int source_journal_restore(SourceJournal *s, const char *state_dir, const SourcePosition *pos);
 
-/* Reads every entry available now (used at start and by the io handler). Returns the number of
- * entries dispatched or a negative errno. */
+/* Reads the entries available now, at most SOURCE_DRAIN_MAX (used at start and by the io
+ * handler); when more are left, the poll timer reads on from the next loop iteration. Returns
+ * the number of entries dispatched or a negative errno. */
 int source_journal_drain(SourceJournal *s);
 uint64_t source_journal_entries(const SourceJournal *s);
