@@ -140,6 +140,7 @@ struct BanMap {
          * is freed so that what ban_map_next() hands out stays valid across a reload */
         char **comments;
         size_t n_comments;
+        uint64_t generation;    /* changes with every entry set or removed */
 };
 
 int ban_map_new(BanMap **ret) {
@@ -277,6 +278,7 @@ int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
         m->v[i].timeout_ms = e->timeout_ms;
         m->v[i].interval_set = e->interval_set;
         m->v[i].comment = ban_map_comment(m, e->comment);
+        m->generation++;
         return 0;
 }
 
@@ -300,6 +302,7 @@ static void ban_map_remove_at(BanMap *m, size_t i) {
         }
         m->v[i] = (BanEntry) {};
         m->size--;
+        m->generation++;
 }
 
 void ban_map_remove(BanMap *m, const NftElem *e) {
@@ -308,6 +311,10 @@ void ban_map_remove(BanMap *m, const NftElem *e) {
 
         if (found)
                 ban_map_remove_at(m, i);
+}
+
+uint64_t ban_map_generation(const BanMap *m) {
+        return m->generation;
 }
 
 size_t ban_map_count(const BanMap *m, usec_t now) {

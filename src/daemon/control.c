@@ -35,6 +35,16 @@ struct Control {
         sd_event_source *listen, *throttle;
         Conn *conns;
         size_t n_conns;
+        /* The last full "banned" reply of the daemon's record, as sent: group members that loop
+         * it get these bytes again while the record has not changed and for at most
+         * CONTROL_BANNED_CACHE_USEC (its remaining times are that old), instead of a listing of
+         * 200,000 bans built and encoded on the loop per request. */
+        struct {
+                char *frame;
+                size_t len;
+                uint64_t generation;
+                usec_t at;
+        } banned;
 };
 
 struct Conn {
@@ -123,20 +133,6 @@ static const char *conn_refusal(const Conn *k, CtlCommand cmd, const json_t *req
 
 /* ---- connections ---- */
 
-static json_t *conn_dispatch(Conn *k, const char *buf, size_t len) {
-        _cleanup_(json_decrefp) json_t *req = NULL;
-        char err[512];
-        CtlCommand cmd;
-        const char *why;
-
-        if (ctl_message_parse(buf, len, &req, err, sizeof err) < 0 ||
-            ctl_request_validate(req, &cmd, err, sizeof err) < 0)
-                return ctl_reply_error("bad request: %s", err);
-        why = conn_refusal(k, cmd, req, err, sizeof err);
-        if (why)
-                return ctl_reply_error("%s", why);
-        return control_cmd_run(k->control->manager, &k->cred, cmd, req);
-}
 
 /* Writes what it can; frees the connection when the reply is out or the client is gone. */
 static void conn_write(Conn *k) {
@@ -151,6 +147,19 @@ static void conn_write(Conn *k) {
                 k->out_done += (size_t) n;
         }
         conn_free(k);
+}
+
+/* The encoded reply is in k->out: send it. */
+static void conn_send(Conn *k) {
+        ctl_reader_done(&k->reader);
+        /* Requests are read at IMPORTANT, so that "status" answers during a flood; the rest of a
+         * reply too large for one send() goes out at NORMAL, in turn with the sources and the
+         * ban flush: six clients reading 15 MB "banned" replies kept the loop writing, and the
+         * journal waited (a ban 1.4-1.9 s after its failure). */
+        (void) sd_event_source_set_priority(k->io, SD_EVENT_PRIORITY_NORMAL);
+        (void) sd_event_source_set_io_events(k->io, EPOLLOUT);
+        (void) sd_event_source_set_time(k->timer, now_usec(CLOCK_MONOTONIC) + CONTROL_WRITE_TIMEOUT_USEC);
+        conn_write(k);
 }
 
 static void conn_reply(Conn *k, json_t *reply) {
@@ -175,10 +184,85 @@ static void conn_reply(Conn *k, json_t *reply) {
                 conn_free(k);
                 return;
         }
-        ctl_reader_done(&k->reader);
-        (void) sd_event_source_set_io_events(k->io, EPOLLOUT);
-        (void) sd_event_source_set_time(k->timer, now_usec(CLOCK_MONOTONIC) + CONTROL_WRITE_TIMEOUT_USEC);
-        conn_write(k);
+        conn_send(k);
+}
+
+static char *bytes_dup(const char *p, size_t n) {
+        char *d = malloc(MAX(n, (size_t) 1));
+
+        if (d)
+                memcpy(d, p, n);
+        return d;
+}
+
+/* A request for the whole "banned" list of the daemon's record (no address, no "kernel"). */
+static bool banned_cacheable(CtlCommand cmd, const json_t *req) {
+        return cmd == CTL_BANNED && !json_object_get(req, "addr") && !json_is_true(json_object_get(req, "kernel"));
+}
+
+/* Answers from the cached frame when it is still the record's; 1 when it did. */
+static int conn_reply_cached(Conn *k) {
+        Control *c = k->control;
+
+        manager_flush_step(c->manager); /* as control_cmd_run() would: the queue moves on */
+        if (!c->banned.frame || c->banned.generation != manager_bans_generation(c->manager) ||
+            now_usec(CLOCK_MONOTONIC) - c->banned.at >= CONTROL_BANNED_CACHE_USEC)
+                return 0;
+        k->out = bytes_dup(c->banned.frame, c->banned.len);
+        if (!k->out)
+                return 0;
+        k->out_len = c->banned.len;
+        conn_send(k);
+        return 1;
+}
+
+static void banned_cache_put(Control *c, const Conn *k) {
+        char *f;
+
+        if (!k->out)
+                return;
+        f = bytes_dup(k->out, k->out_len);
+        if (!f)
+                return;
+        free(c->banned.frame);
+        c->banned.frame = f;
+        c->banned.len = k->out_len;
+        c->banned.generation = manager_bans_generation(c->manager);
+        c->banned.at = now_usec(CLOCK_MONOTONIC);
+}
+
+/* Parses, checks and runs one request, and sends its reply. */
+static void conn_dispatch(Conn *k, const char *buf, size_t len) {
+        _cleanup_(json_decrefp) json_t *req = NULL;
+        char err[512];
+        CtlCommand cmd;
+        const char *why;
+        json_t *reply;
+        bool cache;
+
+        if (ctl_message_parse(buf, len, &req, err, sizeof err) < 0 ||
+            ctl_request_validate(req, &cmd, err, sizeof err) < 0) {
+                conn_reply(k, ctl_reply_error("bad request: %s", err));
+                return;
+        }
+        why = conn_refusal(k, cmd, req, err, sizeof err);
+        if (why) {
+                conn_reply(k, ctl_reply_error("%s", why));
+                return;
+        }
+        cache = banned_cacheable(cmd, req);
+        if (cache && conn_reply_cached(k) > 0)
+                return;
+        reply = control_cmd_run(k->control->manager, &k->cred, cmd, req);
+        if (cache && reply && json_is_true(json_object_get(reply, "ok")) &&
+            ctl_frame_encode(reply, CTL_REPLY_MAX, &k->out, &k->out_len) >= 0) {
+                /* encoded here, so that the bytes sent are the bytes kept */
+                json_decref(reply);
+                banned_cache_put(k->control, k);
+                conn_send(k);
+                return;
+        }
+        conn_reply(k, reply);
 }
 
 static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -224,7 +308,7 @@ static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                         }
                         if (r > 0) {
                                 /* one request per connection: anything after it is ignored */
-                                conn_reply(k, conn_dispatch(k, k->reader.buf, k->reader.len));
+                                conn_dispatch(k, k->reader.buf, k->reader.len);
                                 return 0;
                         }
                 }
@@ -486,6 +570,7 @@ Control *control_free(Control *c) {
         if (c->bound)
                 (void) unlink(c->path);
         sd_event_unref(c->event);
+        free(c->banned.frame);
         free(c->path);
         free(c);
         return NULL;

@@ -17,6 +17,7 @@ typedef struct Manager Manager;
 #define CONTROL_CONN_PER_UID 32         /* per uid other than root */
 #define CONTROL_READ_TIMEOUT_USEC (5 * USEC_PER_SEC)   /* to send a whole request */
 #define CONTROL_WRITE_TIMEOUT_USEC (30 * USEC_PER_SEC) /* to read the whole reply */
+#define CONTROL_BANNED_CACHE_USEC (1 * USEC_PER_SEC)   /* age of a "banned" reply sent again */
 
 /* Creates the parent directory when missing (0755), removes a stale socket left by a dead daemon
  * (refuses when a daemon answers there), binds, sets the mode (0600 root, or 0660 root:socket_group)

@@ -406,3 +406,7 @@ void manager_on_elem_deleted(void *userdata, const NftListed *l) {
                 persist_on_unban(m->persist, j->conf->name, &l->elem.addr);
         }
 }
+
+uint64_t manager_bans_generation(const Manager *m) {
+        return ban_map_generation(m->bans);
+}

@@ -74,6 +74,9 @@ int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec
  * whole queue, manager_flush_step() one chunk of it (FLUSH_CHUNK bans: read-only commands). */
 void manager_flush(Manager *m);
 void manager_flush_step(Manager *m);
+/* Changes whenever the daemon's record of its bans changes: a listing made at the same
+ * generation lists the same bans (their remaining times aside). */
+uint64_t manager_bans_generation(const Manager *m);
 /* Queues a report of a manual ban of a in jail with note as its comment. Returns 0 or -errno. */
 int manager_report_ban(Manager *m, const char *jail, const Addr *a, const char *note);
 

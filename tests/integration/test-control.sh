@@ -243,6 +243,12 @@ rig_ctl reload >/dev/null
 [ "$(nobody ping)" = pong ] || fail "group member ping"
 nobody status --json | J 'assert d["ok"] is True'
 nobody banned --json | J 'assert d["total"] == 1, d'
+# the full listing is cached for a second while the record does not change: a ban or an unban
+# changes it, so the next listing (within that second) has it
+rig_ctl ban sshd 203.0.113.44 >/dev/null || fail "ban of 203.0.113.44"
+nobody banned --json | J 'assert d["total"] == 2 and "203.0.113.44" in [b["addr"] for b in d["bans"]], d'
+rig_ctl unban 203.0.113.44 >/dev/null || fail "unban of 203.0.113.44"
+nobody banned --json | J 'assert d["total"] == 1 and "203.0.113.44" not in [b["addr"] for b in d["bans"]], d'
 # the kernel's listing is root's
 rc=0
 out=$(nobody banned --kernel 2>&1) || rc=$?
