@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The restore applies the state in chunks of a transaction's size (restore.c, RESTORE_CHUNK:
-# 65,536 elements) as it reads it. An element that two bans give (two jails on one port, two
+# 16,384 elements) as it reads it. An element that two bans give (two jails on one port, two
 # addresses of one IPv6 /64) still gets the longest of its bans, also when the two fall into
 # different chunks: on this kernel a second add replaces the timeout, so a naive chunking would
 # leave the shorter one. 140,000 bans of jail sshd (port 22, 2001:db8::/32 /64s, text order =
-# numeric order, 1 h); rows 60,000 to 70,000 and 125,000 to 135,000 (chunks of 32,768 to 131,072
+# numeric order, 1 h); rows 60,000 to 70,000 and 125,000 to 135,000 (chunks of 16,384 to 131,072
 # end among them: the store reads by address then jail) are given 4 h in sshd and 1 h in sshd2
 # (the same port: the same element); two addresses of the /64 2001:db8:ffff:1::/64, 4 h then 1 h,
 # are in the last chunk.
