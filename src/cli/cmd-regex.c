@@ -21,6 +21,8 @@
 
 typedef struct Stats {
         uint64_t lines, cut, dated, matched, ignored, missed;
+        uint64_t limit, limit_first_line;  /* lines a regex gave up on (PCRE2 limit), the first one */
+        int limit_regex;                   /* its index in failregex; -1: the prefregex */
         uint64_t *per_regex;
 } Stats;
 
@@ -163,6 +165,16 @@ static void print_summary(FILE *out, const FilterConf *fc, const Stats *st) {
                 fputc('\n', out);
         }
         fprintf(out, "`-\n\nMissed: %" PRIu64 "\n", st->missed);
+        if (st->limit > 0) {
+                const FilterRegex *r = st->limit_regex < 0 ? &fc->prefregex
+                                       : (size_t) st->limit_regex < fc->n_failregex ? &fc->failregex[st->limit_regex]
+                                       : NULL;
+                fprintf(out, "\nGave up: %" PRIu64 " of the missed lines at a PCRE2 limit, first line %" PRIu64
+                             ", by the %s at %s:%u: it may backtrack catastrophically (the daemon does not count "
+                             "these lines either)\n",
+                        st->limit, st->limit_first_line, st->limit_regex < 0 ? "prefregex" : "failregex",
+                        r && r->file ? r->file : fc->file ? fc->file : "?", r ? r->line : 0);
+        }
 }
 
 /* filter is NULL when there is one filter: the object keeps the form scripts already read */
@@ -374,8 +386,13 @@ int ctl_regex(int argc, char *argv[]) {
                                 }
                         } else if (r == MATCH_IGNORED)
                                 j->st.ignored++;
-                        else
+                        else {
                                 j->st.missed++;
+                                if (r == MATCH_LIMIT && j->st.limit++ == 0) {
+                                        j->st.limit_first_line = lines;
+                                        j->st.limit_regex = m.regex_index;
+                                }
+                        }
                 }
         }
 

@@ -84,9 +84,10 @@ static json_t *jail_source_json(const ManagerJailStatus *js) {
 }
 
 static json_t *jail_summary_json(const ManagerJailStatus *js) {
-        json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t) js->lines, "failures_current",
-                              (json_int_t) js->failures_current, "failures_total", (json_int_t) js->failures_total,
-                              "ignored", (json_int_t) js->ignored, "lines_cut", (json_int_t) js->lines_cut,
+        json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "lines", (json_int_t) js->lines,
+                              "failures_current", (json_int_t) js->failures_current, "failures_total",
+                              (json_int_t) js->failures_total, "ignored", (json_int_t) js->ignored, "lines_cut",
+                              (json_int_t) js->lines_cut, "lines_limit", (json_int_t) js->lines_limit,
                               "bans_total", (json_int_t) js->bans_total);
 
         if (!o || set_str(o, "name", js->conf->name) < 0 ||

@@ -195,6 +195,7 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
                 .conf = j->conf,
                 .lines = j->lines,
                 .lines_cut = j->lines_cut,
+                .lines_limit = j->lines_limit,
                 .ignored = j->ignored,
                 .failures_total = j->failures,
                 .failures_current = tracker_size(j->tracker),

@@ -47,7 +47,7 @@ void manager_status(const Manager *m, ManagerStatus *ret);
 
 typedef struct ManagerJailStatus {
         const JailConf *conf;
-        uint64_t lines, lines_cut, ignored;
+        uint64_t lines, lines_cut, lines_limit, ignored;
         uint64_t failures_total;        /* failures counted, over every run the state remembers */
         size_t failures_current;        /* addresses with failures within findtime */
         uint64_t bans_total;

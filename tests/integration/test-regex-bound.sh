@@ -3,7 +3,8 @@
 # A user filter with catastrophic backtracking ("(a+)+$" on long lines of a's) is bounded per line
 # by the PCRE2 limits of the match context (the JIT honours the match limit), the daemon says so
 # once (not once per line) with the jail and the file:line of the failregex, and the other jails
-# keep banning: sshd, fed failures between the hostile lines, bans its offender.
+# keep banning: sshd, fed failures between the hostile lines, bans its offender. status --json
+# (lines_limit) and nftjail regex (its "Gave up:" line) count the lines the regex gave up on.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
@@ -61,4 +62,17 @@ msgs=$(journalctl -q --no-pager -o cat "_PID=$RIG_DAEMON_PID" | grep -F "PCRE2" 
 grep -qF "hog: " <<<"$msgs" || fail "the report does not name the jail: $msgs"
 grep -qF "$RIG_CONF/filter.d/hog.conf:3" <<<"$msgs" || fail "the report does not name hog.conf:3: $msgs"
 rig_note "reported: $msgs"
+# status --json counts the lines the regex gave up on
+rig_ctl --json status hog | "$RIG_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+j = d["jail"]
+assert j["lines_limit"] == '"$N"', j' || fail "status --json: lines_limit is not $N"
 rig_stop_daemon
+
+# nftjail regex over the same file says how many lines the regex gave up on, where first, and
+# which regex (file:line); they count as missed
+out=$("$NFTJAIL" regex "$HOG" "$RIG_CONF/filter.d/hog.conf") || fail "nftjail regex failed"
+grep -qE "^Missed: $N\$" <<<"$out" || fail "nftjail regex: missed is not $N: $out"
+grep -qF "Gave up: $N of the missed lines at a PCRE2 limit, first line 2, by the failregex at $RIG_CONF/filter.d/hog.conf:3" <<<"$out" ||
+	fail "nftjail regex does not report the lines it gave up on: $(grep -A2 Missed <<<"$out")"
