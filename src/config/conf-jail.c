@@ -25,6 +25,7 @@ void jail_conf_done(JailConf *j) {
         strv_free(j->logpath);
         free(j->logtimezone);
         free(j->logtimezone_file);
+        free(j->logpath_file);
         free(j->ports);
         free(j->ignoreip);
         free(j->abuseipdb_categories);
@@ -302,6 +303,14 @@ static int jail_logpath(JailConf *j, Scope *sc, ConfDiags *d) {
         r = scope_get(sc, d, "logpath", &l, NULL);
         if (r <= 0)
                 return r;
+        if (l.n > 0 && l.v[0].file) {
+                j->logpath_file = strdup(l.v[0].file);
+                if (!j->logpath_file) {
+                        vlines_done(&l);
+                        return -ENOMEM;
+                }
+                j->logpath_line = l.v[0].line;
+        }
         for (size_t i = 0; i < l.n && r >= 0; i++) {
                 /* whitespace separated; fail2ban's trailing " head"/" tail" markers are dropped */
                 char *save = NULL;

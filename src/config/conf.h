@@ -115,6 +115,8 @@ typedef struct JailConf {
                                  * jail every alternative has a _UID= term, unless journalmatch_forgeable */
         bool journalmatch_forgeable; /* the admin accepts alternatives without _UID= (warned at load) */
         char **logpath;         /* NULL-terminated, may be empty */
+        char *logpath_file;     /* where logpath was written (its first line); NULL when unset */
+        unsigned logpath_line;
         bool latin1;            /* logencoding = latin-1 (else UTF-8/ASCII: lines as they are) */
         char *logtimezone;      /* as written, NULL when unset; checked by date_pattern_new() */
         char *logtimezone_file; /* where logtimezone was written; NULL when unset */
@@ -191,6 +193,12 @@ char *conf_diag_format(const ConfDiag *d, char *buf, size_t len);
 /* Loads the whole configuration. Returns 0 with *ret set (warnings may be in diags), or a negative
  * errno (-EINVAL for configuration errors, all of them in diags; -ENOMEM). */
 int config_load(const char *dir, Config **ret, ConfDiags *diags);
+
+/* Looks at the host (conf-paths.c), not only at the files: a warning per file jail whose logpath
+ * matches no file now (the jail waits for one to appear), naming the jail, the patterns and the
+ * logpath's file:line, and suggesting the journal when the jail has a journalmatch. Separate from
+ * config_load() so that loading stays a function of the configuration alone. 0 or -ENOMEM. */
+int config_check_logpaths(const Config *c, ConfDiags *diags);
 Config *config_free(Config *c);
 
 /* Prints what would run (jails, filters with their regexes' files and lines, sources,

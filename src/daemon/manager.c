@@ -57,6 +57,10 @@ static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t
         int r;
 
         r = config_load(m->options.config_dir, &c, &diags);
+        if (r >= 0 && config_check_logpaths(c, &diags) < 0) {
+                config_free(c);
+                return log_oom();
+        }
         log_diags(&diags);
         if (ret_diags) {
                 *ret_diags = diags;

@@ -172,6 +172,23 @@ printf '[sshd]\nenabled = true\nfrobnicate = yes\n' >"$tmp/conf/jail.local"
 grep -Eq "jail\.local:3:.*frobnicate" "$tmp/err" || { cat "$tmp/err"; fail "no warning for the unknown option"; }
 echo "ok: unknown option warns"
 
+# 7b. a file jail whose logpath matches no file (the guide's /var/log/daemon.log, which Debian 12
+# never writes): a warning from both, with the jail, the path, logpath's file:line and, as the
+# jail has a journalmatch, the journal backend; a logpath that exists gives none
+fresh
+missing="$tmp/no-such-dir/daemon.log"
+printf '[sshd]\nenabled = true\nbackend = auto\nlogpath = %s\n' "$missing" >"$tmp/conf/jail.local"
+for cmd in "$NFTJAILD --test-config" "$NFTJAIL test-config"; do
+	$cmd --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "missing logpath: $cmd failed"; }
+	grep -q "jail\.local:4: .*jail 'sshd': logpath '$missing' matches no file now; the jail waits for one to appear.*backend = systemd" "$tmp/err" ||
+		{ cat "$tmp/err"; fail "missing logpath: $cmd does not warn with jail.local:4"; }
+done
+: >"$tmp/daemon.log"
+printf '[sshd]\nenabled = true\nbackend = auto\nlogpath = %s %s\n' "$missing" "$tmp/daemon.lo?" >"$tmp/conf/jail.local"
+"$NFTJAIL" test-config --config-dir "$tmp/conf" >"$tmp/out" 2>"$tmp/err" || fail "existing logpath: test-config failed"
+grep -q "matches no file" "$tmp/err" && { cat "$tmp/err"; fail "a logpath with a matching glob warned"; }
+echo "ok: missing logpath warns"
+
 # 8. hostile bytes in a config file: an error, never a crash
 fresh
 printf '[sshd]\nenabled = true\nmaxretry = 3\x00\xff\xfe\n' >"$tmp/conf/jail.local"
