@@ -69,7 +69,7 @@ int ctl_test_config(int argc, char *argv[]) {
         }
 
         r = config_load(dir, &c, &diags);
-        if (r >= 0 && config_check_logpaths(c, &diags) < 0)
+        if (r >= 0 && config_check_host(c, &diags) < 0)
                 r = -ENOMEM;
         for (size_t i = 0; i < diags.n; i++) {
                 char buf[4096];

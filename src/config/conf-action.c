@@ -309,9 +309,26 @@ int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, c
                                 if (r < 0)
                                         goto fail_opts;
                         } else if (key && *key) {
+                                _cleanup_free_ char *own = NULL, *own_file = NULL;
+                                unsigned own_line = 0;
+
                                 free(j->abuseipdb_apikey);
                                 j->abuseipdb_apikey = strdup(key);
                                 if (!j->abuseipdb_apikey) {
+                                        r = -ENOMEM;
+                                        goto fail_opts;
+                                }
+                                /* where the key is written: its own option when the action line
+                                 * takes it from there (%(abuseipdb_apikey)s), else the action line */
+                                r = scope_get_str_at(sc, d, "abuseipdb_apikey", &own, &own_file, &own_line);
+                                if (r < 0)
+                                        goto fail_opts;
+                                bool at_own = r > 0 && own && own_file && strcmp(own, key) == 0;
+
+                                free(j->abuseipdb_apikey_file);
+                                j->abuseipdb_apikey_line = at_own ? own_line : line;
+                                j->abuseipdb_apikey_file = strdup(at_own ? own_file : file);
+                                if (!j->abuseipdb_apikey_file) {
                                         r = -ENOMEM;
                                         goto fail_opts;
                                 }

@@ -30,6 +30,7 @@ void jail_conf_done(JailConf *j) {
         free(j->ignoreip);
         free(j->abuseipdb_categories);
         free(j->abuseipdb_apikey);
+        free(j->abuseipdb_apikey_file);
         for (size_t i = 0; i < j->n_action_files; i++)
                 action_file_done(&j->action_files[i]);
         free(j->action_files);

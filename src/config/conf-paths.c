@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
-/* Checks of the configuration against the host: which logpath matches a file now. */
+/* Checks of the configuration against the host: which logpath matches a file now, and whether
+ * an inline AbuseIPDB key sits in a file anyone may read. */
 
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf-internal.h"
 #include "conf.h"
@@ -20,7 +22,7 @@ static bool logpath_matches(const char *pattern) {
         return any;
 }
 
-int config_check_logpaths(const Config *c, ConfDiags *d) {
+static int check_logpaths(const Config *c, ConfDiags *d) {
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *j = &c->jails[i];
                 char list[512] = "";
@@ -51,4 +53,39 @@ int config_check_logpaths(const Config *c, ConfDiags *d) {
                         return r;
         }
         return 0;
+}
+
+/* One warning per file:line that holds a key (jails taking it from one [DEFAULT] line share it),
+ * never the key itself. */
+static int check_key_files(const Config *c, ConfDiags *d) {
+        for (size_t i = 0; i < c->n_jails; i++) {
+                const JailConf *j = &c->jails[i];
+                struct stat st;
+                bool seen = false;
+                int r;
+
+                if (!j->abuseipdb || !j->abuseipdb_apikey || !j->abuseipdb_apikey_file)
+                        continue;
+                for (size_t k = 0; k < i && !seen; k++) {
+                        const JailConf *o = &c->jails[k];
+                        seen = o->abuseipdb && o->abuseipdb_apikey && o->abuseipdb_apikey_file &&
+                               strcmp(o->abuseipdb_apikey_file, j->abuseipdb_apikey_file) == 0 &&
+                               o->abuseipdb_apikey_line == j->abuseipdb_apikey_line;
+                }
+                if (seen || stat(j->abuseipdb_apikey_file, &st) < 0 || !(st.st_mode & 0004))
+                        continue;
+                r = ini_diag(d, j->abuseipdb_apikey_file, j->abuseipdb_apikey_line, false,
+                             "jail '%s': the AbuseIPDB key is written here, in a file anyone on this host can read "
+                             "(mode %04o): move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
+                             j->name, (unsigned) (st.st_mode & 07777));
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return 0;
+}
+
+int config_check_host(const Config *c, ConfDiags *d) {
+        int r = check_logpaths(c, d);
+
+        return r < 0 ? r : check_key_files(c, d);
 }

@@ -135,6 +135,8 @@ typedef struct JailConf {
         bool abuseipdb;         /* %(action_abuseipdb)s or abuseipdb[...] present */
         char *abuseipdb_categories; /* "18,22" as written, validated digits and commas; NULL if none */
         char *abuseipdb_apikey;     /* as written in the jail, a plausible key; NULL if none */
+        char *abuseipdb_apikey_file; /* where it is written: its own option line, else the action line */
+        unsigned abuseipdb_apikey_line;
         ActionFile *action_files; /* action.d files the jail runs, in the order written */
         size_t n_action_files;
         JailMail mail;          /* %(action_mw)s, %(action_mwl)s, sendmail-*, mail-* */
@@ -196,9 +198,10 @@ int config_load(const char *dir, Config **ret, ConfDiags *diags);
 
 /* Looks at the host (conf-paths.c), not only at the files: a warning per file jail whose logpath
  * matches no file now (the jail waits for one to appear), naming the jail, the patterns and the
- * logpath's file:line, and suggesting the journal when the jail has a journalmatch. Separate from
+ * logpath's file:line, and suggesting the journal when the jail has a journalmatch; and one per
+ * file:line that holds an inline AbuseIPDB key in a file anyone may read. Separate from
  * config_load() so that loading stays a function of the configuration alone. 0 or -ENOMEM. */
-int config_check_logpaths(const Config *c, ConfDiags *diags);
+int config_check_host(const Config *c, ConfDiags *diags);
 Config *config_free(Config *c);
 
 /* Prints what would run (jails, filters with their regexes' files and lines, sources,

@@ -57,7 +57,7 @@ static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t
         int r;
 
         r = config_load(m->options.config_dir, &c, &diags);
-        if (r >= 0 && config_check_logpaths(c, &diags) < 0) {
+        if (r >= 0 && config_check_host(c, &diags) < 0) {
                 config_free(c);
                 return log_oom();
         }

@@ -82,49 +82,6 @@ bool reporter_key_ok(const char *k) {
         return true;
 }
 
-/* Whether the file at path is world-readable and holds key. */
-static bool file_leaks_key(const char *path, const char *key) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[4096];
-        struct stat st;
-        bool found = false;
-
-        f = fopen(path, "re");
-        if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0004))
-                return false;
-        while (!found && fgets(line, sizeof line, f))
-                found = strstr(line, key) != NULL;
-        explicit_bzero(line, sizeof line);
-        return found;
-}
-
-/* An inline abuseipdb_apikey in a jail file anyone can read: say which file (never the key). */
-static void warn_loose_key_files(const char *dir, const JailConf *jc) {
-        static const char *const top[] = { "jail.conf", "jail.local" };
-        _cleanup_free_ char *jd = NULL;
-        DIR *d;
-
-        for (size_t i = 0; i < ELEMENTSOF(top); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, top[i]) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
-                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
-                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
-                                    p, jc->name);
-        }
-        if (asprintf(&jd, "%s/jail.d", dir) < 0 || !(d = opendir(jd)))
-                return;
-        for (struct dirent *de; (de = readdir(d));) {
-                _cleanup_free_ char *p = NULL;
-                if (de->d_name[0] == '.')
-                        continue;
-                if (asprintf(&p, "%s/%s", jd, de->d_name) >= 0 && file_leaks_key(p, jc->abuseipdb_apikey))
-                        log_warning("%s: jail '%s': the AbuseIPDB key is in a file that anyone on this host can read; "
-                                    "move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential",
-                                    p, jc->name);
-        }
-        closedir(d);
-}
-
 static int add_jail_keys(ReporterSettings *s, const Config *c) {
         s->keys = calloc(MAX(c->n_jails, 1), sizeof(ReporterJailKey));
         if (!s->keys)
@@ -140,7 +97,6 @@ static int add_jail_keys(ReporterSettings *s, const Config *c) {
                                     jc->line, jc->name);
                         continue;
                 }
-                warn_loose_key_files(c->dir, jc);
                 k->jail = strdup(jc->name);
                 k->key = strdup(jc->abuseipdb_apikey);
                 if (!k->jail || !k->key) {

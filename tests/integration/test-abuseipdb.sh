@@ -221,8 +221,15 @@ echo "$out" | grep -q "nftjail.local:[0-9]*: error: \[abuseipdb\] 'url': 'http:/
 	fail "no error for an http URL: $out"
 
 # 9. the key was never logged; the inline key in a world-readable jail file was warned about
-rig_journal_has MESSAGE="$RIG_CONF/jail.d/test.local: jail 'sshd': the AbuseIPDB key is in a file that anyone on this host can read; move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential" ||
-	fail "no warning about the inline key"
+# once, at the file:line that holds the key (not at jail.conf, where the action is defined), by
+# the daemon at start and by test-config
+keywarn="jail 'sshd': the AbuseIPDB key is written here, in a file anyone on this host can read (mode 0644): move it to [abuseipdb] apikey_file (mode 0600) or a systemd credential"
+msgs=$(journalctl -q --no-pager -o cat "_PID=$DPID" | grep -F "the AbuseIPDB key" || true)
+[ "$(grep -c . <<<"$msgs")" = 1 ] && grep -qxF "$RIG_CONF/jail.d/test.local:7: $keywarn" <<<"$msgs" ||
+	fail "the inline key warning is not once at test.local:7: '$msgs'"
+msgs=$("$NFTJAIL" test-config --config-dir "$RIG_CONF" 2>&1 >/dev/null | grep -F "the AbuseIPDB key" || true)
+[ "$(grep -c . <<<"$msgs")" = 1 ] && grep -qxF "$RIG_CONF/jail.d/test.local:7: warning: $keywarn" <<<"$msgs" ||
+	fail "test-config does not warn once about the inline key at test.local:7: '$msgs'"
 grep -qa "$KEY" /proc/$DPID/cmdline /proc/$DPID/environ && fail "the key is in /proc/$DPID"
 
 # 10. SIGHUP, then SIGTERM while a report hangs: the transfer is aborted, the daemon exits 0 within the rig's

@@ -427,6 +427,22 @@ static void test_actions(void **state) {
         assert_string_equal(j->abuseipdb_categories, "18,22");
         assert_int_equal(j->n_ports, 2);
         assert_int_equal(j->ports[1], 2222);
+        /* the key is where it is written, [DEFAULT]'s line 2, not the action line (whose
+         * definition, action_abuseipdb, is in jail.conf) */
+        assert_non_null(strstr(j->abuseipdb_apikey_file, "jail.local"));
+        assert_int_equal(j->abuseipdb_apikey_line, 2);
+        /* and the host check names that line once, the file being world-readable */
+        chmod(path("jail.local"), 0644);
+        assert_int_equal(config_check_host(c, &d), 0);
+        assert_diag(&d, "the AbuseIPDB key is written here, in a file anyone on this host can read (mode 0644)",
+                    "jail.local", 2, false);
+        assert_int_equal(d.n, 1);
+        config_free(c);
+        conf_diags_done(&d);
+        chmod(path("jail.local"), 0600);
+        c = load_ok(&d);
+        assert_int_equal(config_check_host(c, &d), 0);
+        assert_int_equal(d.n, 0);
         config_free(c);
         conf_diags_done(&d);
 
