@@ -167,13 +167,30 @@ static void pending_record(Manager *m, size_t from, size_t to) {
         persist_bans_end(m->persist, n);
 }
 
-static void log_ban(const PendingBan *p, int error) {
+/* The prefix p's elements cover, "ADDR/LEN": an IPv6 ban's /64 (ipv6_prefix), or one address
+ * when the prefix would take in ignoreip or this host (ban_elems_self()). */
+static void ban_prefix_string(const Manager *m, const PendingBan *p, char *buf, size_t len) {
+        NftElem e = { .prefixlen = 128 };
+        char as[ADDR_STRLEN];
+        Addr a = p->addr;
+        unsigned plen = p->addr.family == AF_INET ? 32 : 128;
+
+        if (p->addr.family == AF_INET6 && ban_elems_self(p->jail->conf, &p->addr, m->self, m->n_self, 0, &e, 1) > 0) {
+                a = e.addr;
+                plen = e.prefixlen;
+        }
+        snprintf(buf, len, "%s/%u", addr_to_string(&a, as, sizeof as), plen);
+}
+
+static void log_ban(const Manager *m, const PendingBan *p, int error) {
         const JailConf *jc = p->jail->conf;
-        char as[ADDR_STRLEN], dur[32], fj[160], fa[80], ff[48], fb[48], fu[48];
+        char as[ADDR_STRLEN], dur[32], fj[160], fa[80], ff[48], fb[48], fu[48], fp[96], pfx[ADDR_PREFIX_STRLEN];
         _cleanup_free_ char *ev = NULL, *fe = NULL;
-        const char *fields[] = { fj, fa, ff, fb, fu, NULL, NULL };
+        const char *fields[] = { fj, fa, fp, ff, fb, fu, NULL, NULL };
 
         addr_to_string(&p->addr, as, sizeof as);
+        ban_prefix_string(m, p, pfx, sizeof pfx);
+        snprintf(fp, sizeof fp, "NFTJAIL_PREFIX=%s", pfx);
         snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jc->name);
         snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
         snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", p->failures);
@@ -185,7 +202,7 @@ static void log_ban(const PendingBan *p, int error) {
         }
         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
         if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
-                fields[5] = fe;
+                fields[6] = fe;
         if (p->failures == 0)
                 log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (manual ban)", jc->name, as,
                           format_duration_sec(p->bantime_sec, dur, sizeof dur));
@@ -299,7 +316,7 @@ static void pending_flush_range(Manager *m, size_t to) {
                 }
                 if (!p->error)
                         p->jail->bans_total++;
-                log_ban(p, p->error);
+                log_ban(m, p, p->error);
                 /* automatic bans only (failures > 0): not manual or restored ones */
                 if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
                         _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);

@@ -22,7 +22,7 @@ rig_attacker_addr 2001:db8:2::77
 ip -6 route add 2001:db8:2::/64 dev rig-t
 rig_listen 22
 rig_nft_load
-rig_start_daemon
+rig_start_daemon --log-target journal
 rig_connect 2001:db8::1 22 2001:db8:2::77 || fail "no connection before the ban"
 for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8:2::66 port 4000$i ssh2"; done
 rig_wait_until 10 rig_nft_has '^2001:db8:2::/64 tcp 22 3600 ' v6_port
@@ -33,7 +33,7 @@ rig_connect 2001:db8::1 22 2001:db8::66 || fail "2001:db8::66 (another /64) is b
 # a second address of the banned /64 reaching maxretry extends the same element (no second,
 # overlapping one, which the kernel would refuse)
 for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8:2::77 port 4100$i ssh2"; done
-rig_wait_until 10 grep -q 'sshd: banned 2001:db8:2::77 for 1h after 2 failures' "$RIG_TMP/daemon.log"
+rig_wait_until 10 rig_journal_has MESSAGE='sshd: banned 2001:db8:2::77 for 1h after 2 failures'
 [ "$(rig_nft_elements v6_port | wc -l)" = 1 ] || fail "expected one element: $(rig_nft_elements v6_port)"
 # the state keeps the offender's address and the prefix
 [ "$(sqlite3 "$RIG_STATE/nftjail.db" "select group_concat(addr || '/' || prefixlen, ' ') from bans")" = "2001:db8:2::66/64 2001:db8:2::77/64" ] ||
@@ -41,13 +41,20 @@ rig_wait_until 10 grep -q 'sshd: banned 2001:db8:2::77 for 1h after 2 failures' 
 # reboot: the /64 comes back as a /64
 rig_stop_daemon
 rig_nft delete table inet nftjail
-rig_start_daemon
+rig_start_daemon --log-target journal
 rig_wait_until 10 rig_nft_has '^2001:db8:2::/64 tcp 22 ' v6_port
 rig_connect 2001:db8::1 22 2001:db8:2::77 && fail "2001:db8:2::77 connects after the restore"
 # an attacker on the host's own /64 (2001:db8::/64): one address only
 for i in 1 2; do rig_log ssh.service sshd "Failed password for root from 2001:db8::66 port 4300$i ssh2"; done
 rig_wait_until 10 rig_nft_has '^2001:db8::66 tcp 22 3600 ' v6_port
 rig_nft_has '^2001:db8::/64 ' v6_port && fail "a /64 ban covers the host's own address"
+# the ban events name the prefix banned: journalctl NFTJAIL_PREFIX=2001:db8:2::/64 finds the /64
+# ban, and the shrunk one is its address alone
+ban_mid=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01
+rig_journal_has MESSAGE_ID=$ban_mid NFTJAIL_PREFIX=2001:db8:2::/64 NFTJAIL_ADDR=2001:db8:2::66 ||
+	fail "no ban event with NFTJAIL_PREFIX=2001:db8:2::/64"
+rig_journal_has MESSAGE_ID=$ban_mid NFTJAIL_PREFIX=2001:db8::66/128 ||
+	fail "the ban on the host's own /64 is not NFTJAIL_PREFIX=2001:db8::66/128"
 # the /64 is in the hash set keyed by the prefix, the single address in the one of addresses
 rig_nft_has '^2001:db8:2::/64 tcp 22 ' v6_port_64 --exact || fail "not in v6_port_64: $(rig_nft_elements)"
 rig_nft_has '^2001:db8::66 tcp 22 ' v6_port_128 --exact || fail "not in v6_port_128: $(rig_nft_elements)"
