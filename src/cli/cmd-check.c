@@ -42,6 +42,7 @@ int ctl_check(int argc, char *argv[]) {
         CheckInfo ci;
         size_t len = 0;
         long status;
+        char err[320] = "";
         Addr a;
         int opt, r;
 
@@ -92,11 +93,11 @@ int ctl_check(int argc, char *argv[]) {
                 config_free(c);
                 return 1;
         }
-        status = reporter_check(c->abuseipdb.url, key, &a, c->abuseipdb.timeout_sec, &body, &len);
+        status = reporter_check(c->abuseipdb.url, key, &a, c->abuseipdb.timeout_sec, &body, &len, err, sizeof err);
         explicit_bzero(key, strlen(key));
         config_free(c);
         if (status < 0) {
-                fprintf(stderr, "%s check: request failed: %s\n", ctl_program, strerror((int) -status));
+                fprintf(stderr, "%s check: request failed: %s\n", ctl_program, err[0] ? err : strerror((int) -status));
                 return 1;
         }
         if (json && status == 200) {

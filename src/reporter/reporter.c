@@ -235,10 +235,63 @@ static int map_curl(CURLcode c) {
         }
 }
 
+/* What failed, in words an admin can act on (name resolution, the connection, TLS, a timeout),
+ * then libcurl's own message (printable ASCII only: it may quote the server). */
+static void curl_failure(CURLcode c, const char *errbuf, char *out, size_t len) {
+        const char *what;
+        size_t n;
+
+        switch (c) {
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                what = "name resolution failed";
+                break;
+        case CURLE_COULDNT_CONNECT:
+                what = "connection failed";
+                break;
+        case CURLE_OPERATION_TIMEDOUT:
+                what = "timed out";
+                break;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_USE_SSL_FAILED:
+                what = "TLS failed";
+                break;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+                what = "the connection broke";
+                break;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                what = "protocol refused";
+                break;
+        case CURLE_WRITE_ERROR:
+        case CURLE_FILESIZE_EXCEEDED:
+                what = "reply too large";
+                break;
+        default:
+                what = "transfer failed";
+        }
+        snprintf(out, len, "%s%s%s", what, errbuf && *errbuf ? ": " : "", errbuf ? errbuf : "");
+        for (n = 0; out[n]; n++)
+                if ((unsigned char) out[n] < 0x20 || (unsigned char) out[n] >= 0x7f)
+                        out[n] = '?';
+        while (n > 0 && out[n - 1] == '?') /* libcurl's message ends with a newline at times */
+                out[--n] = 0;
+}
+
 long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
-                    size_t *ret_len) {
+                    size_t *ret_len, char *ret_error, size_t error_len) {
         _cleanup_free_ char *url = NULL;
-        char as[ADDR_STRLEN];
+        char as[ADDR_STRLEN], errbuf[CURL_ERROR_SIZE] = "";
+        CURLcode cc;
         CURL *h;
         Buf body = {};
         Headers hdr = {};
@@ -267,7 +320,11 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
                 sym_curl_global_cleanup();
                 return -ENOMEM;
         }
-        r = map_curl(sym_curl_easy_perform(h));
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        cc = sym_curl_easy_perform(h);
+        r = map_curl(cc);
+        if (r < 0 && ret_error && error_len > 0)
+                curl_failure(cc, errbuf, ret_error, error_len);
         if (r >= 0)
                 sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         sym_curl_slist_free_all(l);
@@ -365,6 +422,8 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         Headers hdr = {};
         ReportReply reply;
         Buf body = {};
+        char errbuf[CURL_ERROR_SIZE] = "";
+        CURLcode cc;
         long status = 0;
         int k;
 
@@ -414,7 +473,10 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         if (!l)
                 return -ENOMEM;
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
-        k = map_curl(sym_curl_easy_perform(h));
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        cc = sym_curl_easy_perform(h);
+        k = map_curl(cc);
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* the handle outlives errbuf */
         sym_curl_slist_free_all(l);
         if (k == -ECANCELED) {
                 free(body.data);
@@ -427,7 +489,7 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         now = now_real();
         abuseipdb_classify(status, body.data, body.len, hdr.retry_after, hdr.reset, now, rep->attempts, rnd01(), &reply);
         if (k < 0)
-                snprintf(reply.detail, sizeof reply.detail, "%s", strerror(-k));
+                curl_failure(cc, errbuf, reply.detail, sizeof reply.detail);
         free(body.data);
 
         switch (reply.outcome) {

@@ -47,6 +47,7 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
 /* For "nftjail check": GET base_url/check?ipAddress=A&maxAgeInDays=90 with key, on a handle set up
  * like the reporter's (TLS verification, timeouts, protocols, no redirects, no proxy); the body is
  * bounded by REPORTER_RESPONSE_MAX. Returns the HTTP status (> 0) with *ret_body (malloc'd), or a
- * negative errno. */
+ * negative errno with ret_error (when not NULL) saying what failed: "name resolution failed: ...",
+ * "connection failed: ...", "TLS failed: ...", "timed out: ...". */
 long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
-                    size_t *ret_len);
+                    size_t *ret_len, char *ret_error, size_t error_len);

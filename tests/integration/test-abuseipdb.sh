@@ -220,6 +220,18 @@ out=$("$NFTJAIL" test-config --config-dir "$RIG_TMP/conf-http" 2>&1 >/dev/null) 
 echo "$out" | grep -q "nftjail.local:[0-9]*: error: \[abuseipdb\] 'url': 'http://api.abuseipdb.com/api/v2' is not https://" ||
 	fail "no error for an http URL: $out"
 
+# 8b. a failed request says what failed: the connection (nothing listens), TLS (https to a plain
+#     HTTP server)
+cp -a "$RIG_CONF" "$RIG_TMP/conf-down"
+printf '[abuseipdb]\nurl = http://127.0.0.1:1/api/v2\n' >>"$RIG_TMP/conf-down/nftjail.local"
+out=$("$NFTJAIL" check --config-dir "$RIG_TMP/conf-down" 203.0.113.5 2>&1) && fail "check worked with nothing listening"
+echo "$out" | grep -q "request failed: connection failed: " || fail "a refused connection is not named: $out"
+cp -a "$RIG_CONF" "$RIG_TMP/conf-tls"
+printf '[abuseipdb]\nurl = https://127.0.0.1:%s/api/v2\n' "$PORT" >>"$RIG_TMP/conf-tls/nftjail.local"
+out=$("$NFTJAIL" check --config-dir "$RIG_TMP/conf-tls" 203.0.113.5 2>&1) && fail "check worked with TLS to a plain server"
+echo "$out" | grep -q "request failed: TLS failed: " || fail "a TLS failure is not named: $out"
+echo "$out" | grep -q "$KEY" && fail "the key is in the CLI's output"
+
 # 9. the key was never logged; the inline key in a world-readable jail file was warned about
 # once, at the file:line that holds the key (not at jail.conf, where the action is defined), by
 # the daemon at start and by test-config
