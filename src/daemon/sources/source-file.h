@@ -26,7 +26,7 @@
  * when present at start, and read from its start when it appears later (up to
  * FILE_CATCHUP_MAX bytes; a bigger file appearing at once is tailed from its end, with a
  * warning). After a crash, the lines of the last batch that was handed over but not saved are
- * handed over again: at most one batch (FILE_BATCH_MAX bytes per file); with o->position their
+ * handed over again: at most one batch (at most FILE_BATCH_MAX bytes per file); with o->position their
  * failures were not committed either, so nothing is counted twice.
  *
  * Watching: inotify on the directories of the logpath patterns (auto, pyinotify), plus a
@@ -37,10 +37,15 @@
 typedef struct SourceFile SourceFile;
 
 #define FILE_FP_BYTES 256
-/* bytes of one file per dispatch: 256 KiB, about 2,500 sshd lines and 20 ms of matching and
- * counting here, so that the control socket and the ban flush are served in between (4 MiB held
- * the loop for 300 ms in a flood) */
-#define FILE_BATCH_MAX (256U * 1024)
+/* Bytes of one file per dispatch: adapted so that a dispatch (reading, matching, counting, the
+ * commit of its failures and position) takes about FILE_BATCH_USEC, within [FILE_BATCH_MIN,
+ * FILE_BATCH_MAX], starting at FILE_BATCH_START; the control socket and the ban flush are served
+ * in between (a fixed 4 MiB held the loop for 300 ms in a flood, 150 ms a fixed 256 KiB with a
+ * million addresses in the state). */
+#define FILE_BATCH_MAX (4U * 1024 * 1024)
+#define FILE_BATCH_MIN (8U * 1024)
+#define FILE_BATCH_START (256U * 1024)
+#define FILE_BATCH_USEC (20 * USEC_PER_MSEC)
 #define FILE_CATCHUP_MAX (16U * 1024 * 1024)
 #define FILE_MAX_PATHS 512
 #define FILE_POLL_USEC (1 * USEC_PER_SEC)

@@ -153,6 +153,7 @@ static int source_journal_reseek(SourceJournal *s) {
 }
 
 int source_journal_drain(SourceJournal *s) {
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         int n = 0, r;
         unsigned batch = 0, batch_total = 0;
         bool moved = false;
@@ -169,7 +170,8 @@ int source_journal_drain(SourceJournal *s) {
         }
         s->more = false;
         for (;;) {
-                if (batch_total >= SOURCE_DRAIN_MAX) {
+                if (batch_total >= SOURCE_DRAIN_MAX ||
+                    (batch_total % 64 == 63 && now_usec(CLOCK_MONOTONIC) - t0 >= SOURCE_DRAIN_USEC)) {
                         s->more = true;
                         break;
                 }

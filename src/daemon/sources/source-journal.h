@@ -18,10 +18,11 @@ typedef void (*SourceLineFn)(const char *line, size_t len, bool cut, usec_t real
 /* The journal source saves its position at least every SOURCE_BATCH_MAX entries within one
  * wakeup, so that the failures a batch holds for its commit stay bounded. */
 #define SOURCE_BATCH_MAX 4096
-/* Entries one drain reads at most: the rest is read from the next loop iteration on (the poll
- * timer, armed at once), so that a backlog of a million entries does not hold the loop (the
- * control socket, the ban flush) for the minute it takes to read. */
-#define SOURCE_DRAIN_MAX 1024
+/* What one drain reads at most, entries and time: the rest is read from the next loop iteration
+ * on (the poll timer, armed at once), so that a backlog of a million entries does not hold the
+ * loop (the control socket, the ban flush) for the minute it takes to read. */
+#define SOURCE_DRAIN_MAX 4096
+#define SOURCE_DRAIN_USEC (20 * USEC_PER_MSEC)
 /* journald signals new entries only 250-500 ms after they are written: after an entry the
  * journal is also read on a timer, SOURCE_JOURNAL_POLL_MIN_USEC + 1/SOURCE_JOURNAL_POLL_DIVISOR
  * of the time since the last entry from now, until that reaches SOURCE_JOURNAL_POLL_MAX_USEC. */
