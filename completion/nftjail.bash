@@ -40,7 +40,7 @@ _nftjail() {
 	local cur prev verb="" i nargs=0
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local verbs="status banned ban unban set reload ping regex test-config"
+	local verbs="status banned ban unban set reload ping metrics regex report-queue check test-config"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case "${COMP_WORDS[i]}" in

@@ -12,7 +12,7 @@ packages=(
         libcurl4-openssl-dev libsqlite3-dev sqlite3
         nftables iproute2 systemd python3 util-linux bsdutils procps
         dpkg-dev debhelper lintian groff-base man-db
-        msmtp-mta python3-aiosmtpd
+        msmtp-mta python3-aiosmtpd prometheus-node-exporter
 )
 build_packages=(
         meson ninja-build pkg-config gcc libc6-dev dpkg-dev debhelper

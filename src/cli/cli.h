@@ -43,6 +43,7 @@ int ctl_parse_common(int argc, char *argv[], const char *help, const struct opti
 
 int ctl_status(int argc, char *argv[]);
 int ctl_ping(int argc, char *argv[]);
+int ctl_metrics(int argc, char *argv[]);
 int ctl_banned(int argc, char *argv[]);
 int ctl_ban(int argc, char *argv[]);
 int ctl_unban(int argc, char *argv[]);

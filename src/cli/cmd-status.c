@@ -159,10 +159,9 @@ int ctl_status(int argc, char *argv[]) {
         return r;
 }
 
-int ctl_ping(int argc, char *argv[]) {
-        static const char help[] = "Usage: nftjail ping [--json]\n\n"
-                                   "Checks that the daemon answers: prints \"pong\" and exits 0; exits 3 when it is\n"
-                                   "not running.\n";
+/* A command without arguments: its request, the reply printed by print (or as JSON). */
+static int call_plain(int argc, char *argv[], const char *verb, CtlCommand cmd, const char *help,
+                      void (*print)(const json_t *reply)) {
         json_t *reply = NULL;
         int r;
 
@@ -170,19 +169,46 @@ int ctl_ping(int argc, char *argv[]) {
         if (r <= 0)
                 return -r;
         if (optind < argc) {
-                ctl_error("ping", "unexpected argument '%s'", argv[optind]);
+                ctl_error(verb, "unexpected argument '%s'", argv[optind]);
                 return 2;
         }
-        r = ctl_call("ping", ctl_request_new(CTL_PING), &reply);
+        r = ctl_call(verb, ctl_request_new(cmd), &reply);
         if (r == 0) {
                 if (ctl_json)
                         ctl_print_json(reply);
                 else
-                        printf("pong\n");
+                        print(reply);
                 r = ctl_finish();
         }
         json_decref(reply);
         return r;
+}
+
+static void print_pong(const json_t *reply) {
+        (void) reply;
+        printf("pong\n");
+}
+
+int ctl_ping(int argc, char *argv[]) {
+        static const char help[] = "Usage: nftjail ping [--json]\n\n"
+                                   "Checks that the daemon answers: prints \"pong\" and exits 0; exits 3 when it is\n"
+                                   "not running.\n";
+
+        return call_plain(argc, argv, "ping", CTL_PING, help, print_pong);
+}
+
+static void print_metrics(const json_t *reply) {
+        fputs(json_string_value(json_object_get(reply, "text")) ?: "", stdout);
+}
+
+int ctl_metrics(int argc, char *argv[]) {
+        static const char help[] = "Usage: nftjail metrics [--json]\n\n"
+                                   "Prints the daemon's figures in the Prometheus text format, as it writes them to\n"
+                                   "metrics_textfile: lines, failures, bans and unbans per jail, elements in the kernel\n"
+                                   "per jail and family, the ban latency, AbuseIPDB reports by result. No address\n"
+                                   "appears in it.\n";
+
+        return call_plain(argc, argv, "metrics", CTL_METRICS, help, print_metrics);
 }
 
 int ctl_banned(int argc, char *argv[]) {

@@ -18,6 +18,7 @@ static const Subcommand subcommands[] = {
         { "set", ctl_set, "fail2ban spellings: set JAIL banip|unbanip ADDR..." },
         { "reload", ctl_reload, "Re-read the configuration (refused whole when it has errors)" },
         { "ping", ctl_ping, "Check that the daemon answers" },
+        { "metrics", ctl_metrics, "Print the daemon's figures in the Prometheus text format" },
         { "regex", ctl_regex, "Test a filter against a log file (like fail2ban-regex)" },
         { "report-queue", ctl_report_queue, "Show the AbuseIPDB reports pending and sent" },
         { "test-config", ctl_test_config, "Check the configuration and print what would run" },

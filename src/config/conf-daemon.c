@@ -197,6 +197,27 @@ int daemon_conf_load(Config *c, ConfDiags *d) {
                         c->dbpurgeage_sec = v;
         }
         s = mfree(s);
+        r = scope_get_str(&sc, d, "metrics_textfile", &s, &w);
+        if (r == -ENOMEM)
+                return r;
+        if (r > 0 && *s) {
+                size_t n = strlen(s);
+
+                /* node_exporter's textfile collector reads the .prom files of DIR; the file is written as
+                 * DIR/.NAME.tmp and renamed over it */
+                if (s[0] != '/' || n < 6 || n > 1024 || strcmp(s + n - 5, ".prom") != 0 || strstr(s, "/../") ||
+                    strchr(s, '\n') || s[n - 6] == '/') {
+                        r = ini_diag(d, w.file, w.line, true,
+                                     "'metrics_textfile': '%s' is not an absolute path of a file ending in .prom "
+                                     "(e.g. /var/lib/prometheus/node-exporter/nftjail.prom)", q(s, qb, sizeof qb));
+                        if (r < 0)
+                                return r;
+                } else {
+                        free(c->metrics_textfile);
+                        c->metrics_textfile = TAKE_PTR(s);
+                }
+        }
+        s = mfree(s);
         r = scope_get_str(&sc, d, "socket_group", &s, &w);
         if (r == -ENOMEM)
                 return r;

@@ -17,6 +17,8 @@ void config_dump(const Config *c, FILE *f) {
                 c->abuseipdb.timeout_sec, c->abuseipdb.daily_quota);
         if (c->socket_group)
                 fprintf(f, "socket_group: %s (gid %u)\n", c->socket_group, (unsigned) c->socket_gid);
+        if (c->metrics_textfile)
+                fprintf(f, "metrics_textfile: %s (written every 15 s)\n", c->metrics_textfile);
         for (size_t i = 0; i < c->n_jails; i++) {
                 const JailConf *j = &c->jails[i];
                 char b1[32], b2[32];

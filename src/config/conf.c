@@ -67,6 +67,7 @@ Config *config_free(Config *c) {
         free(c->abuseipdb.apikey_file);
         free(c->abuseipdb.comment);
         free(c->socket_group);
+        free(c->metrics_textfile);
         free(c);
         return NULL;
 }

@@ -170,6 +170,7 @@ typedef struct Config {
         int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
         AbuseIPDBConf abuseipdb;
         char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
+        char *metrics_textfile; /* [Definition] metrics_textfile: an absolute path ending in .prom; NULL = none */
         gid_t socket_gid;       /* resolved at load; valid when socket_group is set */
         JailConf *jails;        /* enabled jails only, in file order */
         size_t n_jails;

@@ -14,6 +14,7 @@
 #include "log-ids.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "util/string-util.h"
 
 #define LIST_MAX 100000 /* entries in one "banned" reply; the rest is counted, not sent */
@@ -445,12 +446,27 @@ static json_t *cmd_reload(Manager *m, const struct ucred *peer, const json_t *re
         return TAKE_PTR(r);
 }
 
+/* The Prometheus text, as metrics_textfile gets it, in "text". */
+static json_t *cmd_metrics(Manager *m) {
+        _cleanup_free_ char *text = NULL;
+        json_t *r;
+
+        if (metrics_render(m, &text, NULL) < 0)
+                return NULL;
+        r = ctl_reply_new();
+        if (r && set_str(r, "text", text) < 0) {
+                json_decref(r);
+                return NULL;
+        }
+        return r;
+}
+
 json_t *control_cmd_run(Manager *m, const struct ucred *peer, CtlCommand cmd, const json_t *req) {
         /* Bans the sources queued go first: clients that keep the loop busy (control sources are
          * IMPORTANT, the flush NORMAL) must not hold them. A read-only command moves the flush on
          * by one chunk, so that its answer does not wait for a burst of 100,000 bans; a command
          * that changes bans needs the whole queue applied. */
-        if (cmd == CTL_PING || cmd == CTL_STATUS || cmd == CTL_BANNED)
+        if (ctl_command_read_only(cmd))
                 manager_flush_step(m);
         else
                 manager_flush(m);
@@ -471,6 +487,8 @@ json_t *control_cmd_run(Manager *m, const struct ucred *peer, CtlCommand cmd, co
                 return cmd_unban(m, peer, req);
         case CTL_RELOAD:
                 return cmd_reload(m, peer, req);
+        case CTL_METRICS:
+                return cmd_metrics(m);
         default:
                 return ctl_reply_error("unknown command");
         }

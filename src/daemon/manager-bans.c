@@ -124,8 +124,10 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                 if (events++ < UNBAN_EVENTS_MAX)
                         log_unban(e->jail, &e->elem.addr);
                 {
-                        const Jail *ej = j ?: manager_find_jail(m, e->jail);
+                        Jail *ej = manager_find_jail(m, j ? j->conf->name : e->jail);
 
+                        if (ej)
+                                ej->unbans_total++;
                         if (ej && ej->conf)
                                 (void) actions_submit_cmd(m->actions, ej->conf, ACTION_CMD_UNBAN, &e->elem.addr,
                                                           e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen);

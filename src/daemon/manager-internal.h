@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "control.h"
 #include "manager.h"
+#include "metrics.h"
 #include "match.h"
 #include "nft.h"
 #include "persist.h"
@@ -57,6 +58,7 @@ typedef struct Jail {
         time_t log_window;
         unsigned log_count, log_suppressed;
         uint64_t lines_limit;   /* lines on which a regex gave up at a PCRE2 limit */
+        uint64_t unbans_total;  /* addresses unbanned (by nftjail unban, by hand in the ruleset) since start */
         bool limit_reported;    /* said so once (jail_limit_hit()) */
         bool totals_loaded;     /* bans_total and failures taken over (a reload) or read from the state */
 } Jail;
@@ -69,6 +71,7 @@ typedef struct PendingBan {
         usec_t expiry;
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
+        usec_t queued;          /* CLOCK_MONOTONIC of pending_add(): the ban latency starts */
 } PendingBan;
 
 /* The pending queue's index by (jail, address): open addressing, index + 1 of the entry in
@@ -101,6 +104,7 @@ struct Manager {
         PendingBan *pending;
         size_t n_pending, cap_pending;
         size_t pending_done;    /* m->pending[0 .. pending_done) are applied (the flush is chunked) */
+        ManagerLatency ban_latency; /* automatic bans: pending_add() to the kernel's ack */
         PendingSlot *pending_index;     /* cap_index slots, a power of two, at most half full */
         size_t cap_index;
         uint32_t pending_gen;   /* the gen of the entries of the current queue */
@@ -113,6 +117,7 @@ struct Manager {
         Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */
+        Metrics *metrics;       /* metrics_textfile (metrics.c) */
 };
 
 

@@ -97,7 +97,7 @@ int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t b
         if (r < 0)
                 return r;
         m->pending[m->n_pending] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .bantime_sec = ban_time_clamp(bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a)),
+                .jail = j, .addr = *a, .failures = failures, .queued = now_usec(CLOCK_MONOTONIC), .bantime_sec = ban_time_clamp(bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a)),
         };
         pending_index_put(m, m->n_pending++);
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
@@ -242,6 +242,34 @@ static void flush_op(Manager *m, NftOp op, const PendingElem *pe, size_t n_pe, N
                         m->pending[pe[i].owner].error = -EIO;
 }
 
+const double manager_latency_bounds[MANAGER_LATENCY_BUCKETS] = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5,
+};
+
+/* The automatic bans of [from, to) that the kernel took, into m->ban_latency. */
+static void latency_record(Manager *m, size_t from, size_t to) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        ManagerLatency *l = &m->ban_latency;
+
+        for (size_t i = from; i < to; i++) {
+                const PendingBan *p = &m->pending[i];
+                double sec;
+
+                if (p->error || p->n_elems == 0 || p->failures == 0)
+                        continue;
+                sec = (double) (now - MIN(now, p->queued)) / USEC_PER_SEC;
+                for (size_t b = 0; b < MANAGER_LATENCY_BUCKETS; b++)
+                        if (sec <= manager_latency_bounds[b])
+                                l->le[b]++;
+                l->count++;
+                l->sum_sec += sec;
+        }
+}
+
+void manager_ban_latency(const Manager *m, ManagerLatency *ret) {
+        *ret = m->ban_latency;
+}
+
 /* Applies the queued bans [m->pending_done, to): the plan, the kernel, the log, the hand-offs,
  * the history. */
 static void pending_flush_range(Manager *m, size_t to) {
@@ -294,6 +322,7 @@ static void pending_flush_range(Manager *m, size_t to) {
         }
         flush_op(m, NFT_OP_ADD, pe, n_pe, elems, owner);
         flush_op(m, NFT_OP_REPLACE, pe, n_pe, elems, owner);
+        latency_record(m, from, to);
 
         /* undo the plan of refused bans, newest first, unless a later plan replaced it */
         for (size_t i = n_pe; i-- > 0;) {

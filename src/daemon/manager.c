@@ -119,6 +119,7 @@ Manager *manager_free(Manager *m) {
         actions_free(m->actions);
         config_free(m->config);
         control_free(m->control);
+        metrics_free(m->metrics);
         sd_event_source_disable_unref(m->flush);
         sd_event_source_disable_unref(m->gc);
         nft_free(m->nft);
@@ -190,6 +191,18 @@ void manager_status(const Manager *m, ManagerStatus *ret) {
         };
 }
 
+int manager_report_stats(const Manager *m, ReporterStats *ret) {
+        if (!m->reporter)
+                return -ENODEV;
+        reporter_stats(m->reporter, ret);
+        return 0;
+}
+
+void manager_foreach_jail(const Manager *m, void (*cb)(const char *name, void *userdata), void *userdata) {
+        for (size_t i = 0; i < m->n_jails; i++)
+                cb(m->jails[i].conf->name, userdata);
+}
+
 int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *ret) {
         const Jail *j = manager_find_jail(m, name);
 
@@ -200,6 +213,7 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
                 .lines = j->lines,
                 .lines_cut = j->lines_cut,
                 .lines_limit = j->lines_limit,
+                .unbans_total = j->unbans_total,
                 .ignored = j->ignored,
                 .failures_total = j->failures,
                 .failures_current = tracker_size(j->tracker),
@@ -319,6 +333,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         m->config = c;
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
         control_config_changed(m->control);
+        metrics_apply(m->metrics);
         return 0;
 }
 
@@ -483,6 +498,9 @@ int manager_start(Manager *m) {
         for (size_t i = 0; i < m->n_jails; i++)
                 (void) actions_submit_cmd(m->actions, m->jails[i].conf, ACTION_CMD_START, NULL, 0);
         m->started = now_usec(CLOCK_MONOTONIC);
+        r = metrics_new(m->event, m, &m->metrics);
+        if (r < 0)
+                return log_error_errno(r, "failed to add the metrics timer: %m");
         /* last: the socket appearing tells scripts (and the test rig) that the daemon is ready */
         r = control_new(m->event, m->options.socket_path, m, &m->control);
         if (r < 0)

@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "prelude.h"
+#include "reporter.h"
 
 /* The Manager owns the event loop, the configuration and every module instance: journal sources,
  * compiled filters, trackers, the nft socket. Main thread only. */
@@ -47,7 +48,7 @@ void manager_status(const Manager *m, ManagerStatus *ret);
 
 typedef struct ManagerJailStatus {
         const JailConf *conf;
-        uint64_t lines, lines_cut, lines_limit, ignored;
+        uint64_t lines, lines_cut, lines_limit, ignored, unbans_total;
         uint64_t failures_total;        /* failures counted, over every run the state remembers */
         size_t failures_current;        /* addresses with failures within findtime */
         uint64_t bans_total;
@@ -58,6 +59,24 @@ typedef struct ManagerJailStatus {
 } ManagerJailStatus;
 /* The figures of the jail called name. Returns 0 or -ENOENT. */
 int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *ret);
+
+/* How long automatic bans took, from reading the failure that reached maxretry (the ban queued)
+ * to the kernel's ack of its elements: a histogram of MANAGER_LATENCY_BUCKETS upper bounds
+ * (seconds), counts cumulative as Prometheus wants them, plus the sum and the count. */
+#define MANAGER_LATENCY_BUCKETS 10
+extern const double manager_latency_bounds[MANAGER_LATENCY_BUCKETS];
+typedef struct ManagerLatency {
+        uint64_t le[MANAGER_LATENCY_BUCKETS]; /* bans within manager_latency_bounds[i], cumulative */
+        uint64_t count;
+        double sum_sec;
+} ManagerLatency;
+void manager_ban_latency(const Manager *m, ManagerLatency *ret);
+
+/* The AbuseIPDB spool's counts; -ENODEV when nothing is reported. */
+int manager_report_stats(const Manager *m, ReporterStats *ret);
+
+/* Calls cb with the name of each running jail, in configuration order. */
+void manager_foreach_jail(const Manager *m, void (*cb)(const char *name, void *userdata), void *userdata);
 
 /* NULL when jail may ban a, else why not ("loopback", "ignoreip", "self"); jail must exist. */
 const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a);

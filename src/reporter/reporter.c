@@ -745,6 +745,22 @@ static int thread_start(Reporter *r) {
         return 0;
 }
 
+void reporter_stats(Reporter *r, ReporterStats *ret) {
+        usec_t now = now_real();
+        int64_t day = (int64_t) (now / (86400 * USEC_PER_SEC)), used;
+
+        used = spool_stat_get(r->spool, SPOOL_STAT_QUOTA_DAY) == day ? spool_stat_get(r->spool, SPOOL_STAT_QUOTA_USED) : 0;
+        *ret = (ReporterStats) {
+                .sent = spool_stat_get(r->spool, SPOOL_STAT_SENT),
+                .failed = spool_stat_get(r->spool, SPOOL_STAT_FAILED),
+                .dropped = spool_stat_get(r->spool, SPOOL_STAT_DROPPED),
+                .coalesced = spool_stat_get(r->spool, SPOOL_STAT_COALESCED),
+                .pending = spool_pending(r->spool),
+                .quota_left = MAX((int64_t) r->settings->daily_quota - used, (int64_t) 0),
+                .paused = (usec_t) spool_stat_get(r->spool, SPOOL_STAT_PAUSED_UNTIL) > now,
+        };
+}
+
 int reporter_apply(Reporter *r, const Config *c, bool enabled) {
         ReporterSettings *set = NULL;
         int k;

@@ -51,3 +51,11 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
  * "connection failed: ...", "TLS failed: ...", "timed out: ...". */
 long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
                     size_t *ret_len, char *ret_error, size_t error_len);
+
+/* The spool's counts, as `nftjail report-queue` shows them, for the metrics. Main thread only. */
+typedef struct ReporterStats {
+        int64_t sent, failed, dropped, coalesced, pending;
+        int64_t quota_left;     /* of today's daily_quota (UTC day) */
+        bool paused;            /* the daily limit was reached: reports wait for the next UTC day */
+} ReporterStats;
+void reporter_stats(Reporter *r, ReporterStats *ret);

@@ -15,6 +15,7 @@ static const char *const command_table[_CTL_COMMAND_MAX] = {
         [CTL_BAN] = "ban",
         [CTL_UNBAN] = "unban",
         [CTL_RELOAD] = "reload",
+        [CTL_METRICS] = "metrics",
 };
 
 const char *ctl_command_to_string(CtlCommand c) {
@@ -29,7 +30,7 @@ CtlCommand ctl_command_from_string(const char *s) {
 }
 
 bool ctl_command_read_only(CtlCommand c) {
-        return c == CTL_PING || c == CTL_STATUS || c == CTL_BANNED;
+        return c == CTL_PING || c == CTL_STATUS || c == CTL_BANNED || c == CTL_METRICS;
 }
 
 bool ctl_request_read_only(CtlCommand c, const json_t *req) {
@@ -170,6 +171,7 @@ static const ArgSpec command_args[_CTL_COMMAND_MAX][ARGS_MAX] = {
                 { "jail", ARG_STRING, false, CTL_JAIL_MAX },
                 { "unban", ARG_BOOLEAN, false, 0 },
         },
+        [CTL_METRICS] = {},
 };
 
 static const char *type_name(ArgType t) {

@@ -26,6 +26,7 @@ typedef enum CtlCommand {
         CTL_BAN,
         CTL_UNBAN,
         CTL_RELOAD,
+        CTL_METRICS,
         _CTL_COMMAND_MAX,
         _CTL_COMMAND_INVALID = -EINVAL,
 } CtlCommand;
