@@ -40,6 +40,7 @@ run() { # MODE LINES ADDRESSES
 	"$RIG_PY" "$FLOOD" poll --cli "$NFTJAIL" --sock "$RIG_SOCK" --pid "$pid" --stop "$RIG_TMP/stop" --out "$RIG_TMP/poll" &
 	local poller=$!
 	sleep 1 # idle status latency first
+	rig_wait_until 30 test -s "$RIG_TMP/poll" # the poller's first call may be slow on a loaded machine
 	local idle_n
 	idle_n=$(wc -l <"$RIG_TMP/poll")
 
