@@ -35,6 +35,9 @@ void jail_conf_done(JailConf *j) {
         free(j->mail.dest);
         free(j->mail.sender);
         free(j->mail.sendername);
+        for (size_t i = 0; i < j->n_webhooks; i++)
+                webhook_conf_done(&j->webhooks[i]);
+        free(j->webhooks);
         free(j->increment.formula);
         free(j->increment.multipliers);
         *j = (JailConf) {};
@@ -587,7 +590,7 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         if (r == -ENOMEM)
                 goto fail;
 
-        r = jail_actions(&j, c->dir, &sc, d, port, protocol, &port_set);
+        r = jail_actions(&j, c, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)
