@@ -129,6 +129,9 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                         if (ej && ej->conf)
                                 (void) actions_submit_cmd(m->actions, ej->conf, ACTION_CMD_UNBAN, &e->elem.addr,
                                                           e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen);
+                        if (ej && ej->conf && m->webhooks && ej->conf->n_webhooks > 0)
+                                (void) webhooks_submit(m->webhooks, ej->conf, WEBHOOK_KIND_UNBAN, &e->elem.addr,
+                                                       e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen, 0, 0);
                 }
                 unban_forget(m, j, jail, &e->elem.addr);
                 if (!complete)

@@ -21,6 +21,7 @@
 #include "nft.h"
 #include "persist.h"
 #include "reporter.h"
+#include "webhook.h"
 #include "source-file.h"
 #include "source-journal.h"
 #include "tracker.h"
@@ -109,6 +110,7 @@ struct Manager {
         AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
         Actions *actions;       /* mail workers; NULL until a jail has a mail action */
+        Webhooks *webhooks;     /* the webhook sender; NULL until a jail has a webhook */
         Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */

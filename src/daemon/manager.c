@@ -113,6 +113,7 @@ Manager *manager_free(Manager *m) {
         reporter_free(m->reporter);
         reporter_free(m->reporter_off);
         actions_free(m->actions);
+        webhooks_free(m->webhooks);
         config_free(m->config);
         control_free(m->control);
         sd_event_source_disable_unref(m->flush);
@@ -223,6 +224,22 @@ static void manager_actions_start(Manager *m, const Config *c) {
                 }
 }
 
+/* The webhook sender, started when a jail of c has a webhook (events queued at an earlier run go
+ * out then too); kept until exit, handed each reload's webhooks. */
+static void manager_webhooks_start(Manager *m, const Config *c) {
+        int r;
+
+        if (m->webhooks) {
+                (void) webhooks_apply(m->webhooks, c);
+                return;
+        }
+        if (!webhooks_wanted(c))
+                return;
+        r = webhooks_new(c, m->options.state_dir, &m->webhooks);
+        if (r < 0)
+                log_warning_errno(r, "cannot start the webhook sender, no webhook events will be sent: %m");
+}
+
 /* The AbuseIPDB reporter for configuration c: started when a jail reports for the first time;
  * at a reload, the running thread is handed the new settings (keys, URL, timeout, quota, comment)
  * and takes them between two requests, so that the loop never waits for it; stopped (and kept in
@@ -300,6 +317,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         }
         manager_reporter_start(m, c);
         manager_actions_start(m, c);
+        manager_webhooks_start(m, c);
         for (size_t k = 0; k < m->n_jails; k++)
                 if (!jail_named(jails, n, m->jails[k].conf->name))
                         (void) actions_submit_cmd(m->actions, m->jails[k].conf, ACTION_CMD_STOP, NULL, 0);
@@ -470,6 +488,7 @@ int manager_start(Manager *m) {
 
         manager_reporter_start(m, m->config);
         manager_actions_start(m, m->config);
+        manager_webhooks_start(m, m->config);
         /* the failures stored before a stop or a crash, before the sources resume after them */
         jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);
