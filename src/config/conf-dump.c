@@ -54,6 +54,8 @@ void config_dump(const Config *c, FILE *f) {
                 }
                 fprintf(f, "%s\n", j->n_ignoreip ? "" : " (none)");
                 fprintf(f, "  ignoreself: %s\n", j->ignoreself ? "yes" : "no");
+                if (j->dryrun)
+                        fprintf(f, "  dryrun: yes (matches and counts, logs \"would ban\", bans nothing)\n");
                 fprintf(f, "  actions:%s", j->action_ban ? " ban" : "");
                 if (j->abuseipdb)
                         fprintf(f, " abuseipdb(categories %s, apikey %s)", j->abuseipdb_categories ?: "-",

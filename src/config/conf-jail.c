@@ -589,6 +589,9 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         r = scope_get_bool(&sc, d, "ignoreself", &j.ignoreself);
         if (r == -ENOMEM)
                 goto fail;
+        r = scope_get_bool(&sc, d, "dryrun", &j.dryrun);
+        if (r == -ENOMEM)
+                goto fail;
 
         r = jail_actions(&j, c, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)

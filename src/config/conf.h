@@ -180,6 +180,8 @@ typedef struct JailConf {
         WebhookConf *webhooks;  /* webhook[url=...] and webhook[name=NAME] actions, copies */
         size_t n_webhooks;
         BanIncrement increment;
+        bool dryrun;            /* dryrun = true (or nftjaild --dry-run): "would ban" logged and counted, no
+                                 * element, report, mail, action or webhook */
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
 

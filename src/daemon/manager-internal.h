@@ -55,6 +55,7 @@ typedef struct Jail {
         size_t n_batch, cap_batch;
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;
+        uint64_t would_ban_total; /* dry run, since the start */
         time_t log_window;
         unsigned log_count, log_suppressed;
         uint64_t lines_limit;   /* lines on which a regex gave up at a PCRE2 limit */

@@ -67,6 +67,9 @@ static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t
                         return log_oom();
                 return log_error_errno(r, "%s: the configuration has errors", m->options.config_dir);
         }
+        if (m->options.dry_run)
+                for (size_t i = 0; i < c->n_jails; i++)
+                        c->jails[i].dryrun = true;
         r = jails_build(m, c, ret_jails, ret_n);
         if (r < 0) {
                 config_free(c);
@@ -200,6 +203,8 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
                 .failures_total = j->failures,
                 .failures_current = tracker_size(j->tracker),
                 .bans_total = j->bans_total,
+                .would_ban_total = j->would_ban_total,
+                .dryrun = j->conf->dryrun,
                 .journal = j->journal,
                 .journal_entries = j->journal ? source_journal_entries(j->journal) : 0,
                 .files = j->files,
@@ -300,6 +305,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                                 jails[i].tracker = TAKE_PTR(o->tracker);
                         }
                         jails[i].bans_total = o->bans_total;
+                        jails[i].would_ban_total = o->would_ban_total;
                         jails[i].failures = o->failures;
                         jails[i].totals_loaded = true;
                 }
