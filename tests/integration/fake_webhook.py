@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A loopback webhook receiver for the integration tests.
 
-Usage: fake_webhook.py PORT STATEDIR
+Usage: fake_webhook.py PORT STATEDIR [CERT.pem KEY.pem]
+
+With a certificate and key it speaks https (the tests use a self-signed one, which the daemon
+must refuse: nothing is logged then, as no request gets through).
 
 Logs every request as one JSON line to STATEDIR/requests.jsonl: method, path, the headers that
 matter (lower-case names), the raw body (text) and, for a JSON body, its parsed form, and the
@@ -14,6 +17,7 @@ STATEDIR/ready is written once the socket listens.
 """
 import json
 import os
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,5 +74,9 @@ class Handler(BaseHTTPRequestHandler):
 
 srv = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
 srv.daemon_threads = True
+if len(sys.argv) > 4:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 open(os.path.join(DIR, "ready"), "w").close()
 srv.serve_forever()
