@@ -232,4 +232,8 @@ grep -Eqi "unknown ca|certificate" "$RIG_TMP/webhook-tls.log" || rig_note "the T
 # the token shows up nowhere: journal, CLI
 rig_journal_json >"$RIG_TMP/all.json"
 grep -q "$TOKEN" "$RIG_TMP/all.json" "$RIG_TMP/dump" && fail "the token is in the journal or test-config's output"
+# a stop with an event waiting for its retry: the sender stops at once, the daemon exits 0, and the
+# event stays queued for the next start
+rig_stop_daemon
+"$NFTJAIL" report-queue --state-dir "$RIG_STATE" | grep -qx "webhook events pending: 1" || fail "the pending event was lost at the stop"
 echo "all ok"
