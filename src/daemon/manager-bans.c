@@ -409,3 +409,38 @@ void manager_on_elem_deleted(void *userdata, const NftListed *l) {
                 persist_on_unban(m->persist, j->conf->name, &l->elem.addr);
         }
 }
+
+void manager_webhook_expired(Manager *m, usec_t now) {
+        _cleanup_(unban_done) Unban u = {};
+        size_t it = 0, events = 0;
+        usec_t expiry;
+        NftElem e;
+
+        if (!m->webhooks)
+                return;
+        while (ban_map_next(m->bans, &it, &e, &expiry)) {
+                const Jail *j;
+
+                if (expiry > now || !e.comment)
+                        continue;
+                j = manager_find_jail(m, e.comment);
+                if (!j || !j->conf || j->conf->n_webhooks == 0)
+                        continue;
+                if (unban_push(&u, &e, j->conf->name, expiry) < 0)
+                        break; /* out of memory: these bans end without their events */
+        }
+        if (u.n > 1)
+                qsort(u.v, u.n, sizeof *u.v, unban_elem_cmp);
+        for (size_t i = 0; i < u.n; i++) {
+                const UnbanElem *x = &u.v[i];
+
+                if (i > 0 && unban_elem_cmp(&u.v[i - 1], x) == 0)
+                        continue;
+                if (events++ >= UNBAN_EVENTS_MAX)
+                        continue;
+                (void) webhooks_submit(m->webhooks, manager_find_jail(m, x->jail)->conf, WEBHOOK_KIND_EXPIRY, &x->elem.addr,
+                                       x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen, 0, 0);
+        }
+        if (events > UNBAN_EVENTS_MAX)
+                log_warning("webhooks: %zu bans expired at once; sent the expiry events of %u", events, UNBAN_EVENTS_MAX);
+}

@@ -355,13 +355,15 @@ static void manager_totals_save(Manager *m) {
 static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int64_t now_rt = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        usec_t now = now_usec(CLOCK_BOOTTIME);
         size_t tracked = 0, bans;
 
         for (size_t i = 0; i < m->n_jails; i++) {
                 (void) tracker_gc(m->jails[i].tracker, now_rt);
                 tracked += tracker_size(m->jails[i].tracker);
         }
-        bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        manager_webhook_expired(m, now);
+        bans = ban_map_gc(m->bans, now);
         manager_totals_save(m);
         persist_gc_failures(m->persist);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);

@@ -13,6 +13,7 @@
 static const char *const kind_table[_WEBHOOK_KIND_MAX] = {
         [WEBHOOK_KIND_BAN] = "ban",
         [WEBHOOK_KIND_UNBAN] = "unban",
+        [WEBHOOK_KIND_EXPIRY] = "expiry",
 };
 
 const char *webhook_kind_to_string(WebhookKind k) {
@@ -52,6 +53,8 @@ static char *summary(const WebhookEvent *ev, const char *what) {
 
         if (ev->kind == WEBHOOK_KIND_UNBAN)
                 r = asprintf(&s, "Unbanned %s (jail %s) on %s.", what, ev->jail, ev->host);
+        else if (ev->kind == WEBHOOK_KIND_EXPIRY)
+                r = asprintf(&s, "The ban of %s (jail %s) on %s expired.", what, ev->jail, ev->host);
         else if (ev->bantime_sec < 0 || ev->expires == 0)
                 r = asprintf(&s, "Banned %s (jail %s) on %s after %u failure%s, permanently.", what, ev->jail, ev->host,
                              ev->failures, ev->failures == 1 ? "" : "s");
@@ -78,7 +81,8 @@ int webhook_render(WebhookFormat f, const WebhookEvent *ev, char **ret_body, cha
         what = is_host_prefix(&ev->prefix) ? as : ps;
         switch (f) {
         case WEBHOOK_FORMAT_JSON:
-                o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "event", webhook_kind_to_string(ev->kind),
+                o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "event",
+                              ev->kind == WEBHOOK_KIND_BAN ? "ban" : "unban",
                               "event_id", ev->id, "jail", ev->jail, "address", as, "prefix", ps,
                               "prefixlen", (json_int_t) ev->prefix.prefixlen, "time", webhook_time(ev->time, ts, sizeof ts),
                               "host", ev->host);
@@ -92,12 +96,18 @@ int webhook_render(WebhookFormat f, const WebhookEvent *ev, char **ret_body, cha
                         json_decref(o);
                         return -ENOMEM;
                 }
+                if (ev->kind != WEBHOOK_KIND_BAN &&
+                    json_object_set_new(o, "reason", json_string(ev->kind == WEBHOOK_KIND_EXPIRY ? "expired" : "manual")) < 0) {
+                        json_decref(o);
+                        return -ENOMEM;
+                }
                 body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
                 json_decref(o);
                 break;
         case WEBHOOK_FORMAT_NTFY:
                 body = summary(ev, what);
-                if (body && asprintf(&title, "nftjail %s: %s %s", ev->jail, ev->kind == WEBHOOK_KIND_BAN ? "banned" : "unbanned",
+                if (body && asprintf(&title, "nftjail %s: %s %s", ev->jail,
+                                     ev->kind == WEBHOOK_KIND_BAN ? "banned" : ev->kind == WEBHOOK_KIND_UNBAN ? "unbanned" : "ban expired:",
                                      what) < 0) {
                         title = NULL;
                         free(body);

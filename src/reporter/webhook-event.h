@@ -19,7 +19,8 @@
 
 typedef enum WebhookKind {
         WEBHOOK_KIND_BAN,
-        WEBHOOK_KIND_UNBAN,
+        WEBHOOK_KIND_UNBAN,     /* nftjail unban */
+        WEBHOOK_KIND_EXPIRY,    /* the ban's time ran out (seen by the daemon's minutely gc) */
         _WEBHOOK_KIND_MAX,
         _WEBHOOK_KIND_INVALID = -EINVAL,
 } WebhookKind;
@@ -32,7 +33,7 @@ typedef struct WebhookEvent {
         char jail[JAIL_NAME_MAX + 1];
         Addr addr;              /* the offending address */
         AddrPrefix prefix;      /* what the ban covers: addr/32, addr/128, or its IPv6 /ipv6_prefix */
-        unsigned failures;      /* 0 for an unban */
+        unsigned failures;      /* 0 for an unban or expiry */
         int64_t bantime_sec;    /* < 0: permanent; 0 for an unban */
         usec_t time;            /* realtime of the ban or unban */
         usec_t expires;         /* realtime the ban ends; 0: never (or an unban) */

@@ -5,7 +5,8 @@
 # ntfy and slack inline), with what the daemon computed and never the attacker's user name; an
 # unban posts an unban event; 500 then 200 is delivered after a retry; 404 is dropped and logged
 # once; a 302 is not followed; the server down at the ban, the daemon SIGKILLed and restarted, the
-# server up: each event is delivered exactly once.
+# server up: each event is delivered exactly once; TLS is verified; a ban that runs out sends an
+# unban event with reason "expired"; a stop keeps what is still queued.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
@@ -133,7 +134,7 @@ u = [json.loads(l) for l in open(sys.argv[1])]
 u = [r for r in u if r["path"] == "/hook" and r["json"] and r["json"]["event"] == "unban"]
 assert len(u) == 1, u
 e = u[0]["json"]
-assert (e["jail"], e["address"], e["prefix"]) == ("sshd", "192.0.2.66", "192.0.2.66/32"), e
+assert (e["jail"], e["address"], e["prefix"], e["reason"]) == ("sshd", "192.0.2.66", "192.0.2.66/32", "manual"), e
 assert "failures" not in e and u[0]["headers"]["x-nftjail-event"] == "unban", u
 PY
 
@@ -217,6 +218,15 @@ maxretry = 1
 bantime = 1h
 action = %(action_)s
          webhook[url="https://127.0.0.1:$((PORT + 1))/tls"]
+
+[short]
+enabled = true
+filter = sshd
+port = 2224
+maxretry = 1
+bantime = 2
+action = %(action_)s
+         webhook[url="http://127.0.0.1:$PORT/short"]
 CONF
 rig_ctl reload >/dev/null || fail "reload failed"
 rig_log ssh.service sshd "Failed password for root from 192.0.2.90 port 40022 ssh2"
@@ -228,6 +238,23 @@ rig_journal_json NFTJAIL_ADDR=192.0.2.90 NFTJAIL_JAIL=tls PRIORITY=4 | grep -q "
 	"$RIG_PY" -c 'import json,sys; w=json.load(sys.stdin)["webhooks"]; assert w["pending"] == 1, w' ||
 	fail "the event to the self-signed receiver is not queued for a retry"
 grep -Eqi "unknown ca|certificate" "$RIG_TMP/webhook-tls.log" || rig_note "the TLS server logged no alert: $(tail -3 "$RIG_TMP/webhook-tls.log")"
+
+# 8. a ban that runs out: an unban event with reason "expired", from the once-a-minute gc
+expired() {
+	"$RIG_PY" - "$SRV/requests.jsonl" <<'PY'
+import json, sys
+u = [json.loads(l) for l in open(sys.argv[1])]
+u = [r for r in u if r["path"] == "/short" and r["json"] and r["json"]["event"] == "unban"]
+if not u:
+    sys.exit(1)
+e = u[0]["json"]
+assert len(u) == 1, u
+assert (e["jail"], e["address"], e["reason"]) == ("short", "192.0.2.90", "expired"), e
+assert u[0]["headers"]["x-nftjail-event"] == "expiry", u
+PY
+}
+rig_wait_until 15 has_post /short 192.0.2.90 200
+rig_wait_until 80 expired
 
 # the token shows up nowhere: journal, CLI
 rig_journal_json >"$RIG_TMP/all.json"

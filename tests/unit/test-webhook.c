@@ -202,6 +202,7 @@ static void test_render(void **state) {
         assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, &ev, &body, NULL), 0);
         o = json_loads(body, 0, NULL);
         assert_string_equal(json_string_value(json_object_get(o, "event")), "unban");
+        assert_string_equal(json_string_value(json_object_get(o, "reason")), "manual");
         assert_null(json_object_get(o, "failures"));
         assert_null(json_object_get(o, "expires"));
         json_decref(o);
@@ -209,6 +210,21 @@ static void test_render(void **state) {
         assert_int_equal(webhook_render(WEBHOOK_FORMAT_NTFY, &ev, &body, &title), 0);
         assert_string_equal(body, "Unbanned 2001:db8::/64 (jail sshd) on bastion.");
         assert_string_equal(title, "nftjail sshd: unbanned 2001:db8::/64");
+        free(body);
+        free(title);
+
+        /* an expiry: an unban with reason "expired" */
+        ev.kind = WEBHOOK_KIND_EXPIRY;
+        assert_string_equal(webhook_kind_to_string(ev.kind), "expiry");
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, &ev, &body, NULL), 0);
+        o = json_loads(body, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(o, "event")), "unban");
+        assert_string_equal(json_string_value(json_object_get(o, "reason")), "expired");
+        json_decref(o);
+        free(body);
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_NTFY, &ev, &body, &title), 0);
+        assert_string_equal(body, "The ban of 2001:db8::/64 (jail sshd) on bastion expired.");
+        assert_string_equal(title, "nftjail sshd: ban expired: 2001:db8::/64");
         free(body);
         free(title);
 }
