@@ -32,6 +32,15 @@ void webhook_host_sanitize(const char *in, char *out, size_t len) {
                 snprintf(out, len, "localhost");
 }
 
+void webhook_name_sanitize(const char *in, char *out, size_t len) {
+        size_t o = 0;
+
+        for (; in && *in && o + 1 < len; in++)
+                out[o++] = (unsigned char) *in >= 0x20 && (unsigned char) *in < 0x7f ? *in : '?';
+        if (len > 0)
+                out[o] = 0;
+}
+
 char *webhook_time(usec_t t, char *buf, size_t len) {
         time_t s = (time_t) (t / USEC_PER_SEC);
         struct tm tm;

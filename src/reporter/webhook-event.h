@@ -42,6 +42,8 @@ typedef struct WebhookEvent {
 
 /* The host name as it may go into a header: printable ASCII without blanks, cut. */
 void webhook_host_sanitize(const char *in, char *out, size_t len);
+/* A jail name as it may go into a header and a JSON string: bytes outside printable ASCII as '?'. */
+void webhook_name_sanitize(const char *in, char *out, size_t len);
 
 /* "2026-12-02T15:21:41Z" of realtime t into buf (>= 32). */
 char *webhook_time(usec_t t, char *buf, size_t len);

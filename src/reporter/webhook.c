@@ -462,7 +462,7 @@ fail:
 static void event_id_new(char *buf) {
         uint8_t b[WEBHOOK_EVENT_ID_LEN / 2];
 
-        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b) {
+        if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t) sizeof b) {
                 /* no entropy at all: time and a counter still make it unique on this host */
                 static atomic_uint_fast64_t ctr;
                 uint64_t t = now_usec(CLOCK_REALTIME), c = atomic_fetch_add(&ctr, 1);
@@ -480,7 +480,7 @@ int webhooks_submit(Webhooks *w, const JailConf *jc, WebhookKind kind, const Add
         int k;
 
         addr_mask(&ev.prefix.addr, prefixlen);
-        snprintf(ev.jail, sizeof ev.jail, "%s", jc->name);
+        webhook_name_sanitize(jc->name, ev.jail, sizeof ev.jail);
         snprintf(ev.host, sizeof ev.host, "%s", w->host);
         if (kind == WEBHOOK_KIND_BAN) {
                 ev.failures = failures;

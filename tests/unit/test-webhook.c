@@ -236,6 +236,8 @@ static void test_host(void **state) {
         assert_string_equal(b, "bastionX-Evil:1");
         webhook_host_sanitize("", b, sizeof b);
         assert_string_equal(b, "localhost");
+        webhook_name_sanitize("j\xc3\xa9il\r\n", b, sizeof b);
+        assert_string_equal(b, "j??il??");
 }
 
 static void test_classify(void **state) {
