@@ -137,11 +137,15 @@ char *webhook_url_redact(const char *url, char *buf, size_t len) {
         const char *auth = strstr(url, "://"), *at;
         size_t n, scheme;
 
-        if (!auth) {
+        scheme = auth ? (size_t) (auth - url) : 0;
+        for (size_t i = 0; i < scheme; i++)
+                if (!((url[i] >= 'a' && url[i] <= 'z') || (url[i] >= 'A' && url[i] <= 'Z')))
+                        scheme = 0;
+        if (scheme == 0 || scheme > 8) {
                 snprintf(buf, len, "(not a URL)");
                 return buf;
         }
-        scheme = (size_t) (auth + 3 - url);
+        scheme += 3;
         auth += 3;
         n = strcspn(auth, "/?#");
         /* never the user:password of a refused URL */
@@ -150,7 +154,7 @@ char *webhook_url_redact(const char *url, char *buf, size_t len) {
                 n -= (size_t) (at + 1 - auth);
                 auth = at + 1;
         }
-        snprintf(buf, len, "%.*s%s%.*s%s", (int) MIN(scheme, (size_t) 16), url, at ? "...@" : "", (int) MIN(n, (size_t) 200),
+        snprintf(buf, len, "%.*s%s%.*s%s", (int) scheme, url, at ? "...@" : "", (int) MIN(n, (size_t) 200),
                  auth, auth[n] ? "/..." : "");
         return buf;
 }

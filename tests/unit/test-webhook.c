@@ -68,6 +68,7 @@ static void test_url_redact(void **state) {
         assert_string_equal(webhook_url_redact("https://u:pw@h.example.org:8443/x?y", b, sizeof b), "https://...@h.example.org:8443/...");
         assert_string_equal(webhook_url_redact("http://127.0.0.1:80", b, sizeof b), "http://127.0.0.1:80");
         assert_string_equal(webhook_url_redact("nonsense", b, sizeof b), "(not a URL)");
+        assert_string_equal(webhook_url_redact("alice:pw@https://h.example.org/", b, sizeof b), "(not a URL)");
 }
 
 static void test_conf(void **state) {
