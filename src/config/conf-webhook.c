@@ -4,9 +4,11 @@
  * so that the sender (src/reporter/webhook.c) may put it on the wire as it is. The URL and the
  * headers may carry secrets (Slack's URL is one): messages quote neither. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf-internal.h"
 
@@ -241,6 +243,16 @@ static int webhook_opt(WebhookConf *w, const char *what, const char *key, const 
                         r = ini_diag(d, file, line, true, "%s: 'token_file': '%s' is not an absolute path", what,
                                      q(value, qb, sizeof qb));
                         return r < 0 ? r : -EINVAL;
+                }
+                /* read by the sender at start and reload; a warning here, as test-config may run
+                 * as a user who cannot read it */
+                if (access(value, R_OK) < 0) {
+                        char eb[64];
+                        r = ini_diag(d, file, line, false, "%s: 'token_file': cannot read '%s' (%s): this webhook's events "
+                                     "will be dropped unless the daemon can", what, q(value, qb, sizeof qb),
+                                     strerror_r(errno, eb, sizeof eb));
+                        if (r < 0)
+                                return r;
                 }
                 free(w->token_file);
                 w->token_file = strdup(value);

@@ -82,6 +82,7 @@ static void test_conf(void **state) {
         write_file("jail.local", "[sshd]\naction = %(action_)s\n         webhook[name=ops]\n"
                                  "         webhook[url=\"http://127.0.0.1:9000/h?x=1\", format=ntfy]\n");
         c = load_ok(&d);
+        assert_diag(&d, "'token_file': cannot read '/etc/nftjail/ops.token' (No such file or directory)", "nftjail.local", 6, false);
         j = jail(c, "sshd");
         assert_true(j->action_ban);
         assert_int_equal(j->n_webhooks, 2);
