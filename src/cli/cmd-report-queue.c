@@ -7,8 +7,9 @@
 #include "abuseipdb.h"
 #include "cli.h"
 #include "spool.h"
+#include "webhook-spool.h"
 
-/* nftjail report-queue: the AbuseIPDB spool, read straight from STATE_DIR/nftjail.db (read-only),
+/* nftjail report-queue: the AbuseIPDB spool and the webhook queue, read straight from STATE_DIR/nftjail.db (read-only),
  * so it works whether the daemon runs or not. */
 
 static void fmt_time(usec_t t, usec_t now, char *buf, size_t len) {
@@ -31,7 +32,9 @@ int ctl_report_queue(int argc, char *argv[]) {
                 {},
         };
         const char *dir = NFTJAIL_STATE_DIR;
-        int64_t pending = 0, st[_SPOOL_STAT_MAX] = {};
+        int64_t pending = 0, st[_SPOOL_STAT_MAX] = {}, wpending = 0, wst[_WEBHOOK_STAT_MAX] = {};
+        usec_t wnext = USEC_INFINITY;
+        WebhookSpool *ws = NULL;
         usec_t next = USEC_INFINITY, now = now_usec(CLOCK_REALTIME), paused;
         char nb[80], pb[80];
         bool json = false;
@@ -50,7 +53,8 @@ int ctl_report_queue(int argc, char *argv[]) {
                 case 'h':
                         printf("Usage: %s report-queue [--state-dir DIR] [--json]\n\n"
                                "Shows the AbuseIPDB reports pending in DIR/%s (default %s), the counts of\n"
-                               "reports sent, failed, dropped and coalesced, and when the next attempt is due.\n",
+                               "reports sent, failed, dropped and coalesced, and when the next attempt is due;\n"
+                               "then the same of the webhook events (delivered, rejected, expired, dropped).\n",
                                ctl_program, SPOOL_FILE, NFTJAIL_STATE_DIR);
                         return 0;
                 default:
@@ -74,7 +78,20 @@ int ctl_report_queue(int argc, char *argv[]) {
                         st[k] = spool_stat_get(s, k);
                 spool_free(s);
         }
-        if (pending < 0) {
+        r = webhook_spool_open(dir, true, &ws);
+        if (r < 0 && r != -ENOENT) {
+                fprintf(stderr, "%s report-queue: cannot read the webhook queue of %s/%s: %s\n", ctl_program, dir,
+                        SPOOL_FILE, strerror(-r));
+                return 1;
+        }
+        if (ws) {
+                wpending = webhook_spool_pending(ws);
+                wnext = webhook_spool_next_time(ws);
+                for (WebhookStat k = 0; k < _WEBHOOK_STAT_MAX; k++)
+                        wst[k] = webhook_spool_stat_get(ws, k);
+                webhook_spool_free(ws);
+        }
+        if (pending < 0 || wpending < 0) {
                 fprintf(stderr, "%s report-queue: cannot read %s/%s\n", ctl_program, dir, SPOOL_FILE);
                 return 1;
         }
@@ -84,11 +101,16 @@ int ctl_report_queue(int argc, char *argv[]) {
                 next = paused;
         if (json) {
                 printf("{\"pending\":%lld,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"coalesced\":%lld,"
-                       "\"next_attempt_usec\":%llu,\"paused_until_usec\":%llu}\n",
+                       "\"next_attempt_usec\":%llu,\"paused_until_usec\":%llu,"
+                       "\"webhooks\":{\"pending\":%lld,\"delivered\":%lld,\"rejected\":%lld,\"expired\":%lld,"
+                       "\"dropped\":%lld,\"next_attempt_usec\":%llu}}\n",
                        (long long) pending, (long long) st[SPOOL_STAT_SENT], (long long) st[SPOOL_STAT_FAILED],
                        (long long) st[SPOOL_STAT_DROPPED], (long long) st[SPOOL_STAT_COALESCED],
                        (unsigned long long) (next == USEC_INFINITY ? 0 : MAX(next, now)),
-                       (unsigned long long) paused);
+                       (unsigned long long) paused, (long long) wpending, (long long) wst[WEBHOOK_STAT_DELIVERED],
+                       (long long) wst[WEBHOOK_STAT_REJECTED], (long long) wst[WEBHOOK_STAT_EXPIRED],
+                       (long long) wst[WEBHOOK_STAT_DROPPED],
+                       (unsigned long long) (wnext == USEC_INFINITY ? 0 : MAX(wnext, now)));
                 return fflush(stdout) != 0;
         }
         fmt_time(next == USEC_INFINITY ? next : MAX(next, now), now, nb, sizeof nb);
@@ -98,5 +120,10 @@ int ctl_report_queue(int argc, char *argv[]) {
                (long long) st[SPOOL_STAT_DROPPED], (long long) st[SPOOL_STAT_COALESCED], pending ? nb : "-");
         if (paused)
                 printf("paused (daily limit) until: %s\n", pb);
+        fmt_time(wnext == USEC_INFINITY ? wnext : MAX(wnext, now), now, nb, sizeof nb);
+        printf("webhook events pending: %lld\nwebhook events delivered: %lld\nwebhook events rejected: %lld\n"
+               "webhook events expired: %lld\nwebhook events dropped: %lld\nwebhook next attempt: %s\n",
+               (long long) wpending, (long long) wst[WEBHOOK_STAT_DELIVERED], (long long) wst[WEBHOOK_STAT_REJECTED],
+               (long long) wst[WEBHOOK_STAT_EXPIRED], (long long) wst[WEBHOOK_STAT_DROPPED], wpending ? nb : "-");
         return fflush(stdout) != 0;
 }

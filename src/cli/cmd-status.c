@@ -64,6 +64,8 @@ static int status_all(const json_t *r) {
         json_array_foreach(jails, i, j) {
                 printf("\n%s: %lld lines, %lld failures (%lld tracked now), %lld bans\n", str(j, "name"),
                        num(j, "lines"), num(j, "failures_total"), num(j, "failures_current"), num(j, "bans_total"));
+                if (json_is_true(json_object_get(j, "dryrun")))
+                        printf("  dry run: would ban %lld (nothing goes to the kernel)\n", num(j, "would_ban_total"));
                 print_sources(j, "  source: ");
         }
         return 0;
@@ -83,6 +85,8 @@ static int status_jail(const json_t *r) {
         printf("`- Actions\n");
         printf("   |- Currently banned: %lld\n", num(j, "bans_current"));
         printf("   |- Total banned:     %lld\n", num(j, "bans_total"));
+        if (json_is_true(json_object_get(j, "dryrun")))
+                printf("   |- Would ban:        %lld (dry run: nothing goes to the kernel)\n", num(j, "would_ban_total"));
         printf("   `- Banned IP list:%s\n", json_array_size(json_object_get(j, "banned")) ? "" : " (none)");
         json_array_foreach(json_object_get(j, "banned"), i, b) {
                 char t[64];

@@ -212,7 +212,7 @@ static bool same_but_blanks(const char *a, const char *b) {
         }
 }
 
-int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+int jail_actions(JailConf *j, const Config *cfg, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                         bool *ret_port_set) {
         VLines l = {};
         Found where;
@@ -353,6 +353,10 @@ int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, c
                         }
                         /* no key here: [abuseipdb] apikey_file or a credential may give one; the
                          * reporter warns at start when there is none at all */
+                } else if (strcmp(name, "webhook") == 0) {
+                        r = jail_webhook_action(j, cfg, opts, n_opts, file, line, d);
+                        if (r < 0)
+                                goto fail_opts;
                 } else if (action_is_mail(name)) {
                         r = jail_mail_action(j, sc, d, name, opts, n_opts, dfile, dline);
                         if (r < 0)
@@ -365,7 +369,7 @@ int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, c
                         ActionFile af = {};
                         ActionFile *v;
 
-                        r = action_file_load(config_dir, name, opts, n_opts, file, line, &af, d);
+                        r = action_file_load(cfg->dir, name, opts, n_opts, file, line, &af, d);
                         if (r == -ENOMEM)
                                 goto fail_opts;
                         if (r == 0) {

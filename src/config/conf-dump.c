@@ -56,6 +56,8 @@ void config_dump(const Config *c, FILE *f) {
                 }
                 fprintf(f, "%s\n", j->n_ignoreip ? "" : " (none)");
                 fprintf(f, "  ignoreself: %s\n", j->ignoreself ? "yes" : "no");
+                if (j->dryrun)
+                        fprintf(f, "  dryrun: yes (matches and counts, logs \"would ban\", bans nothing)\n");
                 fprintf(f, "  actions:%s", j->action_ban ? " ban" : "");
                 if (j->abuseipdb)
                         fprintf(f, " abuseipdb(categories %s, apikey %s)", j->abuseipdb_categories ?: "-",
@@ -65,7 +67,12 @@ void config_dump(const Config *c, FILE *f) {
                                 j->mail.whois ? ", whois" : "", j->mail.rate, j->mail.rate_period_sec);
                 for (size_t k = 0; k < j->n_action_files; k++)
                         fprintf(f, " %s(%s)", j->action_files[k].name, j->action_files[k].file);
-                fprintf(f, "%s\n", j->action_ban || j->abuseipdb || j->mail.enabled || j->n_action_files ? "" : " (log only)");
+                for (size_t k = 0; k < j->n_webhooks; k++) {
+                        char ub[256];
+                        fprintf(f, " webhook(%s, %s, %s)", j->webhooks[k].id, webhook_format_to_string(j->webhooks[k].format),
+                                webhook_url_redact(j->webhooks[k].url, ub, sizeof ub));
+                }
+                fprintf(f, "%s\n", j->action_ban || j->abuseipdb || j->mail.enabled || j->n_action_files || j->n_webhooks ? "" : " (log only)");
                 if (j->action_ban)
                         fprintf(f, "  nft sets: %s\n", j->allports ? "v4 v6_128 v6_64 v6" : "v4_port v6_port_128 v6_port_64 v6_port");
                 else

@@ -242,7 +242,15 @@ int jail_mail_action(JailConf *j, Scope *sc, ConfDiags *d, const char *name, con
 int action_file_load(const char *config_dir, const char *name, const Opt *opts, size_t n_opts, const char *from_file,
                      unsigned from_line, ActionFile *ret, ConfDiags *d);
 
-int jail_actions(JailConf *j, const char *config_dir, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
+/* [webhook NAME] sections of nftjail.conf(.local) into c->webhooks. Returns 0 (errors in d) or
+ * -ENOMEM. */
+int webhook_sections_load(const Ini *ini, Config *c, ConfDiags *d);
+/* A webhook[...] action of jail j: url/format/header/token_file/timeout, or name=NAME of one of
+ * c's sections. Returns 0 (errors in d) or -ENOMEM. */
+int jail_webhook_action(JailConf *j, const Config *c, const Opt *opts, size_t n_opts, const char *file,
+                        unsigned line, ConfDiags *d);
+
+int jail_actions(JailConf *j, const Config *c, Scope *sc, ConfDiags *d, const char *jail_port, const char *jail_proto,
                  bool *ret_port_set);
 
 /* ---- jails and the daemon (conf-jail.c, conf-daemon.c) ---- */

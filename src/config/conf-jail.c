@@ -37,6 +37,9 @@ void jail_conf_done(JailConf *j) {
         free(j->mail.dest);
         free(j->mail.sender);
         free(j->mail.sendername);
+        for (size_t i = 0; i < j->n_webhooks; i++)
+                webhook_conf_done(&j->webhooks[i]);
+        free(j->webhooks);
         free(j->increment.formula);
         free(j->increment.multipliers);
         *j = (JailConf) {};
@@ -596,8 +599,11 @@ static int jail_load(Config *c, Ini *ini, IniSection *s, size_t *total, ConfDiag
         r = scope_get_bool(&sc, d, "ignoreself", &j.ignoreself);
         if (r == -ENOMEM)
                 goto fail;
+        r = scope_get_bool(&sc, d, "dryrun", &j.dryrun);
+        if (r == -ENOMEM)
+                goto fail;
 
-        r = jail_actions(&j, c->dir, &sc, d, port, protocol, &port_set);
+        r = jail_actions(&j, c, &sc, d, port, protocol, &port_set);
         if (r == -ENOMEM)
                 goto fail;
         if (j.n_ports == 0)

@@ -66,6 +66,9 @@ Config *config_free(Config *c) {
         free(c->abuseipdb.url);
         free(c->abuseipdb.apikey_file);
         free(c->abuseipdb.comment);
+        for (size_t i = 0; i < c->n_webhooks; i++)
+                webhook_conf_done(&c->webhooks[i]);
+        free(c->webhooks);
         free(c->socket_group);
         free(c->metrics_textfile);
         free(c);

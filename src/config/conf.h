@@ -105,6 +105,47 @@ typedef struct ActionFile {
 
 void action_file_done(ActionFile *a);
 
+/* A webhook: where and how ban and unban events are POSTed (src/reporter/webhook.c). Checked at
+ * load: the URL (webhook_url_check()), the headers (a token name and printable ASCII). */
+typedef enum WebhookFormat {
+        WEBHOOK_FORMAT_JSON,
+        WEBHOOK_FORMAT_NTFY,
+        WEBHOOK_FORMAT_SLACK,
+        _WEBHOOK_FORMAT_MAX,
+        _WEBHOOK_FORMAT_INVALID = -EINVAL,
+} WebhookFormat;
+
+const char *webhook_format_to_string(WebhookFormat f);
+WebhookFormat webhook_format_from_string(const char *s);
+
+#define WEBHOOK_URL_MAX 2048U
+#define WEBHOOK_NAME_MAX 64U
+#define WEBHOOK_HEADERS_MAX 8U
+#define WEBHOOK_HEADER_MAX 1024U
+#define WEBHOOK_TIMEOUT_DEFAULT 10U
+#define WEBHOOK_TIMEOUT_MAX 120U
+
+typedef struct WebhookConf {
+        char *id;               /* NAME of a [webhook NAME] section; "JAIL/N" for the Nth inline one */
+        char *url;              /* may hold a secret (Slack's): never logged whole */
+        WebhookFormat format;
+        char **headers;         /* "Name: value", NULL-terminated; may hold secrets: never logged */
+        char *token_file;       /* absolute path; its content is sent as "Authorization: Bearer ..." */
+        unsigned timeout_sec;
+        char *file;             /* where it was defined */
+        unsigned line;
+} WebhookConf;
+
+void webhook_conf_done(WebhookConf *w);
+/* Deep copy. Returns 0 or -ENOMEM. */
+int webhook_conf_copy(const WebhookConf *w, WebhookConf *ret);
+/* NULL when url is acceptable as a webhook (https://HOST[:PORT][/PATH][?QUERY], or http:// to
+ * localhost, 127.0.0.0/8 or [::1]; printable ASCII, at most WEBHOOK_URL_MAX bytes, no userinfo,
+ * no fragment), else a static description of what is wrong. */
+const char *webhook_url_check(const char *url);
+/* "scheme://host[:port]/..." of url into buf: what may be logged (Slack puts its secret in the path). */
+char *webhook_url_redact(const char *url, char *buf, size_t len);
+
 typedef struct JailConf {
         char *name;             /* at most JAIL_NAME_MAX bytes */
         char *file;             /* file and line of the [name] section header */
@@ -140,7 +181,11 @@ typedef struct JailConf {
         ActionFile *action_files; /* action.d files the jail runs, in the order written */
         size_t n_action_files;
         JailMail mail;          /* %(action_mw)s, %(action_mwl)s, sendmail-*, mail-* */
+        WebhookConf *webhooks;  /* webhook[url=...] and webhook[name=NAME] actions, copies */
+        size_t n_webhooks;
         BanIncrement increment;
+        bool dryrun;            /* dryrun = true (or nftjaild --dry-run): "would ban" logged and counted, no
+                                 * element, report, mail, action or webhook */
         uint8_t ipv6_prefix;    /* IPv6 bans cover the attacker's /ipv6_prefix (default 64; 128 = one address) */
 } JailConf;
 
@@ -169,6 +214,8 @@ typedef struct Config {
         int loglevel;           /* syslog level, default LOG_INFO */
         int64_t dbpurgeage_sec; /* [Definition] dbpurgeage: ban history older is deleted; default 1d */
         AbuseIPDBConf abuseipdb;
+        WebhookConf *webhooks;  /* [webhook NAME] sections of nftjail.conf/.local */
+        size_t n_webhooks;
         char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
         char *metrics_textfile; /* [Definition] metrics_textfile: an absolute path ending in .prom; NULL = none */
         gid_t socket_gid;       /* resolved at load; valid when socket_group is set */

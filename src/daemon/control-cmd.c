@@ -92,6 +92,8 @@ static json_t *jail_summary_json(const ManagerJailStatus *js) {
                               "bans_total", (json_int_t) js->bans_total);
 
         if (!o || set_str(o, "name", js->conf->name) < 0 ||
+            (js->dryrun && (json_object_set_new(o, "dryrun", json_true()) < 0 ||
+                            json_object_set_new(o, "would_ban_total", json_integer((json_int_t) js->would_ban_total)) < 0)) ||
             json_object_set_new(o, "sources", jail_source_json(js)) < 0) {
                 json_decref(o);
                 return NULL;

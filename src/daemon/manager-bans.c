@@ -131,6 +131,9 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                         if (ej && ej->conf)
                                 (void) actions_submit_cmd(m->actions, ej->conf, ACTION_CMD_UNBAN, &e->elem.addr,
                                                           e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen);
+                        if (ej && ej->conf && m->webhooks && ej->conf->n_webhooks > 0)
+                                (void) webhooks_submit(m->webhooks, ej->conf, WEBHOOK_KIND_UNBAN, &e->elem.addr,
+                                                       e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen, 0, 0);
                 }
                 unban_forget(m, j, jail, &e->elem.addr);
                 if (!complete)
@@ -411,4 +414,39 @@ void manager_on_elem_deleted(void *userdata, const NftListed *l) {
 
 uint64_t manager_bans_generation(const Manager *m) {
         return ban_map_generation(m->bans);
+}
+
+void manager_webhook_expired(Manager *m, usec_t now) {
+        _cleanup_(unban_done) Unban u = {};
+        size_t it = 0, events = 0;
+        usec_t expiry;
+        NftElem e;
+
+        if (!m->webhooks)
+                return;
+        while (ban_map_next(m->bans, &it, &e, &expiry)) {
+                const Jail *j;
+
+                if (expiry > now || !e.comment)
+                        continue;
+                j = manager_find_jail(m, e.comment);
+                if (!j || !j->conf || j->conf->n_webhooks == 0)
+                        continue;
+                if (unban_push(&u, &e, j->conf->name, expiry) < 0)
+                        break; /* out of memory: these bans end without their events */
+        }
+        if (u.n > 1)
+                qsort(u.v, u.n, sizeof *u.v, unban_elem_cmp);
+        for (size_t i = 0; i < u.n; i++) {
+                const UnbanElem *x = &u.v[i];
+
+                if (i > 0 && unban_elem_cmp(&u.v[i - 1], x) == 0)
+                        continue;
+                if (events++ >= UNBAN_EVENTS_MAX)
+                        continue;
+                (void) webhooks_submit(m->webhooks, manager_find_jail(m, x->jail)->conf, WEBHOOK_KIND_EXPIRY, &x->elem.addr,
+                                       x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen, 0, 0);
+        }
+        if (events > UNBAN_EVENTS_MAX)
+                log_warning("webhooks: %zu bans expired at once; sent the expiry events of %u", events, UNBAN_EVENTS_MAX);
 }

@@ -22,6 +22,7 @@
 #include "nft.h"
 #include "persist.h"
 #include "reporter.h"
+#include "webhook.h"
 #include "source-file.h"
 #include "source-journal.h"
 #include "tracker.h"
@@ -55,6 +56,7 @@ typedef struct Jail {
         size_t n_batch, cap_batch;
         unsigned evidence_next;
         uint64_t lines, failures, ignored, lines_cut, bans_total;
+        uint64_t would_ban_total; /* dry run, since the start */
         time_t log_window;
         unsigned log_count, log_suppressed;
         uint64_t lines_limit;   /* lines on which a regex gave up at a PCRE2 limit */
@@ -114,6 +116,7 @@ struct Manager {
         AddrWatch *addr_watch;  /* keeps self up to date */
         Reporter *reporter;     /* NULL: no jail reports to AbuseIPDB */
         Actions *actions;       /* mail workers; NULL until a jail has a mail action */
+        Webhooks *webhooks;     /* the webhook sender; NULL until a jail has a webhook */
         Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */
@@ -123,6 +126,9 @@ struct Manager {
 
 /* The jail called name, or NULL. */
 Jail *manager_find_jail(const Manager *m, const char *name);
+/* The bans of the map that ended by now (CLOCK_BOOTTIME): one expiry event per jail and address
+ * to the jail's webhooks (at most 1,000 a call), before ban_map_gc() forgets them. */
+void manager_webhook_expired(Manager *m, usec_t now);
 
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);

@@ -191,6 +191,24 @@ static __attribute__((cold, noinline)) void jail_limit_hit(Jail *j, const MatchR
                     fr && fr->file ? fr->file : fc->file ?: "?", fr ? fr->line : 0, len, mr->limit ?: "limit");
 }
 
+/* A dry-run jail reached maxretry: what a ban would be, logged and counted; the count starts
+ * again, as after a ban. Nothing reaches the kernel, the reporter, the actions or the webhooks. */
+static void jail_would_ban(Jail *j, const Addr *a, unsigned failures) {
+        int64_t bantime = ban_time_clamp(persist_bantime(j->manager->persist, j->conf, a));
+        char as[ADDR_STRLEN], dur[32], fj[160], fa[80], ff[48], fb[48];
+        const char *fields[] = { fj, fa, ff, fb, "NFTJAIL_DRYRUN=1", NULL };
+
+        addr_to_string(a, as, sizeof as);
+        snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", j->conf->name);
+        snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+        snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", failures);
+        snprintf(fb, sizeof fb, "NFTJAIL_BANTIME=%lld", (long long) bantime);
+        j->would_ban_total++;
+        tracker_forget(j->tracker, a);
+        log_event(LOG_NOTICE, 0, NFTJAIL_MID_WOULD_BAN, fields, "%s: would ban %s for %s after %u failures (dry run)",
+                  j->conf->name, as, bantime < 0 ? "ever" : format_duration_sec(bantime, dur, sizeof dur), failures);
+}
+
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
         Jail *j = userdata;
         MatchResult mr;
@@ -235,7 +253,9 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
                 return;
         jail_batch_add(j, &mr.addr, t_sec);
         jail_log_failure(j, &mr.addr, count, line, len);
-        if ((unsigned) count >= j->conf->maxretry) {
+        if ((unsigned) count >= j->conf->maxretry && j->conf->dryrun)
+                jail_would_ban(j, &mr.addr, (unsigned) count);
+        else if ((unsigned) count >= j->conf->maxretry) {
                 r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0);
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot queue a ban, ignoring: %m", j->conf->name);
@@ -341,6 +361,11 @@ static int replay_one(const Addr *a, int64_t t, void *userdata) {
         count = tracker_record(j->tracker, a, t);
         if (count < 0 || (unsigned) count < j->conf->maxretry)
                 return 0;
+        if (j->conf->dryrun) {
+                /* logged as "would ban" before the restart; never a ban after it */
+                tracker_forget(j->tracker, a);
+                return 0;
+        }
         if (jail_banned_already(j->manager, j, a)) {
                 if (rp->n_spent == rp->cap_spent) {
                         size_t nc = MAX(rp->cap_spent * 2, 16);

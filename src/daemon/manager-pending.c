@@ -363,6 +363,13 @@ static void pending_flush_range(Manager *m, size_t to) {
 
                         (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev);
                 }
+                /* the jail's webhooks: what the daemon computed, never the matched lines */
+                if (!p->error && p->failures > 0 && m->webhooks && p->jail->conf->n_webhooks > 0) {
+                        uint8_t plen = p->addr.family == AF_INET ? 32 : p->jail->conf->ipv6_prefix;
+
+                        (void) webhooks_submit(m->webhooks, p->jail->conf, WEBHOOK_KIND_BAN, &p->addr, plen, p->failures,
+                                               p->bantime_sec);
+                }
         }
         pending_record(m, from, to);
         m->pending_done = to;

@@ -71,6 +71,9 @@ static int load_config(Manager *m, Config **ret_config, Jail **ret_jails, size_t
                         return log_oom();
                 return log_error_errno(r, "%s: the configuration has errors", m->options.config_dir);
         }
+        if (m->options.dry_run)
+                for (size_t i = 0; i < c->n_jails; i++)
+                        c->jails[i].dryrun = true;
         r = jails_build(m, c, ret_jails, ret_n);
         if (r < 0) {
                 config_free(c);
@@ -117,6 +120,7 @@ Manager *manager_free(Manager *m) {
         reporter_free(m->reporter);
         reporter_free(m->reporter_off);
         actions_free(m->actions);
+        webhooks_free(m->webhooks);
         config_free(m->config);
         control_free(m->control);
         metrics_free(m->metrics);
@@ -218,6 +222,8 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
                 .failures_total = j->failures,
                 .failures_current = tracker_size(j->tracker),
                 .bans_total = j->bans_total,
+                .would_ban_total = j->would_ban_total,
+                .dryrun = j->conf->dryrun,
                 .journal = j->journal,
                 .journal_entries = j->journal ? source_journal_entries(j->journal) : 0,
                 .files = j->files,
@@ -240,6 +246,22 @@ static void manager_actions_start(Manager *m, const Config *c) {
                                 log_warning_errno(r, "cannot start the action workers, no mail will be sent: %m");
                         return;
                 }
+}
+
+/* The webhook sender, started when a jail of c has a webhook (events queued at an earlier run go
+ * out then too); kept until exit, handed each reload's webhooks. */
+static void manager_webhooks_start(Manager *m, const Config *c) {
+        int r;
+
+        if (m->webhooks) {
+                (void) webhooks_apply(m->webhooks, c);
+                return;
+        }
+        if (!webhooks_wanted(c))
+                return;
+        r = webhooks_new(c, m->options.state_dir, &m->webhooks);
+        if (r < 0)
+                log_warning_errno(r, "cannot start the webhook sender, no webhook events will be sent: %m");
 }
 
 /* The AbuseIPDB reporter for configuration c: started when a jail reports for the first time;
@@ -302,6 +324,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                                 jails[i].tracker = TAKE_PTR(o->tracker);
                         }
                         jails[i].bans_total = o->bans_total;
+                        jails[i].would_ban_total = o->would_ban_total;
                         jails[i].failures = o->failures;
                         jails[i].totals_loaded = true;
                 }
@@ -319,6 +342,7 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
         }
         manager_reporter_start(m, c);
         manager_actions_start(m, c);
+        manager_webhooks_start(m, c);
         for (size_t k = 0; k < m->n_jails; k++)
                 if (!jail_named(jails, n, m->jails[k].conf->name))
                         (void) actions_submit_cmd(m->actions, m->jails[k].conf, ACTION_CMD_STOP, NULL, 0);
@@ -351,13 +375,15 @@ static void manager_totals_save(Manager *m) {
 static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int64_t now_rt = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        usec_t now = now_usec(CLOCK_BOOTTIME);
         size_t tracked = 0, bans;
 
         for (size_t i = 0; i < m->n_jails; i++) {
                 (void) tracker_gc(m->jails[i].tracker, now_rt);
                 tracked += tracker_size(m->jails[i].tracker);
         }
-        bans = ban_map_gc(m->bans, now_usec(CLOCK_BOOTTIME));
+        manager_webhook_expired(m, now);
+        bans = ban_map_gc(m->bans, now);
         manager_totals_save(m);
         persist_gc_failures(m->persist);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
@@ -490,6 +516,7 @@ int manager_start(Manager *m) {
 
         manager_reporter_start(m, m->config);
         manager_actions_start(m, m->config);
+        manager_webhooks_start(m, m->config);
         /* the failures stored before a stop or a crash, before the sources resume after them */
         jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);

@@ -17,6 +17,7 @@ typedef struct ManagerOptions {
         const char *config_dir;
         const char *state_dir;
         const char *socket_path;
+        bool dry_run;           /* every jail as with dryrun = true */
 } ManagerOptions;
 
 /* Loads and checks the whole configuration (config files, filters compiled, journal matches).
@@ -52,6 +53,8 @@ typedef struct ManagerJailStatus {
         uint64_t failures_total;        /* failures counted, over every run the state remembers */
         size_t failures_current;        /* addresses with failures within findtime */
         uint64_t bans_total;
+        uint64_t would_ban_total;       /* dry run: bans not made since the start */
+        bool dryrun;
         bool journal;                   /* reads the journal (conf->journalmatch) */
         uint64_t journal_entries;
         bool files;                     /* reads conf->logpath */

@@ -15,6 +15,7 @@ static const char *arg_config_dir = NFTJAIL_CONFIG_DIR;
 static const char *arg_state_dir = NFTJAIL_STATE_DIR;
 static const char *arg_socket = NFTJAIL_SOCKET;
 static bool arg_test_config;
+static bool arg_dry_run;
 
 static void help(void) {
         printf("Usage: nftjaild [OPTIONS]\n"
@@ -28,6 +29,8 @@ static void help(void) {
                "     --socket PATH      Control socket (default %s)\n"
                "  -t --test-config      Load and check the whole configuration, print what would\n"
                "                        run, and exit: 0 when it is valid, 1 with the errors\n"
+               "     --dry-run          Every jail as with dryrun = true: match, count and log\n"
+               "                        \"would ban\"; add no element, send no report, mail or webhook\n"
                "     --log-level LEVEL  debug, info, notice, warning or err (default info, or\n"
                "                        loglevel in nftjail.conf)\n"
                "     --log-target T     journal, stderr, or auto (default: the journal when\n"
@@ -42,13 +45,14 @@ static void help(void) {
 
 /* Returns 1 to go on, 0 to exit successfully, negative on a usage error. */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_LOG_LEVEL, ARG_LOG_TARGET };
+        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_DRY_RUN };
         static const struct option options[] = {
                 { "foreground", no_argument, NULL, 'f' },
                 { "config-dir", required_argument, NULL, 'c' },
                 { "state-dir", required_argument, NULL, 's' },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "test-config", no_argument, NULL, 't' },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "help", no_argument, NULL, 'h' },
@@ -72,6 +76,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 't':
                         arg_test_config = true;
+                        break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = true;
                         break;
                 case ARG_LOG_LEVEL:
                         l = log_level_from_string(optarg);
@@ -135,6 +142,7 @@ int main(int argc, char *argv[]) {
                 .config_dir = arg_config_dir,
                 .state_dir = arg_state_dir,
                 .socket_path = arg_socket,
+                .dry_run = arg_dry_run,
         };
         r = manager_new(&o, &m);
         if (r < 0)

@@ -18,7 +18,7 @@
 
 /* ---- the key ---- */
 
-static int read_key_file(const char *path, char **ret, bool *ret_loose) {
+int reporter_read_key_file(const char *path, char **ret, bool *ret_loose) {
         _cleanup_close_ int fd = -EBADF;
         char buf[KEY_MAX + 1];
         struct stat st;
@@ -58,7 +58,7 @@ int reporter_load_key(const AbuseIPDBConf *c, char **ret_key, char **ret_source,
         if (cred && *cred) {
                 if (asprintf(&p, "%s/abuseipdb_apikey", cred) < 0)
                         return -ENOMEM;
-                r = read_key_file(p, ret_key, NULL); /* systemd made it ours alone */
+                r = reporter_read_key_file(p, ret_key, NULL); /* systemd made it ours alone */
                 if (r != -ENOENT) {
                         if (r >= 0 && ret_source)
                                 *ret_source = TAKE_PTR(p);
@@ -67,7 +67,7 @@ int reporter_load_key(const AbuseIPDBConf *c, char **ret_key, char **ret_source,
         }
         if (!c->apikey_file)
                 return -ENOENT;
-        r = read_key_file(c->apikey_file, ret_key, ret_loose);
+        r = reporter_read_key_file(c->apikey_file, ret_key, ret_loose);
         if (r >= 0 && ret_source)
                 *ret_source = strdup(c->apikey_file);
         return r;

@@ -14,60 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "abuseipdb.h"
+#include "http.h"
 #include "log-ids.h"
 #include "log.h"
 #include "reporter-settings.h"
 #include "reporter.h"
 #include "spool.h"
-#include "util/dlopen-util.h"
 #include "util/macro.h"
 #include "util/string-util.h"
-
-#define CURL_SONAME "libcurl.so.4"
-
-/* libcurl is loaded when a reporter starts (or the CLI checks an address): a daemon without
- * [abuseipdb] never maps it nor its TLS, LDAP and Kerberos dependencies. */
-DLSYM_POINTER(curl_global_init);
-DLSYM_POINTER(curl_global_cleanup);
-DLSYM_POINTER(curl_easy_init);
-DLSYM_POINTER(curl_easy_cleanup);
-DLSYM_POINTER(curl_easy_reset);
-DLSYM_POINTER(curl_easy_setopt);
-DLSYM_POINTER(curl_easy_perform);
-DLSYM_POINTER(curl_easy_getinfo);
-DLSYM_POINTER(curl_easy_escape);
-DLSYM_POINTER(curl_free);
-DLSYM_POINTER(curl_slist_append);
-DLSYM_POINTER(curl_slist_free_all);
-static void *curl_dl_handle;
-static int curl_dl_result;
-static pthread_once_t curl_dl_once = PTHREAD_ONCE_INIT;
-
-static void curl_dl_load(void) {
-        curl_dl_result = dlopen_many(CURL_SONAME, "for AbuseIPDB reports", &curl_dl_handle,
-                                     DLSYM_ARG(curl_global_init),
-                                     DLSYM_ARG(curl_global_cleanup),
-                                     DLSYM_ARG(curl_easy_init),
-                                     DLSYM_ARG(curl_easy_cleanup),
-                                     DLSYM_ARG(curl_easy_reset),
-                                     DLSYM_ARG(curl_easy_setopt),
-                                     DLSYM_ARG(curl_easy_perform),
-                                     DLSYM_ARG(curl_easy_getinfo),
-                                     DLSYM_ARG(curl_easy_escape),
-                                     DLSYM_ARG(curl_free),
-                                     DLSYM_ARG(curl_slist_append),
-                                     DLSYM_ARG(curl_slist_free_all),
-                                     NULL);
-}
-
-/* Returns 0 when libcurl is loaded, -EOPNOTSUPP (logged once, naming the library) when not. */
-static int curl_dl(void) {
-        (void) pthread_once(&curl_dl_once, curl_dl_load);
-        return curl_dl_result;
-}
 
 #define JOIN_TIMEOUT_SEC 10
 #define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
@@ -112,31 +67,6 @@ struct Reporter {
 
 /* ---- HTTP ---- */
 
-typedef struct Buf {
-        char *data;
-        size_t len;
-        bool overflow;
-} Buf;
-
-static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
-        Buf *b = userdata;
-        size_t len = size * n;
-        char *d;
-
-        if (b->len + len > REPORTER_RESPONSE_MAX) {
-                b->overflow = true;
-                return 0; /* curl fails the transfer: CURLE_WRITE_ERROR */
-        }
-        d = realloc(b->data, b->len + len + 1);
-        if (!d)
-                return 0;
-        memcpy(d + b->len, p, len);
-        b->len += len;
-        d[b->len] = 0;
-        b->data = d;
-        return len;
-}
-
 typedef struct Headers {
         char retry_after[32];
         char reset[32];
@@ -163,22 +93,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata) {
         return size * n;
 }
 
-static int on_progress(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
-        atomic_bool *stop = userdata;
-        return stop && atomic_load(stop) ? 1 : 0;
-}
-
-static bool url_is_loopback(const char *url) {
-        return strncmp(url, "http://", 7) == 0 && abuseipdb_url_ok(url);
-}
-
 /* Sets up h for one request; the caller adds method and body. */
-static struct curl_slist *http_setup(CURL *h, const char *url, const char *key, unsigned timeout_sec, Buf *body,
-                                     Headers *hdr, atomic_bool *stop) {
+static struct curl_slist *reporter_http_setup(CURL *h, const char *url, const char *key, unsigned timeout_sec,
+                                              HttpBuf *body, Headers *hdr, atomic_bool *stop) {
         struct curl_slist *l = NULL, *n;
         _cleanup_free_ char *kh = NULL;
 
-        sym_curl_easy_reset(h);
+        http_setup(h, url, timeout_sec, body, stop);
         if (asprintf(&kh, "Key: %s", key) < 0)
                 return NULL;
         n = sym_curl_slist_append(l, kh);
@@ -192,99 +113,10 @@ static struct curl_slist *http_setup(CURL *h, const char *url, const char *key, 
                 return NULL;
         }
         l = n;
-        sym_curl_easy_setopt(h, CURLOPT_URL, url);
         sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
-        sym_curl_easy_setopt(h, CURLOPT_USERAGENT, "nftjail/" NFTJAIL_VERSION);
-        sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, url_is_loopback(url) ? "http,https" : "https");
-        sym_curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-        sym_curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        sym_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        sym_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        sym_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) MIN(timeout_sec, 10U));
-        sym_curl_easy_setopt(h, CURLOPT_TIMEOUT, (long) timeout_sec);
-        sym_curl_easy_setopt(h, CURLOPT_PROXY, ""); /* not from the environment */
-        sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        sym_curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long) REPORTER_RESPONSE_MAX);
-        sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-        sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
         sym_curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         sym_curl_easy_setopt(h, CURLOPT_HEADERDATA, hdr);
-        sym_curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        sym_curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        sym_curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
         return l;
-}
-
-static int map_curl(CURLcode c) {
-        switch (c) {
-        case CURLE_OK:
-                return 0;
-        case CURLE_OPERATION_TIMEDOUT:
-                return -ETIMEDOUT;
-        case CURLE_COULDNT_CONNECT:
-                return -ECONNREFUSED;
-        case CURLE_ABORTED_BY_CALLBACK:
-                return -ECANCELED;
-        case CURLE_OUT_OF_MEMORY:
-                return -ENOMEM;
-        case CURLE_WRITE_ERROR:
-        case CURLE_FILESIZE_EXCEEDED:
-                return -EFBIG;
-        default:
-                return -EIO;
-        }
-}
-
-/* What failed, in words an admin can act on (name resolution, the connection, TLS, a timeout),
- * then libcurl's own message (printable ASCII only: it may quote the server). */
-static void curl_failure(CURLcode c, const char *errbuf, char *out, size_t len) {
-        const char *what;
-        size_t n;
-
-        switch (c) {
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-                what = "name resolution failed";
-                break;
-        case CURLE_COULDNT_CONNECT:
-                what = "connection failed";
-                break;
-        case CURLE_OPERATION_TIMEDOUT:
-                what = "timed out";
-                break;
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_INVALIDCERTSTATUS:
-        case CURLE_SSL_CRL_BADFILE:
-        case CURLE_USE_SSL_FAILED:
-                what = "TLS failed";
-                break;
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-                what = "the connection broke";
-                break;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                what = "protocol refused";
-                break;
-        case CURLE_WRITE_ERROR:
-        case CURLE_FILESIZE_EXCEEDED:
-                what = "reply too large";
-                break;
-        default:
-                what = "transfer failed";
-        }
-        snprintf(out, len, "%s%s%s", what, errbuf && *errbuf ? ": " : "", errbuf ? errbuf : "");
-        for (n = 0; out[n]; n++)
-                if ((unsigned char) out[n] < 0x20 || (unsigned char) out[n] >= 0x7f)
-                        out[n] = '?';
-        while (n > 0 && out[n - 1] == '?') /* libcurl's message ends with a newline at times */
-                out[--n] = 0;
 }
 
 long reporter_check(const char *base_url, const char *key, const Addr *a, unsigned timeout_sec, char **ret_body,
@@ -293,7 +125,7 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
         char as[ADDR_STRLEN], errbuf[CURL_ERROR_SIZE] = "";
         CURLcode cc;
         CURL *h;
-        Buf body = {};
+        HttpBuf body = { .keep = true };
         Headers hdr = {};
         struct curl_slist *l;
         long status = 0;
@@ -304,7 +136,7 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
         /* an address string needs no escaping ("2001:db8::1" is fine in a query) */
         if (asprintf(&url, "%s/check?ipAddress=%s&maxAgeInDays=90", base_url, addr_to_string(a, as, sizeof as)) < 0)
                 return -ENOMEM;
-        r = curl_dl();
+        r = http_dl();
         if (r < 0)
                 return r;
         if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -314,7 +146,7 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
                 sym_curl_global_cleanup();
                 return -ENOMEM;
         }
-        l = http_setup(h, url, key, timeout_sec, &body, &hdr, NULL);
+        l = reporter_http_setup(h, url, key, timeout_sec, &body, &hdr, NULL);
         if (!l) {
                 sym_curl_easy_cleanup(h);
                 sym_curl_global_cleanup();
@@ -322,9 +154,9 @@ long reporter_check(const char *base_url, const char *key, const Addr *a, unsign
         }
         sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
         cc = sym_curl_easy_perform(h);
-        r = map_curl(cc);
+        r = http_map_curl(cc);
         if (r < 0 && ret_error && error_len > 0)
-                curl_failure(cc, errbuf, ret_error, error_len);
+                http_failure(cc, errbuf, ret_error, error_len);
         if (r >= 0)
                 sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         sym_curl_slist_free_all(l);
@@ -421,7 +253,7 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         struct curl_slist *l;
         Headers hdr = {};
         ReportReply reply;
-        Buf body = {};
+        HttpBuf body = { .keep = true };
         char errbuf[CURL_ERROR_SIZE] = "";
         CURLcode cc;
         long status = 0;
@@ -469,13 +301,13 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         if (!fields)
                 return -ENOMEM;
 
-        l = http_setup(h, url, key, set->timeout_sec, &body, &hdr, &r->abort_transfer);
+        l = reporter_http_setup(h, url, key, set->timeout_sec, &body, &hdr, &r->abort_transfer);
         if (!l)
                 return -ENOMEM;
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
         sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
         cc = sym_curl_easy_perform(h);
-        k = map_curl(cc);
+        k = http_map_curl(cc);
         sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* the handle outlives errbuf */
         sym_curl_slist_free_all(l);
         if (k == -ECANCELED) {
@@ -489,7 +321,7 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         now = now_real();
         abuseipdb_classify(status, body.data, body.len, hdr.retry_after, hdr.reset, now, rep->attempts, rnd01(), &reply);
         if (k < 0)
-                curl_failure(cc, errbuf, reply.detail, sizeof reply.detail);
+                http_failure(cc, errbuf, reply.detail, sizeof reply.detail);
         free(body.data);
 
         switch (reply.outcome) {
@@ -808,7 +640,7 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
         Reporter *r;
         int k;
 
-        k = curl_dl();
+        k = http_dl();
         if (k < 0)
                 return k;
         if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

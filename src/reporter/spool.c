@@ -53,43 +53,60 @@ Spool *spool_free(Spool *s) {
         return NULL;
 }
 
-static int prep(Spool *s, sqlite3_stmt **st, const char *sql) {
-        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-                log_debug("sqlite: %s: %s", sql, sqlite3_errmsg(s->db));
+int spool_db_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+                log_debug("sqlite: %s: %s", sql, sqlite3_errmsg(db));
                 return -EIO;
         }
         return 0;
 }
 
-int spool_open(const char *dir, bool read_only, Spool **ret) {
+static int prep(Spool *s, sqlite3_stmt **st, const char *sql) {
+        return spool_db_prep(s->db, st, sql);
+}
+
+int spool_db_open(const char *dir, bool read_only, const char *schema_sql, struct sqlite3 **ret) {
         _cleanup_free_ char *path = NULL;
-        Spool *s;
+        sqlite3 *db = NULL;
         int r;
 
         if (asprintf(&path, "%s/%s", dir, SPOOL_FILE) < 0)
                 return -ENOMEM;
-        s = calloc(1, sizeof *s);
-        if (!s)
-                return -ENOMEM;
-        r = sqlite3_open_v2(path, &s->db,
+        r = sqlite3_open_v2(path, &db,
                             (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                                     SQLITE_OPEN_NOMUTEX,
                             NULL);
         if (r != SQLITE_OK) {
-                log_debug("sqlite: %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-                spool_free(s);
+                log_debug("sqlite: %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+                sqlite3_close(db);
                 return read_only && r == SQLITE_CANTOPEN ? -ENOENT : -EIO;
         }
-        (void) sqlite3_busy_timeout(s->db, 5000);
+        (void) sqlite3_busy_timeout(db, 5000);
         if (!read_only &&
-            (sqlite3_exec(s->db,
+            (sqlite3_exec(db,
                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                           "PRAGMA journal_size_limit=" STRINGIFY(SPOOL_WAL_LIMIT) ";",
                           NULL, NULL, NULL) != SQLITE_OK ||
-             sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
-                log_debug("sqlite: %s: %s", path, sqlite3_errmsg(s->db));
-                spool_free(s);
+             sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)) {
+                log_debug("sqlite: %s: %s", path, sqlite3_errmsg(db));
+                sqlite3_close(db);
                 return -EIO;
+        }
+        *ret = db;
+        return 0;
+}
+
+int spool_open(const char *dir, bool read_only, Spool **ret) {
+        Spool *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        r = spool_db_open(dir, read_only, schema, &s->db);
+        if (r < 0) {
+                free(s);
+                return r;
         }
         if ((read_only && sqlite3_exec(s->db, "SELECT 1 FROM report_spool LIMIT 0", NULL, NULL, NULL) != SQLITE_OK)) {
                 spool_free(s);
@@ -126,15 +143,18 @@ int spool_set_autocheckpoint(Spool *s, int pages) {
         return sqlite3_wal_autocheckpoint(s->db, pages) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Runs a statement that returns no rows, then resets it. */
-static int step_done(Spool *s, sqlite3_stmt *st) {
+int spool_db_step_done(sqlite3 *db, sqlite3_stmt *st) {
         int r = sqlite3_step(st);
 
         if (r != SQLITE_DONE)
-                log_debug("sqlite: %s", sqlite3_errmsg(s->db));
+                log_debug("sqlite: %s", sqlite3_errmsg(db));
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return r == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int step_done(Spool *s, sqlite3_stmt *st) {
+        return spool_db_step_done(s->db, st);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *t) {

@@ -42,6 +42,17 @@ typedef enum SpoolStat {
 
 const char *spool_stat_to_string(SpoolStat s);
 
+/* dir/nftjail.db as one connection (WAL, synchronous=NORMAL, the WAL limit, a busy timeout),
+ * running schema_sql unless read_only; for the spools of reporter/ only. Returns 0, -ENOENT
+ * (read-only and no database), -EIO. */
+struct sqlite3;
+struct sqlite3_stmt;
+int spool_db_open(const char *dir, bool read_only, const char *schema_sql, struct sqlite3 **ret);
+/* A persistent statement of db. Returns 0 or -EIO (the SQL and SQLite's message at debug). */
+int spool_db_prep(struct sqlite3 *db, struct sqlite3_stmt **st, const char *sql);
+/* Runs st, which returns no rows, then resets it and clears its bindings. Returns 0 or -EIO. */
+int spool_db_step_done(struct sqlite3 *db, struct sqlite3_stmt *st);
+
 /* Opens (creating the tables unless read_only) dir/nftjail.db. Returns 0, -ENOENT (read-only and
  * no database), -EIO. */
 int spool_open(const char *dir, bool read_only, Spool **ret);

@@ -155,6 +155,22 @@ printf '[Definition]\nfailregex = ^x <HOST>$\n' >"$tmp/conf/filter.d/tz.conf"
 printf '[tz]\nenabled = true\nfilter = tz\nlogpath = %s\nlogtimezone = Mars/Olympus\n' "$tmp/app.log" >"$tmp/conf/jail.d/tz.local"
 check_bad "bad logtimezone" "tz\.local:5: jail 'tz'" "logtimezone 'Mars/Olympus' is not a zone"
 
+# webhooks: https only (plain http to loopback only), no user:password in the URL (never repeated
+# in the message), a [webhook NAME] that exists
+fresh
+printf '[sshd]\nenabled = true\naction = %%(action_)s\n         webhook[url="http://192.0.2.10/hook", format=json]\n' >"$tmp/conf/jail.local"
+check_bad "webhook over plain http to a remote host" \
+	"jail\.local:4: .*jail 'sshd': 'action': webhook: 'url': 'http://192\.0\.2\.10/\.\.\.' is plain http:// to a host other than localhost"
+fresh
+printf '[sshd]\nenabled = true\naction = webhook[url="https://alice:hunter2@hooks.example.org/x"]\n' >"$tmp/conf/jail.local"
+check_bad "webhook URL with userinfo" "jail\.local:3: .*'url': 'https://\.\.\.@hooks\.example\.org/\.\.\.' has a user name or password"
+grep -q hunter2 "$tmp/err" && fail "the webhook password is in the error message"
+fresh
+printf '[webhook ops]\nurl = https://hooks.example.org/x\nformat = teams\n' >>"$tmp/conf/nftjail.local"
+printf '[sshd]\nenabled = true\naction = webhook[name=ops]\n         webhook[name=nosuch]\n' >"$tmp/conf/jail.local"
+check_bad "webhook section errors" "nftjail\.local:[0-9]+: .*\[webhook ops\]: 'format': 'teams' is not json, ntfy or slack" \
+	"jail\.local:4: .*no \[webhook nosuch\] section"
+
 # 6. the daemon itself refuses to start on the same errors (exit 1, before touching anything)
 fresh
 printf '[sshd]\nmaxretry = 0\n' >"$tmp/conf/jail.local"
