@@ -416,13 +416,23 @@ uint64_t manager_bans_generation(const Manager *m) {
         return ban_map_generation(m->bans);
 }
 
-void manager_webhook_expired(Manager *m, usec_t now) {
+/* Whether the end of a ban of jc is told to anyone: its webhooks, its action.d actionunban. */
+static bool expiry_told(const Manager *m, const JailConf *jc) {
+        if (m->webhooks && jc->n_webhooks > 0)
+                return true;
+        for (size_t i = 0; m->actions && i < jc->n_action_files; i++)
+                if (jc->action_files[i].cmd[ACTION_CMD_UNBAN])
+                        return true;
+        return false;
+}
+
+void manager_bans_expired(Manager *m, usec_t now) {
         _cleanup_(unban_done) Unban u = {};
         size_t it = 0, events = 0;
         usec_t expiry;
         NftElem e;
 
-        if (!m->webhooks)
+        if (!m->webhooks && !m->actions)
                 return;
         while (ban_map_next(m->bans, &it, &e, &expiry)) {
                 const Jail *j;
@@ -430,7 +440,7 @@ void manager_webhook_expired(Manager *m, usec_t now) {
                 if (expiry > now || !e.comment)
                         continue;
                 j = manager_find_jail(m, e.comment);
-                if (!j || !j->conf || j->conf->n_webhooks == 0)
+                if (!j || !j->conf || !expiry_told(m, j->conf))
                         continue;
                 if (unban_push(&u, &e, j->conf->name, expiry) < 0)
                         break; /* out of memory: these bans end without their events */
@@ -439,14 +449,21 @@ void manager_webhook_expired(Manager *m, usec_t now) {
                 qsort(u.v, u.n, sizeof *u.v, unban_elem_cmp);
         for (size_t i = 0; i < u.n; i++) {
                 const UnbanElem *x = &u.v[i];
+                const JailConf *jc;
+                uint8_t plen;
 
                 if (i > 0 && unban_elem_cmp(&u.v[i - 1], x) == 0)
                         continue;
                 if (events++ >= UNBAN_EVENTS_MAX)
                         continue;
-                (void) webhooks_submit(m->webhooks, manager_find_jail(m, x->jail)->conf, WEBHOOK_KIND_EXPIRY, &x->elem.addr,
-                                       x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen, 0, 0);
+                jc = manager_find_jail(m, x->jail)->conf;
+                plen = x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen;
+                if (m->webhooks && jc->n_webhooks > 0)
+                        (void) webhooks_submit(m->webhooks, jc, WEBHOOK_KIND_EXPIRY, &x->elem.addr, plen, 0, 0);
+                /* fail2ban runs actionunban when a ban ends: so do we, after the kernel ended it */
+                if (m->actions && jc->n_action_files > 0)
+                        (void) actions_submit_cmd(m->actions, jc, ACTION_CMD_UNBAN, &x->elem.addr, plen);
         }
         if (events > UNBAN_EVENTS_MAX)
-                log_warning("webhooks: %zu bans expired at once; sent the expiry events of %u", events, UNBAN_EVENTS_MAX);
+                log_warning("%zu bans expired at once; told the webhooks and actions of %u", events, UNBAN_EVENTS_MAX);
 }

@@ -126,9 +126,10 @@ struct Manager {
 
 /* The jail called name, or NULL. */
 Jail *manager_find_jail(const Manager *m, const char *name);
-/* The bans of the map that ended by now (CLOCK_BOOTTIME): one expiry event per jail and address
- * to the jail's webhooks (at most 1,000 a call), before ban_map_gc() forgets them. */
-void manager_webhook_expired(Manager *m, usec_t now);
+/* The bans of the map that ended by now (CLOCK_BOOTTIME), before ban_map_gc() forgets them: per
+ * jail and address (at most 1,000 a call) an expiry event to the jail's webhooks and its action.d
+ * actionunban, as fail2ban runs it when a ban ends. Up to a minute late (the gc's interval). */
+void manager_bans_expired(Manager *m, usec_t now);
 
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);

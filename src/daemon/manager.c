@@ -382,7 +382,7 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) tracker_gc(m->jails[i].tracker, now_rt);
                 tracked += tracker_size(m->jails[i].tracker);
         }
-        manager_webhook_expired(m, now);
+        manager_bans_expired(m, now);
         bans = ban_map_gc(m->bans, now);
         manager_totals_save(m);
         persist_gc_failures(m->persist);

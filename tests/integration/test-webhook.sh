@@ -6,7 +6,8 @@
 # unban posts an unban event; 500 then 200 is delivered after a retry; 404 is dropped and logged
 # once; a 302 is not followed; the server down at the ban, the daemon SIGKILLed and restarted, the
 # server up: each event is delivered exactly once; TLS is verified; a ban that runs out sends an
-# unban event with reason "expired"; a stop keeps what is still queued.
+# unban event with reason "expired" (and the jail's action.d actionunban run); a stop keeps what is
+# still queued.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rig_enter "$@"
@@ -209,6 +210,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext su
 "$RIG_PY" "$RIG_LIBDIR/fake_webhook.py" $((PORT + 1)) "$TLS" "$TLS/cert.pem" "$TLS/key.pem" 2>>"$RIG_TMP/webhook-tls.log" &
 _rig_track_pid $!
 rig_wait_until 10 test -e "$TLS/ready"
+# an action.d file on the short jail: its actionunban runs when the ban runs out, as fail2ban's does
+mkdir -p "$RIG_CONF/action.d"
+printf '[Definition]\nactionban = echo "ban <ip> <name>" >> <out>\nactionunban = echo "unban <ip> <name>" >> <out>\n[Init]\nout = /nonexistent\n' \
+	>"$RIG_CONF/action.d/trail.conf"
 cat >"$RIG_CONF/jail.d/tls.local" <<CONF
 [tls]
 enabled = true
@@ -227,6 +232,7 @@ maxretry = 1
 bantime = 2
 action = %(action_)s
          webhook[url="http://127.0.0.1:$PORT/short"]
+         trail[out="$RIG_TMP/short-trail"]
 CONF
 rig_ctl reload >/dev/null || fail "reload failed"
 rig_log ssh.service sshd "Failed password for root from 192.0.2.90 port 40022 ssh2"
@@ -255,6 +261,10 @@ PY
 }
 rig_wait_until 15 has_post /short 192.0.2.90 200
 rig_wait_until 80 expired
+# and the jail's actionunban ran once, after its actionban
+rig_wait_until 10 grep -q "^unban 192.0.2.90 short$" "$RIG_TMP/short-trail"
+[ "$(cat "$RIG_TMP/short-trail")" = "$(printf 'ban 192.0.2.90 short\nunban 192.0.2.90 short')" ] ||
+	fail "the short jail's action trail is not one ban then one unban at expiry: $(cat "$RIG_TMP/short-trail")"
 
 # the token shows up nowhere: journal, CLI
 rig_journal_json >"$RIG_TMP/all.json"
