@@ -313,6 +313,10 @@ void ban_map_remove(BanMap *m, const NftElem *e) {
                 ban_map_remove_at(m, i);
 }
 
+size_t ban_map_size(const BanMap *m) {
+        return m->size;
+}
+
 uint64_t ban_map_generation(const BanMap *m) {
         return m->generation;
 }

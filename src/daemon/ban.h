@@ -66,6 +66,8 @@ int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
 void ban_map_remove(BanMap *m, const NftElem *e);
 /* Live elements (expiry > now). */
 size_t ban_map_count(const BanMap *m, usec_t now);
+/* Entries, the expired ones that no gc dropped yet included: O(1), unlike ban_map_count(). */
+size_t ban_map_size(const BanMap *m);
 /* A number that changes whenever an entry is set or removed (a cached listing is stale). */
 uint64_t ban_map_generation(const BanMap *m);
 /* Drops expired bans; returns how many. */

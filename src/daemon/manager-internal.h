@@ -107,6 +107,8 @@ struct Manager {
         size_t n_pending, cap_pending;
         size_t pending_done;    /* m->pending[0 .. pending_done) are applied (the flush is chunked) */
         ManagerLatency ban_latency; /* automatic bans: pending_add() to the kernel's ack */
+        usec_t status_at;       /* CLOCK_MONOTONIC of the last STATUS= */
+        sd_event_source *status_timer; /* a STATUS= put off by the once-a-second limit */
         PendingSlot *pending_index;     /* cap_index slots, a power of two, at most half full */
         size_t cap_index;
         uint32_t pending_gen;   /* the gen of the entries of the current queue */
@@ -123,6 +125,9 @@ struct Manager {
         Metrics *metrics;       /* metrics_textfile (metrics.c) */
 };
 
+
+/* STATUS= to systemd (manager.c): at most once a second unless force. */
+void manager_notify_status(Manager *m, bool force);
 
 /* The jail called name, or NULL. */
 Jail *manager_find_jail(const Manager *m, const char *name);

@@ -385,6 +385,7 @@ static void pending_reset_if_done(Manager *m) {
                 return;
         m->n_pending = 0;
         m->pending_done = 0;
+        manager_notify_status(m, false);
 }
 
 int pending_on_flush(sd_event_source *s, void *userdata) {

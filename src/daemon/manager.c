@@ -126,6 +126,7 @@ Manager *manager_free(Manager *m) {
         metrics_free(m->metrics);
         sd_event_source_disable_unref(m->flush);
         sd_event_source_disable_unref(m->gc);
+        sd_event_source_disable_unref(m->status_timer);
         nft_free(m->nft);
         ban_map_free(m->bans);
         sd_event_unref(m->event);
@@ -384,10 +385,38 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         manager_bans_expired(m, now);
         bans = ban_map_gc(m->bans, now);
+        manager_notify_status(m, true);
         manager_totals_save(m);
         persist_gc_failures(m->persist);
         log_debug("gc: %zu addresses tracked, %zu expired bans dropped", tracked, bans);
         return sd_event_source_set_time(s, usec + GC_INTERVAL_USEC);
+}
+
+#define STATUS_INTERVAL_USEC USEC_PER_SEC
+
+/* STATUS= for systemctl status: the jails, the elements in force, the reports waiting; at most
+ * once a second unless forced (a flood empties the ban queue many times a second). */
+void manager_notify_status(Manager *m, bool force) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        ReporterStats rs = {};
+        char reports[64] = "";
+
+        if (!force && m->status_at && now - m->status_at < STATUS_INTERVAL_USEC) {
+                /* said a moment ago: say it again when the second is over */
+                if (m->status_timer && sd_event_source_set_time(m->status_timer, m->status_at + STATUS_INTERVAL_USEC) >= 0)
+                        (void) sd_event_source_set_enabled(m->status_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        m->status_at = now;
+        if (manager_report_stats(m, &rs) >= 0)
+                snprintf(reports, sizeof reports, ", %" PRId64 " report(s) pending", rs.pending);
+        (void) sd_notifyf(false, "STATUS=%zu jail(s), %zu ban element(s) in the kernel%s", m->n_jails,
+                          ban_map_size(m->bans), reports);
+}
+
+static int manager_on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_notify_status(userdata, true);
+        return 0;
 }
 
 static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -397,6 +426,7 @@ static int manager_on_signal(sd_event_source *s, const struct signalfd_siginfo *
                 (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
                 (void) manager_reload(m, NULL);
                 (void) sd_notify(false, "READY=1");
+                manager_notify_status(m, true);
                 return 0;
         }
         return sd_event_exit(sd_event_source_get_event(s), 0);
@@ -474,6 +504,11 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "failed to add the gc timer: %m");
         (void) sd_event_source_set_enabled(m->gc, SD_EVENT_ON);
+        r = sd_event_add_time(m->event, &m->status_timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC,
+                              manager_on_status_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "failed to add the status timer: %m");
+        (void) sd_event_source_set_enabled(m->status_timer, SD_EVENT_OFF);
 
         r = load_self_addresses(m);
         if (r < 0)
@@ -540,7 +575,8 @@ int manager_run(Manager *m) {
 
         log_event(LOG_INFO, 0, NFTJAIL_MID_START, NULL, "nftjaild %s started: %zu jail(s)", NFTJAIL_VERSION,
                   m->n_jails);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%zu jail(s) running", m->n_jails);
+        (void) sd_notify(false, "READY=1");
+        manager_notify_status(m, true);
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1");
         /* bans already handed over stay in the kernel; flush those still queued */
