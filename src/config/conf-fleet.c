@@ -54,6 +54,31 @@ void fleet_conf_done(FleetConf *f) {
         *f = (FleetConf) {};
 }
 
+int fleet_conf_copy(FleetConf *dst, const FleetConf *src) {
+        *dst = *src;
+        dst->urls = NULL;
+        dst->share = NULL;
+        dst->share_file = NULL;
+        dst->ignoreip = NULL;
+        dst->name = dst->user = dst->password_file = dst->creds_file = NULL;
+        dst->tls_ca = dst->tls_cert = dst->tls_key = NULL;
+        for (char **p = src->urls; p && *p; p++)
+                if (strv_extend(&dst->urls, *p) < 0)
+                        return -ENOMEM;
+        if (src->n_ignoreip) {
+                dst->ignoreip = calloc(src->n_ignoreip, sizeof(AddrPrefix));
+                if (!dst->ignoreip)
+                        return -ENOMEM;
+                memcpy(dst->ignoreip, src->ignoreip, src->n_ignoreip * sizeof(AddrPrefix));
+        }
+        char *const *s[] = { &src->name, &src->user, &src->password_file, &src->creds_file, &src->tls_ca, &src->tls_cert, &src->tls_key };
+        char **d[] = { &dst->name, &dst->user, &dst->password_file, &dst->creds_file, &dst->tls_ca, &dst->tls_cert, &dst->tls_key };
+        for (size_t i = 0; i < ELEMENTSOF(s); i++)
+                if (*s[i] && !(*d[i] = strdup(*s[i])))
+                        return -ENOMEM;
+        return 0;
+}
+
 /* The default name: the host name up to its first dot, when it is a valid name. */
 static int fleet_default_name(FleetConf *f) {
         char host[256] = {};

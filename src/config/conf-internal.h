@@ -271,5 +271,4 @@ int fleet_conf_load(const Ini *ini, Config *c, ConfDiags *d);
 /* Warns about share naming a jail that is not enabled (after the jails are loaded). */
 int fleet_conf_check_jails(const Config *c, ConfDiags *d);
 void fleet_conf_init(FleetConf *f);
-void fleet_conf_done(FleetConf *f);
 void fleet_conf_dump(const FleetConf *f, FILE *out);

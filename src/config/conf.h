@@ -191,6 +191,10 @@ typedef struct FleetConf {
 
 /* Whether s may name a fleet node ([A-Za-z0-9_-]{1,64}: it becomes a subject token). */
 bool fleet_name_ok(const char *s);
+/* A deep copy of src (but share, which only the main thread needs) for the fleet thread, and its
+ * destructor. Returns 0 or -ENOMEM (dst then half-built: fleet_conf_done() it). */
+int fleet_conf_copy(FleetConf *dst, const FleetConf *src);
+void fleet_conf_done(FleetConf *f);
 /* Whether jail j's bans are published (share). */
 bool fleet_shares_jail(const FleetConf *f, const char *jail);
 

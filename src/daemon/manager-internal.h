@@ -16,6 +16,7 @@
 #include "ban.h"
 #include "conf.h"
 #include "control.h"
+#include "fleet.h"
 #include "manager.h"
 #include "match.h"
 #include "nft.h"
@@ -67,6 +68,7 @@ typedef struct PendingBan {
         unsigned failures;
         int64_t bantime_sec;    /* the jail's, or a manual ban's own */
         usec_t expiry;
+        const char *comment;    /* NULL: the jail's name; a fleet ban's "jail@origin" (m->fleet_comments) */
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
 } PendingBan;
@@ -112,6 +114,9 @@ struct Manager {
         Reporter *reporter_off; /* turned off by a reload: kept until exit or a reload that turns it
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */
+        Fleet *fleet;           /* NULL: no [fleet], or not enabled */
+        char **fleet_comments;  /* "jail@origin" of the fleet bans applied, for their elements */
+        size_t n_fleet_comments;
 };
 
 
@@ -143,3 +148,10 @@ int pending_on_flush(sd_event_source *s, void *userdata);
  * that is an unban of its address in its jail (the other ports of the ban go too, so that the
  * state and the kernel agree). */
 void manager_on_elem_deleted(void *userdata, const NftListed *l);
+
+/* manager-fleet.c: starts the fleet when [fleet] is enabled (logged; a failure leaves the daemon
+ * banning locally). */
+void manager_fleet_start(Manager *m);
+void manager_fleet_free(Manager *m);
+/* Hands an automatic ban the kernel took to the fleet's outbox, when its jail is shared. */
+void manager_fleet_publish(Manager *m, const PendingBan *p);

@@ -125,7 +125,7 @@ static void pending_record(Manager *m) {
                 return;
         for (size_t i = 0; i < m->n_pending; i++) {
                 const PendingBan *p = &m->pending[i];
-                if (p->error)
+                if (p->error || p->comment)
                         continue;
                 done++;
                 if (p->n_elems == 0)
@@ -142,7 +142,7 @@ static void pending_record(Manager *m) {
                 _cleanup_free_ char *ev = NULL;
                 NftElem e = { .prefixlen = 128 };
 
-                if (p->error)
+                if (p->error || p->comment) /* a fleet ban is recorded by the fleet, with its origin */
                         continue;
                 if (p->n_elems > 0 && p->failures > 0)
                         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
@@ -186,7 +186,10 @@ static void log_ban(const PendingBan *p, int error) {
         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
         if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
                 fields[5] = fe;
-        if (p->failures == 0)
+        if (p->comment)
+                log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (from the fleet: %s)", jc->name, as,
+                          format_duration_sec(p->bantime_sec, dur, sizeof dur), p->comment);
+        else if (p->failures == 0)
                 log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (manual ban)", jc->name, as,
                           format_duration_sec(p->bantime_sec, dur, sizeof dur));
         else
@@ -257,6 +260,8 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
 
                 p->expiry = ban_expiry(now, p->bantime_sec);
                 k = ban_elems_self(jc, &p->addr, m->self, m->n_self, ban_timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                for (size_t e = 0; p->comment && e < k; e++)
+                        elems[e].comment = p->comment;
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
                         if (old >= p->expiry || pending_v6_conflict(m, p, &elems[e], now))
@@ -313,6 +318,9 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
 
                         (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev);
                 }
+                /* and the fleet: after the kernel took it, automatic bans only, never a fleet one */
+                if (!p->error && p->failures > 0 && !p->comment && m->fleet)
+                        manager_fleet_publish(m, p);
         }
         pending_record(m);
         m->n_pending = 0;

@@ -112,6 +112,7 @@ Manager *manager_free(Manager *m) {
         addr_watch_free(m->addr_watch);
         reporter_free(m->reporter);
         reporter_free(m->reporter_off);
+        manager_fleet_free(m);
         actions_free(m->actions);
         config_free(m->config);
         control_free(m->control);
@@ -470,6 +471,7 @@ int manager_start(Manager *m) {
 
         manager_reporter_start(m, m->config);
         manager_actions_start(m, m->config);
+        manager_fleet_start(m);
         /* the failures stored before a stop or a crash, before the sources resume after them */
         jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);

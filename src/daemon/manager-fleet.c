@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The manager's side of the fleet: this node's automatic bans into the outbox, the other nodes'
+ * bans into the pending queue (so that a burst is one netlink batch), each element commented
+ * "jail@origin", never reported, never sent to actions, never published again. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "manager-internal.h"
+#include "util/string-util.h"
+
+#define FLEET_COMMENTS_MAX 4096U /* distinct "jail@origin" kept for the elements' comments */
+
+#if HAVE_FLEET
+
+/* The comment of a fleet ban, interned: the elements of the flush point at it. NULL when the
+ * table is full or the comment would not fit the kernel's. */
+static const char *fleet_comment(Manager *m, const char *jail, const char *origin) {
+        _cleanup_free_ char *c = NULL;
+        char **v;
+
+        if (asprintf(&c, "%s@%s", jail, origin) < 0 || strlen(c) > NFT_COMMENT_MAX)
+                return NULL;
+        for (size_t i = 0; i < m->n_fleet_comments; i++)
+                if (strcmp(m->fleet_comments[i], c) == 0)
+                        return m->fleet_comments[i];
+        if (m->n_fleet_comments == FLEET_COMMENTS_MAX)
+                return NULL;
+        v = reallocarray(m->fleet_comments, m->n_fleet_comments + 1, sizeof *v);
+        if (!v)
+                return NULL;
+        m->fleet_comments = v;
+        m->fleet_comments[m->n_fleet_comments] = TAKE_PTR(c);
+        return m->fleet_comments[m->n_fleet_comments++];
+}
+
+/* A remote ban, checked by the fleet thread against the policy that needs no jail: here the
+ * jail's own (it must exist, ignoreip, ignoreself, loopback). */
+static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
+        Manager *m = userdata;
+        int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC), bantime;
+        const char *comment;
+        Jail *j = manager_find_jail(m, msg->jail);
+        size_t before;
+
+        if (!j)
+                return FLEET_REFUSE_JAIL;
+        if (ban_allowed(j->conf, &msg->addr, m->self, m->n_self) != BAN_OK)
+                return FLEET_REFUSE_LOCAL;
+        if (msg->unban) {
+                /* lifting is the origin's: only its own element goes, and only through its
+                 * expiry for now (docs/FLEET.md) */
+                fleet_record_remote(m->fleet, msg);
+                return FLEET_OK;
+        }
+        if (msg->expires != 0 && msg->expires <= now)
+                return FLEET_REFUSE_EXPIRED;
+        bantime = msg->expires == 0 ? -1 : msg->expires - now;
+        comment = fleet_comment(m, msg->jail, msg->origin);
+        if (!comment)
+                return FLEET_REFUSE_MALFORMED;
+        before = m->n_pending;
+        if (pending_add(m, j, &msg->addr, 0, bantime) < 0)
+                return FLEET_REFUSE_RATE;
+        if (m->n_pending > before)
+                m->pending[m->n_pending - 1].comment = comment;
+        fleet_record_remote(m->fleet, msg);
+        return FLEET_OK;
+}
+
+void manager_fleet_start(Manager *m) {
+        const FleetConf *f = &m->config->fleet;
+        int r;
+
+        if (!f->enabled || m->fleet)
+                return;
+        r = fleet_new(m->event, m->config, m->options.state_dir, fleet_apply, m, &m->fleet);
+        if (r < 0)
+                log_warning_errno(r, "fleet: not started, banning locally only: %m");
+}
+
+void manager_fleet_free(Manager *m) {
+        m->fleet = fleet_free(m->fleet);
+        for (size_t i = 0; i < m->n_fleet_comments; i++)
+                free(m->fleet_comments[i]);
+        free(m->fleet_comments);
+        m->fleet_comments = NULL;
+        m->n_fleet_comments = 0;
+}
+
+void manager_fleet_publish(Manager *m, const PendingBan *p) {
+        const JailConf *jc = p->jail->conf;
+        int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+        NftElem e = { .prefixlen = 128 };
+        FleetMsg msg = {};
+        int r;
+
+        if (!fleet_shares_jail(&m->config->fleet, jc->name))
+                return;
+        (void) ban_elems_self(jc, &p->addr, m->self, m->n_self, 0, &e, 1);
+        msg.addr = p->addr;
+        msg.prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen;
+        addr_mask(&msg.addr, msg.prefixlen);
+        snprintf(msg.jail, sizeof msg.jail, "%s", jc->name);
+        msg.proto = jc->protocol ? jc->protocol : IPPROTO_TCP;
+        for (size_t i = 0; !jc->allports && i < jc->n_ports && i < FLEET_PORTS_MAX; i++)
+                msg.ports[msg.n_ports++] = jc->ports[i];
+        msg.created = now;
+        msg.expires = p->bantime_sec < 0 ? 0 : ban_end_sec(now, p->bantime_sec);
+        msg.failures = p->failures;
+        r = fleet_submit(m->fleet, &msg);
+        if (r < 0)
+                log_warning_errno(r, "fleet: cannot queue the ban of %s in %s, not shared: %m", jc->name, "the outbox");
+}
+
+#else
+
+void manager_fleet_start(Manager *m) {
+        if (m->config->fleet.enabled)
+                log_warning("fleet: [fleet] is enabled but nftjaild was built without NATS (-Dfleet=disabled); banning locally only");
+}
+
+void manager_fleet_free(Manager *m) {
+}
+
+void manager_fleet_publish(Manager *m, const PendingBan *p) {
+}
+
+#endif

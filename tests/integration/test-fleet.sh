@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Two nodes sharing bans through a real nats-server with JetStream (docs/FLEET.md). node-a is the
+# rig's network namespace, node-b the attacker namespace of the rig (each has its own nf_tables
+# and its own table inet nftjail); nats-server listens on node-a's end of the veth between them,
+# 192.0.2.1:4222, with one user per node whose publish permission is its own subjects only.
+#  - an automatic ban on A is in B's kernel with its remaining time and the comment sshd@node-a;
+#    B publishes nothing of it;
+#  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
+#  - B stopped while A bans; B back: it catches up from its saved stream position;
+#  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
+#    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
+# The absence of a refused ban is checked after a later legitimate ban reached B (the stream
+# delivers in order), never after a sleep.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rig_enter "$@"
+command -v nats-server >/dev/null || skip "nats-server missing"
+rig_need_sqlite
+FLEET_PUB=$BUILDDIR/tests/integration/fleet-pub
+[ -x "$FLEET_PUB" ] || fail "$FLEET_PUB missing"
+rig_tmpfs /var/log
+rig_attacker_ns # node-b's namespace, 192.0.2.66
+URL=nats://192.0.2.1:4222
+
+# ---- the NATS server: JetStream in a temp dir, a user per node (the permission set of docs/FLEET.md)
+perms() { # NODE
+	cat <<EOF
+{ publish: { allow: [ "nftjail.ban.$1.>",
+    "\$JS.API.INFO", "\$JS.API.STREAM.INFO.NFTJAIL_BANS", "\$JS.API.STREAM.CREATE.NFTJAIL_BANS",
+    "\$JS.API.CONSUMER.CREATE.NFTJAIL_BANS", "\$JS.API.CONSUMER.CREATE.NFTJAIL_BANS.>",
+    "\$JS.API.CONSUMER.DELETE.NFTJAIL_BANS.>", "\$JS.FC.NFTJAIL_BANS.>" ] },
+  subscribe: { allow: [ "_INBOX.>" ] } }
+EOF
+}
+mkdir -p "$RIG_TMP/js"
+cat >"$RIG_TMP/nats.conf" <<EOF
+listen: 192.0.2.1:4222
+server_name: fleet-test
+jetstream { store_dir: "$RIG_TMP/js" }
+accounts {
+  FLEET {
+    jetstream: enabled
+    users: [
+      { user: node-a, password: secret-a, permissions: $(perms node-a) }
+      { user: node-b, password: secret-b, permissions: $(perms node-b) }
+    ]
+  }
+}
+EOF
+NATS_PID=
+nats_up() { bash -c 'exec 3<>/dev/tcp/192.0.2.1/4222' 2>/dev/null; }
+start_nats() {
+	nats-server -c "$RIG_TMP/nats.conf" >>"$RIG_TMP/nats.log" 2>&1 &
+	NATS_PID=$!
+	rig_wait_until 10 nats_up
+}
+stop_nats() {
+	kill -TERM "$NATS_PID"
+	wait "$NATS_PID" || true
+	NATS_PID=
+}
+rig_on_exit '[ -z "$NATS_PID" ] || { kill -TERM "$NATS_PID"; wait "$NATS_PID"; } 2>/dev/null || true'
+start_nats
+
+# ---- the two nodes: jail sshd bans on one line ("fail from ADDR") of its own log file
+node_conf() { # DIR NODE LOG IGNOREIP
+	mkdir -p "$1/jail.d" "$1/filter.d"
+	printf '[Definition]\nfailregex = ^fail from <HOST>$\n' >"$1/filter.d/fleettest.conf"
+	printf '[sshd]\nenabled = true\nfilter = fleettest\nbackend = auto\nlogpath = %s\nmaxretry = 1\nbantime = 3600\nport = ssh\n' \
+		"$3" >"$1/jail.d/test.local"
+	printf 'secret-%s\n' "${2#node-}" >"$1/nats-password"
+	cat >>"$1/nftjail.local" <<EOF
+[fleet]
+enabled = true
+url = $URL
+name = $2
+user = $2
+password_file = $1/nats-password
+fleet_ignoreip = $4
+EOF
+	: >"$3"
+}
+rig_conf_dir
+CONF_B=$RIG_TMP/conf-b STATE_B=$RIG_TMP/state-b SOCK_B=$RIG_TMP/b.sock
+cp -a "$RIG_CONF" "$CONF_B"
+mkdir -p "$STATE_B"
+node_conf "$RIG_CONF" node-a /var/log/a.log 192.0.2.250
+node_conf "$CONF_B" node-b /var/log/b.log 198.51.100.200
+"$NFTJAILD" --test-config --config-dir "$CONF_B" | grep -q '^fleet: enabled, name node-b, url nats://192.0.2.1:4222$' ||
+	fail "--test-config does not show the fleet"
+
+B_PID=
+start_b() {
+	rm -f "$SOCK_B"
+	nsenter --net="/run/netns/$RIG_ATTACKER_NS" -- "$NFTJAILD" --foreground --config-dir "$CONF_B" --state-dir "$STATE_B" --socket "$SOCK_B" \
+		</dev/null >>"$RIG_TMP/daemon-b.log" 2>&1 &
+	B_PID=$!
+	rig_wait_until 15 test -S "$SOCK_B"
+}
+stop_b() {
+	kill -TERM "$B_PID"
+	wait "$B_PID" || fail "node-b exited with status $?"
+	B_PID=
+}
+rig_on_exit '[ -z "$B_PID" ] || { kill -TERM "$B_PID"; wait "$B_PID"; } 2>/dev/null || true; _rig_dump daemon-b.log; _rig_dump nats.log'
+b_elements() { rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v4_port; }
+b_has() { # REGEX
+	local out
+	out=$(b_elements 2>/dev/null) || return 1
+	grep -Eq -- "$1" <<<"$out"
+}
+sql_b() { sqlite3 -batch -noheader "$STATE_B/nftjail.db" "$1"; }
+outbox_is() { [ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = "$1" ]; }
+b_log_has() { grep -qF -- "$1" "$RIG_TMP/daemon-b.log"; }
+
+rig_start_daemon
+start_b
+
+# ---- a ban on A reaches B, with its remaining time and its origin
+echo "fail from 203.0.113.10" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.10 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 b_has '^203\.0\.113\.10 tcp 22 [0-9]+ [0-9]+ sshd@node-a$'
+line=$(b_elements | grep '^203\.0\.113\.10 ')
+rig_note "node-b: $line"
+read -r _ _ _ timeout expires _ <<<"$line"
+[ "$timeout" -le 3600 ] && [ "$timeout" -ge 3500 ] || fail "node-b's timeout is $timeout s, not A's remaining time"
+[ "$expires" -le "$timeout" ] || fail "node-b's element expires in $expires s (timeout $timeout)"
+[ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = 0 ] || fail "node-a's outbox did not drain"
+# B never publishes a fleet ban: nothing ever went into its outbox (AUTOINCREMENT remembers)
+[ "$(sql_b "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'fleet_outbox'")" = 0 ] || fail "node-b queued a fleet ban"
+[ "$(sql_b "SELECT origin || ' ' || jail || ' ' || addr FROM fleet_remote")" = "node-a sshd 203.0.113.10" ] ||
+	fail "node-b's state does not record the fleet ban with its origin"
+rig_nft_has 'sshd@' v4_port && fail "node-a got a fleet ban back"
+
+# ---- NATS down: A bans locally, the outbox keeps it; NATS back: it drains and B has it
+stop_nats
+echo "fail from 203.0.113.11" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.11 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 outbox_is 1
+start_nats
+rig_wait_until 20 b_has '^203\.0\.113\.11 tcp 22 .* sshd@node-a$'
+rig_wait_until 10 outbox_is 0
+
+# ---- B stopped while A bans; B back catches up from its saved position
+stop_b
+seq_before=$(sql_b "SELECT value FROM fleet_state WHERE key = 'stream_seq'")
+[ "${seq_before:-0}" -ge 2 ] || fail "node-b saved stream position $seq_before"
+echo "fail from 203.0.113.12" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.12 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 outbox_is 0
+start_b
+rig_wait_until 20 b_has '^203\.0\.113\.12 tcp 22 .* sshd@node-a$'
+
+# ---- what B refuses
+now=$(date +%s)
+msg() { # ADDR PREFIXLEN ORIGIN
+	printf '{"v":1,"op":"ban","addr":"%s","prefixlen":%s,"jail":"sshd","proto":"tcp","ports":[22],"created":%s,"expires":%s,"failures":5,"origin":"%s","seq":9%s}' \
+		"$1" "$2" "$now" "$((now + 3600))" "$3" "$RANDOM"
+}
+# node-a's own subject, another origin in the message
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-a.sshd.203-0-113-20_32 "$(msg 203.0.113.20 32 node-c)" >/dev/null ||
+	fail "the server refused node-a publishing on its own subjects"
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (subject, address -)"
+# a /8, wider than fleet_max_prefix
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-a.sshd.203-0-0-0_8 "$(msg 203.0.0.0 8 node-a)" >/dev/null ||
+	fail "the server refused node-a publishing on its own subjects"
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (prefix, address 203.0.0.0)"
+# node-a publishing as node-b: the server refuses (no ack)
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-b.sshd.203-0-113-30_32 "$(msg 203.0.113.30 32 node-b)" 2>"$RIG_TMP/pub.err" &&
+	fail "the server let node-a publish under node-b's name"
+rig_note "fleet-pub as node-b: $(cat "$RIG_TMP/pub.err")"
+# B's fleet_ignoreip: banned on A, never on B
+echo "fail from 198.51.100.200" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^198\.51\.100\.200 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (fleet_ignoreip, address 198.51.100.200)"
+# a barrier: a later legitimate ban is there, so the refused ones were read before it
+echo "fail from 203.0.113.13" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.13 tcp 22 .* sshd@node-a$'
+elements=$(b_elements)
+rig_note "node-b: $elements"
+for a in 203.0.113.20 203.0.0.0 203.0.113.30 198.51.100.200; do
+	grep -q "^$a " <<<"$elements" && fail "node-b applied the refused ban of $a"
+done
+grep -q "Publish Violation - User \"node-a\", Subject \"nftjail.ban.node-b.sshd.203-0-113-30_32\"" "$RIG_TMP/nats.log" ||
+	fail "nats-server did not log node-a's refused publish"
+[ "$(grep -c 'sshd@node-a$' <<<"$elements")" = 4 ] || fail "node-b holds other than the 4 bans of node-a"
+
+stop_b
+rig_stop_daemon
+echo "ok"
