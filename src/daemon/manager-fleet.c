@@ -49,6 +49,12 @@ static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
                 return FLEET_REFUSE_JAIL;
         if (ban_allowed(j->conf, &msg->addr, m->self, m->n_self) != BAN_OK)
                 return FLEET_REFUSE_LOCAL;
+        /* this host's own addresses, whatever the jail's ignoreself says */
+        for (size_t i = 0; i < m->n_self; i++) {
+                AddrPrefix p = { .addr = msg->addr, .prefixlen = msg->prefixlen };
+                if (addr_prefix_contains(&p, &m->self[i]))
+                        return FLEET_REFUSE_LOCAL;
+        }
         if (msg->unban) {
                 /* lifting is the origin's: only its own element goes, and only through its
                  * expiry for now (docs/FLEET.md) */
