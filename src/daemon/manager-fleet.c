@@ -121,7 +121,32 @@ void manager_fleet_publish(Manager *m, const PendingBan *p) {
                 log_warning_errno(r, "fleet: cannot queue the ban of %s in %s, not shared: %m", jc->name, "the outbox");
 }
 
+bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
+        FleetOriginStatus o[MANAGER_FLEET_ORIGINS_MAX];
+        size_t n = MANAGER_FLEET_ORIGINS_MAX;
+        FleetStatus st;
+
+        if (!m->fleet)
+                return false;
+        fleet_status(m->fleet, &st);
+        fleet_origins(m->fleet, o, &n);
+        *ret = (ManagerFleetStatus) {
+                .name = m->config->fleet.name, .connected = st.connected, .outbox = st.outbox, .published = st.published,
+                .received = st.received, .refused = st.refused, .stream_seq = st.stream_seq, .n_origins = n,
+        };
+        for (size_t i = 0; i < n; i++) {
+                memcpy(ret->origins[i].name, o[i].name, sizeof ret->origins[i].name);
+                ret->origins[i].in = o[i].in;
+                ret->origins[i].refused = o[i].refused;
+        }
+        return true;
+}
+
 #else
+
+bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
+        return false;
+}
 
 void manager_fleet_start(Manager *m) {
         if (m->config->fleet.enabled)

@@ -298,7 +298,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                                   addr_to_string(&p->addr, as, sizeof as));
                         continue;
                 }
-                if (!p->error)
+                if (!p->error && !p->comment) /* the jail's own bans, not the fleet's */
                         p->jail->bans_total++;
                 log_ban(p, p->error);
                 /* automatic bans only (failures > 0): not manual or restored ones */

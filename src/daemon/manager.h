@@ -59,6 +59,23 @@ typedef struct ManagerJailStatus {
 /* The figures of the jail called name. Returns 0 or -ENOENT. */
 int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *ret);
 
+/* The fleet (docs/FLEET.md), when it runs: its connection, outbox and counters of this run, and
+ * per origin the remote bans applied and refused (the first MANAGER_FLEET_ORIGINS_MAX origins). */
+#define MANAGER_FLEET_ORIGINS_MAX 64
+typedef struct ManagerFleetStatus {
+        const char *name;       /* this node */
+        bool connected;
+        int64_t outbox;         /* bans waiting for the stream's ack (negative: unknown) */
+        uint64_t published, received, refused, stream_seq;
+        struct {
+                char name[FLEET_NAME_MAX + 1];
+                uint64_t in, refused;
+        } origins[MANAGER_FLEET_ORIGINS_MAX];
+        size_t n_origins;
+} ManagerFleetStatus;
+/* Returns false when the fleet does not run (not enabled, or built without it). */
+bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret);
+
 /* NULL when jail may ban a, else why not ("loopback", "ignoreip", "self"); jail must exist. */
 const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a);
 /* Whether a ban of jail can be reported to AbuseIPDB (the jail reports, and the reporter runs). */

@@ -8,6 +8,7 @@
 #    B publishes nothing of it;
 #  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
 #  - B stopped while A bans; B back: it catches up from its saved stream position;
+#  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
 # The absence of a refused ban is checked after a later legitimate ban reached B (the stream
@@ -187,6 +188,20 @@ grep -q "Publish Violation - User \"node-a\", Subject \"nftjail.ban.node-b.sshd.
 violations=$(grep -c 'Violation' "$RIG_TMP/nats.log" || true)
 [ "$violations" = 1 ] || { grep Violation "$RIG_TMP/nats.log" >&2; fail "$violations permission violations, not 1"; }
 [ "$(grep -c 'sshd@node-a$' <<<"$elements")" = 4 ] || fail "node-b holds other than the 4 bans of node-a"
+
+# nftjail status: the fleet, and per origin (counters of this run: B restarted before .12)
+st=$("$NFTJAIL" --socket "$SOCK_B" status)
+rig_note "$st"
+grep -q '^Fleet: node node-b, connected, outbox 0, published 0, received 2, refused 3 ' <<<"$st" || fail "node-b's status"
+grep -q '^  from node-a: 2 applied, 3 refused$' <<<"$st" || fail "node-b's status per origin"
+grep -q '^sshd: 0 lines, 0 failures (0 tracked now), 0 bans$' <<<"$st" || fail "node-b's jail counts the fleet's bans as its own"
+st=$(rig_ctl status)
+grep -q '^Fleet: node node-a, connected, outbox 0, published 5, received 0, refused 0 ' <<<"$st" || fail "node-a's status: $st"
+"$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c '
+import json, sys
+f = json.load(sys.stdin)["fleet"]
+assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 7, f
+assert f["origins"] == [{"name": "node-a", "in": 2, "refused": 3}], f' || fail "node-b's status --json"
 
 stop_b
 rig_stop_daemon
