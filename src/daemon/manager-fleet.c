@@ -55,18 +55,22 @@ static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
                 if (addr_prefix_contains(&p, &m->self[i]))
                         return FLEET_REFUSE_LOCAL;
         }
+        comment = fleet_comment(m, msg->jail, msg->origin);
+        if (!comment)
+                return FLEET_REFUSE_MALFORMED;
         if (msg->unban) {
-                /* lifting is the origin's: only its own element goes, and only through its
-                 * expiry for now (docs/FLEET.md) */
+                /* lifting is the origin's: only the elements its ban put here go, those whose
+                 * comment is still "jail@origin" (the kernel's word: after a restart the map
+                 * does not know them; a listing per tombstone, which the origin's rate bounds) */
+                size_t n = 0;
+
+                (void) manager_unban(m, comment, &msg->addr, &n);
                 fleet_record_remote(m->fleet, msg);
                 return FLEET_OK;
         }
         if (msg->expires != 0 && msg->expires <= now)
                 return FLEET_REFUSE_EXPIRED;
         bantime = msg->expires == 0 ? -1 : msg->expires - now;
-        comment = fleet_comment(m, msg->jail, msg->origin);
-        if (!comment)
-                return FLEET_REFUSE_MALFORMED;
         before = m->n_pending;
         if (pending_add(m, j, &msg->addr, 0, bantime) < 0)
                 return FLEET_REFUSE_RATE;
@@ -96,29 +100,48 @@ void manager_fleet_free(Manager *m) {
         m->n_fleet_comments = 0;
 }
 
+/* The message of jail jc's ban of a/prefixlen, created now (unix seconds). */
+static void fleet_msg_init(FleetMsg *msg, const JailConf *jc, const Addr *a, uint8_t prefixlen, int64_t now) {
+        *msg = (FleetMsg) { .addr = *a, .prefixlen = a->family == AF_INET ? 32 : prefixlen, .created = now };
+        addr_mask(&msg->addr, msg->prefixlen);
+        snprintf(msg->jail, sizeof msg->jail, "%s", jc->name);
+        msg->proto = jc->protocol ? jc->protocol : IPPROTO_TCP;
+        for (size_t i = 0; !jc->allports && i < jc->n_ports && i < FLEET_PORTS_MAX; i++)
+                msg->ports[msg->n_ports++] = jc->ports[i];
+}
+
+static void fleet_queue(Manager *m, FleetMsg *msg) {
+        char as[ADDR_STRLEN];
+        int r = fleet_submit(m->fleet, msg);
+
+        if (r < 0)
+                log_warning_errno(r, "fleet: cannot queue the %s of %s in %s, not shared: %m", msg->unban ? "unban" : "ban",
+                                  addr_to_string(&msg->addr, as, sizeof as), msg->jail);
+}
+
 void manager_fleet_publish(Manager *m, const PendingBan *p) {
         const JailConf *jc = p->jail->conf;
         int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
         NftElem e = { .prefixlen = 128 };
-        FleetMsg msg = {};
-        int r;
+        FleetMsg msg;
 
         if (!fleet_shares_jail(&m->config->fleet, jc->name))
                 return;
         (void) ban_elems_self(jc, &p->addr, m->self, m->n_self, 0, &e, 1);
-        msg.addr = p->addr;
-        msg.prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen;
-        addr_mask(&msg.addr, msg.prefixlen);
-        snprintf(msg.jail, sizeof msg.jail, "%s", jc->name);
-        msg.proto = jc->protocol ? jc->protocol : IPPROTO_TCP;
-        for (size_t i = 0; !jc->allports && i < jc->n_ports && i < FLEET_PORTS_MAX; i++)
-                msg.ports[msg.n_ports++] = jc->ports[i];
-        msg.created = now;
+        fleet_msg_init(&msg, jc, &p->addr, e.prefixlen, now);
         msg.expires = p->bantime_sec < 0 ? 0 : ban_end_sec(now, p->bantime_sec);
         msg.failures = p->failures;
-        r = fleet_submit(m->fleet, &msg);
-        if (r < 0)
-                log_warning_errno(r, "fleet: cannot queue the ban of %s in %s, not shared: %m", jc->name, "the outbox");
+        fleet_queue(m, &msg);
+}
+
+void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {
+        FleetMsg msg;
+
+        if (!fleet_shares_jail(&m->config->fleet, jc->name))
+                return;
+        fleet_msg_init(&msg, jc, &e->addr, e->prefixlen, (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC));
+        msg.unban = true;
+        fleet_queue(m, &msg);
 }
 
 bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
@@ -157,6 +180,9 @@ void manager_fleet_free(Manager *m) {
 }
 
 void manager_fleet_publish(Manager *m, const PendingBan *p) {
+}
+
+void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {
 }
 
 #endif

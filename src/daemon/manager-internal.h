@@ -155,3 +155,5 @@ void manager_fleet_start(Manager *m);
 void manager_fleet_free(Manager *m);
 /* Hands an automatic ban the kernel took to the fleet's outbox, when its jail is shared. */
 void manager_fleet_publish(Manager *m, const PendingBan *p);
+/* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */
+void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e);

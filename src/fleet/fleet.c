@@ -368,7 +368,7 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
                 return false; /* our own */
         if (why == FLEET_OK)
                 why = fleet_policy_check(&f->conf, &m, (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC));
-        if (why == FLEET_OK && !m.unban && !rate_ok(f, m.origin, now_usec(CLOCK_BOOTTIME)))
+        if (why == FLEET_OK && !rate_ok(f, m.origin, now_usec(CLOCK_BOOTTIME)))
                 why = FLEET_REFUSE_RATE;
         if (why != FLEET_OK) {
                 refusal_count(f, origin, why, &m);

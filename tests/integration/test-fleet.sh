@@ -8,6 +8,7 @@
 #    B publishes nothing of it;
 #  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
 #  - B stopped while A bans; B back: it catches up from its saved stream position;
+#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject);
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
@@ -110,6 +111,11 @@ b_has() { # REGEX
 	out=$(b_elements 2>/dev/null) || return 1
 	grep -Eq -- "$1" <<<"$out"
 }
+b_lacks() { # REGEX
+	local out
+	out=$(b_elements 2>/dev/null) || return 1
+	! grep -Eq -- "$1" <<<"$out"
+}
 sql_b() { sqlite3 -batch -noheader "$STATE_B/nftjail.db" "$1"; }
 outbox_is() { [ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = "$1" ]; }
 b_log_has() { grep -qF -- "$1" "$RIG_TMP/daemon-b.log"; }
@@ -189,19 +195,24 @@ violations=$(grep -c 'Violation' "$RIG_TMP/nats.log" || true)
 [ "$violations" = 1 ] || { grep Violation "$RIG_TMP/nats.log" >&2; fail "$violations permission violations, not 1"; }
 [ "$(grep -c 'sshd@node-a$' <<<"$elements")" = 4 ] || fail "node-b holds other than the 4 bans of node-a"
 
+# an unban on A is a tombstone: B lifts its element of that ban, and only that one
+rig_ctl unban 203.0.113.10 >/dev/null
+rig_wait_until 10 b_lacks '^203\.0\.113\.10 '
+b_has '^203\.0\.113\.11 tcp 22 .* sshd@node-a$' || fail "node-b lost another fleet ban"
+
 # nftjail status: the fleet, and per origin (counters of this run: B restarted before .12)
 st=$("$NFTJAIL" --socket "$SOCK_B" status)
 rig_note "$st"
-grep -q '^Fleet: node node-b, connected, outbox 0, published 0, received 2, refused 3 ' <<<"$st" || fail "node-b's status"
-grep -q '^  from node-a: 2 applied, 3 refused$' <<<"$st" || fail "node-b's status per origin"
+grep -q '^Fleet: node node-b, connected, outbox 0, published 0, received 3, refused 3 ' <<<"$st" || fail "node-b's status"
+grep -q '^  from node-a: 3 applied, 3 refused$' <<<"$st" || fail "node-b's status per origin"
 grep -q '^sshd: 0 lines, 0 failures (0 tracked now), 0 bans$' <<<"$st" || fail "node-b's jail counts the fleet's bans as its own"
 st=$(rig_ctl status)
-grep -q '^Fleet: node node-a, connected, outbox 0, published 5, received 0, refused 0 ' <<<"$st" || fail "node-a's status: $st"
+grep -q '^Fleet: node node-a, connected, outbox 0, published 6, received 0, refused 0 ' <<<"$st" || fail "node-a's status: $st"
 "$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c '
 import json, sys
 f = json.load(sys.stdin)["fleet"]
-assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 7, f
-assert f["origins"] == [{"name": "node-a", "in": 2, "refused": 3}], f' || fail "node-b's status --json"
+assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8, f
+assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
 
 stop_b
 rig_stop_daemon
