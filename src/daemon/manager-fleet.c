@@ -91,6 +91,39 @@ void manager_fleet_start(Manager *m) {
                 log_warning_errno(r, "fleet: not started, banning locally only: %m");
 }
 
+static bool strv_equal(char *const *a, char *const *b) {
+        for (; a && *a && b && *b; a++, b++)
+                if (strcmp(*a, *b) != 0)
+                        return false;
+        return !(a && *a) && !(b && *b);
+}
+
+static bool streq_null(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+void manager_fleet_reload(Manager *m, const Config *old) {
+        const FleetConf *n = &m->config->fleet, *o = &old->fleet;
+
+        if (m->fleet && !n->enabled) {
+                log_info("fleet: disabled by the reload; unsent bans stay in the outbox");
+                m->fleet = fleet_free(m->fleet);
+                return;
+        }
+        if (!m->fleet) {
+                manager_fleet_start(m);
+                return;
+        }
+        if (!strv_equal(n->urls, o->urls) || !streq_null(n->name, o->name) || !streq_null(n->user, o->user) ||
+            !streq_null(n->password_file, o->password_file) || !streq_null(n->creds_file, o->creds_file) ||
+            !streq_null(n->tls_ca, o->tls_ca) || !streq_null(n->tls_cert, o->tls_cert) || !streq_null(n->tls_key, o->tls_key) ||
+            n->accept != o->accept || n->n_ignoreip != o->n_ignoreip ||
+            (n->n_ignoreip && memcmp(n->ignoreip, o->ignoreip, n->n_ignoreip * sizeof *n->ignoreip) != 0) ||
+            n->max_prefix4 != o->max_prefix4 || n->max_prefix6 != o->max_prefix6 || n->max_bantime_sec != o->max_bantime_sec ||
+            n->rate != o->rate || n->rate_period_sec != o->rate_period_sec)
+                log_warning("fleet: [fleet] changed; the running connection keeps its settings until nftjaild restarts (share applies now)");
+}
+
 void manager_fleet_free(Manager *m) {
         m->fleet = fleet_free(m->fleet);
         for (size_t i = 0; i < m->n_fleet_comments; i++)
@@ -154,9 +187,10 @@ bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
         fleet_status(m->fleet, &st);
         fleet_origins(m->fleet, o, &n);
         *ret = (ManagerFleetStatus) {
-                .name = m->config->fleet.name, .connected = st.connected, .outbox = st.outbox, .published = st.published,
+                .connected = st.connected, .outbox = st.outbox, .published = st.published,
                 .received = st.received, .refused = st.refused, .stream_seq = st.stream_seq, .n_origins = n,
         };
+        memcpy(ret->name, st.name, sizeof ret->name);
         for (size_t i = 0; i < n; i++) {
                 memcpy(ret->origins[i].name, o[i].name, sizeof ret->origins[i].name);
                 ret->origins[i].in = o[i].in;
@@ -177,6 +211,10 @@ void manager_fleet_start(Manager *m) {
 }
 
 void manager_fleet_free(Manager *m) {
+}
+
+void manager_fleet_reload(Manager *m, const Config *old) {
+        manager_fleet_start(m);
 }
 
 void manager_fleet_publish(Manager *m, const PendingBan *p) {

@@ -153,6 +153,9 @@ void manager_on_elem_deleted(void *userdata, const NftListed *l);
  * banning locally). */
 void manager_fleet_start(Manager *m);
 void manager_fleet_free(Manager *m);
+/* After a reload put m->config in place of old: starts or stops the fleet as [fleet] enabled
+ * says; other changes of [fleet] wait for a restart (warned). */
+void manager_fleet_reload(Manager *m, const Config *old);
 /* Hands an automatic ban the kernel took to the fleet's outbox, when its jail is shared. */
 void manager_fleet_publish(Manager *m, const PendingBan *p);
 /* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */

@@ -309,10 +309,15 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                         (void) actions_submit_cmd(m->actions, jails[i].conf, ACTION_CMD_START, NULL, 0);
         persist_set_config(m->persist, c);
         jails_free(m->jails, m->n_jails);
-        config_free(m->config);
         m->jails = jails;
         m->n_jails = n;
-        m->config = c;
+        {
+                Config *old = m->config;
+
+                m->config = c;
+                manager_fleet_reload(m, old);
+                config_free(old);
+        }
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
         control_config_changed(m->control);
         return 0;

@@ -63,7 +63,7 @@ int manager_jail_status(const Manager *m, const char *name, ManagerJailStatus *r
  * per origin the remote bans applied and refused (the first MANAGER_FLEET_ORIGINS_MAX origins). */
 #define MANAGER_FLEET_ORIGINS_MAX 64
 typedef struct ManagerFleetStatus {
-        const char *name;       /* this node */
+        char name[FLEET_NAME_MAX + 1]; /* this node */
         bool connected;
         int64_t outbox;         /* bans waiting for the stream's ack (negative: unknown) */
         uint64_t published, received, refused, stream_seq;

@@ -175,6 +175,7 @@ void fleet_status(Fleet *f, FleetStatus *ret) {
         pthread_mutex_lock(&f->lock);
         *ret = f->st;
         pthread_mutex_unlock(&f->lock);
+        memcpy(ret->name, f->conf.name, strlen(f->conf.name) + 1);
         ret->connected = atomic_load(&f->connected);
         ret->outbox = fleet_outbox_pending(f->box);
 }

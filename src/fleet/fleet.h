@@ -33,6 +33,7 @@ int fleet_submit(Fleet *f, FleetMsg *m);
 void fleet_record_remote(Fleet *f, const FleetMsg *m);
 
 typedef struct FleetStatus {
+        char name[FLEET_NAME_MAX + 1]; /* this node, as the thread runs it */
         bool connected;
         int64_t outbox;         /* rows waiting for an ack */
         uint64_t published;     /* acknowledged by the stream, this run */
