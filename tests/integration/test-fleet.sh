@@ -9,6 +9,7 @@
 #  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
 #  - B stopped while A bans; B back: it catches up from its saved stream position;
 #  - nftjail unban on A lifts the ban on B (a tombstone on the same subject);
+#  - NATS down while A bans 1,000 addresses; NATS back: all reach B, each once;
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
@@ -116,6 +117,12 @@ b_lacks() { # REGEX
 	out=$(b_elements 2>/dev/null) || return 1
 	! grep -Eq -- "$1" <<<"$out"
 }
+b_count_v6() { # N: node-b holds N fleet elements in the IPv6 port sets
+	local out
+	out=$(rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v6_port 2>/dev/null) || return 1
+	[ "$(grep -c ' sshd@node-a$' <<<"$out")" = "$1" ]
+}
+b_received() { "$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c 'import json, sys; print(json.load(sys.stdin)["fleet"]["received"])'; }
 sql_b() { sqlite3 -batch -noheader "$STATE_B/nftjail.db" "$1"; }
 outbox_is() { [ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = "$1" ]; }
 b_log_has() { grep -qF -- "$1" "$RIG_TMP/daemon-b.log"; }
@@ -213,6 +220,19 @@ import json, sys
 f = json.load(sys.stdin)["fleet"]
 assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8, f
 assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
+
+# ---- NATS down while A bans 1,000 addresses (IPv6, a /64 each); NATS back: each reaches B once
+received_before=$(b_received)
+stop_nats
+for i in $(seq 1 1000); do printf 'fail from 2001:db8:%x::7\n' "$i"; done >>/var/log/a.log
+rig_wait_until 30 outbox_is 1000
+t0=$(date +%s%N)
+start_nats
+rig_wait_until 60 b_count_v6 1000
+t1=$(date +%s%N)
+rig_note "1,000 bans from A's outbox in B's kernel $(((t1 - t0) / 1000000)) ms after NATS came back"
+rig_wait_until 10 outbox_is 0
+[ "$(($(b_received) - received_before))" = 1000 ] || fail "node-b applied $(($(b_received) - received_before)) messages, not 1000"
 
 stop_b
 rig_stop_daemon
