@@ -65,9 +65,9 @@ static int status_all(const json_t *r) {
                 json_t *f = json_object_get(r, "fleet"), *o;
                 size_t k;
 
-                printf("Fleet: node %s, %s, outbox %lld, published %lld, received %lld, refused %lld (stream seq %lld)\n",
+                printf("Fleet: node %s, %s, outbox %lld, published %lld, received %lld, refused %lld (stream seq %lld, lag %lld)\n",
                        str(f, "name"), json_is_true(json_object_get(f, "connected")) ? "connected" : "NOT connected",
-                       num(f, "outbox"), num(f, "published"), num(f, "received"), num(f, "refused"), num(f, "stream_seq"));
+                       num(f, "outbox"), num(f, "published"), num(f, "received"), num(f, "refused"), num(f, "stream_seq"), num(f, "lag"));
                 json_array_foreach(json_object_get(f, "origins"), k, o)
                         printf("  from %s: %lld applied, %lld refused\n", str(o, "name"), num(o, "in"), num(o, "refused"));
         }

@@ -112,9 +112,9 @@ static json_t *fleet_json(const Manager *m) {
 
         if (!st || !manager_fleet_status(m, st))
                 return NULL;
-        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:[]}", "name", st->name, "connected", st->connected, "outbox",
+        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:[]}", "name", st->name, "connected", st->connected, "outbox",
                       (json_int_t) st->outbox, "published", (json_int_t) st->published, "received", (json_int_t) st->received,
-                      "refused", (json_int_t) st->refused, "stream_seq", (json_int_t) st->stream_seq, "origins");
+                      "refused", (json_int_t) st->refused, "stream_seq", (json_int_t) st->stream_seq, "lag", (json_int_t) st->lag, "origins");
         origins = json_object_get(o, "origins");
         for (size_t i = 0; o && i < st->n_origins; i++)
                 if (json_array_append_new(origins, json_pack("{s:s, s:I, s:I}", "name", st->origins[i].name, "in",

@@ -188,7 +188,7 @@ bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
         fleet_origins(m->fleet, o, &n);
         *ret = (ManagerFleetStatus) {
                 .connected = st.connected, .outbox = st.outbox, .published = st.published,
-                .received = st.received, .refused = st.refused, .stream_seq = st.stream_seq, .n_origins = n,
+                .received = st.received, .refused = st.refused, .stream_seq = st.stream_seq, .lag = st.lag, .n_origins = n,
         };
         memcpy(ret->name, st.name, sizeof ret->name);
         for (size_t i = 0; i < n; i++) {

@@ -66,7 +66,7 @@ typedef struct ManagerFleetStatus {
         char name[FLEET_NAME_MAX + 1]; /* this node */
         bool connected;
         int64_t outbox;         /* bans waiting for the stream's ack (negative: unknown) */
-        uint64_t published, received, refused, stream_seq;
+        uint64_t published, received, refused, stream_seq, lag;
         struct {
                 char name[FLEET_NAME_MAX + 1];
                 uint64_t in, refused;

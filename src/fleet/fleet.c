@@ -336,8 +336,9 @@ static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
                         continue;
                 }
                 /* the stream drops a message id it has seen (within its duplicate window): a
-                 * resend after a lost ack is not a second message */
-                snprintf(msgid, sizeof msgid, "%s-%llu", f->conf.name, (unsigned long long) m.seq);
+                 * resend after a lost ack is not a second message; the creation time keeps the
+                 * ids of a node whose state was wiped (seq from 1 again) apart */
+                snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m.seq, (long long) m.created);
                 jsPubOptions_Init(&po);
                 po.MsgId = msgid;
                 po.MaxWait = FLEET_PUBLISH_WAIT_MSEC;
@@ -362,7 +363,7 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
         const char *subject = natsMsg_GetSubject(msg);
         char origin[FLEET_NAME_MAX + 1];
         FleetRefusal why;
-        FleetMsg m;
+        FleetMsg m = {};
 
         why = fleet_msg_parse(subject, natsMsg_GetData(msg), (size_t) MAX(natsMsg_GetDataLength(msg), 0), &m, origin);
         if (strcmp(origin, f->conf.name) == 0)
@@ -393,7 +394,7 @@ static void wake_main(Fleet *f) {
 /* Reads what is there (up to a batch), waiting FLEET_WAIT_MSEC for the first. Returns -EIO when
  * the subscription broke. */
 static int receive(Fleet *f, FleetOutbox *box, natsSubscription *sub, uint64_t *seq) {
-        uint64_t start = *seq;
+        uint64_t start = *seq, lag = UINT64_MAX;
         unsigned handed = 0;
 
         for (unsigned k = 0; k < FLEET_BATCH && !atomic_load(&f->stop); k++) {
@@ -410,6 +411,7 @@ static int receive(Fleet *f, FleetOutbox *box, natsSubscription *sub, uint64_t *
                 }
                 if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
                         *seq = MAX(*seq, meta->Sequence.Stream);
+                        lag = meta->NumPending;
                         jsMsgMetaData_Destroy(meta);
                 }
                 handed += receive_one(f, msg);
@@ -421,6 +423,8 @@ static int receive(Fleet *f, FleetOutbox *box, natsSubscription *sub, uint64_t *
                 (void) fleet_state_set_seq(box, *seq);
                 pthread_mutex_lock(&f->lock);
                 f->st.stream_seq = *seq;
+                if (lag != UINT64_MAX)
+                        f->st.lag = lag;
                 pthread_mutex_unlock(&f->lock);
         }
         return 0;

@@ -40,6 +40,7 @@ typedef struct FleetStatus {
         uint64_t received;      /* remote messages applied, this run */
         uint64_t refused;       /* remote messages refused, this run */
         uint64_t stream_seq;    /* stream position read up to */
+        uint64_t lag;           /* messages of the stream not read yet, as of the last one read */
 } FleetStatus;
 void fleet_status(Fleet *f, FleetStatus *ret);
 

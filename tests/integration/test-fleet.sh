@@ -218,7 +218,7 @@ grep -q '^Fleet: node node-a, connected, outbox 0, published 6, received 0, refu
 "$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c '
 import json, sys
 f = json.load(sys.stdin)["fleet"]
-assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8, f
+assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8 and f["lag"] == 0, f
 assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
 
 # ---- NATS down while A bans 1,000 addresses (IPv6, a /64 each); NATS back: each reaches B once
