@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The fleet thread: the NATS connection (nats.c, which reconnects on its own), the stream,
- * the outbox drained into it, and an ordered consumer of the other nodes' bans. Everything it
- * shares with the main thread is under f->lock: the ring of received bans, the per-origin
- * counters, the figures. It never calls into the manager. */
+/* The fleet thread: the NATS connection (nats.c, which reconnects on its own), the stream, and
+ * the outbox drained into it, woken by the main thread's submissions. The other nodes' bans come
+ * through an ordered consumer whose messages nats.c hands to on_msg() on a delivery thread of its
+ * own: parsed and checked there, and queued for the main thread. Everything shared with the main
+ * thread is under f->lock: the ring of received bans, the per-origin counters, the figures.
+ * Neither thread calls into the manager. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,9 +24,8 @@
 
 #define FLEET_RING_MAX 4096U
 #define FLEET_ORIGINS_MAX 256U
-#define FLEET_BATCH 1024U        /* messages read, or outbox rows sent, per turn */
+#define FLEET_BATCH 1024U        /* outbox rows sent per turn */
 #define FLEET_RETRY_USEC (1 * USEC_PER_SEC)
-#define FLEET_WAIT_MSEC 50
 #define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
 #define FLEET_PASSWORD_MAX 1024U
@@ -59,6 +60,7 @@ struct Fleet {
         size_t n_origins;
         FleetStatus st;
         atomic_bool stop, dirty, reconnected, connected;
+        bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
 };
 
 /* ---- counters, shared ---- */
@@ -197,10 +199,21 @@ void fleet_origins(Fleet *f, FleetOriginStatus *v, size_t *n) {
 
 /* ---- the thread ---- */
 
+static void wake_thread(Fleet *f) {
+        pthread_mutex_lock(&f->lock);
+        pthread_cond_broadcast(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+}
+
 static void on_connected(natsConnection *nc, void *closure) {
         Fleet *f = closure;
 
         atomic_store(&f->reconnected, true);
+        wake_thread(f);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure) {
+        wake_thread(closure);
 }
 
 static const char *nats_err(natsStatus s) {
@@ -244,6 +257,8 @@ static int make_options(Fleet *f, natsOptions **ret) {
                 s = natsOptions_SetPingInterval(o, 5000);
         if (s == NATS_OK)
                 s = natsOptions_SetReconnectedCB(o, on_connected, f);
+        if (s == NATS_OK)
+                s = natsOptions_SetDisconnectedCB(o, on_disconnected, f);
         if (s == NATS_OK)
                 s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
         if (s != NATS_OK) {
@@ -290,6 +305,9 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         return 0;
 }
 
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+static void on_sub_complete(void *closure);
+
 static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) {
         jsErrCode jerr = 0;
         jsSubOptions so;
@@ -303,7 +321,12 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
                 so.Config.OptStartSeq = seq + 1;
         } else
                 so.Config.DeliverPolicy = js_DeliverLastPerSubject;
-        s = js_SubscribeSync(ret, js, FLEET_SUBJECT_PREFIX ">", NULL, &so, &jerr);
+        pthread_mutex_lock(&f->lock);
+        f->sub_done = false;
+        pthread_mutex_unlock(&f->lock);
+        s = js_Subscribe(ret, js, FLEET_SUBJECT_PREFIX ">", on_msg, f, NULL, &so, &jerr);
+        if (s == NATS_OK)
+                s = natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
         if (s != NATS_OK) {
                 log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
                 return -EIO;
@@ -379,6 +402,10 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
         pthread_mutex_lock(&f->lock);
         while (f->ring_n == FLEET_RING_MAX && !atomic_load(&f->stop))
                 pthread_cond_wait(&f->cond, &f->lock);
+        if (f->ring_n == FLEET_RING_MAX) { /* stopping: read again from the saved position next time */
+                pthread_mutex_unlock(&f->lock);
+                return false;
+        }
         f->ring[(f->ring_head + f->ring_n) % FLEET_RING_MAX] = m;
         f->ring_n++;
         pthread_mutex_unlock(&f->lock);
@@ -391,46 +418,57 @@ static void wake_main(Fleet *f) {
         (void) !write(f->efd, &one, sizeof one);
 }
 
-/* Reads what is there (up to a batch), waiting FLEET_WAIT_MSEC for the first. Returns -EIO when
- * the subscription broke. */
-static int receive(Fleet *f, FleetOutbox *box, natsSubscription *sub, uint64_t *seq) {
-        uint64_t start = *seq, lag = UINT64_MAX;
-        unsigned handed = 0;
+/* nats.c's delivery thread, one message of the ordered consumer. */
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+        Fleet *f = closure;
+        jsMsgMetaData *meta = NULL;
 
-        for (unsigned k = 0; k < FLEET_BATCH && !atomic_load(&f->stop); k++) {
-                jsMsgMetaData *meta = NULL;
-                natsMsg *msg = NULL;
-                natsStatus s;
-
-                s = natsSubscription_NextMsg(&msg, sub, k == 0 ? FLEET_WAIT_MSEC : 1);
-                if (s == NATS_TIMEOUT)
-                        break;
-                if (s != NATS_OK) {
-                        log_warning("fleet: reading %s: %s; subscribing again", FLEET_STREAM, nats_err(s));
-                        return -EIO;
-                }
-                if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-                        *seq = MAX(*seq, meta->Sequence.Stream);
-                        lag = meta->NumPending;
-                        jsMsgMetaData_Destroy(meta);
-                }
-                handed += receive_one(f, msg);
-                natsMsg_Destroy(msg);
-        }
-        if (handed)
+        if (!atomic_load(&f->stop) && receive_one(f, msg))
                 wake_main(f);
-        if (*seq != start) {
-                (void) fleet_state_set_seq(box, *seq);
+        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
                 pthread_mutex_lock(&f->lock);
-                f->st.stream_seq = *seq;
-                if (lag != UINT64_MAX)
-                        f->st.lag = lag;
+                f->st.stream_seq = MAX(f->st.stream_seq, meta->Sequence.Stream);
+                f->st.lag = meta->NumPending;
                 pthread_mutex_unlock(&f->lock);
+                jsMsgMetaData_Destroy(meta);
         }
-        return 0;
+        natsMsg_Destroy(msg);
 }
 
-static void idle_wait(Fleet *f, unsigned msec) {
+static void on_sub_complete(void *closure) {
+        Fleet *f = closure;
+
+        pthread_mutex_lock(&f->lock);
+        f->sub_done = true;
+        pthread_cond_broadcast(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+}
+
+/* Ends the subscription and waits (bounded) until its handler returned for the last time. */
+static void unsubscribe(Fleet *f, natsSubscription *sub) {
+        struct timespec ts;
+
+        if (!sub)
+                return;
+        /* Destroy, not Unsubscribe: that one deletes the consumer on the server, which needs a
+         * permission (CONSUMER.DELETE) that would let a node delete the others' consumers; the
+         * server drops an ephemeral consumer without interest by itself */
+        natsSubscription_Destroy(sub);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 2;
+        pthread_mutex_lock(&f->lock);
+        pthread_cond_broadcast(&f->cond); /* a handler waiting for room in the ring sees stop */
+        while (!f->sub_done)
+                if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0) {
+                        log_debug("fleet: the subscription's handler did not finish within 2 s");
+                        break;
+                }
+        pthread_mutex_unlock(&f->lock);
+}
+
+/* Waits for a submission, a reconnection, the stop, or msec; when wait_dirty, also while there
+ * is something to send (a retry is due later). */
+static void idle_wait(Fleet *f, unsigned msec, bool wait_dirty) {
         struct timespec ts;
 
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -438,9 +476,26 @@ static void idle_wait(Fleet *f, unsigned msec) {
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
         pthread_mutex_lock(&f->lock);
-        if (!atomic_load(&f->stop) && !atomic_load(&f->dirty))
+        if (!atomic_load(&f->stop) && (wait_dirty || !atomic_load(&f->dirty)) && !atomic_load(&f->reconnected))
                 pthread_cond_timedwait(&f->cond, &f->lock, &ts);
         pthread_mutex_unlock(&f->lock);
+}
+
+/* The stream position the handler read up to, into the state when it moved. */
+static uint64_t stream_seq(Fleet *f) {
+        uint64_t seq;
+
+        pthread_mutex_lock(&f->lock);
+        seq = f->st.stream_seq;
+        pthread_mutex_unlock(&f->lock);
+        return seq;
+}
+
+static void save_seq(Fleet *f, FleetOutbox *box, uint64_t *saved) {
+        uint64_t seq = stream_seq(f);
+
+        if (seq != *saved && fleet_state_set_seq(box, seq) >= 0)
+                *saved = seq;
 }
 
 static void *fleet_thread(void *p) {
@@ -452,12 +507,15 @@ static void *fleet_thread(void *p) {
         jsCtx *js = NULL;
         bool stream_ok = false;
         usec_t retry_at = 0;
-        uint64_t seq = 0;
+        uint64_t saved = 0;
         natsStatus s;
 
         if (fleet_outbox_open(f->state_dir, &box) < 0)
                 return NULL;
-        (void) fleet_state_get_seq(box, &seq);
+        (void) fleet_state_get_seq(box, &saved);
+        pthread_mutex_lock(&f->lock);
+        f->st.stream_seq = saved;
+        pthread_mutex_unlock(&f->lock);
         if (make_options(f, &opts) < 0)
                 return NULL;
         s = natsConnection_Connect(&nc, opts);
@@ -479,9 +537,8 @@ static void *fleet_thread(void *p) {
                 atomic_store(&f->connected, up);
                 if (up && atomic_exchange(&f->reconnected, false)) {
                         /* a server that restarted has lost the ephemeral consumer: read on from
-                         * the saved position; and send what waited */
-                        if (sub)
-                                natsSubscription_Destroy(TAKE_PTR(sub));
+                         * the position read up to; and send what waited */
+                        unsubscribe(f, TAKE_PTR(sub));
                         stream_ok = false;
                         retry_at = 0;
                         atomic_store(&f->dirty, true);
@@ -491,7 +548,7 @@ static void *fleet_thread(void *p) {
                         if (!stream_ok)
                                 retry_at = now + FLEET_RETRY_USEC;
                 }
-                if (up && stream_ok && !sub && f->conf.accept && now >= retry_at && subscribe(f, js, seq, &sub) < 0)
+                if (up && stream_ok && !sub && f->conf.accept && now >= retry_at && subscribe(f, js, stream_seq(f), &sub) < 0)
                         retry_at = now + FLEET_RETRY_USEC;
                 if (up && stream_ok && now >= retry_at && atomic_exchange(&f->dirty, false)) {
                         int r = drain_outbox(f, box, js);
@@ -500,16 +557,12 @@ static void *fleet_thread(void *p) {
                         if (r < 0)
                                 retry_at = now + FLEET_RETRY_USEC;
                 }
-                if (sub) {
-                        if (receive(f, box, sub, &seq) < 0) {
-                                natsSubscription_Destroy(TAKE_PTR(sub));
-                                retry_at = now + FLEET_RETRY_USEC;
-                        }
-                } else
-                        idle_wait(f, up ? FLEET_WAIT_MSEC : 200);
+                save_seq(f, box, &saved);
+                idle_wait(f, up && stream_ok ? 1000 : 200, now < retry_at || !up);
         }
 finish:
-        natsSubscription_Destroy(sub);
+        unsubscribe(f, sub);
+        save_seq(f, box, &saved);
         jsCtx_Destroy(js);
         natsConnection_Destroy(nc);
         natsOptions_Destroy(opts);
