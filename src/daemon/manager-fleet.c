@@ -152,6 +152,11 @@ static void fleet_queue(Manager *m, FleetMsg *msg) {
                                   addr_to_string(&msg->addr, as, sizeof as), msg->jail);
 }
 
+void manager_fleet_batch(Manager *m, bool begin) {
+        if (m->fleet)
+                fleet_batch(m->fleet, begin);
+}
+
 void manager_fleet_publish(Manager *m, const PendingBan *p) {
         const JailConf *jc = p->jail->conf;
         int64_t now = (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
@@ -218,6 +223,9 @@ void manager_fleet_reload(Manager *m, const Config *old) {
 }
 
 void manager_fleet_publish(Manager *m, const PendingBan *p) {
+}
+
+void manager_fleet_batch(Manager *m, bool begin) {
 }
 
 void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {

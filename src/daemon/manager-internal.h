@@ -156,6 +156,8 @@ void manager_fleet_free(Manager *m);
 /* After a reload put m->config in place of old: starts or stops the fleet as [fleet] enabled
  * says; other changes of [fleet] wait for a restart (warned). */
 void manager_fleet_reload(Manager *m, const Config *old);
+/* Around the publishing of a flush's bans: one commit of the outbox. */
+void manager_fleet_batch(Manager *m, bool begin);
 /* Hands an automatic ban the kernel took to the fleet's outbox, when its jail is shared. */
 void manager_fleet_publish(Manager *m, const PendingBan *p);
 /* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */

@@ -289,6 +289,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                 else
                         ban_map_remove(m->bans, &pe[i].elem);
         }
+        manager_fleet_batch(m, true);
         for (size_t i = 0; i < m->n_pending; i++) {
                 PendingBan *p = &m->pending[i];
                 char as[ADDR_STRLEN];
@@ -322,6 +323,7 @@ int pending_on_flush(sd_event_source *s, void *userdata) {
                 if (!p->error && p->failures > 0 && !p->comment && m->fleet)
                         manager_fleet_publish(m, p);
         }
+        manager_fleet_batch(m, false);
         pending_record(m);
         m->n_pending = 0;
         return 0;

@@ -10,6 +10,7 @@
 
 struct FleetOutbox {
         sqlite3 *db;
+        unsigned depth;         /* fleet_outbox_begin() nesting */
         sqlite3_stmt *insert, *trim, *next, *del, *count, *seq_get, *seq_set, *remote;
 };
 
@@ -159,6 +160,28 @@ int fleet_outbox_next(FleetOutbox *o, uint64_t after, FleetMsg *ret) {
                 return 0;
         log_debug("sqlite: fleet_outbox: %s", sqlite3_errmsg(o->db));
         return -EIO;
+}
+
+int fleet_outbox_begin(FleetOutbox *o) {
+        if (o->depth++ > 0)
+                return 0;
+        if (sqlite3_exec(o->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+                log_debug("sqlite: BEGIN: %s", sqlite3_errmsg(o->db));
+                o->depth = 0;
+                return -EIO;
+        }
+        return 0;
+}
+
+int fleet_outbox_commit(FleetOutbox *o) {
+        if (o->depth == 0 || --o->depth > 0)
+                return 0;
+        if (sqlite3_exec(o->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                log_debug("sqlite: COMMIT: %s", sqlite3_errmsg(o->db));
+                (void) sqlite3_exec(o->db, "ROLLBACK", NULL, NULL, NULL);
+                return -EIO;
+        }
+        return 0;
 }
 
 int fleet_outbox_done(FleetOutbox *o, uint64_t seq) {

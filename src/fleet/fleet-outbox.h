@@ -24,6 +24,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FleetOutbox *, fleet_outbox_free);
 int fleet_outbox_add(FleetOutbox *o, FleetMsg *m, unsigned *ret_dropped);
 /* The oldest row with seq > after, into *ret (origin left as it was). Returns 1, 0 (none), -EIO. */
 int fleet_outbox_next(FleetOutbox *o, uint64_t after, FleetMsg *ret);
+/* A transaction around many adds, deletes or records (one commit instead of one each). Nested
+ * calls are counted; the outermost commits. Return 0 or -EIO. */
+int fleet_outbox_begin(FleetOutbox *o);
+int fleet_outbox_commit(FleetOutbox *o);
 /* Deletes row seq (acknowledged by the stream). Returns 0 or -EIO. */
 int fleet_outbox_done(FleetOutbox *o, uint64_t seq);
 /* Rows waiting, or a negative errno. */

@@ -122,6 +122,7 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
         uint64_t v;
 
         (void) !read(fd, &v, sizeof v);
+        (void) fleet_outbox_begin(f->box); /* the records of the batch in one commit */
         for (unsigned k = 0; k < FLEET_RING_MAX; k++) {
                 FleetRefusal why;
                 FleetMsg m;
@@ -149,7 +150,12 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         o->in++;
                 pthread_mutex_unlock(&f->lock);
         }
+        (void) fleet_outbox_commit(f->box);
         return 0;
+}
+
+void fleet_batch(Fleet *f, bool begin) {
+        (void) (begin ? fleet_outbox_begin(f->box) : fleet_outbox_commit(f->box));
 }
 
 int fleet_submit(Fleet *f, FleetMsg *m) {
@@ -335,8 +341,21 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         return 0;
 }
 
-/* Sends what the outbox holds. Returns 0 (all sent), 1 (more left), -EIO (NATS refused). */
+static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js);
+
+/* Sends what the outbox holds, the deletions of a batch in one commit (a crash before it sends
+ * them again, and the stream drops them by their id). Returns 0 (all sent), 1 (more left), -EIO
+ * (NATS refused). */
 static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
+        int r;
+
+        (void) fleet_outbox_begin(box);
+        r = drain_outbox_batch(f, box, js);
+        (void) fleet_outbox_commit(box);
+        return r;
+}
+
+static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js) {
         FleetMsg m = {};
         uint64_t after = 0;
 

@@ -29,6 +29,8 @@ Fleet *fleet_free(Fleet *f);
 /* Main thread: queues this node's ban (or unban) m for publishing: origin set here, m->seq
  * assigned by the outbox. Returns 0 or a negative errno (the local ban is not affected). */
 int fleet_submit(Fleet *f, FleetMsg *m);
+/* Main thread: around many fleet_submit() calls (a flush), one commit of the outbox for all. */
+void fleet_batch(Fleet *f, bool begin);
 /* Records a remote ban applied here (main thread). */
 void fleet_record_remote(Fleet *f, const FleetMsg *m);
 

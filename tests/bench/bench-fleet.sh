@@ -71,7 +71,10 @@ report burst "$N" "$N"
 stop_b
 before=$(date +%s%N)
 addrs $((2 * N)) "$M" >>/var/log/a.log
-rig_wait_until 600 rig_file_caught_up sshd /var/log/a.log
+a_published_ge() { # N: node-a's fleet "published" counter
+	[ "$(rig_ctl status --json | "$RIG_PY" -c 'import json, sys; print(json.load(sys.stdin)["fleet"]["published"])')" -ge "$1" ]
+}
+rig_wait_until 600 a_published_ge $((2 * N + M))
 rig_wait_until 600 outbox_is 0
 after=$(date +%s%N)
 rig_note "node-a: $M bans banned and published in $(((after - before) / 1000000)) ms (node-b down)"
