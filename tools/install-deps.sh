@@ -13,11 +13,12 @@ packages=(
         nftables iproute2 systemd python3 util-linux bsdutils procps
         dpkg-dev debhelper lintian groff-base man-db
         msmtp-mta python3-aiosmtpd prometheus-node-exporter
+        libnats-dev nats-server
 )
 build_packages=(
         meson ninja-build pkg-config gcc libc6-dev dpkg-dev debhelper
         libsystemd-dev libpcre2-dev libmnl-dev libnftnl-dev libnftables-dev libjansson-dev
-        libcurl4-openssl-dev libsqlite3-dev nftables
+        libcurl4-openssl-dev libsqlite3-dev nftables libnats-dev
 )
 [ "${1:-}" = --build ] && packages=("${build_packages[@]}")
 missing=()

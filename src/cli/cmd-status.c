@@ -61,6 +61,16 @@ static int status_all(const json_t *r) {
         json_array_foreach(jails, i, j)
                 printf("%s%s", i ? ", " : "", str(j, "name"));
         printf("\nTotal bans: %lld (kernel elements in force: %lld)\n", num(r, "bans_total"), num(r, "elements_live"));
+        if (json_is_object(json_object_get(r, "fleet"))) {
+                json_t *f = json_object_get(r, "fleet"), *o;
+                size_t k;
+
+                printf("Fleet: node %s, %s, outbox %lld, published %lld, received %lld, refused %lld (stream seq %lld, lag %lld)\n",
+                       str(f, "name"), json_is_true(json_object_get(f, "connected")) ? "connected" : "NOT connected",
+                       num(f, "outbox"), num(f, "published"), num(f, "received"), num(f, "refused"), num(f, "stream_seq"), num(f, "lag"));
+                json_array_foreach(json_object_get(f, "origins"), k, o)
+                        printf("  from %s: %lld applied, %lld refused\n", str(o, "name"), num(o, "in"), num(o, "refused"));
+        }
         json_array_foreach(jails, i, j) {
                 printf("\n%s: %lld lines, %lld failures (%lld tracked now), %lld bans\n", str(j, "name"),
                        num(j, "lines"), num(j, "failures_total"), num(j, "failures_current"), num(j, "bans_total"));

@@ -146,6 +146,9 @@ int daemon_conf_load(Config *c, ConfDiags *d) {
         r = webhook_sections_load(ini, c, d);
         if (r < 0)
                 return r;
+        r = fleet_conf_load(ini, c, d);
+        if (r < 0)
+                return r;
         def = ini_find_section(ini, "Definition");
         if (!def)
                 return 0;

@@ -15,6 +15,7 @@ void config_dump(const Config *c, FILE *f) {
         fprintf(f, "abuseipdb: %s, url %s, apikey_file %s, timeout %us, daily_quota %u\n",
                 c->abuseipdb.enabled ? "enabled" : "disabled", c->abuseipdb.url, c->abuseipdb.apikey_file ?: "-",
                 c->abuseipdb.timeout_sec, c->abuseipdb.daily_quota);
+        fleet_conf_dump(&c->fleet, f);
         if (c->socket_group)
                 fprintf(f, "socket_group: %s (gid %u)\n", c->socket_group, (unsigned) c->socket_gid);
         if (c->metrics_textfile)

@@ -10,6 +10,7 @@
  *   conf-action.c  port lists, protocols, action lines -> what a jail bans and reports
  *   conf-jail.c    jail sections -> JailConf, every check of a jail's values
  *   conf-daemon.c  nftjail.conf: [Definition], [abuseipdb], socket_group
+ *   conf-fleet.c   nftjail.conf: [fleet]
  *   conf-dump.c    config_dump()
  *   conf.c         config_load(), diagnostics, backend names */
 
@@ -47,6 +48,17 @@ static inline bool str_in_list(const char *s, bool icase, const char *const *l) 
 }
 #define STR_IN_SET(s, ...) str_in_list((s), false, (const char *const[]) { __VA_ARGS__, NULL })
 #define STR_IN_SET_CASE(s, ...) str_in_list((s), true, (const char *const[]) { __VA_ARGS__, NULL })
+
+/* Replaces the owned string *field with a copy of v. Returns 0 or -ENOMEM. */
+static inline int conf_set_str(char **field, const char *v) {
+        char *c = strdup(v);
+
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
 
 /* ---- small parsers ---- */
 
@@ -261,3 +273,10 @@ void jail_conf_done(JailConf *j);
 int config_load_jails(Config *c, ConfDiags *d);
 /* nftjail.conf and nftjail.local into c. Returns 0 (errors in d) or -ENOMEM. */
 int daemon_conf_load(Config *c, ConfDiags *d);
+
+/* [fleet] of ini into c->fleet (conf-fleet.c). Returns 0 (errors in d) or -ENOMEM. */
+int fleet_conf_load(const Ini *ini, Config *c, ConfDiags *d);
+/* Warns about share naming a jail that is not enabled (after the jails are loaded). */
+int fleet_conf_check_jails(const Config *c, ConfDiags *d);
+void fleet_conf_init(FleetConf *f);
+void fleet_conf_dump(const FleetConf *f, FILE *out);

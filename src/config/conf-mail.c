@@ -72,16 +72,6 @@ static bool mail_name_ok(const char *s) {
         return true;
 }
 
-static int mail_set(char **field, const char *v) {
-        char *c = strdup(v);
-
-        if (!c)
-                return -ENOMEM;
-        free(*field);
-        *field = c;
-        return 0;
-}
-
 static int jail_uint_opt(Scope *sc, ConfDiags *d, const char *jail, const char *key, unsigned long max, unsigned *ret) {
         _cleanup_free_ char *s = NULL;
         char qb[128];
@@ -149,8 +139,8 @@ int jail_mail_action(JailConf *j, Scope *sc, ConfDiags *d, const char *name, con
                              j->name, name, q(sendername, qb, sizeof qb), MAIL_NAME_MAX);
                 return r < 0 ? r : 0;
         }
-        if (mail_set(&j->mail.dest, dest) < 0 || mail_set(&j->mail.sender, sender) < 0 ||
-            mail_set(&j->mail.sendername, sendername) < 0)
+        if (conf_set_str(&j->mail.dest, dest) < 0 || conf_set_str(&j->mail.sender, sender) < 0 ||
+            conf_set_str(&j->mail.sendername, sendername) < 0)
                 return -ENOMEM;
         return 0;
 }

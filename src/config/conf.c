@@ -71,6 +71,7 @@ Config *config_free(Config *c) {
         free(c->webhooks);
         free(c->socket_group);
         free(c->metrics_textfile);
+        fleet_conf_done(&c->fleet);
         free(c);
         return NULL;
 }
@@ -95,12 +96,15 @@ int config_load(const char *dir, Config **ret, ConfDiags *diags) {
         c->abuseipdb = (AbuseIPDBConf) {
                 .enabled = true, .url = strdup("https://api.abuseipdb.com/api/v2"), .timeout_sec = 30, .daily_quota = 1000,
         };
+        fleet_conf_init(&c->fleet);
         if (!c->dir || !c->nft_file || !c->abuseipdb.url)
                 return -ENOMEM;
 
         r = daemon_conf_load(c, d);
         if (r >= 0)
                 r = config_load_jails(c, d);
+        if (r >= 0)
+                r = fleet_conf_check_jails(c, d);
         if (r >= 0 && d->n_errors > errors)
                 r = -EINVAL;
         conf_diags_done(&local);

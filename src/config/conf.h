@@ -208,6 +208,45 @@ bool jail_reads_files(const JailConf *jc);
 /* Whether url is acceptable: https://..., or http:// to localhost/127.x/[::1]. */
 bool abuseipdb_url_ok(const char *url);
 
+/* [fleet] of nftjail.conf(.local): bans shared with other hosts through NATS JetStream
+ * (docs/FLEET.md). Every value checked here; the fleet thread only connects. */
+#define FLEET_NAME_MAX 64U
+#define FLEET_URLS_MAX 16U
+#define FLEET_URL_MAX 256U
+#define FLEET_RATE_DEFAULT 6000U
+#define FLEET_RATE_PERIOD_DEFAULT 60U
+#define FLEET_MAX_BANTIME_DEFAULT (7 * 86400)
+
+typedef struct FleetConf {
+        bool enabled;
+        char **urls;            /* NULL-terminated, nats://host:port or tls://host:port, at least one when enabled */
+        char *name;             /* this node, [A-Za-z0-9_-]{1,64}: a token of its subjects; default the host name */
+        char *user;             /* with password_file; NULL = none */
+        char *password_file;
+        char *creds_file;       /* NATS JWT/NKEY credentials; excludes user */
+        char *tls_ca, *tls_cert, *tls_key; /* NULL: none (tls_cert and tls_key go together) */
+        char **share;           /* jails whose bans are published; NULL = all */
+        char *share_file;       /* where share was written, for a warning naming an unknown jail */
+        unsigned share_line;
+        bool accept;            /* apply the other nodes' bans; default true */
+        AddrPrefix *ignoreip;   /* fleet_ignoreip, plus the literal addresses of the servers in urls */
+        size_t n_ignoreip;
+        uint8_t max_prefix4;    /* fleet_max_prefix: no remote IPv4 prefix shorter (wider); default 24 */
+        uint8_t max_prefix6;    /* default 48 */
+        int64_t max_bantime_sec; /* fleet_max_bantime: remote bans are clamped to it; default 1w */
+        unsigned rate;          /* fleet_rate: remote bans taken per origin per rate_period_sec */
+        unsigned rate_period_sec;
+} FleetConf;
+
+/* Whether s may name a fleet node ([A-Za-z0-9_-]{1,64}: it becomes a subject token). */
+bool fleet_name_ok(const char *s);
+/* A deep copy of src (but share, which only the main thread needs) for the fleet thread, and its
+ * destructor. Returns 0 or -ENOMEM (dst then half-built: fleet_conf_done() it). */
+int fleet_conf_copy(FleetConf *dst, const FleetConf *src);
+void fleet_conf_done(FleetConf *f);
+/* Whether jail j's bans are published (share). */
+bool fleet_shares_jail(const FleetConf *f, const char *jail);
+
 typedef struct Config {
         char *dir;              /* config directory as given */
         char *nft_file;         /* [Definition] nft_file in nftjail.conf; default NFTJAIL_NFT_FILE */
@@ -216,6 +255,7 @@ typedef struct Config {
         AbuseIPDBConf abuseipdb;
         WebhookConf *webhooks;  /* [webhook NAME] sections of nftjail.conf/.local */
         size_t n_webhooks;
+        FleetConf fleet;
         char *socket_group;     /* [Definition] socket_group: may use read-only control commands; NULL = root only */
         char *metrics_textfile; /* [Definition] metrics_textfile: an absolute path ending in .prom; NULL = none */
         gid_t socket_gid;       /* resolved at load; valid when socket_group is set */

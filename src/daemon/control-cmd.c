@@ -109,6 +109,25 @@ static json_t *cmd_ping(void) {
         return r;
 }
 
+/* The fleet's part of status, or NULL (not running, or out of memory). */
+static json_t *fleet_json(const Manager *m) {
+        _cleanup_free_ ManagerFleetStatus *st = malloc(sizeof *st);
+        json_t *o, *origins;
+
+        if (!st || !manager_fleet_status(m, st))
+                return NULL;
+        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:[]}", "name", st->name, "connected", st->connected, "outbox",
+                      (json_int_t) st->outbox, "published", (json_int_t) st->published, "received", (json_int_t) st->received,
+                      "refused", (json_int_t) st->refused, "stream_seq", (json_int_t) st->stream_seq, "lag", (json_int_t) st->lag, "origins");
+        origins = json_object_get(o, "origins");
+        for (size_t i = 0; o && i < st->n_origins; i++)
+                if (json_array_append_new(origins, json_pack("{s:s, s:I, s:I}", "name", st->origins[i].name, "in",
+                                                             (json_int_t) st->origins[i].in, "refused",
+                                                             (json_int_t) st->origins[i].refused)) < 0)
+                        return (json_decref(o), NULL);
+        return o;
+}
+
 static json_t *cmd_status_all(Manager *m) {
         const Config *cf = manager_config(m);
         json_t *r = ctl_reply_new(), *jails = json_array();
@@ -133,6 +152,9 @@ static json_t *cmd_status_all(Manager *m) {
             json_object_set_new(r, "bans_total", json_integer((json_int_t) st.bans_total)) < 0 ||
             json_object_set_new(r, "elements_live", json_integer((json_int_t) st.elements_live)) < 0 ||
             json_object_set_new(r, "jails", TAKE_PTR(jails)) < 0)
+                goto oom;
+        json_t *fl = fleet_json(m);
+        if (fl && json_object_set_new(r, "fleet", fl) < 0)
                 goto oom;
         return r;
 oom:

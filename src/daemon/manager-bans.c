@@ -135,6 +135,13 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                                 (void) webhooks_submit(m->webhooks, ej->conf, WEBHOOK_KIND_UNBAN, &e->elem.addr,
                                                        e->elem.addr.family == AF_INET ? 32 : e->elem.prefixlen, 0, 0);
                 }
+                {
+                        const Jail *ej = j ?: manager_find_jail(m, e->jail);
+
+                        /* this node's own ban lifted: a tombstone for the fleet */
+                        if (ej && ej->conf && m->fleet && e->jail && strcmp(e->jail, ej->conf->name) == 0)
+                                manager_fleet_unbanned(m, ej->conf, &e->elem);
+                }
                 unban_forget(m, j, jail, &e->elem.addr);
                 if (!complete)
                         persist_on_unban(m->persist, jail, &e->elem.addr);

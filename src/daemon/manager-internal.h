@@ -16,6 +16,7 @@
 #include "ban.h"
 #include "conf.h"
 #include "control.h"
+#include "fleet.h"
 #include "manager.h"
 #include "metrics.h"
 #include "match.h"
@@ -71,6 +72,7 @@ typedef struct PendingBan {
         unsigned failures;
         int64_t bantime_sec;    /* the jail's, or a manual ban's own */
         usec_t expiry;
+        const char *comment;    /* NULL: the jail's name; a fleet ban's "jail@origin" (m->fleet_comments) */
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
         usec_t queued;          /* CLOCK_MONOTONIC of pending_add(): the ban latency starts */
@@ -123,6 +125,9 @@ struct Manager {
                                  * on again, so that its thread is joined before another starts */
         Control *control;       /* the control socket (control.c) */
         Metrics *metrics;       /* metrics_textfile (metrics.c) */
+        Fleet *fleet;           /* NULL: no [fleet], or not enabled */
+        char **fleet_comments;  /* "jail@origin" of the fleet bans applied, for their elements */
+        size_t n_fleet_comments;
 };
 
 
@@ -164,3 +169,17 @@ void pending_flush_all(Manager *m);
  * that is an unban of its address in its jail (the other ports of the ban go too, so that the
  * state and the kernel agree). */
 void manager_on_elem_deleted(void *userdata, const NftListed *l);
+
+/* manager-fleet.c: starts the fleet when [fleet] is enabled (logged; a failure leaves the daemon
+ * banning locally). */
+void manager_fleet_start(Manager *m);
+void manager_fleet_free(Manager *m);
+/* After a reload put m->config in place of old: starts or stops the fleet as [fleet] enabled
+ * says; other changes of [fleet] wait for a restart (warned). */
+void manager_fleet_reload(Manager *m, const Config *old);
+/* Around the publishing of a flush's bans: one commit of the outbox. */
+void manager_fleet_batch(Manager *m, bool begin);
+/* Hands an automatic ban the kernel took to the fleet's outbox, when its jail is shared. */
+void manager_fleet_publish(Manager *m, const PendingBan *p);
+/* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */
+void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e);

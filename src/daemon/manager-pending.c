@@ -125,7 +125,7 @@ static void pending_record(Manager *m, size_t from, size_t to) {
                 return;
         for (size_t i = from; i < to; i++) {
                 const PendingBan *p = &m->pending[i];
-                if (p->error)
+                if (p->error || p->comment)
                         continue;
                 done++;
                 if (p->n_elems == 0)
@@ -142,7 +142,7 @@ static void pending_record(Manager *m, size_t from, size_t to) {
                 _cleanup_free_ char *ev = NULL;
                 NftElem e = { .prefixlen = 128 };
 
-                if (p->error)
+                if (p->error || p->comment) /* a fleet ban is recorded by the fleet, with its origin */
                         continue;
                 if (p->n_elems > 0 && p->failures > 0)
                         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
@@ -203,7 +203,10 @@ static void log_ban(const Manager *m, const PendingBan *p, int error) {
         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
         if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
                 fields[6] = fe;
-        if (p->failures == 0)
+        if (p->comment)
+                log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (from the fleet: %s)", jc->name, as,
+                          format_duration_sec(p->bantime_sec, dur, sizeof dur), p->comment);
+        else if (p->failures == 0)
                 log_event(LOG_NOTICE, 0, NFTJAIL_MID_BAN, fields, "%s: banned %s for %s (manual ban)", jc->name, as,
                           format_duration_sec(p->bantime_sec, dur, sizeof dur));
         else
@@ -306,6 +309,8 @@ static void pending_flush_range(Manager *m, size_t to) {
 
                 p->expiry = ban_expiry(now, p->bantime_sec);
                 k = ban_elems_self(jc, &p->addr, m->self, m->n_self, ban_timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                for (size_t e = 0; p->comment && e < k; e++)
+                        elems[e].comment = p->comment;
                 for (size_t e = 0; e < k; e++) {
                         usec_t old = ban_map_get(m->bans, &elems[e], now);
                         if (old >= p->expiry || pending_v6_conflict(m, p, &elems[e], now))
@@ -334,6 +339,7 @@ static void pending_flush_range(Manager *m, size_t to) {
                 else
                         ban_map_remove(m->bans, &pe[i].elem);
         }
+        manager_fleet_batch(m, true);
         for (size_t i = from; i < to; i++) {
                 PendingBan *p = &m->pending[i];
                 char as[ADDR_STRLEN];
@@ -343,7 +349,7 @@ static void pending_flush_range(Manager *m, size_t to) {
                                   addr_to_string(&p->addr, as, sizeof as));
                         continue;
                 }
-                if (!p->error)
+                if (!p->error && !p->comment) /* the jail's own bans, not the fleet's */
                         p->jail->bans_total++;
                 log_ban(m, p, p->error);
                 /* automatic bans only (failures > 0): not manual or restored ones */
@@ -370,7 +376,11 @@ static void pending_flush_range(Manager *m, size_t to) {
                         (void) webhooks_submit(m->webhooks, p->jail->conf, WEBHOOK_KIND_BAN, &p->addr, plen, p->failures,
                                                p->bantime_sec);
                 }
+                /* and the fleet: after the kernel took it, automatic bans only, never a fleet one */
+                if (!p->error && p->failures > 0 && !p->comment && m->fleet)
+                        manager_fleet_publish(m, p);
         }
+        manager_fleet_batch(m, false);
         pending_record(m, from, to);
         m->pending_done = to;
 }

@@ -119,6 +119,7 @@ Manager *manager_free(Manager *m) {
         addr_watch_free(m->addr_watch);
         reporter_free(m->reporter);
         reporter_free(m->reporter_off);
+        manager_fleet_free(m);
         actions_free(m->actions);
         webhooks_free(m->webhooks);
         config_free(m->config);
@@ -352,10 +353,15 @@ int manager_reload(Manager *m, ConfDiags *ret_diags) {
                         (void) actions_submit_cmd(m->actions, jails[i].conf, ACTION_CMD_START, NULL, 0);
         persist_set_config(m->persist, c);
         jails_free(m->jails, m->n_jails);
-        config_free(m->config);
         m->jails = jails;
         m->n_jails = n;
-        m->config = c;
+        {
+                Config *old = m->config;
+
+                m->config = c;
+                manager_fleet_reload(m, old);
+                config_free(old);
+        }
         log_event(LOG_INFO, 0, NFTJAIL_MID_RELOADED, NULL, "configuration reloaded: %zu jail(s)", n);
         control_config_changed(m->control);
         metrics_apply(m->metrics);
@@ -552,6 +558,7 @@ int manager_start(Manager *m) {
         manager_reporter_start(m, m->config);
         manager_actions_start(m, m->config);
         manager_webhooks_start(m, m->config);
+        manager_fleet_start(m);
         /* the failures stored before a stop or a crash, before the sources resume after them */
         jails_replay(m);
         r = jails_start(m, m->jails, m->n_jails);

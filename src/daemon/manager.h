@@ -80,6 +80,22 @@ int manager_report_stats(const Manager *m, ReporterStats *ret);
 
 /* Calls cb with the name of each running jail, in configuration order. */
 void manager_foreach_jail(const Manager *m, void (*cb)(const char *name, void *userdata), void *userdata);
+/* The fleet (docs/FLEET.md), when it runs: its connection, outbox and counters of this run, and
+ * per origin the remote bans applied and refused (the first MANAGER_FLEET_ORIGINS_MAX origins). */
+#define MANAGER_FLEET_ORIGINS_MAX 64
+typedef struct ManagerFleetStatus {
+        char name[FLEET_NAME_MAX + 1]; /* this node */
+        bool connected;
+        int64_t outbox;         /* bans waiting for the stream's ack (negative: unknown) */
+        uint64_t published, received, refused, stream_seq, lag;
+        struct {
+                char name[FLEET_NAME_MAX + 1];
+                uint64_t in, refused;
+        } origins[MANAGER_FLEET_ORIGINS_MAX];
+        size_t n_origins;
+} ManagerFleetStatus;
+/* Returns false when the fleet does not run (not enabled, or built without it). */
+bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret);
 
 /* NULL when jail may ban a, else why not ("loopback", "ignoreip", "self"); jail must exist. */
 const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a);

@@ -26,7 +26,8 @@ USES = {
     "daemon/sources": ["match", "config", "shared"],
     "reporter": ["config", "shared"],
     "actions": ["config", "shared"],
-    "daemon": ["actions", "reporter", "daemon/sources", "daemon/nft", "match", "config", "shared"],
+    "fleet": ["config", "shared"],
+    "daemon": ["fleet", "actions", "reporter", "daemon/sources", "daemon/nft", "match", "config", "shared"],
     "cli": ["reporter", "match", "config", "shared"],
 }
 PRIVATE = {"manager-internal.h": re.compile(r"^daemon/manager[-a-z]*\.(c|h)$"),

@@ -35,7 +35,7 @@ for f in /usr/sbin/nftjaild /usr/bin/nftjail /usr/share/nftjail/nftjail.nft \
 	/usr/share/man/man1/nftjail.1.gz /usr/share/man/man8/nftjaild.8.gz \
 	/usr/share/man/man5/nftjail.conf.5.gz /usr/share/man/man5/nftjail-jail.conf.5.gz \
 	/usr/share/bash-completion/completions/nftjail /usr/share/doc/nftjail/README.md \
-	/usr/share/doc/nftjail/README.Debian /usr/share/doc/nftjail/docs/PROTOCOL.md \
+	/usr/share/doc/nftjail/README.Debian /usr/share/doc/nftjail/docs/PROTOCOL.md /usr/share/doc/nftjail/docs/FLEET.md \
 	/usr/share/doc/nftjail/copyright; do
 	check "package holds $f" grep -qx "$f" "$tmp/files"
 done
@@ -55,7 +55,7 @@ if grep -q '^/usr/lib/sysusers.d/' "$tmp/files"; then
 fi
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libsystemd0 libpcre2-8-0 libmnl0 libnftnl11 libjansson4 libsqlite3-0 libcurl4 libnftables1; do
+for lib in libc6 libsystemd0 libpcre2-8-0 libmnl0 libnftnl11 libjansson4 libsqlite3-0 libcurl4 libnftables1 libnats3.4; do
 	check "Depends on $lib, versioned" grep -qE "(^|, )$lib \(>= [^)]+\)" <<<"$depends"
 done
 check "Depends on nftables" grep -qE '(^|, )nftables($|,| )' <<<"$depends"

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Two nodes sharing bans through a real nats-server with JetStream (docs/FLEET.md). node-a is the
+# rig's network namespace, node-b the attacker namespace of the rig (each has its own nf_tables
+# and its own table inet nftjail); nats-server listens on node-a's end of the veth between them,
+# 192.0.2.1:4222, with one user per node whose publish permission is its own subjects only.
+#  - an automatic ban on A is in B's kernel with its remaining time and the comment sshd@node-a;
+#    B publishes nothing of it;
+#  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
+#  - B stopped while A bans; B back: it catches up from its saved stream position;
+#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject);
+#  - NATS down while A bans 1,000 addresses; NATS back: all reach B, each once;
+#  - nftjail status shows the fleet and the bans in and refused per origin;
+#  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
+#    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
+# The absence of a refused ban is checked after a later legitimate ban reached B (the stream
+# delivers in order), never after a sleep.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rig_enter "$@"
+. "$(dirname "$0")/fleet-lib.sh"
+fleet_setup
+"$NFTJAILD" --test-config --config-dir "$CONF_B" | grep -q '^fleet: enabled, name node-b, url nats://192.0.2.1:4222$' ||
+	fail "--test-config does not show the fleet"
+b_log_has() { grep -qF -- "$1" "$RIG_TMP/daemon-b.log"; }
+
+rig_start_daemon
+start_b
+
+# ---- a ban on A reaches B, with its remaining time and its origin
+echo "fail from 203.0.113.10" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.10 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 b_has '^203\.0\.113\.10 tcp 22 [0-9]+ [0-9]+ sshd@node-a$'
+line=$(b_elements | grep '^203\.0\.113\.10 ')
+rig_note "node-b: $line"
+read -r _ _ _ timeout expires _ <<<"$line"
+[ "$timeout" -le 3600 ] && [ "$timeout" -ge 3500 ] || fail "node-b's timeout is $timeout s, not A's remaining time"
+[ "$expires" -le "$timeout" ] || fail "node-b's element expires in $expires s (timeout $timeout)"
+[ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = 0 ] || fail "node-a's outbox did not drain"
+# B never publishes a fleet ban: nothing ever went into its outbox (AUTOINCREMENT remembers)
+[ "$(sql_b "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'fleet_outbox'")" = 0 ] || fail "node-b queued a fleet ban"
+[ "$(sql_b "SELECT origin || ' ' || jail || ' ' || addr FROM fleet_remote")" = "node-a sshd 203.0.113.10" ] ||
+	fail "node-b's state does not record the fleet ban with its origin"
+rig_nft_has 'sshd@' v4_port && fail "node-a got a fleet ban back"
+
+# ---- NATS down: A bans locally, the outbox keeps it; NATS back: it drains and B has it
+stop_nats
+echo "fail from 203.0.113.11" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.11 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 outbox_is 1
+start_nats
+rig_wait_until 20 b_has '^203\.0\.113\.11 tcp 22 .* sshd@node-a$'
+rig_wait_until 10 outbox_is 0
+
+# ---- B stopped while A bans; B back catches up from its saved position
+stop_b
+seq_before=$(sql_b "SELECT value FROM fleet_state WHERE key = 'stream_seq'")
+[ "${seq_before:-0}" -ge 2 ] || fail "node-b saved stream position $seq_before"
+echo "fail from 203.0.113.12" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^203\.0\.113\.12 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 outbox_is 0
+start_b
+rig_wait_until 20 b_has '^203\.0\.113\.12 tcp 22 .* sshd@node-a$'
+
+# ---- what B refuses
+now=$(date +%s)
+msg() { # ADDR PREFIXLEN ORIGIN
+	printf '{"v":1,"op":"ban","addr":"%s","prefixlen":%s,"jail":"sshd","proto":"tcp","ports":[22],"created":%s,"expires":%s,"failures":5,"origin":"%s","seq":9%s}' \
+		"$1" "$2" "$now" "$((now + 3600))" "$3" "$RANDOM"
+}
+# node-a's own subject, another origin in the message
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-a.sshd.203-0-113-20_32 "$(msg 203.0.113.20 32 node-c)" >/dev/null ||
+	fail "the server refused node-a publishing on its own subjects"
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (subject, address -)"
+# a /8, wider than fleet_max_prefix
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-a.sshd.203-0-0-0_8 "$(msg 203.0.0.0 8 node-a)" >/dev/null ||
+	fail "the server refused node-a publishing on its own subjects"
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (prefix, address 203.0.0.0)"
+# node-a publishing as node-b: the server refuses (no ack)
+"$FLEET_PUB" "$URL" node-a secret-a nftjail.ban.node-b.sshd.203-0-113-30_32 "$(msg 203.0.113.30 32 node-b)" 2>"$RIG_TMP/pub.err" &&
+	fail "the server let node-a publish under node-b's name"
+rig_note "fleet-pub as node-b: $(cat "$RIG_TMP/pub.err")"
+# B's fleet_ignoreip: banned on A, never on B
+echo "fail from 198.51.100.200" >>/var/log/a.log
+rig_wait_until 10 rig_nft_has '^198\.51\.100\.200 tcp 22 .* sshd$' v4_port
+rig_wait_until 10 b_log_has "fleet: refused a message from 'node-a' (fleet_ignoreip, address 198.51.100.200)"
+# a barrier: a later legitimate ban is there, so the refused ones were read before it
+echo "fail from 203.0.113.13" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.13 tcp 22 .* sshd@node-a$'
+elements=$(b_elements)
+rig_note "node-b: $elements"
+for a in 203.0.113.20 203.0.0.0 203.0.113.30 198.51.100.200; do
+	grep -q "^$a " <<<"$elements" && fail "node-b applied the refused ban of $a"
+done
+grep -q "Publish Violation - User \"node-a\", Subject \"nftjail.ban.node-b.sshd.203-0-113-30_32\"" "$RIG_TMP/nats.log" ||
+	fail "nats-server did not log node-a's refused publish"
+# and that was the only thing refused: the permission set of docs/FLEET.md is enough
+violations=$(grep -c 'Violation' "$RIG_TMP/nats.log" || true)
+[ "$violations" = 1 ] || { grep Violation "$RIG_TMP/nats.log" >&2; fail "$violations permission violations, not 1"; }
+[ "$(grep -c 'sshd@node-a$' <<<"$elements")" = 4 ] || fail "node-b holds other than the 4 bans of node-a"
+
+# an unban on A is a tombstone: B lifts its element of that ban, and only that one
+rig_ctl unban 203.0.113.10 >/dev/null
+rig_wait_until 10 b_lacks '^203\.0\.113\.10 '
+b_has '^203\.0\.113\.11 tcp 22 .* sshd@node-a$' || fail "node-b lost another fleet ban"
+
+# nftjail status: the fleet, and per origin (counters of this run: B restarted before .12)
+st=$("$NFTJAIL" --socket "$SOCK_B" status)
+rig_note "$st"
+grep -q '^Fleet: node node-b, connected, outbox 0, published 0, received 3, refused 3 ' <<<"$st" || fail "node-b's status"
+grep -q '^  from node-a: 3 applied, 3 refused$' <<<"$st" || fail "node-b's status per origin"
+grep -q '^sshd: 0 lines, 0 failures (0 tracked now), 0 bans$' <<<"$st" || fail "node-b's jail counts the fleet's bans as its own"
+st=$(rig_ctl status)
+grep -q '^Fleet: node node-a, connected, outbox 0, published 6, received 0, refused 0 ' <<<"$st" || fail "node-a's status: $st"
+"$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c '
+import json, sys
+f = json.load(sys.stdin)["fleet"]
+assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8 and f["lag"] == 0, f
+assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
+
+# ---- NATS down while A bans 1,000 addresses (IPv6, a /64 each); NATS back: each reaches B once
+received_before=$(b_received)
+stop_nats
+for i in $(seq 1 1000); do printf 'fail from 2001:db8:%x::7\n' "$i"; done >>/var/log/a.log
+rig_wait_until 30 outbox_is 1000
+t0=$(date +%s%N)
+start_nats
+rig_wait_until 60 b_count_v6 1000
+t1=$(date +%s%N)
+rig_note "1,000 bans from A's outbox in B's kernel $(((t1 - t0) / 1000000)) ms after NATS came back"
+rig_wait_until 10 outbox_is 0
+[ "$(($(b_received) - received_before))" = 1000 ] || fail "node-b applied $(($(b_received) - received_before)) messages, not 1000"
+
+stop_b
+rig_stop_daemon
+echo "ok"
