@@ -89,6 +89,23 @@ struct Filter {
 
 /* match-pattern.c */
 
+/* The address patterns. They are loose on purpose (addr_parse() has the last word) but only take
+ * characters that can be in an address, so that what follows in the regex still anchors. IPv4
+ * must not be followed by a digit, so "192.0.2.15" never yields "192.0.2.1". */
+#define RE_IP4 "(?:\\d{1,3}\\.){3}\\d{1,3}(?!\\d)"
+#define RE_IP6 "(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f])"
+#define RE_TAG_IP4 "(?<ip4>" RE_IP4 ")"
+#define RE_TAG_IP6 "(?:\\[(?<ip6>" RE_IP6 ")\\]|(?<ip6>" RE_IP6 "))"
+/* An address, maybe in brackets, as fail2ban's <ADDR>. Its "\\[?...\\]?" lets a regex end right
+ * before the "]" ("- <ADDR>\\b" on "- [192.0.2.1] x"): so may ours, but a "[" must have its "]". */
+#define RE_TAG_ADDR                                                                                   \
+        "(?:(?<ip4>" RE_IP4 ")|(?<ip6>" RE_IP6 ")|\\[(?<ip6>" RE_IP6 ")(?=\\])\\]?|\\[(?<ip4>" RE_IP4 ")(?=\\])\\]?)"
+#define RE_TAG_CIDR "(?<cidr>\\d{1,3})"
+
+
+/* p[i] is the '[' of a character class: the index of its closing ']' (or of the NUL that ends
+ * an unterminated class). A ']' first in the class, escapes and [:name:] are inside it. */
+size_t match_class_end(const char *p, size_t i);
 /* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). 0, -EINVAL (reterr) or -ENOMEM. */
 int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr);
 /* The longest literal text at the top level of an expanded pattern, or *ret NULL. 0 or -ENOMEM. */

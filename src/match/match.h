@@ -57,3 +57,33 @@ int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
 /* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
  * those, else "$" could match at the source's cut. */
 int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret);
+
+/* filter_lint(): the patterns of a filter that a client can steer, decided on the pattern text
+ * (docs/FILTERS.md explains each rule). */
+typedef enum LintRule {
+        LINT_UNANCHORED,        /* no ^ before <HOST> */
+        LINT_WILDCARD,          /* greedy .* before <HOST>, nothing fixed after it */
+        LINT_LAZY,              /* lazy .*? before <HOST>, no $ after it through fixed text */
+        LINT_CLIENT_WORD,       /* <HOST> right after "user", "for", "login", ... */
+        LINT_QUOTED,            /* <HOST> inside a quoted access-log field */
+        LINT_DELIMITER,         /* <HOST> not followed by a delimiter or $ */
+        _LINT_RULE_MAX,
+        _LINT_RULE_INVALID = -EINVAL,
+} LintRule;
+
+typedef struct LintWarning {
+        const FilterRegex *regex; /* the regex: file, line, pattern (the FilterConf's) */
+        const char *what;         /* "failregex" or "prefregex" */
+        size_t index;             /* failregex: index into FilterConf.failregex */
+        LintRule rule;
+        const char *reason;       /* one line, static */
+} LintWarning;
+
+/* Called per warning; a negative return stops filter_lint() with it. */
+typedef int (*LintFn)(const LintWarning *w, void *userdata);
+
+const char *lint_rule_to_string(LintRule r);
+/* Lints the prefregex and every failregex of fc, calling fn (may be NULL) for each rule a regex
+ * breaks (once per regex and rule). Returns the number of warnings, -EINVAL (reterr: a regex
+ * whose tags do not expand) or -ENOMEM. Pure, like the rest of match.h. */
+int filter_lint(const FilterConf *fc, LintFn fn, void *userdata, FilterError *reterr);
