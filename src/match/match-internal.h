@@ -118,6 +118,54 @@ size_t match_common_prefix(char *const *p, size_t n);
  * as an alternative that starts with (*MARK:i). *ret: the caller's. 0 or -ENOMEM. */
 int match_union_pattern(char *const *p, size_t n, size_t prefix, char **ret);
 
+/* match-tree.c: an expanded pattern read into a tree (for what its text shows, never to match) */
+
+#define TREE_UNBOUNDED UINT32_MAX  /* TNode.max of * + {n,} */
+#define TREE_DEPTH_MAX 64          /* group nesting */
+
+typedef enum TNodeKind {
+        N_START,                /* ^ \A */
+        N_END,                  /* $ \z \Z */
+        N_LIT,                  /* one known character */
+        N_WILD,                 /* . */
+        N_CLASS,                /* one character of a set: \d \S [..], or what we do not read */
+        N_ASSERT,               /* zero width: \b, lookaround */
+        N_GROUP,
+        N_HOST,                 /* an address tag */
+} TNodeKind;
+
+typedef struct TNode TNode;
+
+typedef struct TSeq {
+        TNode **v;
+        size_t n;
+} TSeq;
+
+struct TNode {
+        TNodeKind kind;
+        char ch;                /* N_LIT */
+        bool space;             /* N_CLASS: whitespace only */
+        uint32_t min, max;
+        bool lazy;
+        bool has_host;          /* N_GROUP: an N_HOST somewhere inside */
+        bool unknown;           /* N_CLASS: text we do not read, (?R) (?(cond)..) */
+        TSeq *alts;              /* N_GROUP */
+        size_t n_alts;
+        TNode *pool_next;
+};
+
+
+typedef struct MatchTree {
+        TNode *top;             /* an N_GROUP: the pattern's alternatives */
+        TNode *pool;            /* every node, for match_tree_done() */
+        bool inline_flags;      /* (?i) (?x) ... somewhere: literals may not mean themselves */
+} MatchTree;
+
+/* 0; -EINVAL for a pattern it does not follow (nesting beyond TREE_DEPTH_MAX, a stray ')');
+ * -ENOMEM. */
+int match_tree_parse(const char *pattern, MatchTree *ret);
+void match_tree_done(MatchTree *t);
+
 /* match-compile.c */
 
 /* Fills *e (when not NULL) with fr's file and line, offset and the message. */

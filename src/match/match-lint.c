@@ -9,359 +9,15 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 
 #include "match-internal.h"
 
-#define UNBOUNDED UINT32_MAX
 #define LINT_PATHS_MAX 256      /* ways through the groups that hold an address */
-#define LINT_DEPTH_MAX 64       /* group nesting */
-
-typedef enum NodeKind {
-        N_START,                /* ^ \A */
-        N_END,                  /* $ \z \Z */
-        N_LIT,                  /* one known character */
-        N_WILD,                 /* . */
-        N_CLASS,                /* one character of a set: \d \S [..], or what we do not read */
-        N_ASSERT,               /* zero width: \b, lookaround */
-        N_GROUP,
-        N_HOST,                 /* an address tag */
-} NodeKind;
-
-typedef struct Node Node;
-
-typedef struct Seq {
-        Node **v;
-        size_t n;
-} Seq;
-
-struct Node {
-        NodeKind kind;
-        char ch;                /* N_LIT */
-        bool space;             /* N_CLASS: whitespace only */
-        uint32_t min, max;
-        bool lazy;
-        bool has_host;          /* N_GROUP: an N_HOST somewhere inside */
-        bool unknown;           /* N_CLASS: text we do not read, (?R) (?(cond)..) */
-        Seq *alts;              /* N_GROUP */
-        size_t n_alts;
-        Node *pool_next;
-};
-
-typedef struct Parser {
-        const char *p;
-        size_t i;
-        Node *pool;
-        bool nomem;
-} Parser;
-
-static Node *node_new(Parser *ps, NodeKind kind) {
-        Node *x = calloc(1, sizeof *x);
-        if (!x) {
-                ps->nomem = true;
-                return NULL;
-        }
-        x->kind = kind;
-        x->min = x->max = 1;
-        x->pool_next = ps->pool;
-        ps->pool = x;
-        return x;
-}
-
-static void pool_free(Parser *ps) {
-        while (ps->pool) {
-                Node *x = ps->pool;
-                ps->pool = x->pool_next;
-                for (size_t k = 0; k < x->n_alts; k++)
-                        free(x->alts[k].v);
-                free(x->alts);
-                free(x);
-        }
-}
-
-static bool seq_add(Parser *ps, Seq *s, Node *x) {
-        Node **v = realloc(s->v, (s->n + 1) * sizeof *v);
-        if (!v) {
-                ps->nomem = true;
-                return false;
-        }
-        v[s->n++] = x;
-        s->v = v;
-        return true;
-}
-
-/* A class of whitespace only: [ \t], [\s]. */
-static bool class_is_space(const char *p, size_t a, size_t b) {
-        if (p[a + 1] == '^')
-                return false;
-        for (size_t j = a + 1; j < b; j++) {
-                if (p[j] == '\\' && j + 1 < b && strchr("sth", p[j + 1]))
-                        j++;
-                else if (p[j] != ' ' && p[j] != '\t')
-                        return false;
-        }
-        return b > a + 1;
-}
-
-/* A quantifier at ps->i, applied to x. */
-static void parse_quantifier(Parser *ps, Node *x) {
-        const char *p = ps->p;
-        size_t i = ps->i;
-        uint32_t lo = 1, hi = 1;
-
-        if (p[i] == '*')
-                lo = 0, hi = UNBOUNDED, i++;
-        else if (p[i] == '+')
-                lo = 1, hi = UNBOUNDED, i++;
-        else if (p[i] == '?')
-                lo = 0, hi = 1, i++;
-        else if (p[i] == '{' && (isdigit((unsigned char) p[i + 1]) || p[i + 1] == ',')) {
-                char *e;
-                unsigned long a = 0, b;
-                size_t j = i + 1;
-
-                if (isdigit((unsigned char) p[j])) {
-                        a = strtoul(p + j, &e, 10);
-                        j = (size_t) (e - p);
-                }
-                b = a;
-                if (p[j] == ',') {
-                        j++;
-                        b = ULONG_MAX;
-                        if (isdigit((unsigned char) p[j])) {
-                                b = strtoul(p + j, &e, 10);
-                                j = (size_t) (e - p);
-                        }
-                }
-                if (p[j] != '}')
-                        return; /* a literal '{' */
-                lo = (uint32_t) MIN(a, (unsigned long) UNBOUNDED - 1);
-                hi = b == ULONG_MAX ? UNBOUNDED : (uint32_t) MIN(b, (unsigned long) UNBOUNDED - 1);
-                i = j + 1;
-        } else
-                return;
-        if (!x)
-                return;
-        x->min = (uint32_t) ((uint64_t) x->min * lo > UNBOUNDED - 1 ? UNBOUNDED - 1 : x->min * lo);
-        x->max = hi == UNBOUNDED || x->max == UNBOUNDED ? UNBOUNDED : x->max * hi;
-        if (p[i] == '?')
-                x->lazy = true, i++;
-        else if (p[i] == '+')
-                i++;
-        ps->i = i;
-}
-
-static bool parse_alts(Parser *ps, Node *g, unsigned depth);
-
-static bool is_host_name(const char *s, size_t n) {
-        static const char *const names[] = { "host", "ip4", "ip6", "addr" };
-        for (size_t k = 0; k < ELEMENTSOF(names); k++)
-                if (strlen(names[k]) == n && strncmp(s, names[k], n) == 0)
-                        return true;
-        return false;
-}
-
-/* The group opening at ps->i: its node, or NULL for one that matches nothing (a comment, inline
- * flags, a verb). Address tags, as match_expand_pattern() writes them, become one N_HOST. */
-static Node *parse_group(Parser *ps, unsigned depth, bool *ret_ok) {
-        const char *p = ps->p + ps->i;
-        NodeKind kind = N_GROUP;
-        bool host = false;
-        size_t skip = 1;
-        Node *g;
-
-        *ret_ok = true;
-        if (strncmp(p, RE_TAG_ADDR, strlen(RE_TAG_ADDR)) == 0 || strncmp(p, RE_TAG_IP6, strlen(RE_TAG_IP6)) == 0) {
-                g = node_new(ps, N_HOST);
-                ps->i += strncmp(p, RE_TAG_ADDR, strlen(RE_TAG_ADDR)) == 0 ? strlen(RE_TAG_ADDR) : strlen(RE_TAG_IP6);
-                return g;
-        }
-        if (p[1] == '*') {
-                const char *e = strchr(p, ')');
-                ps->i = e ? (size_t) (e - ps->p) + 1 : strlen(ps->p);
-                return NULL;
-        }
-        if (p[1] == '?') {
-                if (p[2] == '#') {
-                        const char *e = strchr(p, ')');
-                        ps->i = e ? (size_t) (e - ps->p) + 1 : strlen(ps->p);
-                        return NULL;
-                }
-                if (p[2] == '=' || p[2] == '!')
-                        kind = N_ASSERT, skip = 3;
-                else if (p[2] == '<' && (p[3] == '=' || p[3] == '!'))
-                        kind = N_ASSERT, skip = 4;
-                else if (p[2] == ':' || p[2] == '|' || p[2] == '>')
-                        skip = 3;
-                else if (p[2] == '<' || p[2] == '\'' || (p[2] == 'P' && p[3] == '<')) {
-                        size_t a = p[2] == 'P' ? 4 : 3, b = a;
-                        while (isalnum((unsigned char) p[b]) || p[b] == '_')
-                                b++;
-                        host = is_host_name(p + a, b - a);
-                        skip = b + 1;
-                } else {
-                        /* inline flags (?i) (?i:...), or recursion and conditionals we do not read */
-                        size_t b = 2;
-                        while (isalpha((unsigned char) p[b]) || p[b] == '-' || p[b] == '^')
-                                b++;
-                        if (p[b] == ')' && b > 2) {
-                                ps->i += b + 1;
-                                return NULL;
-                        }
-                        if (p[b] == ':' && b > 2)
-                                skip = b + 1;
-                        else
-                                kind = N_CLASS, skip = 2; /* (?R) (?1) (?(...)...): unknown text */
-                }
-        }
-        g = node_new(ps, kind);
-        if (!g)
-                return NULL;
-        ps->i += skip;
-        if (!parse_alts(ps, g, depth + 1)) {
-                *ret_ok = false;
-                return NULL;
-        }
-        if (host)
-                g->kind = N_HOST;
-        if (kind == N_CLASS) {
-                g->unknown = true; /* nothing of what we cannot read counts */
-                g->has_host = false;
-        }
-        return g;
-}
-
-/* One sequence, up to '|', ')' or the end. */
-static bool parse_seq(Parser *ps, Seq *s, unsigned depth) {
-        const char *p = ps->p;
-
-        while (p[ps->i] && p[ps->i] != '|' && p[ps->i] != ')') {
-                char c = p[ps->i];
-                Node *x = NULL;
-
-                if (c == '\\') {
-                        char e = p[ps->i + 1];
-                        ps->i += e ? 2 : 1;
-                        if (e == 'A' || e == 'G')
-                                x = node_new(ps, N_START);
-                        else if (e == 'z' || e == 'Z')
-                                x = node_new(ps, N_END);
-                        else if (e == 'b' || e == 'B' || e == 'K')
-                                x = node_new(ps, N_ASSERT);
-                        else if (e == 'Q') {
-                                /* literal text up to \E */
-                                while (p[ps->i] && !(p[ps->i] == '\\' && p[ps->i + 1] == 'E')) {
-                                        x = node_new(ps, N_LIT);
-                                        if (!x || !seq_add(ps, s, x))
-                                                return false;
-                                        x->ch = p[ps->i++];
-                                }
-                                if (p[ps->i])
-                                        ps->i += 2;
-                                continue;
-                        } else if (e == 'E')
-                                continue;
-                        else if (e == 'n' || e == 't' || e == 'r' || e == 'f') {
-                                x = node_new(ps, N_LIT);
-                                if (x)
-                                        x->ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : '\f';
-                        } else if (e && !isalnum((unsigned char) e)) {
-                                x = node_new(ps, N_LIT);
-                                if (x)
-                                        x->ch = e;
-                        } else {
-                                x = node_new(ps, N_CLASS);
-                                if (x)
-                                        x->space = e == 's' || e == 'h';
-                                /* \x{..} \p{..} \g{..} \k<..>: skip their argument */
-                                if (p[ps->i] == '{' && strchr("xpPgkoN", e)) {
-                                        const char *q = strchr(p + ps->i, '}');
-                                        ps->i = q ? (size_t) (q - p) + 1 : strlen(p);
-                                } else if (e == 'x')
-                                        while (isxdigit((unsigned char) p[ps->i]) && p[ps->i])
-                                                ps->i++;
-                        }
-                } else if (c == '[') {
-                        size_t j = match_class_end(p, ps->i);
-                        x = node_new(ps, N_CLASS);
-                        if (x)
-                                x->space = class_is_space(p, ps->i, j);
-                        ps->i = p[j] ? j + 1 : j;
-                } else if (c == '(') {
-                        bool ok;
-                        x = parse_group(ps, depth, &ok);
-                        if (!ok)
-                                return false;
-                        if (!x) {
-                                if (ps->nomem)
-                                        return false;
-                                continue;
-                        }
-                } else if (c == '.') {
-                        x = node_new(ps, N_WILD);
-                        ps->i++;
-                } else if (c == '^') {
-                        x = node_new(ps, N_START);
-                        ps->i++;
-                } else if (c == '$') {
-                        x = node_new(ps, N_END);
-                        ps->i++;
-                } else if (c == '*' || c == '+' || c == '?') {
-                        ps->i++; /* a quantifier with nothing before it: PCRE2 refuses it anyway */
-                        continue;
-                } else {
-                        x = node_new(ps, N_LIT);
-                        if (x)
-                                x->ch = c;
-                        ps->i++;
-                }
-                if (!x)
-                        return false;
-                parse_quantifier(ps, x);
-                if (!seq_add(ps, s, x))
-                        return false;
-        }
-        return true;
-}
-
-static bool node_has_host(const Node *x) {
-        if (x->kind == N_HOST)
-                return true;
-        return x->kind == N_GROUP && x->has_host;
-}
-
-/* Alternatives up to the ')' that closes g (consumed), or the end of the pattern when g is the
- * top. */
-static bool parse_alts(Parser *ps, Node *g, unsigned depth) {
-        if (depth > LINT_DEPTH_MAX)
-                return false;
-        for (;;) {
-                Seq *v = realloc(g->alts, (g->n_alts + 1) * sizeof *v);
-                if (!v) {
-                        ps->nomem = true;
-                        return false;
-                }
-                g->alts = v;
-                v[g->n_alts] = (Seq) {};
-                if (!parse_seq(ps, &v[g->n_alts], depth))
-                        return false;
-                for (size_t k = 0; k < v[g->n_alts].n; k++)
-                        g->has_host = g->has_host || node_has_host(v[g->n_alts].v[k]);
-                g->n_alts++;
-                if (ps->p[ps->i] == '|') {
-                        ps->i++;
-                        continue;
-                }
-                if (ps->p[ps->i] == ')')
-                        ps->i++;
-                return true;
-        }
-}
 
 /* The paths: each way through the groups that hold an address, as a flat list of nodes (groups
  * without an address stay whole). */
 typedef struct Paths {
-        Seq v[LINT_PATHS_MAX];
+        TSeq v[LINT_PATHS_MAX];
         size_t n;
         bool full, nomem;
 } Paths;
@@ -374,38 +30,38 @@ static void paths_done(Paths *ps) {
 /* Appends every way through the rest of seq (from i), then through the continuations in up, to a
  * copy of prefix. */
 typedef struct Cont {
-        const Seq *seq;
+        const TSeq *seq;
         size_t i;
         const struct Cont *up;
 } Cont;
 
-static void paths_walk(Paths *ps, const Cont *c, Node **prefix, size_t n_prefix, unsigned depth) {
-        Node **buf;
+static void paths_walk(Paths *ps, const Cont *c, TNode **prefix, size_t n_prefix, unsigned depth) {
+        TNode **buf;
 
         if (ps->full || ps->nomem)
                 return;
         while (c && c->i >= c->seq->n)
                 c = c->up;
         if (!c) {
-                Seq *s = &ps->v[ps->n];
+                TSeq *s = &ps->v[ps->n];
                 if (ps->n >= LINT_PATHS_MAX) {
                         ps->full = true;
                         return;
                 }
-                s->v = malloc(MAX(n_prefix, 1) * sizeof(Node *));
+                s->v = malloc(MAX(n_prefix, 1) * sizeof(TNode *));
                 if (!s->v) {
                         ps->nomem = true;
                         return;
                 }
-                memcpy(s->v, prefix, n_prefix * sizeof(Node *));
+                memcpy(s->v, prefix, n_prefix * sizeof(TNode *));
                 s->n = n_prefix;
                 ps->n++;
                 return;
         }
-        Node *x = c->seq->v[c->i];
+        TNode *x = c->seq->v[c->i];
         Cont next = { c->seq, c->i + 1, c->up };
 
-        if (x->kind == N_GROUP && x->has_host && depth < LINT_DEPTH_MAX) {
+        if (x->kind == N_GROUP && x->has_host && depth < TREE_DEPTH_MAX) {
                 /* an optional group: also the way without it; a repeated one is taken once */
                 if (x->min == 0)
                         paths_walk(ps, &next, prefix, n_prefix, depth + 1);
@@ -415,26 +71,26 @@ static void paths_walk(Paths *ps, const Cont *c, Node **prefix, size_t n_prefix,
                 }
                 return;
         }
-        buf = malloc((n_prefix + 1) * sizeof(Node *));
+        buf = malloc((n_prefix + 1) * sizeof(TNode *));
         if (!buf) {
                 ps->nomem = true;
                 return;
         }
-        memcpy(buf, prefix, n_prefix * sizeof(Node *));
+        memcpy(buf, prefix, n_prefix * sizeof(TNode *));
         buf[n_prefix] = x;
         paths_walk(ps, &next, buf, n_prefix + 1, depth);
         free(buf);
 }
 
 /* A "." repeated without bound, here or in a group inside; *ret_lazy when one such is lazy. */
-static bool has_unbounded_wild(const Node *x, bool *ret_lazy, unsigned depth) {
+static bool has_unbounded_wild(const TNode *x, bool *ret_lazy, unsigned depth) {
         bool found = false;
 
-        if (x->kind == N_WILD && x->max == UNBOUNDED) {
+        if (x->kind == N_WILD && x->max == TREE_UNBOUNDED) {
                 *ret_lazy = *ret_lazy || x->lazy;
                 return true;
         }
-        if (x->kind != N_GROUP || depth > LINT_DEPTH_MAX)
+        if (x->kind != N_GROUP || depth > TREE_DEPTH_MAX)
                 return false;
         for (size_t k = 0; k < x->n_alts; k++)
                 for (size_t m = 0; m < x->alts[k].n; m++)
@@ -443,7 +99,7 @@ static bool has_unbounded_wild(const Node *x, bool *ret_lazy, unsigned depth) {
         return found;
 }
 
-static bool starts_anchored(const Node *x) {
+static bool starts_anchored(const TNode *x) {
         if (x->kind == N_START)
                 return true;
         if (x->kind != N_GROUP || x->min == 0 || x->n_alts == 0)
@@ -465,10 +121,10 @@ static bool follows_delimiter(const Cont *c, unsigned depth) {
                 c = c->up;
         if (!c)
                 return false; /* the pattern ends right after the address, without $ */
-        if (depth > LINT_DEPTH_MAX)
+        if (depth > TREE_DEPTH_MAX)
                 return true;
 
-        const Node *x = c->seq->v[c->i];
+        const TNode *x = c->seq->v[c->i];
         Cont next = { c->seq, c->i + 1, c->up };
         bool present;
 
@@ -506,13 +162,13 @@ static bool follows_delimiter(const Cont *c, unsigned depth) {
         return x->min > 0 || follows_delimiter(&next, depth + 1);
 }
 
-static bool lit1(const Node *x) {
+static bool lit1(const TNode *x) {
         return x->kind == N_LIT && x->min == 1 && x->max == 1;
 }
 
 /* The literal text that ends seq's nodes v[0..end), lowercased, after prefix (the text before
  * it, at most size - 1 bytes in all). */
-static void text_of(Node *const *v, size_t end, const char *tail, char *buf, size_t size) {
+static void text_of(TNode *const *v, size_t end, const char *tail, char *buf, size_t size) {
         size_t a = end, n = 0, tl = strlen(tail);
 
         while (a > 0 && lit1(v[a - 1]) && end - a + 1 + tl < size)
@@ -555,7 +211,7 @@ static bool client_word(const char *text) {
 
 /* Whether the text right before path[h] ends with a client_word(), also through a group of
  * alternatives written before it ("(?:for|user) <HOST>"). */
-static bool client_word_before(const Seq *path, size_t h) {
+static bool client_word_before(const TSeq *path, size_t h) {
         char text[96], alt[192];
         size_t a = h;
 
@@ -567,7 +223,7 @@ static bool client_word_before(const Seq *path, size_t h) {
         if (a == 0 || path->v[a - 1]->kind != N_GROUP || path->v[a - 1]->min == 0)
                 return false;
         for (size_t k = 0; k < path->v[a - 1]->n_alts; k++) {
-                const Seq *s = &path->v[a - 1]->alts[k];
+                const TSeq *s = &path->v[a - 1]->alts[k];
                 text_of(s->v, s->n, text, alt, sizeof alt);
                 if (client_word(alt))
                         return true;
@@ -585,7 +241,7 @@ enum {
 };
 
 /* The rules' findings on one path, as BIT_*. */
-static unsigned lint_path(const Seq *path) {
+static unsigned lint_path(const TSeq *path) {
         unsigned bits = 0, quotes = 0;
         bool http = false, anchored = path->n > 0 && starts_anchored(path->v[0]);
         bool wild = false, lazy = false;
@@ -600,7 +256,7 @@ static unsigned lint_path(const Seq *path) {
         }
 
         for (size_t h = 0; h < path->n; h++) {
-                const Node *x = path->v[h];
+                const TNode *x = path->v[h];
                 if (x->kind != N_HOST) {
                         if (x->kind == N_LIT && x->ch == '"' && x->min >= 1)
                                 quotes++;
@@ -615,7 +271,7 @@ static unsigned lint_path(const Seq *path) {
                         bool fixed = false, end = false, tail_wild = false, tail_lazy = false;
 
                         for (size_t k = h + 1; k < path->n && !end; k++) {
-                                const Node *y = path->v[k];
+                                const TNode *y = path->v[k];
                                 if (y->kind == N_END)
                                         end = true;
                                 else if (has_unbounded_wild(y, &tail_lazy, 0)) {
@@ -675,8 +331,8 @@ const char *lint_rule_to_string(LintRule r) {
 static int lint_regex(const FilterRegex *fr, const char *what, size_t index, bool multiline, LintFn fn,
                       void *userdata, FilterError *reterr) {
         _cleanup_free_ char *pattern = NULL;
-        Parser ps = {};
-        Node *top;
+        MatchTree t = {};
+        TNode *top;
         Paths *paths = NULL;
         unsigned bits = 0;
         int r, n = 0;
@@ -684,13 +340,14 @@ static int lint_regex(const FilterRegex *fr, const char *what, size_t index, boo
         r = match_expand_pattern(fr, multiline, &pattern, reterr);
         if (r < 0)
                 return r;
-        ps.p = pattern;
-        top = node_new(&ps, N_GROUP);
-        if (!top || !parse_alts(&ps, top, 0) || ps.p[ps.i]) {
+        r = match_tree_parse(pattern, &t);
+        if (r < 0) {
                 /* a pattern we cannot read (nesting, stray ')'): PCRE2 has the last word */
-                r = ps.nomem ? -ENOMEM : 0;
+                if (r == -EINVAL)
+                        r = 0;
                 goto finish;
         }
+        top = t.top;
         if (!top->has_host) {
                 r = 0;
                 goto finish;
@@ -701,8 +358,8 @@ static int lint_regex(const FilterRegex *fr, const char *what, size_t index, boo
                 goto finish;
         }
         {
-                Cont c = { &(Seq) { &top, 1 }, 0, NULL };
-                Node *none = NULL;
+                Cont c = { &(TSeq) { &top, 1 }, 0, NULL };
+                TNode *none = NULL;
                 top->min = top->max = 1;
                 paths_walk(paths, &c, &none, 0, 0);
         }
@@ -734,7 +391,7 @@ finish:
         if (paths)
                 paths_done(paths);
         free(paths);
-        pool_free(&ps);
+        match_tree_done(&t);
         return r;
 }
 
