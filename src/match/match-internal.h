@@ -38,6 +38,16 @@ typedef struct Regex {
         size_t literal_len;
 } Regex;
 
+/* Strings one of which every match of a pattern holds; n = 0: none known. */
+typedef struct LiteralSet {
+        char **v;
+        size_t *len;
+        size_t n;
+} LiteralSet;
+
+/* Many literals found in one pass over a line (match-literal.c). */
+typedef struct Scanner Scanner;
+
 /* fail2ban's <F-MLFID>: the prefregex names the session a line belongs to (sshd's
  * "host sshd[1234]: "), and a failregex without an address counts against the address an earlier
  * line of the same session gave ("Disconnecting: Too many authentication failures for root").
@@ -85,6 +95,11 @@ struct Filter {
         pcre2_match_context *mctx;
         pcre2_jit_stack *jit_stack;
         bool prefilter;
+        /* The literal prefilter of a MatchSet: every failregex needs one of lits, so a line
+         * without any runs no regex (n = 0: some regex needs none we can tell, or a multi-line
+         * filter). Not scanned for by filter_match(): alone, a filter's anchored regexes under JIT
+         * fail sooner than a scan of the line takes (tests/bench/bench-match). */
+        LiteralSet lits;
 };
 
 /* match-pattern.c */
@@ -165,6 +180,32 @@ typedef struct MatchTree {
  * -ENOMEM. */
 int match_tree_parse(const char *pattern, MatchTree *ret);
 void match_tree_done(MatchTree *t);
+
+/* match-literal.c: the literal prefilter */
+
+
+/* Shorter literals are in too many lines to be worth a scan. */
+#define LITERAL_MIN 3
+
+/* The best set the expanded pattern needs (fewest, longest strings), or an empty one when it
+ * has none we can tell: (?i) and other inline flags, or text match_tree_parse() does not follow.
+ * 0 or -ENOMEM. */
+int match_required_literals(const char *pattern, LiteralSet *ret);
+void literal_set_done(LiteralSet *s);
+
+/* Many literals found in one pass over a line. It keeps pointers to the literals (the caller's,
+ * which must outlive it). */
+/* n literals, each 2 bytes or longer (-EINVAL otherwise), with an id each (ids NULL: all 0). */
+int scanner_new(char *const *lits, const size_t *lens, const uint32_t *ids, size_t n, Scanner **ret);
+Scanner *scanner_free(Scanner *s);
+/* Sets hit[id] for each literal in the line (hit may be NULL; an id already set is not searched
+ * again) and returns how many it found; first_only: stops at the first. */
+size_t scanner_run(const Scanner *s, const char *line, size_t len, uint8_t *hit, bool first_only);
+
+/* match.c */
+
+/* filter_match() (cut: filter_match_cut()), for the MatchSet. */
+int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret);
 
 /* match-compile.c */
 
