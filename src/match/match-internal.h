@@ -184,8 +184,9 @@ void match_tree_done(MatchTree *t);
 /* match-literal.c: the literal prefilter */
 
 
-/* Shorter literals are in too many lines to be worth a scan. */
-#define LITERAL_MIN 3
+/* Shorter literals are in too many lines to be worth a scan; the scanner needs 4 bytes. */
+#define LITERAL_MIN 4
+#define SCAN_LITERAL_MIN 4
 
 /* The best set the expanded pattern needs (fewest, longest strings), or an empty one when it
  * has none we can tell: (?i) and other inline flags, or text match_tree_parse() does not follow.
@@ -195,7 +196,7 @@ void literal_set_done(LiteralSet *s);
 
 /* Many literals found in one pass over a line. It keeps pointers to the literals (the caller's,
  * which must outlive it). */
-/* n literals, each 2 bytes or longer (-EINVAL otherwise), with an id each (ids NULL: all 0). */
+/* n literals, each SCAN_LITERAL_MIN bytes or longer (-EINVAL otherwise), with an id each (ids NULL: all 0). */
 int scanner_new(char *const *lits, const size_t *lens, const uint32_t *ids, size_t n, Scanner **ret);
 Scanner *scanner_free(Scanner *s);
 /* Sets hit[id] for each literal in the line (hit may be NULL; an id already set is not searched

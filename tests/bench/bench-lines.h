@@ -23,6 +23,13 @@ static inline double now_sec(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* CPU time of the process: the rate of one core, also on a machine that others share. */
+static inline double cpu_sec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
 /* All of in, NUL-terminated; *ret_len bytes. */
 static inline char *slurp(FILE *in, size_t *ret_len) {
         size_t cap = 1 << 20, n = 0, k;
