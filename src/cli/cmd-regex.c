@@ -331,6 +331,8 @@ int ctl_regex(int argc, char *argv[]) {
         uint64_t lines = 0;
         FILE *in = NULL, *summary;
         Reader rd = {};
+        MatchSet *set = NULL;
+        uint8_t *want = NULL;
         char *strip = NULL;
         int opt, r, ret = 1;
         int64_t now = (int64_t) time(NULL);
@@ -384,6 +386,25 @@ int ctl_regex(int argc, char *argv[]) {
                         goto finish;
         }
 
+        /* several filters that all see the same text (one datepattern): one scan of each line for
+         * the literals of all of them, and only those whose literals it finds run (match.h) */
+        if (n_jobs > 1) {
+                bool one_strip = true;
+                Filter **fs = calloc(n_jobs, sizeof *fs);
+
+                for (size_t k = 1; k < n_jobs; k++)
+                        one_strip = one_strip && !jobs[k].own_strip;
+                for (size_t k = 0; fs && k < n_jobs; k++)
+                        fs[k] = jobs[k].filter;
+                want = calloc(n_jobs, 1);
+                if (!fs || !want || (one_strip && match_set_new(fs, n_jobs, &set) < 0)) {
+                        free(fs);
+                        fprintf(stderr, "%s regex: %s\n", ctl_program, strerror(ENOMEM));
+                        goto finish;
+                }
+                free(fs);
+        }
+
         if (strcmp(log_path, "-") == 0)
                 in = stdin;
         else {
@@ -421,7 +442,13 @@ int ctl_regex(int argc, char *argv[]) {
                         j->st.dated += dated;
                         j->st.cut += cut || tlen > MATCH_LINE_MAX;
 
-                        r = cut ? filter_match_cut(j->filter, text, tlen, &m) : filter_match(j->filter, text, tlen, &m);
+                        if (set && k == 0)
+                                match_set_scan(set, text, tlen, want);
+                        if (set)
+                                r = want[k] ? match_set_match(set, k, text, tlen, cut, &m) : MATCH_NONE;
+                        else
+                                r = cut ? filter_match_cut(j->filter, text, tlen, &m)
+                                        : filter_match(j->filter, text, tlen, &m);
                         if (r == MATCH_FAILURE) {
                                 j->st.matched++;
                                 j->st.per_regex[m.regex_index]++;
@@ -451,6 +478,8 @@ int ctl_regex(int argc, char *argv[]) {
         ret = 0;
 
 finish:
+        match_set_free(set);
+        free(want);
         if (in && in != stdin)
                 fclose(in);
         free(rd.buf);

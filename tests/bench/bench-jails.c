@@ -150,7 +150,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        buf = read_log(log, "gen-mixedlog.py --lines 1000000 --seed 1", &len);
+        buf = read_log(log, "gen-mixedlog.py", "--lines 1000000 --seed 1", &len);
         lines = split_lines(buf, len, &n);
         printf("%zu lines, %zu bytes (%.0f bytes/line), %zu shipped filters\n", n, len, (double) len / (double) n, n_f);
 

@@ -52,8 +52,9 @@ static inline char *slurp(FILE *in, size_t *ret_len) {
         return b;
 }
 
-/* The log at path, or what `python3 SRCDIR/tests/bench/GENERATOR` writes when path is NULL. */
-static inline char *read_log(const char *path, const char *generator, size_t *ret_len) {
+/* The log at path, or what `python3 SRCDIR/tests/bench/GENERATOR ARGS` writes when path is NULL;
+ * exits when there is none. */
+static inline char *read_log(const char *path, const char *generator, const char *args, size_t *ret_len) {
         char cmd[8192];
         FILE *in;
         char *buf;
@@ -61,7 +62,7 @@ static inline char *read_log(const char *path, const char *generator, size_t *re
         if (path)
                 in = fopen(path, "re");
         else {
-                snprintf(cmd, sizeof cmd, "python3 '%s/tests/bench/%s'", NFTJAIL_SOURCE_ROOT, generator);
+                snprintf(cmd, sizeof cmd, "python3 '%s/tests/bench/%s' %s", NFTJAIL_SOURCE_ROOT, generator, args);
                 in = popen(cmd, "r");
         }
         if (!in) {
@@ -69,10 +70,10 @@ static inline char *read_log(const char *path, const char *generator, size_t *re
                 exit(EXIT_FAILURE);
         }
         buf = slurp(in, ret_len);
-        if (path)
-                fclose(in);
-        else
-                pclose(in);
+        if ((path ? fclose(in) : pclose(in)) != 0 || *ret_len == 0) {
+                fprintf(stderr, "%s: no log\n", path ?: cmd);
+                exit(EXIT_FAILURE);
+        }
         return buf;
 }
 

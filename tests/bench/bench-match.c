@@ -70,7 +70,7 @@ int main(int argc, char *argv[]) {
 
         setenv("TZ", "UTC", 1);
         tzset();
-        buf = read_log(argc > 1 ? argv[1] : NULL, "gen-authlog.py --lines 1000000 --addresses 5000 --seed 1", &len);
+        buf = read_log(argc > 1 ? argv[1] : NULL, "gen-authlog.py", "--lines 1000000 --addresses 5000 --seed 1", &len);
         /* split, then strip the dates as the file source will */
         t0 = now_sec();
         lines = split_lines(buf, len, &n);
