@@ -12,13 +12,14 @@ Runs build/tests/bench/bench-jails on gen-mixedlog.py's log (1,000,000 lines, 20
 BENCH_QUICK=1; --seed 1), BENCH_RUNS times; each run reports the best of 3 rounds, CPU time of
 the process (one core's rate), lines held in memory with their leading dates cut. Needs no root.
 """
-import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchrows  # noqa: E402
 
 SRC = os.environ.get("SRCDIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILDDIR") or os.path.join(SRC, "build")
@@ -69,13 +70,7 @@ def main():
          "better": "lower", "results": {"nftjail": vals["idle_off"]},
          "note": "the same filters, each one's regexes run on every line"},
     ]
-    for row in rows:
-        v = row["results"]["nftjail"]
-        print(f"{row['measure']}: min {min(v):,.1f} median {statistics.median(v):,.1f} max {max(v):,.1f}")
-    if os.environ.get("BENCH_JSON"):
-        with open(os.environ["BENCH_JSON"], "w") as f:
-            json.dump({"rows": rows}, f, indent=2)
-            f.write("\n")
+    benchrows.emit(rows)
     return 0
 
 
