@@ -20,66 +20,70 @@ typedef struct Paths {
         TSeq v[LINT_PATHS_MAX];
         size_t n;
         bool full, nomem;
+        TNode **buf;            /* the path being walked: as many slots as the pattern has nodes */
+        size_t cap;
 } Paths;
 
 static void paths_done(Paths *ps) {
         for (size_t k = 0; k < ps->n; k++)
                 free(ps->v[k].v);
+        free(ps->buf);
 }
 
-/* Appends every way through the rest of seq (from i), then through the continuations in up, to a
- * copy of prefix. */
+/* Appends every way through the rest of seq (from i), then through the continuations in up, after
+ * the n nodes already in ps->buf. */
 typedef struct Cont {
         const TSeq *seq;
         size_t i;
         const struct Cont *up;
 } Cont;
 
-static void paths_walk(Paths *ps, const Cont *c, TNode **prefix, size_t n_prefix, unsigned depth) {
-        TNode **buf;
+static void paths_walk(Paths *ps, const Cont *c, size_t n, unsigned depth) {
+        Cont cur = *c;
 
-        if (ps->full || ps->nomem)
-                return;
-        while (c && c->i >= c->seq->n)
-                c = c->up;
-        if (!c) {
-                TSeq *s = &ps->v[ps->n];
-                if (ps->n >= LINT_PATHS_MAX) {
+        /* along the sequence without recursing; only a group that holds an address branches */
+        for (;;) {
+                while (cur.i >= cur.seq->n && cur.up)
+                        cur = *cur.up;
+                if (ps->full || ps->nomem)
+                        return;
+                if (cur.i >= cur.seq->n) {
+                        TSeq *s = &ps->v[ps->n];
+                        if (ps->n >= LINT_PATHS_MAX) {
+                                ps->full = true;
+                                return;
+                        }
+                        s->v = malloc(MAX(n, (size_t) 1) * sizeof(TNode *));
+                        if (!s->v) {
+                                ps->nomem = true;
+                                return;
+                        }
+                        memcpy(s->v, ps->buf, n * sizeof(TNode *));
+                        s->n = n;
+                        ps->n++;
+                        return;
+                }
+
+                TNode *x = cur.seq->v[cur.i];
+                Cont next = { cur.seq, cur.i + 1, cur.up };
+
+                if (x->kind == N_GROUP && x->has_host && depth < TREE_DEPTH_MAX) {
+                        /* an optional group: also the way without it; a repeated one is taken once */
+                        if (x->min == 0)
+                                paths_walk(ps, &next, n, depth + 1);
+                        for (size_t k = 0; k < x->n_alts; k++) {
+                                Cont in = { &x->alts[k], 0, &next };
+                                paths_walk(ps, &in, n, depth + 1);
+                        }
+                        return;
+                }
+                if (n >= ps->cap) {
                         ps->full = true;
                         return;
                 }
-                s->v = malloc(MAX(n_prefix, 1) * sizeof(TNode *));
-                if (!s->v) {
-                        ps->nomem = true;
-                        return;
-                }
-                memcpy(s->v, prefix, n_prefix * sizeof(TNode *));
-                s->n = n_prefix;
-                ps->n++;
-                return;
+                ps->buf[n++] = x;
+                cur.i++;
         }
-        TNode *x = c->seq->v[c->i];
-        Cont next = { c->seq, c->i + 1, c->up };
-
-        if (x->kind == N_GROUP && x->has_host && depth < TREE_DEPTH_MAX) {
-                /* an optional group: also the way without it; a repeated one is taken once */
-                if (x->min == 0)
-                        paths_walk(ps, &next, prefix, n_prefix, depth + 1);
-                for (size_t k = 0; k < x->n_alts; k++) {
-                        Cont in = { &x->alts[k], 0, &next };
-                        paths_walk(ps, &in, prefix, n_prefix, depth + 1);
-                }
-                return;
-        }
-        buf = malloc((n_prefix + 1) * sizeof(TNode *));
-        if (!buf) {
-                ps->nomem = true;
-                return;
-        }
-        memcpy(buf, prefix, n_prefix * sizeof(TNode *));
-        buf[n_prefix] = x;
-        paths_walk(ps, &next, buf, n_prefix + 1, depth);
-        free(buf);
 }
 
 /* A "." repeated without bound, here or in a group inside; *ret_lazy when one such is lazy. */
@@ -116,13 +120,15 @@ static bool is_delimiter(char c) {
 
 /* Whether what follows an address (the rest of the path from i, or what the continuation
  * holds) starts with a delimiter or the end; unknown text counts as a delimiter. */
-static bool follows_delimiter(const Cont *c, unsigned depth) {
+static bool follows_delimiter(const Cont *c, unsigned depth, unsigned *budget) {
         while (c && c->i >= c->seq->n)
                 c = c->up;
         if (!c)
                 return false; /* the pattern ends right after the address, without $ */
-        if (depth > TREE_DEPTH_MAX)
+        /* nested optional alternatives could take exponential time: past a budget, trust it */
+        if (depth > TREE_DEPTH_MAX || *budget == 0)
                 return true;
+        (*budget)--;
 
         const TNode *x = c->seq->v[c->i];
         Cont next = { c->seq, c->i + 1, c->up };
@@ -134,7 +140,7 @@ static bool follows_delimiter(const Cont *c, unsigned depth) {
         case N_HOST:
                 return true;
         case N_ASSERT:
-                return follows_delimiter(&next, depth + 1);
+                return follows_delimiter(&next, depth + 1, budget);
         case N_LIT:
                 present = is_delimiter(x->ch);
                 break;
@@ -151,7 +157,7 @@ static bool follows_delimiter(const Cont *c, unsigned depth) {
                 present = true;
                 for (size_t k = 0; k < x->n_alts && present; k++) {
                         Cont in = { &x->alts[k], 0, &next };
-                        present = follows_delimiter(&in, depth + 1);
+                        present = follows_delimiter(&in, depth + 1, budget);
                 }
                 break;
         default:
@@ -159,7 +165,7 @@ static bool follows_delimiter(const Cont *c, unsigned depth) {
         }
         if (!present)
                 return false;
-        return x->min > 0 || follows_delimiter(&next, depth + 1);
+        return x->min > 0 || follows_delimiter(&next, depth + 1, budget);
 }
 
 static bool lit1(const TNode *x) {
@@ -294,7 +300,8 @@ static unsigned lint_path(const TSeq *path) {
 
                 {
                         Cont c = { path, h + 1, NULL };
-                        if (!follows_delimiter(&c, 0))
+                        unsigned budget = 10000;
+                        if (!follows_delimiter(&c, 0, &budget))
                                 bits |= BIT_DELIMITER;
                 }
         }
@@ -359,9 +366,15 @@ static int lint_regex(const FilterRegex *fr, const char *what, size_t index, boo
         }
         {
                 Cont c = { &(TSeq) { &top, 1 }, 0, NULL };
-                TNode *none = NULL;
+                for (TNode *x = t.pool; x; x = x->pool_next)
+                        paths->cap++;
+                paths->buf = calloc(paths->cap, sizeof(TNode *));
+                if (!paths->buf) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
                 top->min = top->max = 1;
-                paths_walk(paths, &c, &none, 0, 0);
+                paths_walk(paths, &c, 0, 0);
         }
         if (paths->nomem) {
                 r = -ENOMEM;
