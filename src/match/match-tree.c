@@ -161,7 +161,7 @@ static TNode *parse_group(Parser *ps, unsigned depth, bool *ret_ok) {
                         while (isalnum((unsigned char) p[b]) || p[b] == '_')
                                 b++;
                         host = is_host_name(p + a, b - a);
-                        skip = b + 1;
+                        skip = p[b] ? b + 1 : b; /* an unterminated name: stop at the end */
                 } else {
                         /* inline flags (?i) (?i:...), or recursion and conditionals we do not read */
                         size_t b = 2;
@@ -308,8 +308,10 @@ static bool parse_alts(Parser *ps, TNode *g, unsigned depth) {
                 }
                 g->alts = v;
                 v[g->n_alts] = (TSeq) {};
-                if (!parse_seq(ps, &v[g->n_alts], depth))
+                if (!parse_seq(ps, &v[g->n_alts], depth)) {
+                        free(v[g->n_alts].v); /* not counted in n_alts: pool_free() would miss it */
                         return false;
+                }
                 for (size_t k = 0; k < v[g->n_alts].n; k++)
                         g->has_host = g->has_host || node_has_host(v[g->n_alts].v[k]);
                 g->n_alts++;

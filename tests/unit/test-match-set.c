@@ -194,9 +194,35 @@ static void test_literals(void **state) {
         }
 }
 
+/* fuzz-lint: a group name that the pattern ends in ("(?<ip4") read past the pattern's end, and
+ * groups nested deeper than the reader follows leaked the alternative being read (ASan) */
+static void test_lint_unterminated(void **state) {
+        char deep[256];
+
+        memset(deep, '(', sizeof deep - 1);
+        deep[sizeof deep - 1] = 0;
+        {
+                FilterRegex fr = { .pattern = deep, .file = (char *) "<test>", .line = 1 };
+                FilterConf fc = { .name = (char *) "t", .failregex = &fr, .n_failregex = 1, .maxlines = 1 };
+                FilterError e = {};
+
+                assert_int_equal(filter_lint(&fc, NULL, NULL, &e), 0);
+        }
+        static const char *const patterns[] = { "(?<", "(?<ip4", "x (?P<host", "(?'a", "(?", "(?i", "\\", "[", "(?<=", "<HOST>(" };
+
+        for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+                FilterRegex fr = { .pattern = (char *) patterns[i], .file = (char *) "<test>", .line = 1 };
+                FilterConf fc = { .name = (char *) "t", .failregex = &fr, .n_failregex = 1, .maxlines = 1 };
+                FilterError e = {};
+
+                assert_true(filter_lint(&fc, NULL, NULL, &e) >= 0);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_literals),
+                cmocka_unit_test(test_lint_unterminated),
                 cmocka_unit_test(test_set_verdicts),
         };
         setenv("TZ", "UTC", 1);
