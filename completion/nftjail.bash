@@ -78,7 +78,7 @@ _nftjail() {
 	unban) opts+=" --all" ;;
 	reload) opts+=" --unban" ;;
 	banned | status) opts+=" --kernel" ;;
-	regex) opts="--config-dir --json --help" ;;
+	regex) opts="--config-dir --json --lint --help" ;;
 	test-config) opts="--config-dir --help" ;;
 	esac
 	if [[ "$cur" == -* ]]; then

@@ -28,7 +28,8 @@ typedef struct Stats {
 
 static void show_usage(FILE *f) {
         fprintf(f,
-                "Usage: %s regex [--config-dir DIR] [--json] LOG FILTER [FILTER...]\n\n"
+                "Usage: %s regex [--config-dir DIR] [--json] LOG FILTER [FILTER...]\n"
+                "       %s regex [--config-dir DIR] --lint FILTER [FILTER...]\n\n"
                 "Matches each line of LOG (a file, or - for stdin) against FILTER and prints a summary.\n"
                 "FILTER is a filter name from DIR/filter.d (\"sshd\", \"sshd[mode=aggressive]\"), the path\n"
                 "of a filter file, or a regex containing <HOST>. A leading date is stripped first.\n"
@@ -38,8 +39,11 @@ static void show_usage(FILE *f) {
                 "  --json            one JSON object per matching line on stdout:\n"
                 "                    {\"line\": N, \"host\": \"ADDR\", \"time\": EPOCH or null}, plus\n"
                 "                    \"filter\": FILTER when there are several (the summary then goes\n"
-                "                    to stderr)\n",
-                ctl_program, NFTJAIL_CONFIG_DIR);
+                "                    to stderr)\n"
+                "  --lint            no log: warn about each regex of FILTER that a client can steer\n"
+                "                    (FILE:LINE: warning: ...); exit 0 when clean, 1 with warnings,\n"
+                "                    2 when a filter does not load\n",
+                ctl_program, ctl_program, NFTJAIL_CONFIG_DIR);
 }
 
 static bool looks_like_regex(const char *s) {
@@ -283,32 +287,79 @@ static int job_init(Job *j, const char *dir, const char *spec, const Job *prev) 
         return 0;
 }
 
+static int lint_print(const LintWarning *w, void *userdata) {
+        const Job *j = userdata;
+
+        printf("%s:%u: warning: %s", w->regex->file ?: j->fc.file ?: j->spec, w->regex->line, w->what);
+        if (strcmp(w->what, "failregex") == 0 && j->fc.n_failregex > 1)
+                printf(" %zu", w->index + 1);
+        printf(": %s [%s]\n", w->reason, lint_rule_to_string(w->rule));
+        return 0;
+}
+
+/* --lint: 0 clean, 1 warnings, 2 a filter that does not load. */
+static int regex_lint(const char *dir, char *const *specs, size_t n) {
+        uint64_t warnings = 0;
+        int ret = 0;
+
+        for (size_t k = 0; k < n; k++) {
+                Job j = {};
+                FilterError ferr = {};
+                int r;
+
+                r = job_init(&j, dir, specs[k], NULL);
+                if (r >= 0) {
+                        r = filter_lint(&j.fc, lint_print, &j, &ferr);
+                        if (r == -EINVAL)
+                                fprintf(stderr, "%s:%u: %s\n", ferr.file, ferr.line, ferr.message);
+                        else if (r < 0)
+                                fprintf(stderr, "%s regex: %s\n", ctl_program, strerror(-r));
+                }
+                job_done(&j);
+                if (r < 0)
+                        ret = 2;
+                else
+                        warnings += (uint64_t) r;
+        }
+        if (fflush(stdout) != 0) {
+                fprintf(stderr, "%s regex: cannot write output\n", ctl_program);
+                return 2;
+        }
+        return ret ?: warnings > 0 ? 1 : 0;
+}
+
 int ctl_regex(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config-dir", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, 'j' },
+                { "lint", no_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *dir = NFTJAIL_CONFIG_DIR, *log_path;
-        bool json = false;
+        bool json = false, lint = false;
         Job *jobs = NULL;
         size_t n_jobs = 0;
         uint64_t lines = 0;
         FILE *in = NULL, *summary;
         Reader rd = {};
+        MatchSet *set = NULL;
+        uint8_t *want = NULL;
         char *strip = NULL;
         int opt, r, ret = 1;
         int64_t now = (int64_t) time(NULL);
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "c:jh", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "c:jlh", options, NULL)) >= 0)
                 switch (opt) {
                 case 'c':
                         dir = optarg;
                         break;
                 case 'j':
                         json = true;
+                        break;
+                case 'l':
+                        lint = true;
                         break;
                 case 'h':
                         show_usage(stdout);
@@ -318,6 +369,14 @@ int ctl_regex(int argc, char *argv[]) {
                                 argv[optind - 1], ctl_program);
                         return 2;
                 }
+        if (lint) {
+                if (json || argc - optind < 1) {
+                        fprintf(stderr, "%s regex: --lint takes FILTER names and no --json, see '%s regex --help'\n",
+                                ctl_program, ctl_program);
+                        return 2;
+                }
+                return regex_lint(dir, argv + optind, (size_t) (argc - optind));
+        }
         if (argc - optind < 2) {
                 fprintf(stderr, "%s regex: expected LOG and FILTER, see '%s regex --help'\n", ctl_program, ctl_program);
                 return 2;
@@ -337,6 +396,25 @@ int ctl_regex(int argc, char *argv[]) {
                 n_jobs++;
                 if (r < 0)
                         goto finish;
+        }
+
+        /* several filters that all see the same text (one datepattern): one scan of each line for
+         * the literals of all of them, and only those whose literals it finds run (match.h) */
+        if (n_jobs > 1) {
+                bool one_strip = true;
+                Filter **fs = calloc(n_jobs, sizeof *fs);
+
+                for (size_t k = 1; k < n_jobs; k++)
+                        one_strip = one_strip && !jobs[k].own_strip;
+                for (size_t k = 0; fs && k < n_jobs; k++)
+                        fs[k] = jobs[k].filter;
+                want = calloc(n_jobs, 1);
+                if (!fs || !want || (one_strip && match_set_new(fs, n_jobs, &set) < 0)) {
+                        free(fs);
+                        fprintf(stderr, "%s regex: %s\n", ctl_program, strerror(ENOMEM));
+                        goto finish;
+                }
+                free(fs);
         }
 
         if (strcmp(log_path, "-") == 0)
@@ -376,7 +454,13 @@ int ctl_regex(int argc, char *argv[]) {
                         j->st.dated += dated;
                         j->st.cut += cut || tlen > MATCH_LINE_MAX;
 
-                        r = cut ? filter_match_cut(j->filter, text, tlen, &m) : filter_match(j->filter, text, tlen, &m);
+                        if (set && k == 0)
+                                match_set_scan(set, text, tlen, want);
+                        if (set)
+                                r = want[k] ? match_set_match(set, k, text, tlen, cut, &m) : MATCH_NONE;
+                        else
+                                r = cut ? filter_match_cut(j->filter, text, tlen, &m)
+                                        : filter_match(j->filter, text, tlen, &m);
                         if (r == MATCH_FAILURE) {
                                 j->st.matched++;
                                 j->st.per_regex[m.regex_index]++;
@@ -411,6 +495,8 @@ int ctl_regex(int argc, char *argv[]) {
         ret = 0;
 
 finish:
+        match_set_free(set);
+        free(want);
         if (in && in != stdin)
                 fclose(in);
         free(rd.buf);

@@ -256,11 +256,56 @@ Filter *filter_free(Filter *f) {
         pcre2_match_data_free(f->md);
         pcre2_match_context_free(f->mctx);
         pcre2_jit_stack_free(f->jit_stack);
+        literal_set_done(&f->lits);
         free(f);
         return NULL;
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Filter *, filter_free);
+
+/* The literal prefilter of f: the union of the literals each failregex needs, when every one of
+ * them needs some of LITERAL_MIN bytes or more. */
+static int filter_literals(Filter *f, char *const *expanded) {
+        LiteralSet all = {};
+        int r = 0;
+
+        for (size_t i = 0; i < f->n_fail; i++) {
+                LiteralSet s = {};
+
+                r = match_required_literals(expanded[i], &s);
+                if (r >= 0 && (s.n == 0 || s.n > SIZE_MAX / 2)) {
+                        literal_set_done(&s);
+                        literal_set_done(&all);
+                        return 0;
+                }
+                for (size_t k = 0; k < s.n && r >= 0; k++) {
+                        if (s.len[k] < LITERAL_MIN) {
+                                literal_set_done(&s);
+                                literal_set_done(&all);
+                                return 0;
+                        }
+                        /* moved, not copied: s gives up the string */
+                        char **v = realloc(all.v, (all.n + 1) * sizeof *v);
+                        size_t *len = v ? realloc(all.len, (all.n + 1) * sizeof *len) : NULL;
+                        if (v)
+                                all.v = v;
+                        if (!len) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        all.len = len;
+                        all.v[all.n] = TAKE_PTR(s.v[k]);
+                        all.len[all.n++] = s.len[k];
+                }
+                literal_set_done(&s);
+                if (r < 0) {
+                        literal_set_done(&all);
+                        return r;
+                }
+        }
+        f->lits = all;
+        return 0;
+}
 
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         bool multi = fc && fc->maxlines > 1;
@@ -336,6 +381,12 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                                 return r;
                         f->n_ignore++;
                 }
+        }
+
+        if (!multi) {
+                r = filter_literals(f, expanded);
+                if (r < 0)
+                        return r;
         }
 
         /* A gate, built by the first line that runs it (match_gate_build()), when there can be one:

@@ -33,18 +33,6 @@ static int buf_puts(Buf *b, const char *s) {
         return buf_put(b, s, strlen(s));
 }
 
-/* The address patterns. They are loose on purpose (addr_parse() has the last word) but only take
- * characters that can be in an address, so that what follows in the regex still anchors. IPv4
- * must not be followed by a digit, so "192.0.2.15" never yields "192.0.2.1". */
-#define RE_IP4 "(?:\\d{1,3}\\.){3}\\d{1,3}(?!\\d)"
-#define RE_IP6 "(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f]{1,4})?(?![0-9A-Fa-f])"
-#define RE_TAG_IP4 "(?<ip4>" RE_IP4 ")"
-#define RE_TAG_IP6 "(?:\\[(?<ip6>" RE_IP6 ")\\]|(?<ip6>" RE_IP6 "))"
-/* An address, maybe in brackets, as fail2ban's <ADDR>. Its "\\[?...\\]?" lets a regex end right
- * before the "]" ("- <ADDR>\\b" on "- [192.0.2.1] x"): so may ours, but a "[" must have its "]". */
-#define RE_TAG_ADDR                                                                                   \
-        "(?:(?<ip4>" RE_IP4 ")|(?<ip6>" RE_IP6 ")|\\[(?<ip6>" RE_IP6 ")(?=\\])\\]?|\\[(?<ip4>" RE_IP4 ")(?=\\])\\]?)"
-#define RE_TAG_CIDR "(?<cidr>\\d{1,3})"
 
 /* "<F-NAME>" / "</F-NAME>" at p (p[0] == '<'). Stores the group name, lowercased (fail2ban's
  * convention: <F-USER> is the group "user", <F-ID> is "fid"). Returns the tag length or 0. */
@@ -78,7 +66,7 @@ static size_t parse_f_tag(const char *p, bool *ret_close, char name[static 33]) 
 
 /* p[i] is the '[' of a character class: returns the index of its closing ']' (or of the NUL that
  * ends an unterminated class). A ']' first in the class, escapes and [:name:] are inside it. */
-static size_t class_end(const char *p, size_t i) {
+size_t match_class_end(const char *p, size_t i) {
         size_t j = i + 1;
 
         if (p[j] == '^')
@@ -130,7 +118,7 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                         i += 2;
                 } else if (p[i] == '[') {
                         /* copy a character class verbatim: no tags or quantifiers inside */
-                        size_t j = class_end(p, i);
+                        size_t j = match_class_end(p, i);
                         if (p[j] == ']')
                                 j++;
                         r = buf_put(&b, p + i, j - i);
@@ -285,7 +273,7 @@ int match_required_literal(const char *p, char **ret, size_t *ret_len) {
                                 give_up = true;
                         i++;
                 } else if (c == '[') {
-                        size_t j = class_end(p, i);
+                        size_t j = match_class_end(p, i);
                         END_RUN();
                         i = p[j] ? j + 1 : j;
                 } else if (c == '*' || c == '+' || c == '?' || (c == '{' && is_quantifier_brace(p + i))) {

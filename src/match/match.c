@@ -180,7 +180,7 @@ static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchR
         return r;
 }
 
-static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
+int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *ret) {
         const char *s = line;
         size_t slen, a, b, n_try, i, limit_i = 0;
         uint32_t opts = 0, sopts, above = UINT32_MAX, shift = 0;
@@ -200,6 +200,7 @@ static int match_line(Filter *f, const char *line, size_t len, bool cut, MatchRe
         }
         if (f->maxlines > 1)
                 return match_multi(f, line, len, cut, ret);
+
         /* "$" must not match where a line was cut: a client could place a complete-looking
          * message right before the cut and have the real ending ignored. */
         if (cut)

@@ -57,3 +57,57 @@ int filter_match(Filter *f, const char *line, size_t len, MatchResult *ret);
 /* The same for a line that its source has already cut (SourceLineFn's cut = true): use it for
  * those, else "$" could match at the source's cut. */
 int filter_match_cut(Filter *f, const char *line, size_t len, MatchResult *ret);
+
+/* filter_lint(): the patterns of a filter that a client can steer, decided on the pattern text
+ * (docs/FILTERS.md explains each rule). */
+typedef enum LintRule {
+        LINT_UNANCHORED,        /* no ^ before <HOST> */
+        LINT_WILDCARD,          /* greedy .* before <HOST>, nothing fixed after it */
+        LINT_LAZY,              /* lazy .*? before <HOST>, no $ after it through fixed text */
+        LINT_CLIENT_WORD,       /* <HOST> right after "user", "for", "login", ... */
+        LINT_QUOTED,            /* <HOST> inside a quoted access-log field */
+        LINT_DELIMITER,         /* <HOST> not followed by a delimiter or $ */
+        _LINT_RULE_MAX,
+        _LINT_RULE_INVALID = -EINVAL,
+} LintRule;
+
+typedef struct LintWarning {
+        const FilterRegex *regex; /* the regex: file, line, pattern (the FilterConf's) */
+        const char *what;         /* "failregex" or "prefregex" */
+        size_t index;             /* failregex: index into FilterConf.failregex */
+        LintRule rule;
+        const char *reason;       /* one line, static */
+} LintWarning;
+
+/* Called per warning; a negative return stops filter_lint() with it. */
+typedef int (*LintFn)(const LintWarning *w, void *userdata);
+
+const char *lint_rule_to_string(LintRule r);
+/* Lints the prefregex and every failregex of fc, calling fn (may be NULL) for each rule a regex
+ * breaks (once per regex and rule). Returns the number of warnings, -EINVAL (reterr: a regex
+ * whose tags do not expand) or -ENOMEM. Pure, like the rest of match.h. */
+int filter_lint(const FilterConf *fc, LintFn fn, void *userdata, FilterError *reterr);
+
+/* Many filters on one log (every jail that reads it): one scan of the line for the literals of
+ * all of them (MatchSet), and only the filters whose literals it finds run their regexes. The
+ * set borrows the filters (they must outlive it) and, like them, is used by one thread at a
+ * time. Results are those of filter_match() on each filter, except that a line in which a filter's
+ * literals do not occur never reaches its prefregex, so a prefregex that would give up on it
+ * reports no MATCH_LIMIT. */
+typedef struct MatchSet MatchSet;
+
+/* 0, -ENOMEM, or -EINVAL (n is 0 or above MATCH_SET_MAX). */
+#define MATCH_SET_MAX 4096
+int match_set_new(Filter *const *filters, size_t n, MatchSet **ret);
+MatchSet *match_set_free(MatchSet *s);
+/* Off (for tests and the benchmark): every filter runs its regexes (and its gate) on every line,
+ * without any literal scan. */
+void match_set_set_prefilter(MatchSet *s, bool enable);
+/* The i-th literal of f's prefilter (not NUL-terminated: *ret_len bytes), or NULL past the last;
+ * none at all: f runs on every line of a set. */
+const char *filter_literal(const Filter *f, size_t i, size_t *ret_len);
+/* want[k] (n bytes): 1 when filter k must run on the line; returns how many. */
+size_t match_set_scan(const MatchSet *s, const char *line, size_t len, uint8_t *want);
+/* filter_match()/filter_match_cut() of filter k of the set, on a line that match_set_scan() wants
+ * it for. */
+int match_set_match(MatchSet *s, size_t k, const char *line, size_t len, bool cut, MatchResult *ret);

@@ -15,40 +15,8 @@
 #include "addr.h"
 #include "date.h"
 #include "match.h"
+#include "bench-lines.h"
 #include "unit/filter-file.h"
-
-typedef struct Line {
-        const char *s;
-        size_t len;
-} Line;
-
-static double now_sec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static char *slurp(FILE *f, size_t *ret_len) {
-        size_t cap = 1 << 20, n = 0, k;
-        char *b = malloc(cap);
-
-        if (!b)
-                return NULL;
-        while ((k = fread(b + n, 1, cap - n, f)) > 0) {
-                n += k;
-                if (n == cap) {
-                        char *p = realloc(b, cap * 2);
-                        if (!p) {
-                                free(b);
-                                return NULL;
-                        }
-                        b = p;
-                        cap *= 2;
-                }
-        }
-        *ret_len = n;
-        return b;
-}
 
 static void bench(const char *name, const char *conf, const char *opt, const Line *lines, size_t n, bool prefilter) {
         FilterConf fc = {};
@@ -94,55 +62,18 @@ static void bench(const char *name, const char *conf, const char *opt, const Lin
 }
 
 int main(int argc, char *argv[]) {
-        char cmd[8192], conf[4096], pconf[4096];
-        FILE *in;
+        char conf[4096], pconf[4096];
         char *buf;
-        size_t len = 0, n = 0, cap = 1 << 20;
+        size_t len = 0, n = 0;
         Line *lines;
         double t0, dt;
 
         setenv("TZ", "UTC", 1);
         tzset();
-        if (argc > 1)
-                in = fopen(argv[1], "re");
-        else {
-                snprintf(cmd, sizeof cmd,
-                         "python3 '%s/tests/bench/gen-authlog.py' --lines 1000000 --addresses 5000 --seed 1",
-                         NFTJAIL_SOURCE_ROOT);
-                in = popen(cmd, "r");
-        }
-        if (!in) {
-                perror("input");
-                return EXIT_FAILURE;
-        }
-        buf = slurp(in, &len);
-        if (argc > 1)
-                fclose(in);
-        else
-                pclose(in);
-        lines = malloc(cap * sizeof(Line));
-        if (!buf || !lines)
-                return EXIT_FAILURE;
-
+        buf = read_log(argc > 1 ? argv[1] : NULL, "gen-authlog.py", "--lines 1000000 --addresses 5000 --seed 1", &len);
         /* split, then strip the dates as the file source will */
         t0 = now_sec();
-        for (char *p = buf, *end = buf + len; p < end;) {
-                char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t l = nl ? (size_t) (nl - p) : (size_t) (end - p), skip = 0;
-                int64_t epoch;
-
-                if (n == cap) {
-                        Line *q = realloc(lines, cap * 2 * sizeof(Line));
-                        if (!q)
-                                return EXIT_FAILURE;
-                        lines = q;
-                        cap *= 2;
-                }
-                if (date_parse_prefix(p, l, 1795528800, &epoch, &skip) <= 0)
-                        skip = 0;
-                lines[n++] = (Line) { p + skip, l - skip };
-                p += l + 1;
-        }
+        lines = split_lines(buf, len, &n);
         dt = now_sec() - t0;
         printf("%zu lines, %zu bytes; split + date_parse_prefix: %.0f lines/s\n", n, len, (double) n / dt);
 

@@ -24,11 +24,13 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchrows  # noqa: E402
 
 SRC = os.environ.get("SRCDIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NFTJAIL = os.environ.get("NFTJAIL") or os.path.join(SRC, "build", "src", "nftjail")
@@ -208,15 +210,7 @@ def main():
         "note": note,
     })
 
-    for row in rows:
-        print(row["measure"])
-        for tool, v in row["results"].items():
-            print(f"  {tool:<10} min {min(v):>12,.0f}  median {statistics.median(v):>12,.0f}  max {max(v):>12,.0f}")
-        print(f"  {row['note']}")
-    if os.environ.get("BENCH_JSON"):
-        with open(os.environ["BENCH_JSON"], "w") as f:
-            json.dump({"rows": rows}, f, indent=2)
-            f.write("\n")
+    benchrows.emit(rows)
     return 0
 
 

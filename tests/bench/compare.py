@@ -250,7 +250,10 @@ hand, run that again.
 - The log files are made by `tests/bench/gen-authlog.py --lines N --addresses K --seed S`:
   OpenSSH failures of every kind, about 60% bastion noise, K distinct attackers of which 10% IPv6,
   and Proxmox `pvedaemon` lines; the same arguments give the same bytes. Addresses are from the
-  documentation ranges.
+  documentation ranges. The many-jails rows (`cmp-jails.py`) read one mixed log of
+  `tests/bench/gen-mixedlog.py --lines N --seed S` instead: that auth log as 40% of it, nginx and
+  Apache access logs (35%) and error logs, Postfix and Dovecot, vsftpd, ProFTPD, Pure-FTPd, MySQL,
+  WordPress and Drupal lines, with every shipped filter on it.
 - Other work on the machine changes the figures; the load average below says how busy it was.
   Times that include waiting (start to READY, reaction times, their p99 most) suffer most;
   CPU-time rows, and ratios of tools measured by turns, suffer least.
