@@ -61,6 +61,9 @@ int store_set_autocheckpoint(Store *s, int pages);
 #define STORE_CHECKPOINT_BUSY_MSEC 20
 #define STORE_WAL_LIMIT 4194304         /* bytes, 4 MiB (a literal: it goes into a PRAGMA) */
 #define STORE_WAL_MAX (16 * 1024 * 1024)
+/* A TRUNCATE past STORE_WAL_MAX runs only when PASSIVE left at most this much to copy under the
+ * write lock (about 10 ms of copying here); else the round waits for a quieter one. */
+#define STORE_TRUNCATE_REST_MAX (1024 * 1024)
 
 typedef struct StoreCheckpointer StoreCheckpointer;
 
@@ -79,6 +82,7 @@ int store_checkpointer_sync(StoreCheckpointer *c);
 /* Counters since the start: rounds run, PASSIVE checkpoints that found frames to copy, TRUNCATE ones. */
 typedef struct StoreCheckpointStats {
         uint64_t rounds, passive, truncated;
+        uint64_t truncate_deferred;     /* rounds that left the WAL big: too much to copy under the lock */
 } StoreCheckpointStats;
 void store_checkpointer_stats(StoreCheckpointer *c, StoreCheckpointStats *ret);
 
