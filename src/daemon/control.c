@@ -360,7 +360,9 @@ static int socket_apply_mode(const char *path, const Config *cf) {
         gid_t gid = cf->socket_group ? cf->socket_gid : 0;
         mode_t mode = cf->socket_group ? 0660 : 0600;
 
-        if (chown(path, 0, gid) < 0 && geteuid() == 0)
+        /* as root: root and the group; as the unit's user (not root), the group alone, which
+         * works when that user is a member of socket_group (SupplementaryGroups= in a drop-in) */
+        if (geteuid() == 0 ? chown(path, 0, gid) < 0 : cf->socket_group && chown(path, (uid_t) -1, gid) < 0)
                 return -errno;
         if (chmod(path, mode) < 0)
                 return -errno;
