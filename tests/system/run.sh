@@ -47,22 +47,29 @@ cp -a --reflink=auto "$cache" "$root"          # the cache stays pristine
 cp "$deb" "$root/root/"
 chroot "$root" sh -c 'useradd -m -s /bin/bash alice && echo alice:correct-horse | chpasswd
 	useradd -m -s /bin/bash mallory && echo mallory:mallory-pw | chpasswd'
-ip netns add "$srv"; ip netns add "$att"
-ip -n "$srv" link add veth0 type veth peer name veth1 netns "$att"
-ip -n "$srv" addr add 203.0.113.1/24 dev veth0; ip -n "$srv" addr add 2001:db8:1::1/48 dev veth0 nodad
-for a in 10 11 12 13 30; do ip -n "$att" addr add 203.0.113.$a/24 dev veth1; done
-ip -n "$att" addr add 2001:db8:1:a::10/48 dev veth1 nodad; ip -n "$att" addr add 2001:db8:1:b::10/48 dev veth1 nodad
-for n in "$srv" "$att"; do ip -n "$n" link set lo up; done
-ip -n "$srv" link set veth0 up; ip -n "$att" link set veth1 up
-systemd-nspawn -q -b -D "$root" --register=no --keep-unit --network-namespace-path=/run/netns/$srv \
-	--capability=CAP_NET_ADMIN >"$run/console" 2>&1 & nspawn=$!
+# make_net: the server's namespace (fresh each boot) with a veth to the attacker's
+make_net() {
+	ip netns add "$srv"; ip netns add "$att" 2>/dev/null || true
+	ip -n "$srv" link add veth0 type veth peer name veth1 netns "$att"
+	ip -n "$srv" addr add 203.0.113.1/24 dev veth0; ip -n "$srv" addr add 2001:db8:1::1/48 dev veth0 nodad
+	for a in 10 11 12 13 30; do ip -n "$att" addr add 203.0.113.$a/24 dev veth1; done
+	ip -n "$att" addr add 2001:db8:1:a::10/48 dev veth1 nodad; ip -n "$att" addr add 2001:db8:1:b::10/48 dev veth1 nodad
+	for n in "$srv" "$att"; do ip -n "$n" link set lo up; done
+	ip -n "$srv" link set veth0 up; ip -n "$att" link set veth1 up
+}
 inside() { nsenter -t "$leader" -a -- "$@"; }
 # wait_until SECONDS COMMAND...: polls every 0.2 s
 wait_until() { local end=$(( $(date +%s) + $1 )); shift; until "$@"; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.2; done; }
-for _ in $(seq 150); do leader=$(pgrep -P "$nspawn" -x systemd || true); [ -n "$leader" ] && break; sleep 0.2; done
-[ -n "$leader" ] || { echo "FAIL: the container did not boot"; failed=1; exit 1; }
 booted() { [ "$(inside systemctl is-system-running 2>/dev/null)" != starting ] && inside systemctl is-active -q ssh; }
-wait_until 60 booted || true
+boot() {
+	systemd-nspawn -q -b -D "$root" --register=no --keep-unit --network-namespace-path=/run/netns/$srv \
+		--capability=CAP_NET_ADMIN >>"$run/console" 2>&1 & nspawn=$!
+	leader=
+	for _ in $(seq 150); do leader=$(pgrep -P "$nspawn" -x systemd || true); [ -n "$leader" ] && break; sleep 0.2; done
+	[ -n "$leader" ] && wait_until 60 booted
+}
+make_net
+boot || [ -n "$leader" ] || { echo "FAIL: the container did not boot"; failed=1; exit 1; }
 
 # ---- install as the README does
 installed() {
@@ -173,6 +180,33 @@ nftables_restart() {
 	wait_until 30 bans_kept && inside systemctl is-active -q nftjaild
 }
 check "systemctl restart nftables (Debian's /etc/nftables.conf flushes the ruleset): bans back" nftables_restart
+# pid_says PATTERN: the journal of the daemon's current process has a line matching PATTERN
+pid_says() { inside journalctl -q -o cat --no-pager "_PID=$(mainpid)" | grep -qE "$1"; }
+credential() {
+	# reporting on, the key in a root-only file: as nftjail the daemon cannot read it and says how
+	# to hand it over; with LoadCredential= in a drop-in it reads $CREDENTIALS_DIRECTORY's copy
+	# (the url is a closed loopback port: no traffic leaves the container)
+	local e=$root/etc/nftjail d=$root/etc/systemd/system/nftjaild.service.d
+	printf '[abuseipdb]\nenabled = true\napikey_file = /etc/nftjail/abuseipdb.key\nurl = http://127.0.0.1:9/api/v2\n' >"$e/nftjail.local"
+	printf '[sshd]\naction = %%(action_)s\n         %%(action_abuseipdb)s[abuseipdb_category="18,22"]\n' >"$e/jail.d/sshd.local"
+	(umask 077; echo 0123456789abcdef0123456789abcdef >"$e/abuseipdb.key")
+	inside systemctl restart nftjaild && wait_until 20 pid_says 'LoadCredential=abuseipdb_apikey:/etc/nftjail/abuseipdb.key' || return 1
+	echo "  without the credential: $(inside journalctl -q -o cat --no-pager "_PID=$(mainpid)" | grep -m1 'cannot read the key')"
+	mkdir -p "$d" && printf '[Service]\nLoadCredential=abuseipdb_apikey:/etc/nftjail/abuseipdb.key\n' >"$d/credential.conf"
+	inside systemctl daemon-reload && inside systemctl restart nftjaild || return 1
+	wait_until 20 pid_says 'AbuseIPDB: using the key in /run/credentials/nftjaild.service/abuseipdb_apikey' || return 1
+	echo "  with it: $(inside journalctl -q -o cat --no-pager "_PID=$(mainpid)" | grep -m1 'using the key')"
+	rm -f "$d/credential.conf" "$e/nftjail.local" "$e/jail.d/sshd.local"
+	inside systemctl daemon-reload && inside systemctl restart nftjaild && bans_kept
+}
+check "AbuseIPDB key in a root-only file: read through LoadCredential= as user nftjail" credential
+state_from_root() {
+	# an older version ran as root and left its state root's: systemd gives it to nftjail
+	inside systemctl stop nftjaild && inside chown -R root:root /var/lib/nftjail && inside systemctl start nftjaild &&
+		wait_until 20 inside systemctl is-active -q nftjaild && bans_kept &&
+		[ -z "$(inside find /var/lib/nftjail ! -user nftjail)" ]
+}
+check "state left owned by root (an upgrade): nftjaild starts, owns it, bans kept" state_from_root
 watchdog() {
 	# a short watchdog for the test; the SIGABRT that comes first stays pending on a stopped
 	# process, so TimeoutAbortSec bounds the wait for the SIGKILL after it
@@ -187,5 +221,18 @@ watchdog() {
 }
 check "watchdog (WatchdogSec=5s): a stopped daemon is restarted, bans kept" watchdog
 
+reboot_check() {
+	# poweroff, a fresh network namespace (an empty ruleset), boot: nftables.service loads Debian's
+	# /etc/nftables.conf first, then nftjaild restores the bans with the time they have left
+	inside systemctl enable -q nftables || return 1
+	inside systemctl poweroff || true
+	for _ in $(seq 300); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.2; done
+	wait "$nspawn" 2>/dev/null || true; nspawn=
+	ip netns del "$srv" && make_net && boot || return 1
+	inside systemctl is-active -q nftables && wait_until 30 bans_kept || return 1
+	local l; l=$(nftlist | grep -F '203.0.113.10 ' | sed 's/^[[:space:]]*//'); echo "  after the reboot: $l"
+	[[ $l == *timeout* && $l != *"timeout 10m "* ]]
+}
+check "reboot into a fresh network namespace: bans restored with the time they have left" reboot_check
 echo "system: $passed passed, $failed failed in $(( $(date +%s) - t0 )) s"
 [ "$failed" -eq 0 ]
