@@ -13,6 +13,7 @@ packages=(
         nftables iproute2 systemd python3 util-linux bsdutils procps
         dpkg-dev debhelper lintian groff-base man-db
         msmtp-mta python3-aiosmtpd
+        debootstrap systemd-container sshpass openssh-client
 )
 build_packages=(
         meson ninja-build pkg-config gcc libc6-dev dpkg-dev debhelper
