@@ -52,7 +52,7 @@ make_net() {
 	ip netns add "$srv"; ip netns add "$att" 2>/dev/null || true
 	ip -n "$srv" link add veth0 type veth peer name veth1 netns "$att"
 	ip -n "$srv" addr add 203.0.113.1/24 dev veth0; ip -n "$srv" addr add 2001:db8:1::1/48 dev veth0 nodad
-	for a in 10 11 12 13 30; do ip -n "$att" addr add 203.0.113.$a/24 dev veth1; done
+	for a in 10 11 12 13 14 15 30; do ip -n "$att" addr add 203.0.113.$a/24 dev veth1; done
 	ip -n "$att" addr add 2001:db8:1:a::10/48 dev veth1 nodad; ip -n "$att" addr add 2001:db8:1:b::10/48 dev veth1 nodad
 	for n in "$srv" "$att"; do ip -n "$n" link set lo up; done
 	ip -n "$srv" link set veth0 up; ip -n "$att" link set veth1 up
@@ -82,6 +82,8 @@ wait_until 30 inside systemctl is-active -q nftjaild || true
 sleep 2  # is-active alone passes between two auto-restarts of a failing unit
 check "nftjaild active after the install, NRestarts=0" active_since_start
 mainpid() { inside systemctl show -P MainPID nftjaild; }
+# pid_says PATTERN: the journal of the daemon's current process has a line matching PATTERN
+pid_says() { local l; l=$(inside journalctl -q -o cat --no-pager "_PID=$(mainpid)") && grep -qE "$1" <<<"$l"; }
 least_privilege() {
 	local pid st
 	pid=$(mainpid); st=$(inside cat "/proc/$pid/status")
@@ -159,6 +161,40 @@ pubkey_none() { # 203.0.113.13: "none" and public-key attempts (no key is accept
 }
 check "public-key, none and open-and-close attempts: the daemon stays up" pubkey_none
 
+readme_journal() {
+	# the README's queries (Troubleshooting with journalctl), as it gives them
+	local ban=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01 out
+	out=$(inside journalctl -u nftjaild MESSAGE_ID=$ban --no-pager -o cat) && grep -q 'banned 203.0.113.10 ' <<<"$out" || return 1
+	out=$(inside journalctl -u nftjaild NFTJAIL_ADDR=203.0.113.10 --no-pager -o cat) &&
+		grep -q 'found 203.0.113.10' <<<"$out" && grep -q 'banned 203.0.113.10 ' <<<"$out" || return 1
+	out=$(inside journalctl -u nftjaild MESSAGE_ID=$ban NFTJAIL_ADDR=203.0.113.10 -o verbose --no-pager) &&
+		grep -q 'NFTJAIL_JAIL=sshd' <<<"$out" || return 1
+	out=$(inside journalctl -u nftjaild MESSAGE_ID=$ban NFTJAIL_JAIL=sshd --since today -o cat --no-pager) &&
+		[ "$(grep -c 'banned ' <<<"$out")" -ge 5 ] || return 1
+	out=$(inside journalctl -x -u nftjaild MESSAGE_ID=$ban --no-pager) && grep -q 'Subject: nftjail banned\|░░' <<<"$out"
+}
+check "the README's journalctl queries: bans by MESSAGE_ID, NFTJAIL_ADDR, NFTJAIL_JAIL, -x explained" readme_journal
+mail() {
+	# postfix's sendmail needs its setgid postdrop, which no_new_privs voids: a ban's mail fails in
+	# the shipped sandbox and goes out with docs/SERVICE.md's drop-in (the group, the maildrop)
+	local e=$root/etc/nftjail d=$root/etc/systemd/system/nftjaild.service.d
+	inside systemctl is-active -q postfix@- || inside systemctl start postfix@- || return 1
+	printf '[sshd]\naction = %%(action_)s\n         sendmail[dest="alice@localhost", sender="root@localhost"]\n' >"$e/jail.d/sshd.local"
+	inside systemctl reload nftjaild || return 1
+	# postdrop retries its maildrop every 10 s: the worker's 30 s timeout ends it
+	attack 203.0.113.14 alice && wait_until 50 pid_says 'about 203\.0\.113\.14: /usr/sbin/sendmail' || return 1
+	echo "  shipped unit: $(inside journalctl -q -o cat --no-pager "_PID=$(mainpid)" | grep -m1 'about 203.0.113.14: /usr/sbin/sendmail' | cut -c1-200)"
+	mkdir -p "$d" && printf '[Service]\nSupplementaryGroups=postdrop\nReadWritePaths=/var/spool/postfix/maildrop\n' >"$d/postfix.conf"
+	inside systemctl daemon-reload && inside systemctl restart nftjaild || return 1
+	attack 203.0.113.15 alice || return 1
+	wait_until 30 pid_says 'about 203\.0\.113\.15 handed to sendmail' &&
+		wait_until 30 grep -qs 203.0.113.15 "$root/var/mail/alice" || return 1
+	echo "  with the drop-in: $(grep -m1 '^Subject:' "$root/var/mail/alice")"
+	rm -f "$d/postfix.conf" "$e/jail.d/sshd.local"
+	inside systemctl daemon-reload && inside systemctl restart nftjaild
+}
+check "mail through postfix: fails in the shipped sandbox, delivered with the documented drop-in" mail
+
 # ---- supervision: bans survive reload, restart, SIGKILL, nftables.service restart
 bans_kept() { banned "203.0.113.10 " && banned "203.0.113.11 " && banned "203.0.113.12 "; }
 restarted_from() { local p; p=$(mainpid); [ "$p" != 0 ] && [ "$p" != "$1" ] && inside systemctl is-active -q nftjaild; }
@@ -180,8 +216,6 @@ nftables_restart() {
 	wait_until 30 bans_kept && inside systemctl is-active -q nftjaild
 }
 check "systemctl restart nftables (Debian's /etc/nftables.conf flushes the ruleset): bans back" nftables_restart
-# pid_says PATTERN: the journal of the daemon's current process has a line matching PATTERN
-pid_says() { inside journalctl -q -o cat --no-pager "_PID=$(mainpid)" | grep -qE "$1"; }
 credential() {
 	# reporting on, the key in a root-only file: as nftjail the daemon cannot read it and says how
 	# to hand it over; with LoadCredential= in a drop-in it reads $CREDENTIALS_DIRECTORY's copy
