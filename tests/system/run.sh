@@ -161,6 +161,31 @@ pubkey_none() { # 203.0.113.13: "none" and public-key attempts (no key is accept
 }
 check "public-key, none and open-and-close attempts: the daemon stays up" pubkey_none
 
+cli_root() {
+	# root's nftjail against the daemon's socket (the user's, 0600): status, banned, ban, unban
+	local out
+	out=$(inside nftjail status) && grep -q sshd <<<"$out" || { echo "  nftjail status: $out"; return 1; }
+	out=$(inside nftjail banned 203.0.113.10) && grep -qF 203.0.113.10 <<<"$out" || { echo "  nftjail banned: $out"; return 1; }
+	inside nftjail ban sshd 198.51.100.7 && wait_until 10 banned "198.51.100.7 " &&
+		inside nftjail unban 198.51.100.7 && wait_until 10 not_banned "198.51.100.7 "
+}
+check "nftjail as root: status, banned, ban and unban against the unprivileged daemon" cli_root
+socket_group() {
+	# socket_group = adm (nftjail is in adm through SupplementaryGroups=): mallory, in adm, may
+	# run status; alice, not in it, may not
+	printf '[Definition]\nsocket_group = adm\n' >"$root/etc/nftjail/nftjail.local"
+	inside usermod -aG adm mallory && inside systemctl reload nftjaild || return 1
+	local st; st=$(inside stat -c '%U:%G %a' /run/nftjail/nftjail.sock); echo "  socket: $st"
+	[ "$st" = "nftjail:adm 660" ] && inside runuser -u mallory -- nftjail status >/dev/null &&
+		! inside runuser -u alice -- nftjail status >/dev/null 2>&1 || return 1
+	# a group nftjail is not in: said in the journal, the socket back to 0600, the daemon goes on
+	printf '[Definition]\nsocket_group = users\n' >"$root/etc/nftjail/nftjail.local"
+	inside systemctl reload nftjaild && wait_until 10 pid_says "not a member of socket_group 'users'" &&
+		[ "$(inside stat -c '%a' /run/nftjail/nftjail.sock)" = 600 ] || return 1
+	rm -f "$root/etc/nftjail/nftjail.local"; inside gpasswd -q -d mallory adm
+	inside systemctl reload nftjaild && [ "$(inside stat -c '%U:%G %a' /run/nftjail/nftjail.sock)" = "nftjail:nftjail 600" ]
+}
+check "socket_group = adm: the socket is nftjail:adm 0660, a member may run status, others not; a group nftjail is not in: 0600, said" socket_group
 readme_journal() {
 	# the README's queries (Troubleshooting with journalctl), as it gives them
 	local ban=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01 out
