@@ -8,6 +8,7 @@
 # then, when clang is installed, the libFuzzer harnesses (tests/fuzz, docs/FUZZING.md):
 #   build-fuzz  CC=clang -Dfuzz=true -Db_sanitize=address,undefined, each harness run for
 #               FUZZ_SECONDS (default 25) s; a crash, leak, timeout or sanitizer report fails it
+# and last the system test (tests/system/run.sh, as root): each of its checks is one test.
 # Integration tests need root; without root they skip. With CI=true a skipped
 # test counts as failed (CI runs as root and must not skip).
 # The last line is always "N passed, N failed"; the exit status is non-zero
@@ -110,6 +111,26 @@ run_fuzz() {
 	done
 }
 run_fuzz
+
+# The system test (tests/system/run.sh): Debian 12 booted with systemd-nspawn, the .deb installed
+# with apt-get, attacked with OpenSSH from another network namespace; one result per check.
+# Its Debian root is cached under /var/cache/nftjail-tests (about a minute to build the first time).
+run_system() {
+	local log=build/system.log rc
+	mkdir -p build
+	echo "=== system: tests/system/run.sh (log in $log)"
+	tests/system/run.sh >"$log" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|SKIP): |^system: ' "$log"
+	sed -n 's/^PASS: \(.*\)/system\/\1 OK/p; s/^FAIL: \(.*\)/system\/\1 FAIL/p' "$log" >>"$results"
+	if [ $rc = 77 ]; then
+		echo "system/run SKIP" >>"$results"
+	elif [ $rc != 0 ] && ! grep -q '^FAIL: ' "$log"; then
+		tail -n 40 "$log"
+		echo "system/run FAIL" >>"$results"
+	fi
+}
+run_system
 
 python3 - "$results" "${CI:-}" <<'PY'
 import sys

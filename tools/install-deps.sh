@@ -14,6 +14,7 @@ packages=(
         dpkg-dev debhelper lintian groff-base man-db
         msmtp-mta python3-aiosmtpd prometheus-node-exporter
         libnats-dev nats-server
+        debootstrap systemd-container sshpass openssh-client
 )
 build_packages=(
         meson ninja-build pkg-config gcc libc6-dev dpkg-dev debhelper

@@ -441,11 +441,19 @@ static int control_on_accept(sd_event_source *s, int fd, uint32_t revents, void 
 /* ---- the socket ---- */
 
 static int socket_apply_mode(const char *path, const Config *cf) {
-        gid_t gid = cf->socket_group ? cf->socket_gid : 0;
+        bool root = geteuid() == 0;
+        /* as the unit's user (not root) the owner stays and the group is socket_group, which works
+         * when that user is a member of it (SupplementaryGroups=), or else the user's own */
+        gid_t gid = cf->socket_group ? cf->socket_gid : root ? 0 : getegid();
         mode_t mode = cf->socket_group ? 0660 : 0600;
 
-        if (chown(path, 0, gid) < 0 && geteuid() == 0)
+        if (chown(path, root ? 0 : (uid_t) -1, gid) < 0) {
+                if (errno == EPERM && !root && cf->socket_group && chmod(path, 0600) == 0)
+                        return log_warning_errno(EPERM, "control: %s stays 0600: uid %u is not a member of socket_group '%s' "
+                                                        "(add it to SupplementaryGroups= with systemctl edit nftjaild): %m",
+                                                 path, (unsigned) geteuid(), cf->socket_group);
                 return -errno;
+        }
         if (chmod(path, mode) < 0)
                 return -errno;
         return 0;
@@ -457,7 +465,7 @@ void control_config_changed(Control *c) {
         if (!c)
                 return;
         r = socket_apply_mode(c->path, manager_config(c->manager));
-        if (r < 0)
+        if (r < 0 && r != -EPERM)
                 log_warning_errno(r, "control: cannot set the owner and mode of %s, ignoring: %m", c->path);
 }
 
@@ -532,7 +540,7 @@ int control_new(sd_event *event, const char *path, Manager *m, Control **ret) {
         }
         c->bound = true;
         r = socket_apply_mode(path, manager_config(m));
-        if (r < 0) {
+        if (r < 0 && !(r == -EPERM && geteuid() != 0)) { /* a group the user is not in: said, not fatal */
                 log_error_errno(r, "failed to set the owner and mode of %s: %m", path);
                 goto fail;
         }

@@ -163,7 +163,13 @@ int reporter_settings_new(const Config *c, ReporterSettings **ret) {
                 reporter_settings_unref(s);
                 return log_oom();
         }
-        if (k < 0 && k != -ENOENT)
+        if (k == -EACCES && geteuid() != 0)
+                /* the unit runs as nftjail; the key file stays root's, systemd hands it over */
+                log_warning_errno(k, "AbuseIPDB: cannot read the key in %s as uid %u (%m): give it as the systemd "
+                                     "credential abuseipdb_apikey, LoadCredential=abuseipdb_apikey:%s in a drop-in "
+                                     "(systemctl edit nftjaild)",
+                                  c->abuseipdb.apikey_file ?: "-", (unsigned) geteuid(), c->abuseipdb.apikey_file ?: "FILE");
+        else if (k < 0 && k != -ENOENT)
                 log_warning_errno(k, "AbuseIPDB: cannot use the key in %s, ignoring: %m",
                                   c->abuseipdb.apikey_file ?: "$CREDENTIALS_DIRECTORY/abuseipdb_apikey");
         else if (k >= 0 && loose)

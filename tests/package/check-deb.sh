@@ -31,7 +31,7 @@ dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$tmp/files"
 for f in /usr/sbin/nftjaild /usr/bin/nftjail /usr/share/nftjail/nftjail.nft \
 	/etc/nftjail/nftjail.conf /etc/nftjail/jail.conf /etc/nftjail/filter.d/sshd.conf \
 	/etc/nftjail/filter.d/common.conf /etc/nftjail/jail.d/README.conf \
-	/lib/systemd/system/nftjaild.service /usr/lib/systemd/catalog/nftjail.catalog \
+	/lib/systemd/system/nftjaild.service /usr/lib/sysusers.d/nftjail.conf /usr/lib/systemd/catalog/nftjail.catalog \
 	/usr/share/man/man1/nftjail.1.gz /usr/share/man/man8/nftjaild.8.gz \
 	/usr/share/man/man5/nftjail.conf.5.gz /usr/share/man/man5/nftjail-jail.conf.5.gz \
 	/usr/share/bash-completion/completions/nftjail /usr/share/doc/nftjail/README.md \

@@ -4,7 +4,7 @@
 # keyed by the package list, so the container needs no network. Prints its path on stdout.
 set -euo pipefail
 CACHE=${NFTJAIL_TEST_CACHE:-/var/cache/nftjail-tests}
-include=systemd,systemd-sysv,dbus,openssh-server,nftables,sudo,bsdutils,iproute2,procps
+include=systemd,systemd-sysv,dbus,openssh-server,nftables,sudo,bsdutils,iproute2,procps,postfix
 include+=,libpcre2-8-0,libmnl0,libnftnl11,libnftables1,libjansson4,libsqlite3-0,libcurl4,libsystemd0
 key=$(printf 'bookworm %s\n' "$include" | sha256sum | cut -c1-16)
 root=$CACHE/bookworm-$key
