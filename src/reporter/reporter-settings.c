@@ -32,8 +32,10 @@ int reporter_read_key_file(const char *path, char **ret, bool *ret_loose) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
+        /* loose: others may read it, or a group that is not the daemon's own (root:nftjail 0640
+         * is how the unit's user reads a root-owned secret) */
         if (ret_loose)
-                *ret_loose = (st.st_mode & 0044) != 0;
+                *ret_loose = (st.st_mode & 0004) || ((st.st_mode & 0040) && st.st_gid != getegid());
         n = read(fd, buf, sizeof buf);
         if (n < 0)
                 return -errno;
@@ -173,7 +175,8 @@ int reporter_settings_new(const Config *c, ReporterSettings **ret) {
                 log_warning_errno(k, "AbuseIPDB: cannot use the key in %s, ignoring: %m",
                                   c->abuseipdb.apikey_file ?: "$CREDENTIALS_DIRECTORY/abuseipdb_apikey");
         else if (k >= 0 && loose)
-                log_warning("AbuseIPDB: %s is readable by other users than root; chmod 0600 it", source);
+                log_warning("AbuseIPDB: %s is readable by other users; chmod 0600 it (or 0640 with the daemon's group)",
+                            source);
         else if (k >= 0)
                 log_info("AbuseIPDB: using the key in %s", source);
         for (size_t i = 0; i < c->n_jails && !s->default_key; i++)

@@ -41,6 +41,7 @@ const char *reporter_settings_key_for(const ReporterSettings *s, const char *jai
 bool reporter_key_ok(const char *k);
 
 /* Reads a secret (an API key, a webhook token) from path: a regular file, stripped, that
- * reporter_key_ok() accepts. *ret_loose (may be NULL): group- or world-readable. Returns 0,
+ * reporter_key_ok() accepts. *ret_loose (may be NULL): world-readable, or readable by a group
+ * other than the daemon's own. Returns 0,
  * -EINVAL (not a plausible secret) or the open/read errno. Never logs. */
 int reporter_read_key_file(const char *path, char **ret, bool *ret_loose);

@@ -20,7 +20,7 @@ typedef struct Reporter Reporter;
 #define REPORTER_RESPONSE_MAX (64U * 1024U)
 
 /* Reads the daemon-wide key: $CREDENTIALS_DIRECTORY/abuseipdb_apikey, else c->apikey_file.
- * *ret_loose: the file is group- or world-readable. Returns 0, -ENOENT (no key configured),
+ * *ret_loose: others, or a group not the daemon's, may read the file. Returns 0, -ENOENT (no key configured),
  * -EINVAL (not a plausible key), or another negative errno. Never logs. */
 int reporter_load_key(const AbuseIPDBConf *c, char **ret_key, char **ret_source, bool *ret_loose);
 

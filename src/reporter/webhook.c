@@ -119,7 +119,8 @@ static int target_add(WebhookSettings *s, const WebhookConf *wc) {
                         return 0;
                 }
                 if (loose)
-                        log_warning("webhook %s: token_file %s is readable by others than root", wc->id, wc->token_file);
+                        log_warning("webhook %s: token_file %s is readable by other users; chmod 0600 it (or 0640 with the daemon's group)",
+                                    wc->id, wc->token_file);
                 if (asprintf(&h, "Authorization: Bearer %s", tok) < 0) {
                         explicit_bzero(tok, strlen(tok));
                         return -ENOMEM;

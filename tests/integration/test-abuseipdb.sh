@@ -264,9 +264,12 @@ used=$("$RIG_PY" -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM report_stats WHERE key = ?", ("quota_used",)).fetchone()[0])' \
 	"$RIG_STATE/nftjail.db")
 printf 'daily_quota = %s\n' "$used" >>"$RIG_CONF/nftjail.local"
-chmod 0640 "$RIG_TMP/apikey" # and a key file the group can read: a warning
+# a key file a group other than the daemon's can read: a warning (the daemon's own group may:
+# root:nftjail 0640 is how the unit's user reads it)
+chgrp 65534 "$RIG_TMP/apikey"
+chmod 0640 "$RIG_TMP/apikey"
 rig_start_daemon --log-target journal
-rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: $RIG_TMP/apikey is readable by other users than root; chmod 0600 it"
+rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: $RIG_TMP/apikey is readable by other users; chmod 0600 it (or 0640 with the daemon's group)"
 rig_wait_until 10 rig_journal_has _PID=$RIG_DAEMON_PID MESSAGE="AbuseIPDB: daily_quota of $used reports used; pausing until the next UTC day"
 out=$("$NFTJAIL" report-queue --state-dir "$RIG_STATE")
 echo "$out" | grep -qx "pending: 1" || fail "report-queue: want pending: 1: $out"
