@@ -326,6 +326,7 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         jsSubOptions_Init(&so);
         so.Stream = FLEET_STREAM;
         so.Ordered = true;
+        so.Config.Heartbeat = 1000000000LL; /* 1 s, not 5: a consumer lost with its server is remade sooner */
         if (seq > 0) {
                 so.Config.DeliverPolicy = js_DeliverByStartSequence;
                 so.Config.OptStartSeq = seq + 1;

@@ -134,10 +134,11 @@ for c in $(seq 0 49); do
 	fi
 	sleep 0.05 # pacing, so that bans are made before and after the kill (not a timing assertion)
 done
-rig_wait_until 120 b_count_v6 "$N"
+rig_wait_until 120 outbox_is 0
 t4=$(date +%s%N)
-rig_note "all $N bans in node-b's kernel $(((t4 - t3) / 1000000)) ms after the kill"
-rig_wait_until 30 outbox_is 0
+rig_wait_until 120 b_count_v6 "$N"
+t5=$(date +%s%N)
+rig_note "node-a's outbox empty $(((t4 - t3) / 1000000)) ms, all $N bans in node-b's kernel $(((t5 - t3) / 1000000)) ms after the kill"
 new_leader=$(stream_any 's["cluster"]["leader"]')
 rig_note "the stream's new leader: $new_leader; node-a is now connected to $(connected_to node-a || echo '?'), node-b to $(connected_to node-b || echo '?')"
 
