@@ -9,7 +9,10 @@
 #  - A bans a burst of 500 addresses (IPv6 /64s); halfway through, SIGKILL of the server that leads
 #    the stream (it holds the stream's acknowledged writes; the remaining two elect a new leader);
 #  - afterwards each of the 500 is in B's kernel, B applied each message once, the stream stored
-#    each ban once (no duplicate sequence), A's outbox is empty, no permission was refused.
+#    each ban once (no duplicate sequence), A's outbox is empty;
+#  - the killed server restarts on its store and catches up; another burst of 500, and halfway
+#    through SIGKILL of the server node-a is connected to: the same checks for the 1,000 bans;
+#  - no server refused a permission.
 # FLEET_CLUSTER_REPLICAS=1 (by hand) runs it on an R1 stream: the killed server is the one that
 # holds it and the test fails (the bans after the kill stay in A's outbox, B never sees them).
 set -euo pipefail
@@ -92,65 +95,89 @@ rig_note "the stream made and a first ban through it $(((t2 - t1) / 1000000)) ms
 replicas=$(stream_any 's["config"]["num_replicas"]') || fail "no server shows the stream"
 [ "$replicas" = "$REPLICAS" ] || fail "the stream has $replicas replicas, not $REPLICAS"
 leader=$(stream_any 's["cluster"]["leader"]')
-holders() { # the servers whose store holds the stream with the first ban
+holders() { # SEQ: the servers whose store holds the stream up to sequence SEQ
 	local i
 	for i in 1 2 3; do
-		[ "$(stream_info "$i" 's["state"]["last_seq"]' 2>/dev/null)" = 1 ] && printf 'n%s ' "$i"
+		[ "$(stream_info "$i" 's["state"]["last_seq"]' 2>/dev/null)" = "$1" ] && printf 'n%s ' "$i"
 	done
 	echo
 }
-all_hold() { [ "$(holders)" = "n1 n2 n3 " ]; }
-[ "$REPLICAS" = 1 ] || rig_wait_until 30 all_hold
-rig_note "stream NFTJAIL_BANS: R$replicas, leader $leader, on $(holders)"
+all_hold() { [ "$(holders "$1")" = "n1 n2 n3 " ]; }
+[ "$REPLICAS" = 1 ] || rig_wait_until 30 all_hold 1
+rig_note "stream NFTJAIL_BANS: R$replicas, leader $leader, on $(holders 1)"
 
 # the server each daemon is connected to (its /connz lists the user)
-connected_to() { # USER: prints n1, n2 or n3
+connected_to() { # USER: prints 1, 2 or 3
 	local i
 	for i in 1 2 3; do
-		"$RIG_PY" -c 'import json, sys, urllib.request
+		[ -n "${NATS_PIDS[i]}" ] && "$RIG_PY" -c 'import json, sys, urllib.request
 c = json.load(urllib.request.urlopen(sys.argv[1], timeout=2))
 sys.exit(not any(x.get("authorized_user") == sys.argv[2] for x in c.get("connections") or []))' \
-			"http://192.0.2.1:$((8221 + i))/connz?auth=1" "$1" 2>/dev/null && { echo "n$i"; return 0; }
+			"http://192.0.2.1:$((8221 + i))/connz?auth=1" "$1" 2>/dev/null && { echo "$i"; return 0; }
 	done
 	return 1
 }
-rig_note "node-a is connected to $(connected_to node-a || echo '?'), node-b to $(connected_to node-b || echo '?')"
+where() { echo "node-a on n$(connected_to node-a || echo '?'), node-b on n$(connected_to node-b || echo '?')"; }
 
-# ---- the burst: N addresses in 50 writes; after the 25th, SIGKILL of the stream's leader
-received_before=$(b_received)
-victim=${leader#n}
-in_flight=
-for c in $(seq 0 49); do
-	for i in $(seq $((c * N / 50 + 1)) $(((c + 1) * N / 50))); do printf 'fail from 2001:db8:%x::7\n' "$i"; done >>/var/log/a.log
-	if [ "$c" = 24 ]; then
-		outbox=$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')
-		in_b=$(rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v6_port 2>/dev/null | grep -c ' sshd@node-a$' || true)
-		kill -KILL "${NATS_PIDS[victim]}"
-		wait "${NATS_PIDS[victim]}" 2>/dev/null || true
-		NATS_PIDS[victim]=
-		t3=$(date +%s%N)
-		in_flight="$outbox in node-a's outbox, $in_b of the first $(((c + 1) * N / 50)) in node-b's kernel"
-		rig_note "SIGKILL of n$victim (the stream's leader) at $in_flight"
-	fi
-	sleep 0.05 # pacing, so that bans are made before and after the kill (not a timing assertion)
-done
-rig_wait_until 120 outbox_is 0
-t4=$(date +%s%N)
-rig_wait_until 120 b_count_v6 "$N"
-t5=$(date +%s%N)
-rig_note "node-a's outbox empty $(((t4 - t3) / 1000000)) ms, all $N bans in node-b's kernel $(((t5 - t3) / 1000000)) ms after the kill"
-new_leader=$(stream_any 's["cluster"]["leader"]')
-rig_note "the stream's new leader: $new_leader; node-a is now connected to $(connected_to node-a || echo '?'), node-b to $(connected_to node-b || echo '?')"
+# burst FIRST VICTIM_FN WHAT: N addresses from FIRST in 50 writes; after the 25th, SIGKILL of the
+# server VICTIM_FN prints; then each reaches B once and A's outbox drains
+burst() {
+	local first=$1 victim_fn=$2 what=$3 received_before c i victim outbox in_b t3 t4 t5
+	received_before=$(b_received)
+	for c in $(seq 0 49); do
+		[ "$c" != 24 ] || victim=$($victim_fn)
+		for i in $(seq $((first + c * N / 50)) $((first + (c + 1) * N / 50 - 1))); do
+			printf 'fail from 2001:db8:%x::7\n' "$i"
+		done >>/var/log/a.log
+		if [ "$c" = 24 ]; then # right after the write: bans of it are on their way
+			kill -KILL "${NATS_PIDS[victim]}"
+			t3=$(date +%s%N)
+			wait "${NATS_PIDS[victim]}" 2>/dev/null || true
+			NATS_PIDS[victim]=
+			outbox=$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')
+			in_b=$(rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v6_port 2>/dev/null | grep -c ' sshd@node-a$' || true)
+			rig_note "SIGKILL of n$victim ($what); then $outbox bans in node-a's outbox, node-b holding $in_b of the $((first + (c + 1) * N / 50 - 1)) bans so far"
+		fi
+		sleep 0.05 # pacing, so that bans are made before and after the kill (not a timing assertion)
+	done
+	rig_wait_until 120 outbox_is 0
+	t4=$(date +%s%N)
+	rig_wait_until 120 b_count_v6 $((first + N - 1))
+	t5=$(date +%s%N)
+	rig_note "node-a's outbox empty $(((t4 - t3) / 1000000)) ms, all $N bans in node-b's kernel $(((t5 - t3) / 1000000)) ms after the kill"
+	rig_note "the stream's leader: $(stream_any 's["cluster"]["leader"]'); $(where)"
+	[ "$(($(b_received) - received_before))" = "$N" ] ||
+		fail "node-b applied $(($(b_received) - received_before)) messages of the burst, not $N"
+}
+# each ban once: in B's kernel (every address), in the stream, in B's state
+check_once() { # COUNT (of the bans of the bursts)
+	rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v6_port | awk '/ sshd@node-a$/ { print $1 }' | sort >"$RIG_TMP/got"
+	for i in $(seq 1 "$1"); do printf '2001:db8:%x::/64\n' "$i"; done | sort >"$RIG_TMP/want"
+	diff "$RIG_TMP/want" "$RIG_TMP/got" >&2 || fail "node-b's kernel does not hold each of the $1 bans once"
+	last_seq=$(stream_any 's["state"]["last_seq"]')
+	[ "$last_seq" = $(($1 + 1)) ] || fail "the stream's last sequence is $last_seq, not $(($1 + 1)): a ban was stored twice or lost"
+	[ "$(sql_b 'SELECT COUNT(*) FROM fleet_remote')" = $(($1 + 1)) ] || fail "node-b's state does not hold $(($1 + 1)) fleet bans"
+}
+rig_note "$(where)"
 
-# each once: in B's kernel (every address), in what B applied, in the stream
-rig_attacker_exec "$RIG_PY" "$RIG_LIBDIR/nftq.py" v6_port | awk '/ sshd@node-a$/ { print $1 }' | sort >"$RIG_TMP/got"
-for i in $(seq 1 "$N"); do printf '2001:db8:%x::/64\n' "$i"; done | sort >"$RIG_TMP/want"
-diff "$RIG_TMP/want" "$RIG_TMP/got" >&2 || fail "node-b's kernel does not hold each of the $N bans once"
-applied=$(($(b_received) - received_before))
-[ "$applied" = "$N" ] || fail "node-b applied $applied messages of the burst, not $N"
-last_seq=$(stream_any 's["state"]["last_seq"]')
-[ "$last_seq" = $((N + 1)) ] || fail "the stream's last sequence is $last_seq, not $((N + 1)): a ban was stored twice or lost"
-[ "$(sql_b 'SELECT COUNT(*) FROM fleet_remote')" = $((N + 1)) ] || fail "node-b's state does not hold $((N + 1)) fleet bans"
+# ---- round 1: the stream's leader dies halfway through a burst
+stream_leader() { stream_any 's["cluster"]["leader"]' | tr -d n; }
+burst 1 stream_leader "the stream's leader"
+check_once "$N"
+
+# ---- round 2: the dead server restarts (its store as it was) and catches up; then the server
+# node-a is connected to dies halfway through another burst
+down=
+for i in 1 2 3; do [ -n "${NATS_PIDS[i]}" ] || down=$i; done
+t6=$(date +%s%N)
+nats-server -c "$RIG_TMP/nats$down.conf" >>"$RIG_TMP/nats$down.log" 2>&1 &
+NATS_PIDS[down]=$!
+[ "$REPLICAS" = 1 ] || rig_wait_until 60 all_hold $((N + 1))
+t7=$(date +%s%N)
+rig_note "n$down restarted and current with the stream in $(((t7 - t6) / 1000000)) ms"
+node_a_server() { connected_to node-a; }
+burst $((N + 1)) node_a_server "node-a's server"
+check_once $((2 * N))
 if grep -h 'Violation' "$RIG_TMP"/nats?.log >&2; then fail "a server refused a permission"; fi
 
 stop_b
