@@ -13,6 +13,7 @@
 #define FLEET_RATE_MAX 1000000UL
 #define FLEET_RATE_PERIOD_MAX 86400UL
 #define FLEET_LIST_MAX 1024U
+#define FLEET_REPLICAS_MAX 5UL /* JetStream's limit */
 
 bool fleet_name_ok(const char *s) {
         size_t n = 0;
@@ -35,7 +36,7 @@ bool fleet_shares_jail(const FleetConf *f, const char *jail) {
 void fleet_conf_init(FleetConf *f) {
         *f = (FleetConf) {
                 .accept = true, .max_prefix4 = 24, .max_prefix6 = 48, .max_bantime_sec = FLEET_MAX_BANTIME_DEFAULT,
-                .rate = FLEET_RATE_DEFAULT, .rate_period_sec = FLEET_RATE_PERIOD_DEFAULT,
+                .rate = FLEET_RATE_DEFAULT, .rate_period_sec = FLEET_RATE_PERIOD_DEFAULT, .stream_replicas = 1,
         };
 }
 
@@ -343,6 +344,13 @@ static int fleet_entry(FleetConf *f, ConfDiags *d, IniEntry *e) {
                         f->rate_period_sec = (unsigned) span;
                 return 0;
         }
+        if (strcmp(k, "stream_replicas") == 0) {
+                if (parse_uint(v, FLEET_REPLICAS_MAX, &n) < 0 || n < 1)
+                        return ini_diag(d, e->file, e->line, true, "[fleet] 'stream_replicas': '%s' is not a number in 1..5",
+                                        q(v, qb, sizeof qb));
+                f->stream_replicas = (unsigned) n;
+                return 0;
+        }
         if (strcmp(k, "password") == 0)
                 return ini_diag(d, e->file, e->line, true,
                                 "[fleet] 'password': put the password in a file readable by root only and name it with password_file");
@@ -428,6 +436,7 @@ void fleet_conf_dump(const FleetConf *f, FILE *out) {
                 fprintf(out, " %s", **p ? *p : "(none)");
         fprintf(out, "\n  fleet accept: %s, max_prefix /%u /%u, max_bantime %s, rate %u per %us\n", f->accept ? "yes" : "no",
                 f->max_prefix4, f->max_prefix6, format_duration_sec(f->max_bantime_sec, b, sizeof b), f->rate, f->rate_period_sec);
+        fprintf(out, "  fleet stream_replicas: %u (when the daemon creates the stream)\n", f->stream_replicas);
         fprintf(out, "  fleet_ignoreip:");
         for (size_t i = 0; i < f->n_ignoreip; i++) {
                 char ab[ADDR_PREFIX_STRLEN];

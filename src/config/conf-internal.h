@@ -83,8 +83,8 @@ static inline int parse_uint(const char *s, unsigned long max, unsigned long *re
         for (; *s; s++) {
                 if (*s < '0' || *s > '9')
                         return -EINVAL;
-                if (v > (max - (unsigned long) (*s - '0')) / 10)
-                        return -ERANGE;
+                if ((unsigned long) (*s - '0') > max || v > (max - (unsigned long) (*s - '0')) / 10)
+                        return -ERANGE; /* the first test keeps max - digit from wrapping (max < 9) */
                 v = v * 10 + (unsigned long) (*s - '0');
         }
         *ret = v;

@@ -236,6 +236,7 @@ typedef struct FleetConf {
         int64_t max_bantime_sec; /* fleet_max_bantime: remote bans are clamped to it; default 1w */
         unsigned rate;          /* fleet_rate: remote bans taken per origin per rate_period_sec */
         unsigned rate_period_sec;
+        unsigned stream_replicas; /* stream_replicas: Replicas of the stream the daemon creates, 1..5; default 1 */
 } FleetConf;
 
 /* Whether s may name a fleet node ([A-Za-z0-9_-]{1,64}: it becomes a subject token). */

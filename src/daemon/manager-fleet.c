@@ -120,7 +120,7 @@ void manager_fleet_reload(Manager *m, const Config *old) {
             n->accept != o->accept || n->n_ignoreip != o->n_ignoreip ||
             (n->n_ignoreip && memcmp(n->ignoreip, o->ignoreip, n->n_ignoreip * sizeof *n->ignoreip) != 0) ||
             n->max_prefix4 != o->max_prefix4 || n->max_prefix6 != o->max_prefix6 || n->max_bantime_sec != o->max_bantime_sec ||
-            n->rate != o->rate || n->rate_period_sec != o->rate_period_sec)
+            n->rate != o->rate || n->rate_period_sec != o->rate_period_sec || n->stream_replicas != o->stream_replicas)
                 log_warning("fleet: [fleet] changed; the running connection keeps its settings until nftjaild restarts (share applies now)");
 }
 

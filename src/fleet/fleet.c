@@ -286,6 +286,9 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
 
         s = js_GetStreamInfo(&si, js, FLEET_STREAM, NULL, &jerr);
         if (s == NATS_OK) {
+                if (si->Config && si->Config->Replicas != (int64_t) f->conf.stream_replicas)
+                        log_notice("fleet: stream %s has %lld replicas, not stream_replicas = %u: an existing stream keeps its own",
+                                   FLEET_STREAM, (long long) si->Config->Replicas, f->conf.stream_replicas);
                 jsStreamInfo_Destroy(si);
                 return 0;
         }
@@ -300,14 +303,15 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         sc.MaxMsgsPerSubject = 1;
         sc.MaxAge = f->max_age_sec * 1000000000LL;
         sc.Storage = js_FileStorage;
+        sc.Replicas = (int64_t) f->conf.stream_replicas;
         s = js_AddStream(&si, js, &sc, NULL, &jerr);
         if (s != NATS_OK) {
                 log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
                 return -EIO;
         }
         jsStreamInfo_Destroy(si);
-        log_info("fleet: created stream %s (subjects %s>, one message per subject, max age %llds)", FLEET_STREAM,
-                 FLEET_SUBJECT_PREFIX, (long long) f->max_age_sec);
+        log_info("fleet: created stream %s (subjects %s>, one message per subject, max age %llds, %u replicas)", FLEET_STREAM,
+                 FLEET_SUBJECT_PREFIX, (long long) f->max_age_sec, f->conf.stream_replicas);
         return 0;
 }
 
@@ -322,6 +326,7 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         jsSubOptions_Init(&so);
         so.Stream = FLEET_STREAM;
         so.Ordered = true;
+        so.Config.Heartbeat = 1000000000LL; /* 1 s, not 5: a consumer lost with its server is remade sooner */
         if (seq > 0) {
                 so.Config.DeliverPolicy = js_DeliverByStartSequence;
                 so.Config.OptStartSeq = seq + 1;

@@ -7,6 +7,9 @@
 # docs/FLEET.md. Each node's jail sshd bans on one line "fail from ADDR" of its own log file
 # (/var/log/a.log, /var/log/b.log), maxretry 1, bantime 1h, port 22.
 #   fleet_setup [OPTION_LINES]   both configs ([fleet] plus OPTION_LINES), nats-server started
+#   fleet_nodes; fleet_node_confs [OPTION_LINES]   fleet_setup without nats-server (for a test
+#                                that runs servers of its own: test-fleet-cluster.sh)
+#   fleet_accounts               the accounts block of a nats-server configuration
 #   start_nats / stop_nats       nats-server (the same store each time)
 #   start_b / stop_b             node-b's daemon (node-a's: rig_start_daemon / rig_stop_daemon)
 #   b_elements / b_has RE / b_lacks RE   node-b's v4_port set (rig_nft_elements' lines)
@@ -61,15 +64,8 @@ EOF
 	: >"$3"
 }
 
-fleet_setup() {
-	[ -x "$FLEET_PUB" ] || fail "$FLEET_PUB missing"
-	rig_tmpfs /var/log
-	rig_attacker_ns # node-b's namespace, 192.0.2.66
-	mkdir -p "$RIG_TMP/js"
-	cat >"$RIG_TMP/nats.conf" <<EOF
-listen: 192.0.2.1:4222
-server_name: fleet-test
-jetstream { store_dir: "$RIG_TMP/js" }
+fleet_accounts() {
+	cat <<EOF
 accounts {
   FLEET {
     jetstream: enabled
@@ -80,14 +76,33 @@ accounts {
   }
 }
 EOF
-	rig_on_exit '[ -z "$NATS_PID" ] || { kill -TERM "$NATS_PID"; wait "$NATS_PID"; } 2>/dev/null || true'
-	rig_on_exit '[ -z "$B_PID" ] || { kill -TERM "$B_PID"; wait "$B_PID"; } 2>/dev/null || true; _rig_dump daemon-b.log; _rig_dump nats.log'
-	start_nats
+}
+
+fleet_nodes() {
+	[ -x "$FLEET_PUB" ] || fail "$FLEET_PUB missing"
+	rig_tmpfs /var/log
+	rig_attacker_ns # node-b's namespace, 192.0.2.66
+	rig_on_exit '[ -z "$B_PID" ] || { kill -TERM "$B_PID"; wait "$B_PID"; } 2>/dev/null || true; _rig_dump daemon-b.log'
+}
+
+fleet_node_confs() { # [OPTION_LINES]
 	rig_conf_dir
 	cp -a "$RIG_CONF" "$CONF_B"
 	mkdir -p "$STATE_B"
 	fleet_node_conf "$RIG_CONF" node-a /var/log/a.log 192.0.2.250 "${1:-}"
 	fleet_node_conf "$CONF_B" node-b /var/log/b.log 198.51.100.200 "${1:-}"
+}
+
+fleet_setup() {
+	fleet_nodes
+	mkdir -p "$RIG_TMP/js"
+	{
+		printf 'listen: 192.0.2.1:4222\nserver_name: fleet-test\njetstream { store_dir: "%s" }\n' "$RIG_TMP/js"
+		fleet_accounts
+	} >"$RIG_TMP/nats.conf"
+	rig_on_exit '[ -z "$NATS_PID" ] || { kill -TERM "$NATS_PID"; wait "$NATS_PID"; } 2>/dev/null || true; _rig_dump nats.log'
+	start_nats
+	fleet_node_confs "${1:-}"
 }
 
 start_b() {

@@ -23,6 +23,7 @@ static void test_fleet_defaults(void **state) {
         assert_int_equal(c->fleet.max_bantime_sec, 7 * 86400);
         assert_int_equal(c->fleet.rate, 6000);
         assert_int_equal(c->fleet.rate_period_sec, 60);
+        assert_int_equal(c->fleet.stream_replicas, 1);
         assert_null(c->fleet.share);
         assert_true(fleet_shares_jail(&c->fleet, "sshd"));
         config_free(c);
@@ -49,7 +50,8 @@ static void test_fleet_full(void **state) {
                 "fleet_max_prefix = 16 32\n"
                 "fleet_max_bantime = 1d\n"
                 "fleet_rate = 50\n"
-                "fleet_rate_period = 10m\n");
+                "fleet_rate_period = 10m\n"
+                "stream_replicas = 3\n");
         c = load_ok(&d);
         assert_int_equal(d.n, 0);
         assert_true(c->fleet.enabled);
@@ -73,6 +75,7 @@ static void test_fleet_full(void **state) {
         assert_int_equal(c->fleet.max_bantime_sec, 86400);
         assert_int_equal(c->fleet.rate, 50);
         assert_int_equal(c->fleet.rate_period_sec, 600);
+        assert_int_equal(c->fleet.stream_replicas, 3);
 
         f = open_memstream(&buf, &len);
         assert_non_null(f);
@@ -81,6 +84,7 @@ static void test_fleet_full(void **state) {
         assert_non_null(strstr(buf, "fleet: enabled, name bastion-2, url nats://192.0.2.1:4222,tls://nats.example.org:4443,nats://[2001:db8::1]\n"));
         assert_non_null(strstr(buf, "  fleet share: sshd\n"));
         assert_non_null(strstr(buf, "  fleet accept: no, max_prefix /16 /32, max_bantime 1d, rate 50 per 600s\n"));
+        assert_non_null(strstr(buf, "  fleet stream_replicas: 3 (when the daemon creates the stream)\n"));
         assert_non_null(strstr(buf, "  fleet_ignoreip: 192.0.2.1/32 2001:db8::1/128 198.51.100.0/24 2001:db8:1::/48\n"));
         free(buf);
         config_free(c);
@@ -124,7 +128,8 @@ static void test_fleet_errors(void **state) {
                 "fleet_max_bantime = -1\n"                      /* 9 */
                 "fleet_rate = x\n"                              /* 10 */
                 "password = secret\n"                           /* 11 */
-                "colour = blue\n");                             /* 12 */
+                "colour = blue\n"                               /* 12 */
+                "stream_replicas = 6\n");                       /* 13 */
         load_fail(&d);
         assert_diag(&d, "[fleet] 'enabled': 'maybe' is not a boolean", "nftjail.conf", 2, true);
         assert_diag(&d, "[fleet] 'url': 'http://192.0.2.1' is not nats://HOST[:PORT] or tls://HOST[:PORT]", "nftjail.conf", 3, true);
@@ -137,7 +142,17 @@ static void test_fleet_errors(void **state) {
         assert_diag(&d, "[fleet] 'fleet_rate': 'x' is not a number", "nftjail.conf", 10, true);
         assert_diag(&d, "[fleet] 'password': put the password in a file", "nftjail.conf", 11, true);
         assert_diag(&d, "[fleet] unknown option 'colour', ignoring", "nftjail.conf", 12, false);
+        assert_diag(&d, "[fleet] 'stream_replicas': '6' is not a number in 1..5", "nftjail.conf", 13, true);
         conf_diags_done(&d);
+        for (const char *const *v = (const char *const[]) { "0", "-1", "3x", "", NULL }; *v; v++) {
+                char conf[128];
+
+                snprintf(conf, sizeof conf, "[fleet]\n\nstream_replicas = %s\n", *v);
+                minimal(conf);
+                load_fail(&d);
+                assert_diag(&d, "[fleet] 'stream_replicas': '", "nftjail.conf", 3, true);
+                conf_diags_done(&d);
+        }
 
         /* the URL with credentials is refused too (the first bad token stops the list) */
         minimal("[fleet]\nurl = nats://u:p@host\n");

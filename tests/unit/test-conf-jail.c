@@ -542,6 +542,16 @@ static void test_daemon_conf(void **state) {
         load_fail(&d);
         assert_diag(&d, "'loglevel': 'LOUD'", "nftjail.local", 2, true);
         conf_diags_done(&d);
+        /* a number is a syslog level, 0..7: a single digit above 7 is refused too */
+        write_file("nftjail.local", "[Definition]\nloglevel = 7\n");
+        c = load_ok(&d);
+        assert_int_equal(c->loglevel, LOG_DEBUG);
+        config_free(c);
+        conf_diags_done(&d);
+        write_file("nftjail.local", "[Definition]\nloglevel = 9\n");
+        load_fail(&d);
+        assert_diag(&d, "'loglevel': '9'", "nftjail.local", 2, true);
+        conf_diags_done(&d);
 }
 
 static void test_dump(void **state) {
