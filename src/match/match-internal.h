@@ -20,6 +20,13 @@ typedef enum Run {
         RUN_LATER,              /* not used yet: JIT-compile (the gate: build) on first use */
 } Run;
 
+/* A <F-NAME> group of a regex (see MatchTag): its number and the name it gives a value to. */
+typedef struct TagGroup {
+        uint32_t group;
+        uint8_t slot;           /* index into Regex.tag_names */
+        bool alt;               /* <F-ALT_NAME>: only when no group of the name itself took part */
+} TagGroup;
+
 typedef struct Regex {
         pcre2_code *code;
         Run run;
@@ -34,6 +41,10 @@ typedef struct Regex {
         size_t n_mlfid_groups;
         uint32_t *forget_groups; /* <F-MLFFORGET>: when it took part, the session is over */
         size_t n_forget_groups;
+        TagGroup *tag_groups;   /* the direct ones in pattern order, then the <F-ALT_*> ones */
+        size_t n_tag_groups;
+        char *tag_names[MATCH_TAGS_MAX];
+        size_t n_tag_names;
         char *literal;          /* a substring every match contains, or NULL */
         size_t literal_len;
 } Regex;
