@@ -134,8 +134,12 @@ int mail_compose_ban(const MailBan *b, const char *host, const char *whois, char
         fputc('\n', f);
         if (mail_ban_tag(b, "F-USER") && *mail_ban_tag(b, "F-USER")) {
                 /* the client's text: escaped and bounded, one line, never in a header */
-                fputs("User name given by the client (escaped):\n", f);
-                put_indented(f, mail_ban_tag(b, "F-USER"), 1);
+                const char *u = mail_ban_tag(b, "F-USER");
+
+                fputs("User name given by the client (escaped):\n    ", f);
+                for (size_t k = 0; u[k] && k < MAIL_LINE_MAX; k++)
+                        fputc(u[k] >= 0x20 && u[k] < 0x7f ? u[k] : '?', f);
+                fputc('\n', f);
         }
         if (b->lines) {
                 fputs("\nMatched lines (escaped, the newest first):\n", f);
