@@ -9,6 +9,7 @@
 
 #include "mail.h"
 #include "util/macro.h"
+#include "util/string-util.h"
 
 void mail_hostname(char *buf, size_t len) {
         if (gethostname(buf, len) < 0 || !buf[0]) {
@@ -135,11 +136,10 @@ int mail_compose_ban(const MailBan *b, const char *host, const char *whois, char
         if (mail_ban_tag(b, "F-USER") && *mail_ban_tag(b, "F-USER")) {
                 /* the client's text: escaped and bounded, one line, never in a header */
                 const char *u = mail_ban_tag(b, "F-USER");
+                char esc[MAIL_LINE_MAX * 4 + 8];
 
-                fputs("User name given by the client (escaped):\n    ", f);
-                for (size_t k = 0; u[k] && k < MAIL_LINE_MAX; k++)
-                        fputc(u[k] >= 0x20 && u[k] < 0x7f ? u[k] : '?', f);
-                fputc('\n', f);
+                fprintf(f, "User name given by the client (escaped):\n    %s\n",
+                        escape_bytes(u, strnlen(u, MAIL_LINE_MAX), esc, sizeof esc));
         }
         if (b->lines) {
                 fputs("\nMatched lines (escaped, the newest first):\n", f);

@@ -267,7 +267,7 @@ static void test_mail_compose(void **state) {
         assert_non_null(strstr(m, "\nSubject: [nftjail] drupal-auth: banned 2001:db8::/64 from web\n"));
         assert_null(memmem(m, (size_t) (body - m), "Bcc", 3));
         assert_null(memmem(m, (size_t) (body - m), "evil", 4));
-        assert_non_null(strstr(body, "\n    u?Cc: evil@example.org??\n"));
+        assert_non_null(strstr(body, "\nUser name given by the client (escaped):\n    u\\x0aCc: evil@example.org\\x0d\\x0a\n"));
         assert_non_null(strstr(body, "\n    a?Bcc: x@example.org\n    ?\n"));
         assert_non_null(strstr(body, "Ban time: permanent\n"));
         assert_non_null(strstr(body, "    line?[2J\n"));
