@@ -96,8 +96,8 @@ static bool tag_group_before(const TagGroup *a, const TagGroup *b) {
         return a->alt != b->alt ? !a->alt : a->group < b->group;
 }
 
-static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint32_t *max_groups, char **ret_expanded,
-                         FilterError *reterr) {
+static int regex_compile(const FilterRegex *fr, bool multiline, bool tags, Regex *ret, uint32_t *max_groups,
+                         char **ret_expanded, FilterError *reterr) {
         _cleanup_free_ char *pattern = NULL;
         Regex re = {};
         PCRE2_SPTR table;
@@ -105,7 +105,7 @@ static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint
         PCRE2_SIZE erroffset;
         int r, errcode;
 
-        r = match_expand_pattern(fr, multiline, &pattern, reterr);
+        r = match_expand_pattern(fr, multiline, tags, &pattern, reterr);
         if (r < 0)
                 return r;
 
@@ -147,7 +147,7 @@ static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint
                         r = group_add(&re.nofail_groups, &re.n_nofail_groups, g);
                 else if (strcmp(name, "mlfid") == 0) {
                         r = group_add(&re.mlfid_groups, &re.n_mlfid_groups, g);
-                        if (r >= 0)
+                        if (r >= 0 && tags)
                                 r = tag_group_add(&re, name, g);
                 }
                 else if (strcmp(name, "mlfforget") == 0)
@@ -155,7 +155,7 @@ static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint
                 else if (strcmp(name, "cidr") == 0)
                         r = 0; /* <SUBNET>'s prefix length */
                 else
-                        r = tag_group_add(&re, name, g);
+                        r = tags ? tag_group_add(&re, name, g) : 0;
                 if (r < 0)
                         goto fail;
         }
@@ -359,7 +359,11 @@ static int filter_literals(Filter *f, char *const *expanded) {
 }
 
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
-        bool multi = fc && fc->maxlines > 1;
+        return filter_new_flags(fc, 0, ret, reterr);
+}
+
+int filter_new_flags(const FilterConf *fc, unsigned flags, Filter **ret, FilterError *reterr) {
+        bool multi = fc && fc->maxlines > 1, tags = !(flags & FILTER_NO_TAGS);
         _cleanup_(filter_freep) Filter *f = NULL;
         _cleanup_(expanded_freep) char **expanded = NULL;
         uint32_t max_groups = 1;
@@ -391,7 +395,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         }
 
         if (fc->prefregex.pattern && fc->prefregex.pattern[0]) {
-                r = regex_compile(&fc->prefregex, false, &f->pref, &max_groups, NULL, reterr);
+                r = regex_compile(&fc->prefregex, false, tags, &f->pref, &max_groups, NULL, reterr);
                 if (r < 0)
                         return r;
                 if (f->pref.n_content_groups == 0) {
@@ -410,7 +414,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         if (!expanded)
                 return -ENOMEM;
         for (size_t i = 0; i < fc->n_failregex; i++) {
-                r = regex_compile(&fc->failregex[i], multi, &f->fail[i], &max_groups, &expanded[i], reterr);
+                r = regex_compile(&fc->failregex[i], multi, tags, &f->fail[i], &max_groups, &expanded[i], reterr);
                 if (r < 0)
                         return r;
                 f->n_fail++;
@@ -427,7 +431,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 if (!f->ignore)
                         return -ENOMEM;
                 for (size_t i = 0; i < fc->n_ignoreregex; i++) {
-                        r = regex_compile(&fc->ignoreregex[i], multi, &f->ignore[i], &max_groups, NULL, reterr);
+                        r = regex_compile(&fc->ignoreregex[i], multi, tags, &f->ignore[i], &max_groups, NULL, reterr);
                         if (r < 0)
                                 return r;
                         f->n_ignore++;

@@ -132,8 +132,10 @@ struct Filter {
 /* p[i] is the '[' of a character class: the index of its closing ']' (or of the NUL that ends
  * an unterminated class). A ']' first in the class, escapes and [:name:] are inside it. */
 size_t match_class_end(const char *p, size_t i);
-/* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). 0, -EINVAL (reterr) or -ENOMEM. */
-int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr);
+/* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). tags false: the <F-NAME>
+ * groups that are no control of ours (<F-USER>, ...) become groups that capture nothing, unless
+ * the pattern may refer back to a group by name. 0, -EINVAL (reterr) or -ENOMEM. */
+int match_expand_pattern(const FilterRegex *fr, bool multiline, bool tags, char **ret, FilterError *reterr);
 /* The longest literal text at the top level of an expanded pattern, or *ret NULL. 0 or -ENOMEM. */
 int match_required_literal(const char *p, char **ret, size_t *ret_len);
 /* Whether the expanded pattern means the same as one alternative of a union. */

@@ -89,7 +89,13 @@ size_t match_class_end(const char *p, size_t i) {
 /* Turns a fail2ban (Python re) pattern into a PCRE2 pattern: tags become named groups, "\Z"
  * becomes "$" (compiled with DOLLAR_ENDONLY, so both mean the end of the subject), "{,n}" becomes
  * "{0,n}" (PCRE2 before 10.43 reads it as literal text). */
-int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr) {
+/* The <F-NAME> groups the matcher itself reads: always captured. */
+static bool is_control_tag(const char *name) {
+        return strcmp(name, "content") == 0 || strcmp(name, "nofail") == 0 || strcmp(name, "mlfgained") == 0 ||
+               strcmp(name, "mlfid") == 0 || strcmp(name, "mlfforget") == 0;
+}
+
+int match_expand_pattern(const FilterRegex *fr, bool multiline, bool keep_groups, char **ret, FilterError *reterr) {
         static const struct {
                 const char *tag;
                 const char *re;
@@ -109,6 +115,9 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                 match_set_error(reterr, fr, 0, "empty regex");
                 return -EINVAL;
         }
+        /* a reference to a group by name: (?P=name), \k<name>, \g{name}, (?&name), (?P>name) */
+        if (strstr(p, "(?P=") || strstr(p, "\\k") || strstr(p, "\\g") || strstr(p, "(?&") || strstr(p, "(?P>"))
+                keep_groups = true;
         for (size_t i = 0; p[i];) {
                 if (p[i] == '\\' && p[i + 1]) {
                         if (p[i + 1] == 'Z')
@@ -163,6 +172,8 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                         } else if ((n = parse_f_tag(p + i, &close, name)) > 0) {
                                 if (close)
                                         r = buf_puts(&b, ")");
+                                else if (!keep_groups && !is_control_tag(name))
+                                        r = buf_puts(&b, "(?:");
                                 else {
                                         r = buf_puts(&b, "(?<");
                                         if (r >= 0)

@@ -69,6 +69,12 @@ const char *match_tag_action_name(const char *name, char *buf, size_t size);
 
 /* Returns 0 or -EINVAL (reterr filled), -ENOMEM. */
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
+/* FILTER_NO_TAGS: the <F-NAME> groups of MatchTag are not captured (n_tags is always 0), so that
+ * a filter whose failures feed no action does not pay for them (a capture costs a little on
+ * every line the regex runs on); the controls (<F-CONTENT>, <F-MLFID>, <F-NOFAIL>, ...) work
+ * the same. Matches are the same either way. */
+#define FILTER_NO_TAGS 1u
+int filter_new_flags(const FilterConf *fc, unsigned flags, Filter **ret, FilterError *reterr);
 Filter *filter_free(Filter *f);
 size_t filter_n_failregex(const Filter *f);
 /* The shortcuts (one alternation of all failregexes run first, whose match stands for the regex

@@ -172,6 +172,26 @@ static void test_bounds(void **state) {
         }
 }
 
+/* Without tags the same lines match, with no tags; the controls still work, and a regex that
+ * refers back to a group by name keeps it. */
+static void test_no_tags(void **state) {
+        static FilterRegex fr[] = {
+                { .pattern = (char *) "^Bad <F-USER>\\S+</F-USER> at <HOST>(?: <F-NOFAIL>ok</F-NOFAIL>)?$" },
+                { .pattern = (char *) "^Twice <F-USER>\\w+</F-USER>=(?P=user) at <HOST>$" },
+        };
+        FilterConf fc = { .name = (char *) "t", .maxlines = 1, .failregex = fr, .n_failregex = ELEMENTSOF(fr) };
+        Filter *f = NULL;
+        MatchResult m;
+
+        assert_int_equal(filter_new_flags(&fc, FILTER_NO_TAGS, &f, NULL), 0);
+        match(f, "Bad admin at 192.0.2.1", MATCH_FAILURE, &m);
+        assert_int_equal(m.n_tags, 0);
+        match(f, "Bad admin at 192.0.2.1 ok", MATCH_NONE, &m);
+        match(f, "Twice bob=bob at 192.0.2.1", MATCH_FAILURE, &m);
+        match(f, "Twice bob=eve at 192.0.2.1", MATCH_NONE, &m);
+        filter_free(f);
+}
+
 static void test_action_names(void **state) {
         char b[40];
 
@@ -228,6 +248,7 @@ int main(void) {
                 cmocka_unit_test(test_groups),
                 cmocka_unit_test(test_prefregex_and_multiline),
                 cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_no_tags),
                 cmocka_unit_test(test_action_names),
                 cmocka_unit_test(test_shipped_filters),
         };
