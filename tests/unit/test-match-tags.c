@@ -178,6 +178,10 @@ static void test_no_tags(void **state) {
         static FilterRegex fr[] = {
                 { .pattern = (char *) "^Bad <F-USER>\\S+</F-USER> at <HOST>(?: <F-NOFAIL>ok</F-NOFAIL>)?$" },
                 { .pattern = (char *) "^Twice <F-USER>\\w+</F-USER>=(?P=user) at <HOST>$" },
+                /* a group that is not kept must still hold its alternatives and its quantifier */
+                { .pattern = (char *) "^Alt <F-USER>x|y</F-USER> at <HOST>$" },
+                { .pattern = (char *) "^Rep <F-USER>ab</F-USER>+ at <HOST>$" },
+                { .pattern = (char *) "^Num (a)<F-X>\\1</F-X>0 at <HOST>$" },
         };
         FilterConf fc = { .name = (char *) "t", .maxlines = 1, .failregex = fr, .n_failregex = ELEMENTSOF(fr) };
         Filter *f = NULL;
@@ -189,6 +193,10 @@ static void test_no_tags(void **state) {
         match(f, "Bad admin at 192.0.2.1 ok", MATCH_NONE, &m);
         match(f, "Twice bob=bob at 192.0.2.1", MATCH_FAILURE, &m);
         match(f, "Twice bob=eve at 192.0.2.1", MATCH_NONE, &m);
+        match(f, "Alt y at 192.0.2.1", MATCH_FAILURE, &m);
+        match(f, "Alt x at 192.0.2.1", MATCH_FAILURE, &m);
+        match(f, "Rep ababab at 192.0.2.1", MATCH_FAILURE, &m);
+        match(f, "Num aa0 at 192.0.2.1", MATCH_FAILURE, &m);
         filter_free(f);
 }
 
