@@ -504,7 +504,6 @@ static int tags_copy(char *const *in, char ***ret) {
 
         for (; in && *in && n < ACTIONS_TAGS_MAX; in++) {
                 const char *eq = strchr(*in, '=');
-
                 _cleanup_free_ char *name = NULL, *value = NULL;
 
                 if (!eq || !tag_name_ok(*in, (size_t) (eq - *in)))
