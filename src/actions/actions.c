@@ -59,6 +59,7 @@ static void mail_ban_done(MailBan *b) {
         free(b->action_name);
         free(b->check);
         free(b->start);
+        strv_free(b->tags);
         *b = (MailBan) {};
 }
 
@@ -174,8 +175,10 @@ static bool run_script(Actions *a, const MailBan *b, const char *command, int ki
                 { "matches", ev, strlen(ev), false },
                 { "ipmatches", ev, strlen(ev), false },
                 { "ipjailmatches", ev, strlen(ev), false },
-                { "F-USER", "", 0, false },
         };
+        ShellTag all[ELEMENTSOF(tags) + ACTIONS_TAGS_MAX + 1];
+        size_t n_all = ELEMENTSOF(tags);
+        bool have_user = false;
         _cleanup_free_ char *script = NULL;
         _cleanup_free_ SpawnResult *res = malloc(sizeof *res);
         const char *env[SHELL_TAGS_MAX + 8];
@@ -195,7 +198,15 @@ static bool run_script(Actions *a, const MailBan *b, const char *command, int ki
                 log_oom();
                 return false;
         }
-        r = shell_render(command, tags, ELEMENTSOF(tags), &script, &tenv);
+        /* the <F-*> groups: never literal, whatever they hold; <F-USER> empty when the filter has none */
+        memcpy(all, tags, sizeof tags);
+        for (char *const *t = b->tags; t && t[0] && t[1] && n_all < ELEMENTSOF(all) - 1; t += 2) {
+                all[n_all++] = (ShellTag) { t[0], t[1], strlen(t[1]), false };
+                have_user = have_user || strcmp(t[0], "F-USER") == 0;
+        }
+        if (!have_user)
+                all[n_all++] = (ShellTag) { "F-USER", "", 0, false };
+        r = shell_render(command, all, n_all, &script, &tenv);
         if (r < 0) {
                 log_event(LOG_WARNING, r, NULL, fields, "%s: action '%s' about %s not run: %s", b->jail, b->action_name,
                           b->addr, r == -EINVAL ? "a tag in a place whose quoting cannot be told (here-document, ${...}, backticks) or unbalanced quotes" : strerror(-r));
@@ -473,19 +484,60 @@ static void queue_push(Actions *a, MailBan *b) {
 }
 
 static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                      const char *evidence, const ActionFile *af, int kind);
+                      const char *evidence, char *const *tags, const ActionFile *af, int kind);
+
+/* A tag name as an action file writes it: "F-" and capitals, digits, '_'. */
+static bool tag_name_ok(const char *s, size_t n) {
+        if (n < 3 || n > 40 || strncmp(s, "F-", 2) != 0)
+                return false;
+        for (size_t i = 2; i < n; i++)
+                if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* "F-USER=VALUE" entries into name, value pairs (see MailBan.tags), checked and bounded; the
+ * ones that are not such are left out. NULL for none; -ENOMEM. */
+static int tags_copy(char *const *in, char ***ret) {
+        char **v = NULL;
+        size_t n = 0;
+
+        for (; in && *in && n < ACTIONS_TAGS_MAX; in++) {
+                const char *eq = strchr(*in, '=');
+                _cleanup_free_ char *name = NULL, *value = NULL;
+
+                if (!eq || !tag_name_ok(*in, (size_t) (eq - *in)))
+                        continue;
+                name = strndup(*in, (size_t) (eq - *in));
+                value = strndup(eq + 1, ACTIONS_TAG_VALUE_MAX);
+                if (!name || !value || strv_extend(&v, name) < 0 || strv_extend(&v, value) < 0)
+                        goto oom;
+                n++;
+        }
+        *ret = v;
+        return 0;
+oom:
+        strv_free(v);
+        return -ENOMEM;
+}
 
 int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                       const char *evidence) {
+                       const char *evidence, char *const *tags) {
+        char **t = NULL;
         int r = 0;
 
         if (!a)
                 return 0;
+        r = tags_copy(tags, &t);
+        if (r < 0)
+                return r;
         if (jc->mail.enabled)
-                r = submit_one(a, jc, addr, prefixlen, failures, evidence, NULL, ACTION_CMD_BAN);
+                r = submit_one(a, jc, addr, prefixlen, failures, evidence, t, NULL, ACTION_CMD_BAN);
         for (size_t i = 0; r >= 0 && i < jc->n_action_files; i++)
                 if (jc->action_files[i].cmd[ACTION_CMD_BAN])
-                        r = submit_one(a, jc, addr, prefixlen, failures, evidence, &jc->action_files[i], ACTION_CMD_BAN);
+                        r = submit_one(a, jc, addr, prefixlen, failures, evidence, t, &jc->action_files[i],
+                                       ACTION_CMD_BAN);
+        strv_free(t);
         return r;
 }
 
@@ -498,13 +550,13 @@ int actions_submit_cmd(Actions *a, const JailConf *jc, ActionCmd cmd, const Addr
                 return 0;
         for (size_t i = 0; r >= 0 && i < jc->n_action_files; i++)
                 if (jc->action_files[i].cmd[cmd])
-                        r = submit_one(a, jc, cmd == ACTION_CMD_UNBAN ? addr : NULL, prefixlen, 0, NULL,
+                        r = submit_one(a, jc, cmd == ACTION_CMD_UNBAN ? addr : NULL, prefixlen, 0, NULL, NULL,
                                        &jc->action_files[i], cmd);
         return r;
 }
 
 static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                      const char *evidence, const ActionFile *af, int kind) {
+                      const char *evidence, char *const *tags, const ActionFile *af, int kind) {
         MailBan *b;
         char as[ADDR_STRLEN];
         bool lines = af || jc->mail.lines;
@@ -520,6 +572,11 @@ static int submit_one(Actions *a, const JailConf *jc, const Addr *addr, uint8_t 
         b->command = af ? strdup(af->cmd[kind]) : NULL;
         b->action_name = af ? strdup(af->name) : NULL;
         b->cmd_kind = kind;
+        for (char *const *t = tags; t && *t; t++)
+                if (strv_extend(&b->tags, *t) < 0) {
+                        mail_ban_free(b);
+                        return -ENOMEM;
+                }
         if (af && kind == ACTION_CMD_BAN && af->cmd[ACTION_CMD_CHECK]) {
                 b->check = strdup(af->cmd[ACTION_CMD_CHECK]);
                 b->start = af->cmd[ACTION_CMD_START] ? strdup(af->cmd[ACTION_CMD_START]) : NULL;

@@ -29,10 +29,16 @@ int actions_new(Actions **ret);
 Actions *actions_free(Actions *a);
 
 /* An automatic ban of addr (its prefix prefixlen) by jail jc with failures counted; evidence:
- * escaped matched lines, newest first, one per '\n' (may be NULL). Never blocks on a child.
- * Returns 0, 0 when jc has no action to run, or -ENOMEM. */
+ * escaped matched lines, newest first, one per '\n' (may be NULL); tags: the <F-*> groups of the
+ * failure that reached maxretry, "F-USER=VALUE" (attacker text, at most ACTIONS_TAGS_MAX of
+ * them, each value cut at ACTIONS_TAG_VALUE_MAX bytes here; may be NULL). An action.d command
+ * sees each as its tag (<F-USER>, <F-ID>, ...), always through an environment variable
+ * (shell-render.h), and <F-USER> empty when there is none; a mail shows the user in its body,
+ * escaped. Never blocks on a child. Returns 0, 0 when jc has no action to run, or -ENOMEM. */
+#define ACTIONS_TAGS_MAX 8U
+#define ACTIONS_TAG_VALUE_MAX 256U
 int actions_submit_ban(Actions *a, const JailConf *jc, const Addr *addr, uint8_t prefixlen, unsigned failures,
-                       const char *evidence);
+                       const char *evidence, char *const *tags);
 
 /* An action.d command of each of jc's action files that defines it: ACTION_CMD_START,
  * _STOP, _FLUSH (addr NULL), _UNBAN (addr, prefixlen). Commands run one at a time, in the order

@@ -9,6 +9,7 @@
 
 #include "mail.h"
 #include "util/macro.h"
+#include "util/string-util.h"
 
 void mail_hostname(char *buf, size_t len) {
         if (gethostname(buf, len) < 0 || !buf[0]) {
@@ -101,6 +102,13 @@ static int finish(FILE *f, char **buf, size_t *size, char **ret, size_t *ret_len
         return 0;
 }
 
+const char *mail_ban_tag(const MailBan *b, const char *name) {
+        for (char *const *t = b->tags; t && t[0] && t[1]; t += 2)
+                if (strcmp(t[0], name) == 0)
+                        return t[1];
+        return NULL;
+}
+
 int mail_compose_ban(const MailBan *b, const char *host, const char *whois, char **ret, size_t *ret_len) {
         char *buf = NULL, when[64];
         size_t size = 0;
@@ -125,6 +133,14 @@ int mail_compose_ban(const MailBan *b, const char *host, const char *whois, char
         fputs(" (findtime)\nBan time: ", f);
         put_duration(f, b->bantime_sec);
         fputc('\n', f);
+        if (mail_ban_tag(b, "F-USER") && *mail_ban_tag(b, "F-USER")) {
+                /* the client's text: escaped and bounded, one line, never in a header */
+                const char *u = mail_ban_tag(b, "F-USER");
+                char esc[MAIL_LINE_MAX * 4 + 8];
+
+                fprintf(f, "User name given by the client (escaped):\n    %s\n",
+                        escape_bytes(u, strnlen(u, MAIL_LINE_MAX), esc, sizeof esc));
+        }
         if (b->lines) {
                 fputs("\nMatched lines (escaped, the newest first):\n", f);
                 if (b->evidence && *b->evidence)

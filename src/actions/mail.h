@@ -8,7 +8,7 @@
 
 /* One ban as the mailer sees it: copies, owned by the event. dest, sender and sendername were
  * checked at load (conf-mail.c); addr is formatted by us; evidence is escaped already (ASCII
- * printable, one line per '\n') and is the only attacker text: it goes to the body only. */
+ * printable, one line per '\n'); it and the tags are the only attacker text: the body only. */
 typedef struct MailBan {
         char *jail;
         char *dest;
@@ -30,7 +30,13 @@ typedef struct MailBan {
         int cmd_kind;           /* with command: its ActionCmd (actionstart, actionban, ...) */
         char *check;            /* with an actionban: the file's actioncheck, run first, or NULL */
         char *start;            /* with check: the actionstart run when the check fails, or NULL */
+        char **tags;            /* the <F-*> groups of the ban's last failure: name, value, name, value,
+                                 * ..., NULL ("F-USER", "admin"), or NULL: attacker text, checked
+                                 * names, bounded values (actions_submit_ban()) */
 } MailBan;
+
+/* The value of tag name ("F-USER") in b->tags, or NULL. */
+const char *mail_ban_tag(const MailBan *b, const char *name);
 
 #define MAIL_LINES_MAX 20U
 #define MAIL_LINE_MAX 500U

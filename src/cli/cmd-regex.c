@@ -39,7 +39,8 @@ static void show_usage(FILE *f) {
                 "  --json            one JSON object per matching line on stdout:\n"
                 "                    {\"line\": N, \"host\": \"ADDR\", \"time\": EPOCH or null}, plus\n"
                 "                    \"filter\": FILTER when there are several (the summary then goes\n"
-                "                    to stderr)\n"
+                "                    to stderr), \"user\": USER when the filter's <F-USER> took part\n"
+                "                    (at most 256 bytes; not UTF-8: '?' for each byte above 127)\n"
                 "  --lint            no log: warn about each regex of FILTER that a client can steer\n"
                 "                    (FILE:LINE: warning: ...); exit 0 when clean, 1 with warnings,\n"
                 "                    2 when a filter does not load\n",
@@ -181,18 +182,41 @@ static void print_summary(FILE *out, const FilterConf *fc, const Stats *st) {
         }
 }
 
+/* The <F-USER> of m as a JSON string, or NULL when it took no part. */
+static json_t *json_user(const MatchResult *m) {
+        const MatchTag *t = match_tag_find(m, "user");
+        char user[MATCH_TAG_VALUE_MAX + 1];
+        json_t *s;
+
+        if (!t)
+                return NULL;
+        match_tag_copy(t, user, sizeof user, NULL);
+        s = json_string(user);
+        if (s)
+                return s;
+        for (char *p = user; *p; p++)
+                if ((unsigned char) *p >= 0x80)
+                        *p = '?';
+        return json_string(user);
+}
+
 /* filter is NULL when there is one filter: the object keeps the form scripts already read */
-static int print_json(uint64_t lineno, const Addr *a, bool dated, int64_t epoch, const char *filter) {
+static int print_json(uint64_t lineno, const MatchResult *m, bool dated, int64_t epoch, const char *filter) {
         char buf[ADDR_STRLEN];
-        json_t *o;
+        json_t *o, *user = json_user(m);
         int r;
 
-        o = json_pack("{s:I, s:s, s:o}", "line", (json_int_t) lineno, "host", addr_to_string(a, buf, sizeof buf),
+        o = json_pack("{s:I, s:s, s:o}", "line", (json_int_t) lineno, "host", addr_to_string(&m->addr, buf, sizeof buf),
                       "time", dated ? json_integer((json_int_t) epoch) : json_null());
         if (o && filter && json_object_set_new(o, "filter", json_string(filter)) < 0) {
                 json_decref(o);
                 o = NULL;
         }
+        if (o && user && json_object_set_new(o, "user", user) < 0) {
+                json_decref(o);
+                o = NULL;
+        } else if (!o)
+                json_decref(user);
         if (!o)
                 return -ENOMEM;
         r = json_dumpf(o, stdout, JSON_COMPACT);
@@ -464,7 +488,7 @@ int ctl_regex(int argc, char *argv[]) {
                         if (r == MATCH_FAILURE) {
                                 j->st.matched++;
                                 j->st.per_regex[m.regex_index]++;
-                                if (json && print_json(lines, &m.addr, dated, epoch, n_jobs > 1 ? j->spec : NULL) < 0) {
+                                if (json && print_json(lines, &m, dated, epoch, n_jobs > 1 ? j->spec : NULL) < 0) {
                                         fprintf(stderr, "%s regex: cannot write output\n", ctl_program);
                                         goto finish;
                                 }

@@ -72,7 +72,7 @@ static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
                 return FLEET_REFUSE_EXPIRED;
         bantime = msg->expires == 0 ? -1 : msg->expires - now;
         before = m->n_pending;
-        if (pending_add(m, j, &msg->addr, 0, bantime) < 0)
+        if (pending_add(m, j, &msg->addr, 0, bantime, NULL) < 0)
                 return FLEET_REFUSE_RATE;
         if (m->n_pending > before)
                 m->pending[m->n_pending - 1].comment = comment;

@@ -76,6 +76,9 @@ typedef struct PendingBan {
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
         usec_t queued;          /* CLOCK_MONOTONIC of pending_add(): the ban latency starts */
+        char **tags;            /* the <F-*> groups of the failure that reached maxretry, "F-USER=VALUE"
+                                 * (ban_tags_from_match()), for the actions; NULL: none. Freed when
+                                 * the ban is applied. */
 } PendingBan;
 
 /* The pending queue's index by (jail, address): open addressing, index + 1 of the entry in
@@ -154,8 +157,9 @@ int jails_start(Manager *m, Jail *jails, size_t n);
 void jails_replay(Manager *m);
 
 /* manager-pending.c: queues a ban of a in j (one per jail and address; bantime_sec 0: the jail's,
- * with bantime.increment). Returns 0 or a negative errno. */
-int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec);
+ * with bantime.increment). tags (may be NULL) is taken over, and freed when an earlier ban of
+ * a is queued already. Returns 0 or a negative errno. */
+int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec, char **tags);
 /* The index in m->pending of j's pending ban of a, or SIZE_MAX. */
 size_t pending_find(const Manager *m, const Jail *j, const Addr *a);
 /* The flush (an sd-event defer source): applies FLUSH_CHUNK bans of the queue per dispatch and

@@ -209,6 +209,25 @@ static void jail_would_ban(Jail *j, const Addr *a, unsigned failures) {
                   j->conf->name, as, bantime < 0 ? "ever" : format_duration_sec(bantime, dur, sizeof dur), failures);
 }
 
+/* The <F-*> groups of the failure that reaches maxretry, for the actions ("F-USER=admin", bounded
+ * by match_tag_copy()), when the jail has action.d files or mail; else, or without memory, NULL
+ * (the actions then see empty tags). */
+static char **ban_tags_from_match(const Jail *j, const MatchResult *mr) {
+        char **v = NULL;
+
+        if (mr->n_tags == 0 || (j->conf->n_action_files == 0 && !j->conf->mail.enabled))
+                return NULL;
+        for (unsigned i = 0; i < mr->n_tags && i < MATCH_TAGS_MAX; i++) {
+                char value[MATCH_TAG_VALUE_MAX + 1], name[40], kv[MATCH_TAG_VALUE_MAX + 64];
+
+                match_tag_copy(&mr->tags[i], value, sizeof value, NULL);
+                snprintf(kv, sizeof kv, "%s=%s", match_tag_action_name(mr->tags[i].name, name, sizeof name), value);
+                if (strv_extend(&v, kv) < 0)
+                        return strv_free(v);
+        }
+        return v;
+}
+
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
         Jail *j = userdata;
         MatchResult mr;
@@ -256,7 +275,7 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
         if ((unsigned) count >= j->conf->maxretry && j->conf->dryrun)
                 jail_would_ban(j, &mr.addr, (unsigned) count);
         else if ((unsigned) count >= j->conf->maxretry) {
-                r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0);
+                r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0, ban_tags_from_match(j, &mr));
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot queue a ban, ignoring: %m", j->conf->name);
         }
@@ -379,7 +398,7 @@ static int replay_one(const Addr *a, int64_t t, void *userdata) {
                 return 0;
         }
         /* decided before a crash, not applied: ban now */
-        r = pending_add(j->manager, j, a, (unsigned) count, 0);
+        r = pending_add(j->manager, j, a, (unsigned) count, 0, NULL);
         if (r < 0)
                 return r;
         rp->bans++;

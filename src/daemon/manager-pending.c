@@ -74,7 +74,7 @@ static int pending_index_reserve(Manager *m) {
         return 0;
 }
 
-int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec) {
+int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t bantime_sec, char **tags) {
         int r;
 
         if (m->n_pending == 0 && ++m->pending_gen == 0) {
@@ -83,21 +83,27 @@ int pending_add(Manager *m, Jail *j, const Addr *a, unsigned failures, int64_t b
                 m->pending_gen = 1;
         }
         /* the same address may reach maxretry twice in one burst: one ban is enough */
-        if (pending_find(m, j, a) != SIZE_MAX)
+        if (pending_find(m, j, a) != SIZE_MAX) {
+                strv_free(tags);
                 return 0;
+        }
         if (m->n_pending == m->cap_pending) {
                 size_t nc = MAX(m->cap_pending * 2, 64);
                 PendingBan *p = realloc(m->pending, nc * sizeof *p);
-                if (!p)
+                if (!p) {
+                        strv_free(tags);
                         return -ENOMEM;
+                }
                 m->pending = p;
                 m->cap_pending = nc;
         }
         r = pending_index_reserve(m);
-        if (r < 0)
+        if (r < 0) {
+                strv_free(tags);
                 return r;
+        }
         m->pending[m->n_pending] = (PendingBan) {
-                .jail = j, .addr = *a, .failures = failures, .queued = now_usec(CLOCK_MONOTONIC), .bantime_sec = ban_time_clamp(bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a)),
+                .jail = j, .addr = *a, .failures = failures, .queued = now_usec(CLOCK_MONOTONIC), .tags = tags, .bantime_sec = ban_time_clamp(bantime_sec ? bantime_sec : persist_bantime(m->persist, j->conf, a)),
         };
         pending_index_put(m, m->n_pending++);
         return sd_event_source_set_enabled(m->flush, SD_EVENT_ONESHOT);
@@ -292,8 +298,10 @@ static void pending_flush_range(Manager *m, size_t to) {
         owner = calloc(MAX(max, 1), sizeof *owner);
         if (!pe || !elems || !owner) {
                 log_oom();
-                for (size_t i = from; i < to; i++)
+                for (size_t i = from; i < to; i++) {
                         m->pending[i].error = -ENOMEM;
+                        m->pending[i].tags = strv_free(m->pending[i].tags);
+                }
                 m->pending_done = to;
                 return;
         }
@@ -367,7 +375,7 @@ static void pending_flush_range(Manager *m, size_t to) {
                         _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, MAIL_LINES_MAX);
                         uint8_t plen = p->addr.family == AF_INET ? 32 : p->jail->conf->ipv6_prefix;
 
-                        (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev);
+                        (void) actions_submit_ban(m->actions, p->jail->conf, &p->addr, plen, p->failures, ev, p->tags);
                 }
                 /* the jail's webhooks: what the daemon computed, never the matched lines */
                 if (!p->error && p->failures > 0 && m->webhooks && p->jail->conf->n_webhooks > 0) {
@@ -382,6 +390,8 @@ static void pending_flush_range(Manager *m, size_t to) {
         }
         manager_fleet_batch(m, false);
         pending_record(m, from, to);
+        for (size_t i = from; i < to; i++)
+                m->pending[i].tags = strv_free(m->pending[i].tags);
         m->pending_done = to;
 }
 
@@ -463,7 +473,7 @@ int manager_ban(Manager *m, const char *jail, const Addr *a, int64_t bantime_sec
                 return -ENOENT;
         if (ban_allowed(j->conf, a, m->self, m->n_self) != BAN_OK)
                 return -EPERM;
-        r = pending_add(m, j, a, 0, bantime_sec);
+        r = pending_add(m, j, a, 0, bantime_sec, NULL);
         if (r < 0)
                 return r;
         idx = pending_find(m, j, a);

@@ -26,6 +26,7 @@
 #include "source-file.h"
 #include "source-journal.h"
 #include "tracker.h"
+#include "util/string-util.h"
 
 /* The manager's lifecycle: configuration, start, the loop, signals, reload, stop. The jails
  * live in manager-jail.c, the pending bans and their flush in manager-pending.c. */
@@ -132,6 +133,8 @@ Manager *manager_free(Manager *m) {
         ban_map_free(m->bans);
         sd_event_unref(m->event);
         free(m->self);
+        for (size_t i = 0; i < m->n_pending; i++)
+                strv_free(m->pending[i].tags);
         free(m->pending);
         free(m->pending_index);
         free(m);

@@ -15,7 +15,8 @@ int jail_compile(const JailConf *jc, Filter **ret_filter, DatePattern **ret_date
         char buf[256], what[512];
         int r;
 
-        r = filter_new(&jc->filter, &f, &fe);
+        /* the <F-*> groups only for a jail whose actions can take them */
+        r = filter_new_flags(&jc->filter, jc->n_action_files > 0 || jc->mail.enabled ? 0 : FILTER_NO_TAGS, &f, &fe);
         if (r < 0) {
                 filter_free(f);
                 if (r != -ENOMEM)

@@ -38,6 +38,9 @@ static bool is_host_group_name(const char *name) {
 
 static void regex_done(Regex *re) {
         pcre2_code_free(re->code);
+        free(re->tag_groups);
+        for (size_t i = 0; i < re->n_tag_names; i++)
+                free(re->tag_names[i]);
         free(re->host_groups);
         free(re->content_groups);
         free(re->mlfid_groups);
@@ -56,8 +59,45 @@ static int group_add(uint32_t **v, size_t *n, uint32_t g) {
         return 0;
 }
 
-static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint32_t *max_groups, char **ret_expanded,
-                         FilterError *reterr) {
+/* Group name of a value for the action tags (see MatchTag): "alt_user2" gives to "user". Adds
+ * it to re's tags; more than MATCH_TAGS_MAX names: the later ones are not kept. */
+static int tag_group_add(Regex *re, const char *name, uint32_t g) {
+        size_t n = strlen(name), slot;
+        bool alt = false;
+        TagGroup *v;
+
+        if (strncmp(name, "alt_", 4) == 0 && n > 4) {
+                name += 4;
+                n -= 4;
+                while (n > 1 && name[n - 1] >= '0' && name[n - 1] <= '9')
+                        n--;
+                alt = true;
+        }
+        for (slot = 0; slot < re->n_tag_names; slot++)
+                if (strlen(re->tag_names[slot]) == n && memcmp(re->tag_names[slot], name, n) == 0)
+                        break;
+        if (slot == re->n_tag_names) {
+                if (slot >= MATCH_TAGS_MAX)
+                        return 0;
+                re->tag_names[slot] = strndup(name, n);
+                if (!re->tag_names[slot])
+                        return -ENOMEM;
+                re->n_tag_names++;
+        }
+        v = realloc(re->tag_groups, (re->n_tag_groups + 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        re->tag_groups = v;
+        v[re->n_tag_groups++] = (TagGroup) { .group = g, .slot = (uint8_t) slot, .alt = alt };
+        return 0;
+}
+
+static bool tag_group_before(const TagGroup *a, const TagGroup *b) {
+        return a->alt != b->alt ? !a->alt : a->group < b->group;
+}
+
+static int regex_compile(const FilterRegex *fr, bool multiline, bool tags, Regex *ret, uint32_t *max_groups,
+                         char **ret_expanded, FilterError *reterr) {
         _cleanup_free_ char *pattern = NULL;
         Regex re = {};
         PCRE2_SPTR table;
@@ -65,7 +105,7 @@ static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint
         PCRE2_SIZE erroffset;
         int r, errcode;
 
-        r = match_expand_pattern(fr, multiline, &pattern, reterr);
+        r = match_expand_pattern(fr, multiline, tags, &pattern, reterr);
         if (r < 0)
                 return r;
 
@@ -105,15 +145,26 @@ static int regex_compile(const FilterRegex *fr, bool multiline, Regex *ret, uint
                         r = group_add(&re.content_groups, &re.n_content_groups, g);
                 else if (strcmp(name, "nofail") == 0 || strcmp(name, "mlfgained") == 0)
                         r = group_add(&re.nofail_groups, &re.n_nofail_groups, g);
-                else if (strcmp(name, "mlfid") == 0)
+                else if (strcmp(name, "mlfid") == 0) {
                         r = group_add(&re.mlfid_groups, &re.n_mlfid_groups, g);
+                        if (r >= 0 && tags)
+                                r = tag_group_add(&re, name, g);
+                }
                 else if (strcmp(name, "mlfforget") == 0)
                         r = group_add(&re.forget_groups, &re.n_forget_groups, g);
+                else if (strcmp(name, "cidr") == 0)
+                        r = 0; /* <SUBNET>'s prefix length */
                 else
-                        r = 0;
+                        r = tags ? tag_group_add(&re, name, g) : 0;
                 if (r < 0)
                         goto fail;
         }
+        for (size_t a = 1; a < re.n_tag_groups; a++)
+                for (size_t z = a; z > 0 && tag_group_before(&re.tag_groups[z], &re.tag_groups[z - 1]); z--) {
+                        TagGroup t = re.tag_groups[z];
+                        re.tag_groups[z] = re.tag_groups[z - 1];
+                        re.tag_groups[z - 1] = t;
+                }
         for (size_t a = 1; a < re.n_host_groups; a++)
                 for (size_t z = a; z > 0 && re.host_groups[z - 1] > re.host_groups[z]; z--) {
                         uint32_t t = re.host_groups[z];
@@ -308,7 +359,11 @@ static int filter_literals(Filter *f, char *const *expanded) {
 }
 
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
-        bool multi = fc && fc->maxlines > 1;
+        return filter_new_flags(fc, 0, ret, reterr);
+}
+
+int filter_new_flags(const FilterConf *fc, unsigned flags, Filter **ret, FilterError *reterr) {
+        bool multi = fc && fc->maxlines > 1, tags = !(flags & FILTER_NO_TAGS);
         _cleanup_(filter_freep) Filter *f = NULL;
         _cleanup_(expanded_freep) char **expanded = NULL;
         uint32_t max_groups = 1;
@@ -340,7 +395,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         }
 
         if (fc->prefregex.pattern && fc->prefregex.pattern[0]) {
-                r = regex_compile(&fc->prefregex, false, &f->pref, &max_groups, NULL, reterr);
+                r = regex_compile(&fc->prefregex, false, tags, &f->pref, &max_groups, NULL, reterr);
                 if (r < 0)
                         return r;
                 if (f->pref.n_content_groups == 0) {
@@ -359,7 +414,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
         if (!expanded)
                 return -ENOMEM;
         for (size_t i = 0; i < fc->n_failregex; i++) {
-                r = regex_compile(&fc->failregex[i], multi, &f->fail[i], &max_groups, &expanded[i], reterr);
+                r = regex_compile(&fc->failregex[i], multi, tags, &f->fail[i], &max_groups, &expanded[i], reterr);
                 if (r < 0)
                         return r;
                 f->n_fail++;
@@ -376,7 +431,7 @@ int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr) {
                 if (!f->ignore)
                         return -ENOMEM;
                 for (size_t i = 0; i < fc->n_ignoreregex; i++) {
-                        r = regex_compile(&fc->ignoreregex[i], multi, &f->ignore[i], &max_groups, NULL, reterr);
+                        r = regex_compile(&fc->ignoreregex[i], multi, tags, &f->ignore[i], &max_groups, NULL, reterr);
                         if (r < 0)
                                 return r;
                         f->n_ignore++;

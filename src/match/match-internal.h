@@ -20,6 +20,13 @@ typedef enum Run {
         RUN_LATER,              /* not used yet: JIT-compile (the gate: build) on first use */
 } Run;
 
+/* A <F-NAME> group of a regex (see MatchTag): its number and the name it gives a value to. */
+typedef struct TagGroup {
+        uint32_t group;
+        uint8_t slot;           /* index into Regex.tag_names */
+        bool alt;               /* <F-ALT_NAME>: only when no group of the name itself took part */
+} TagGroup;
+
 typedef struct Regex {
         pcre2_code *code;
         Run run;
@@ -34,6 +41,10 @@ typedef struct Regex {
         size_t n_mlfid_groups;
         uint32_t *forget_groups; /* <F-MLFFORGET>: when it took part, the session is over */
         size_t n_forget_groups;
+        TagGroup *tag_groups;   /* the direct ones in pattern order, then the <F-ALT_*> ones */
+        size_t n_tag_groups;
+        char *tag_names[MATCH_TAGS_MAX];
+        size_t n_tag_names;
         char *literal;          /* a substring every match contains, or NULL */
         size_t literal_len;
 } Regex;
@@ -121,8 +132,10 @@ struct Filter {
 /* p[i] is the '[' of a character class: the index of its closing ']' (or of the NUL that ends
  * an unterminated class). A ']' first in the class, escapes and [:name:] are inside it. */
 size_t match_class_end(const char *p, size_t i);
-/* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). 0, -EINVAL (reterr) or -ENOMEM. */
-int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr);
+/* fr's pattern in PCRE2's syntax, tags expanded (*ret: the caller's). tags false: the <F-NAME>
+ * groups that are no control of ours (<F-USER>, ...) become groups that capture nothing, unless
+ * the pattern may refer back to a group by name. 0, -EINVAL (reterr) or -ENOMEM. */
+int match_expand_pattern(const FilterRegex *fr, bool multiline, bool tags, char **ret, FilterError *reterr);
 /* The longest literal text at the top level of an expanded pattern, or *ret NULL. 0 or -ENOMEM. */
 int match_required_literal(const char *p, char **ret, size_t *ret_len);
 /* Whether the expanded pattern means the same as one alternative of a union. */

@@ -344,7 +344,7 @@ static int lint_regex(const FilterRegex *fr, const char *what, size_t index, boo
         unsigned bits = 0;
         int r, n = 0;
 
-        r = match_expand_pattern(fr, multiline, &pattern, reterr);
+        r = match_expand_pattern(fr, multiline, true, &pattern, reterr);
         if (r < 0)
                 return r;
         r = match_tree_parse(pattern, &t);

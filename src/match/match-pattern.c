@@ -89,7 +89,52 @@ size_t match_class_end(const char *p, size_t i) {
 /* Turns a fail2ban (Python re) pattern into a PCRE2 pattern: tags become named groups, "\Z"
  * becomes "$" (compiled with DOLLAR_ENDONLY, so both mean the end of the subject), "{,n}" becomes
  * "{0,n}" (PCRE2 before 10.43 reads it as literal text). */
-int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, FilterError *reterr) {
+/* The <F-NAME> groups the matcher itself reads: always captured. */
+static bool is_control_tag(const char *name) {
+        return strcmp(name, "content") == 0 || strcmp(name, "nofail") == 0 || strcmp(name, "mlfgained") == 0 ||
+               strcmp(name, "mlfid") == 0 || strcmp(name, "mlfforget") == 0;
+}
+
+/* p + i is right after the open tag of a <F-NAME> group that is not kept: whether its text means
+ * the same without any group (no | at its top level, no quantifier or digit after its close
+ * tag). A group that captures nothing still costs: PCRE2 optimizes less inside brackets. */
+static bool tag_group_droppable(const char *p, size_t i, const char *name) {
+        unsigned depth = 0;
+
+        for (; p[i]; i++) {
+                char other[33];
+                bool close;
+                size_t k;
+
+                if (p[i] == '\\' && p[i + 1])
+                        i++;
+                else if (p[i] == '[') {
+                        i = match_class_end(p, i);
+                        if (!p[i])
+                                return false;
+                } else if (p[i] == '(')
+                        depth++;
+                else if (p[i] == ')') {
+                        if (depth == 0)
+                                return false;
+                        depth--;
+                } else if (p[i] == '|' && depth == 0)
+                        return false;
+                else if (p[i] == '<' && (k = parse_f_tag(p + i, &close, other)) > 0) {
+                        if (!close)
+                                return false; /* another group inside: kept as it is */
+                        if (strcmp(other, name) != 0)
+                                return false;
+                        /* a digit after it could extend a \1 or \x1 before it */
+                        return depth == 0 && !strchr("?*+{", p[i + k]) && !isdigit((unsigned char) p[i + k]);
+                }
+        }
+        return false;
+}
+
+#define TAG_NESTING_MAX 16
+
+int match_expand_pattern(const FilterRegex *fr, bool multiline, bool keep_groups, char **ret, FilterError *reterr) {
         static const struct {
                 const char *tag;
                 const char *re;
@@ -102,6 +147,8 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                 { "<SUBNET>", RE_TAG_ADDR "(?:/" RE_TAG_CIDR ")?" },
         };
         const char *p = fr->pattern;
+        bool dropped[TAG_NESTING_MAX];
+        unsigned n_open = 0;
         Buf b = {};
         int r = 0;
 
@@ -109,6 +156,11 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                 match_set_error(reterr, fr, 0, "empty regex");
                 return -EINVAL;
         }
+        /* a reference to a group by name ((?P=name), \k<name>, \g{name}, (?&name), (?P>name)) or
+         * \Q...\E, inside which tag_group_droppable() cannot tell text from syntax */
+        if (strstr(p, "(?P=") || strstr(p, "\\Q") || strstr(p, "\\k") || strstr(p, "\\g") || strstr(p, "(?&") ||
+            strstr(p, "(?P>"))
+                keep_groups = true;
         for (size_t i = 0; p[i];) {
                 if (p[i] == '\\' && p[i + 1]) {
                         if (p[i + 1] == 'Z')
@@ -161,8 +213,25 @@ int match_expand_pattern(const FilterRegex *fr, bool multiline, char **ret, Filt
                                                 "<DNS> is not supported: nftjail does no DNS lookups, use <ADDR>");
                                 r = -EINVAL;
                         } else if ((n = parse_f_tag(p + i, &close, name)) > 0) {
-                                if (close)
+                                bool drop = false;
+
+                                if (close) {
+                                        /* the close of a dropped group: nothing */
+                                        drop = n_open > 0 && n_open <= TAG_NESTING_MAX && dropped[n_open - 1];
+                                        n_open -= n_open > 0;
+                                } else {
+                                        drop = !keep_groups && !is_control_tag(name) && n_open < TAG_NESTING_MAX &&
+                                               tag_group_droppable(p, i + n, name);
+                                        if (n_open < TAG_NESTING_MAX)
+                                                dropped[n_open] = drop;
+                                        n_open++;
+                                }
+                                if (drop)
+                                        r = 0;
+                                else if (close)
                                         r = buf_puts(&b, ")");
+                                else if (!keep_groups && !is_control_tag(name))
+                                        r = buf_puts(&b, "(?:");
                                 else {
                                         r = buf_puts(&b, "(?<");
                                         if (r >= 0)

@@ -73,6 +73,93 @@ static bool first_group(pcre2_match_data *md, const uint32_t *groups, size_t n, 
         return false;
 }
 
+/* The tags of re that took part in the match in md (offsets into base), after the *n in v. */
+static void tags_fill(const Regex *re, pcre2_match_data *md, const char *base, uint32_t above, uint32_t shift,
+                      MatchTag *v, unsigned *n) {
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        uint32_t have = 0;
+
+        for (size_t i = 0; i < re->n_tag_groups && *n < MATCH_TAGS_MAX; i++) {
+                const TagGroup *t = &re->tag_groups[i];
+                uint32_t g = t->group > above ? t->group + shift : t->group;
+                PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
+
+                if ((have & (1u << t->slot)) || a == PCRE2_UNSET || b == PCRE2_UNSET || b < a)
+                        continue;
+                have |= 1u << t->slot;
+                v[(*n)++] = (MatchTag) { .name = re->tag_names[t->slot], .value = base + a, .len = b - a };
+        }
+}
+
+/* The prefregex's tags after the failregex's, those whose names it has not. */
+static void tags_merge(MatchResult *ret, const MatchTag *p, unsigned n) {
+        for (unsigned i = 0; i < n && ret->n_tags < MATCH_TAGS_MAX; i++) {
+                unsigned k = 0;
+
+                while (k < ret->n_tags && strcmp(ret->tags[k].name, p[i].name) != 0)
+                        k++;
+                if (k == ret->n_tags)
+                        ret->tags[ret->n_tags++] = p[i];
+        }
+}
+
+const MatchTag *match_tag_find(const MatchResult *r, const char *name) {
+        for (unsigned i = 0; r && name && i < r->n_tags && i < MATCH_TAGS_MAX; i++)
+                if (strcmp(r->tags[i].name, name) == 0)
+                        return &r->tags[i];
+        return NULL;
+}
+
+size_t match_tag_copy(const MatchTag *t, char *buf, size_t size, bool *ret_cut) {
+        size_t n = 0, max = MIN(size > 0 ? size - 1 : 0, (size_t) MATCH_TAG_VALUE_MAX), i = 0;
+        bool cut = false;
+
+        if (size == 0)
+                return 0;
+        for (; t && i < t->len; i++) {
+                if (t->value[i] == 0)
+                        continue;
+                if (n == max) {
+                        cut = true;
+                        break;
+                }
+                buf[n++] = t->value[i];
+        }
+        /* a cut inside a UTF-8 sequence: the sequence goes */
+        if (cut) {
+                size_t k = n;
+
+                while (k > 0 && ((unsigned char) buf[k - 1] & 0xc0) == 0x80 && n - k < 3)
+                        k--;
+                if (k > 0 && (unsigned char) buf[k - 1] >= 0xc0) {
+                        unsigned char lead = (unsigned char) buf[k - 1];
+                        size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+                        if (n - (k - 1) < want)
+                                n = k - 1;
+                }
+        }
+        buf[n] = 0;
+        if (ret_cut)
+                *ret_cut = cut;
+        return n;
+}
+
+const char *match_tag_action_name(const char *name, char *buf, size_t size) {
+        size_t n = 2;
+
+        if (size < 3)
+                return "";
+        if (strcmp(name, "fid") == 0)
+                name = "id";
+        buf[0] = 'F';
+        buf[1] = '-';
+        for (; *name && n + 1 < size; name++)
+                buf[n++] = *name >= 'a' && *name <= 'z' ? (char) (*name - 'a' + 'A') : *name;
+        buf[n] = 0;
+        return buf;
+}
+
 /* The failregex a gate match went through (its (*MARK)), or n_fail when there is none. */
 static size_t gate_regex(const Filter *f) {
         PCRE2_SPTR m = pcre2_get_mark(f->gate_md);
@@ -168,8 +255,11 @@ static int match_multi(Filter *f, const char *line, size_t len, bool cut, MatchR
         else if (nofail)
                 r = MATCH_NONE;
         else {
-                if (ret)
+                if (ret) {
                         *ret = (MatchResult) { .addr = addr, .regex_index = (int) i };
+                        if (re->n_tag_groups > 0)
+                                tags_fill(re, f->md, f->mbuf, UINT32_MAX, 0, ret->tags, &ret->n_tags);
+                }
                 for (size_t k = 0; k < f->n_ignore; k++)
                         if (regex_run(f, &f->ignore[k], f->mbuf, f->mbuf_len, opts) >= 0) {
                                 r = MATCH_IGNORED;
@@ -188,6 +278,8 @@ int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *r
         const char *sid = NULL;
         size_t sid_len = 0;
         pcre2_match_data *md = f ? f->md : NULL;
+        MatchTag ptags[MATCH_TAGS_MAX];
+        unsigned n_ptags = 0;
         Addr pref_addr = {}, addr;
         const Regex *re;
         int rc, limit_rc = 0;
@@ -225,6 +317,9 @@ int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *r
                         sid = line + a;
                         sid_len = b - a;
                 }
+                /* before a failregex overwrites md */
+                if (_unlikely_(f->pref.n_tag_groups > 0))
+                        tags_fill(&f->pref, md, line, above, 0, ptags, &n_ptags);
                 first_group(md, f->pref.content_groups, f->pref.n_content_groups, above, 0, &a, &b);
                 s = line + a;
                 slen = b - a;
@@ -304,8 +399,13 @@ int match_line(Filter *f, const char *line, size_t len, bool cut, MatchResult *r
         if (nofail)
                 return MATCH_NONE;
 
-        if (ret)
+        if (ret) {
                 *ret = (MatchResult) { .addr = addr, .regex_index = (int) i };
+                if (re->n_tag_groups > 0)
+                        tags_fill(re, md, s, above, shift, ret->tags, &ret->n_tags);
+                if (n_ptags > 0)
+                        tags_merge(ret, ptags, n_ptags);
+        }
         for (size_t k = 0; k < f->n_ignore; k++)
                 if (regex_run(f, &f->ignore[k], line, len, opts) >= 0)
                         return MATCH_IGNORED;

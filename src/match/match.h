@@ -32,14 +32,49 @@ enum {
                                  * line is not a failure; *ret names the regex and the limit. */
 };
 
+/* fail2ban's <F-NAME> groups of a failure other than the address and the filter's own controls
+ * (<F-CONTENT>, <F-NOFAIL>, <F-MLFGAINED>, <F-MLFFORGET>): <F-USER> is "user", <F-ID> "fid",
+ * <F-MLFID> "mlfid", any other <F-NAME> (and a Python (?P<name>...)) its lowercase name.
+ * <F-ALT_NAME> and <F-ALT_NAMEn> stand in for <F-NAME> when that took no part. At most
+ * MATCH_TAGS_MAX names per regex (those after are not kept); the failregex's first, then the
+ * prefregex's it does not have. Values point into the matched text, never copied by the match. */
+#define MATCH_TAGS_MAX 8
+#define MATCH_TAG_VALUE_MAX 256 /* match_tag_copy() keeps at most this many bytes */
+
+typedef struct MatchTag {
+        const char *name;       /* the Filter's: lives as long as it */
+        const char *value;      /* into the line given to filter_match() (a multi-line filter: into
+                                 * its buffer): valid while the line is and until the next
+                                 * filter_match() of the filter. Any bytes, not NUL-terminated. */
+        size_t len;
+} MatchTag;
+
 typedef struct MatchResult {
         Addr addr;              /* MATCH_FAILURE, MATCH_IGNORED */
         int regex_index;        /* index into FilterConf.failregex; MATCH_LIMIT: -1 is the prefregex */
         const char *limit;      /* MATCH_LIMIT: which limit ("match limit", ...), static */
+        unsigned n_tags;        /* MATCH_FAILURE, MATCH_IGNORED: the <F-*> groups that took part */
+        MatchTag tags[MATCH_TAGS_MAX];
 } MatchResult;
+
+/* The value of tag name in r (NULL when it took no part), and its length. */
+const MatchTag *match_tag_find(const MatchResult *r, const char *name);
+/* A tag value made safe to keep: NUL bytes dropped, cut at MATCH_TAG_VALUE_MAX bytes (and then
+ * back to the start of a UTF-8 sequence, so that none is split), NUL-terminated in buf (size
+ * MATCH_TAG_VALUE_MAX + 1 or more). Returns the length; *ret_cut (may be NULL) says whether
+ * bytes were left out. */
+size_t match_tag_copy(const MatchTag *t, char *buf, size_t size, bool *ret_cut);
+/* fail2ban's action tag of a group name: "user" is "F-USER", "fid" is "F-ID". buf: 40 bytes. */
+const char *match_tag_action_name(const char *name, char *buf, size_t size);
 
 /* Returns 0 or -EINVAL (reterr filled), -ENOMEM. */
 int filter_new(const FilterConf *fc, Filter **ret, FilterError *reterr);
+/* FILTER_NO_TAGS: the <F-NAME> groups of MatchTag are not captured (n_tags is always 0), so that
+ * a filter whose failures feed no action does not pay for them (a capture costs a little on
+ * every line the regex runs on); the controls (<F-CONTENT>, <F-MLFID>, <F-NOFAIL>, ...) work
+ * the same. Matches are the same either way. */
+#define FILTER_NO_TAGS 1u
+int filter_new_flags(const FilterConf *fc, unsigned flags, Filter **ret, FilterError *reterr);
 Filter *filter_free(Filter *f);
 size_t filter_n_failregex(const Filter *f);
 /* The shortcuts (one alternation of all failregexes run first, whose match stands for the regex

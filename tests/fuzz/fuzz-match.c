@@ -5,6 +5,7 @@
  * (modes normal and aggressive) and proxmox filter. The splitter must give the same lines whether
  * the input comes at once or a few bytes at a time. */
 #include <stdint.h>
+#include <string.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -72,6 +73,17 @@ static void on_line(const char *line, size_t len, bool cut, void *userdata) {
                         if (m.regex_index < 0 || (size_t) m.regex_index >= filter_n_failregex(filters[i]) ||
                             addr_from_string(addr_to_string(&m.addr, a, sizeof a), &back) < 0 || !addr_equal(&m.addr, &back))
                                 abort();
+                        /* the <F-*> groups: bounded, and a copy is a string of at most MATCH_TAG_VALUE_MAX */
+                        if (m.n_tags > MATCH_TAGS_MAX)
+                                abort();
+                        for (unsigned k = 0; k < m.n_tags; k++) {
+                                char v[MATCH_TAG_VALUE_MAX + 1];
+                                size_t vn = match_tag_copy(&m.tags[k], v, sizeof v, NULL);
+
+                                if (!m.tags[k].name || vn > MATCH_TAG_VALUE_MAX || strlen(v) != vn ||
+                                    match_tag_find(&m, m.tags[k].name) == NULL)
+                                        abort();
+                        }
                 }
         }
 }

@@ -64,7 +64,7 @@ assert msg["From"] == '"nftjail" <root@localhost>' or msg["From"] == "nftjail <r
 assert msg.get_content_type() == "text/plain" and msg.get_content_charset() == "utf-8"
 assert email.utils.parsedate_to_datetime(msg["Date"]) is not None
 assert msg["Message-ID"].startswith("<nftjail.") and msg["Message-ID"].endswith(f"@{host}>")
-for bad in (b"evil", b"198.51.100.66", b"Login attempt"):
+for bad in (b"evil", b"198.51.100.66", b"Login attempt", b"quoted", b"User name"):
     assert bad not in head, (bad, head)
 text = body.decode()
 assert "banned 203.0.113.5 in jail 'drupal-auth'" in text, text
@@ -74,6 +74,11 @@ assert "Matched lines" in text, text
 # the CR arrives escaped, inside one indented line; the "To:" line is not a line of its own
 assert "Login attempt failed for admin\\x0dBcc: evil@example.org." in text, text
 assert "Login attempt failed for Subject: hi 198.51.100.66." in text, text
+# the user name of the failure that reached maxretry (<F-USER>), escaped, in the body only
+lines = text.splitlines()
+assert "User name given by the client (escaped):" in lines, text
+assert lines[lines.index("User name given by the client (escaped):") + 1] == \
+    '    \\xc3\\xa9t\\xc3\\xa9 \\"quoted\\" <root@example.org>', text
 for line in text.splitlines():
     assert not line.startswith(("To:", "Bcc:", "Subject:")), line
 PY

@@ -30,6 +30,10 @@ if pairs != want:
 for g in got:
     if not isinstance(g["time"], int) or g["time"] <= 0:
         print("bad time", g); sys.exit(1)
+# <F-USER>: the user name as sshd wrote it, a client's "from ADDR port N" in it too
+users = [g.get("user") for g in got]
+if users != ["root", "oracle", "x from 203.0.113.99 port 22", "root"]:
+    print("users", users); sys.exit(1)
 PY
 echo "ok: --json by name"
 

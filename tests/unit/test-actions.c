@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "mail.h"
+#include "match.h"
 #include "shell-render.h"
 #include "util/macro.h"
 #include "util/string-util.h"
@@ -191,6 +192,42 @@ static void test_nul_and_long(void **state) {
         check_value(big, SHELL_VALUE_MAX, NULL);
 }
 
+/* The corpus as the user name of a log line: through the filter's <F-USER> (any bytes, line
+ * breaks too, as a journal message may hold), bounded by match_tag_copy(), into each context. */
+static void test_hostile_user_from_line(void **state) {
+        FilterRegex fr = { .pattern = (char *) "^Invalid user <F-USER>[\\s\\S]*</F-USER> from <HOST>$",
+                           .file = (char *) "t.conf", .line = 1 };
+        FilterConf fc = { .name = (char *) "t", .maxlines = 1, .failregex = &fr, .n_failregex = 1 };
+        char line[1024], user[MATCH_TAG_VALUE_MAX + 1];
+        Filter *f = NULL;
+
+        assert_int_equal(filter_new(&fc, &f, NULL), 0);
+        for (size_t i = 0; i <= ELEMENTSOF(hostile); i++) {
+                _cleanup_free_ char *v = NULL;
+                MatchResult m;
+                size_t n, len;
+
+                if (i < ELEMENTSOF(hostile))
+                        v = subst(hostile[i], marker, outfile);
+                else {
+                        /* longer than a tag keeps: the cut must leave no command */
+                        v = malloc(400);
+                        assert_non_null(v);
+                        memset(v, 'A', 399);
+                        v[399] = 0;
+                        memcpy(v + 250, "$(touch ", 8);
+                }
+                len = (size_t) snprintf(line, sizeof line, "Invalid user %s from 192.0.2.9", v);
+                assert_int_equal(filter_match(f, line, len, &m), MATCH_FAILURE);
+                assert_non_null(match_tag_find(&m, "user"));
+                n = match_tag_copy(match_tag_find(&m, "user"), user, sizeof user, NULL);
+                assert_int_equal(n, MIN(strlen(v), (size_t) MATCH_TAG_VALUE_MAX));
+                assert_memory_equal(user, v, n);
+                check_value(user, n, NULL);
+        }
+        filter_free(f);
+}
+
 static void test_literal_and_refused(void **state) {
         ShellTag tags[] = {
                 { .name = "ip", .value = "192.0.2.7", .len = 9, .literal = true },
@@ -217,7 +254,9 @@ static void test_mail_compose(void **state) {
                       .sender = (char *) "root@example.org", .sendername = (char *) "nftjail",
                       .addr = "2001:db8::/64", .failures = 3, .maxretry = 3, .findtime_sec = 600,
                       .bantime_sec = -1, .when = 1764673200, .lines = true,
-                      .evidence = (char *) "a\rBcc: x@example.org\n\x01" };
+                      .evidence = (char *) "a\rBcc: x@example.org\n\x01",
+                      .tags = (char *[]) { (char *) "F-ID", (char *) "7", (char *) "F-USER",
+                                           (char *) "u\nCc: evil@example.org\r\n", NULL } };
         _cleanup_free_ char *m = NULL;
         size_t len;
         const char *body;
@@ -227,6 +266,8 @@ static void test_mail_compose(void **state) {
         assert_non_null(body);
         assert_non_null(strstr(m, "\nSubject: [nftjail] drupal-auth: banned 2001:db8::/64 from web\n"));
         assert_null(memmem(m, (size_t) (body - m), "Bcc", 3));
+        assert_null(memmem(m, (size_t) (body - m), "evil", 4));
+        assert_non_null(strstr(body, "\nUser name given by the client (escaped):\n    u\\x0aCc: evil@example.org\\x0d\\x0a\n"));
         assert_non_null(strstr(body, "\n    a?Bcc: x@example.org\n    ?\n"));
         assert_non_null(strstr(body, "Ban time: permanent\n"));
         assert_non_null(strstr(body, "    line?[2J\n"));
@@ -251,6 +292,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hostile_corpus),
                 cmocka_unit_test(test_nul_and_long),
+                cmocka_unit_test(test_hostile_user_from_line),
                 cmocka_unit_test(test_literal_and_refused),
                 cmocka_unit_test(test_mail_compose),
         };
