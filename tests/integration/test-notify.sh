@@ -46,6 +46,7 @@ rig_wait_until 10 grep -q "^RELOADING=1 | MONOTONIC_USEC=[0-9]*$" "$RIG_TMP/noti
 ready_after_reload() { grep -A3 "^RELOADING=1" "$RIG_TMP/notify.log" | grep -q "^READY=1$"; }
 rig_poll 10 ready_after_reload || fail "no READY=1 after RELOADING=1: $(cat "$RIG_TMP/notify.log")"
 rig_stop_daemon
-grep -q "^STOPPING=1$" "$RIG_TMP/notify.log" || fail "no STOPPING=1: $(cat "$RIG_TMP/notify.log")"
+# the listener writes what it reads a moment later
+rig_poll 10 grep -q "^STOPPING=1$" "$RIG_TMP/notify.log" || fail "no STOPPING=1: $(cat "$RIG_TMP/notify.log")"
 rig_note "$(tr '\n' ' ' <"$RIG_TMP/notify.log")"
 echo ok
