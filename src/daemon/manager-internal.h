@@ -128,6 +128,7 @@ struct Manager {
         Fleet *fleet;           /* NULL: no [fleet], or not enabled */
         char **fleet_comments;  /* "jail@origin" of the fleet bans applied, for their elements */
         size_t n_fleet_comments;
+        ManagerFleetUnban *fleet_unban; /* during manager_unban_fleet(): what it did for the fleet */
 };
 
 
@@ -183,3 +184,5 @@ void manager_fleet_batch(Manager *m, bool begin);
 void manager_fleet_publish(Manager *m, const PendingBan *p);
 /* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */
 void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e);
+/* During manager_unban_fleet(): an element whose comment is "jail@origin" went (a remote ban). */
+void manager_fleet_unbanned_remote(Manager *m, const char *comment);

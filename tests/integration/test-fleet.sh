@@ -8,7 +8,8 @@
 #    B publishes nothing of it;
 #  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
 #  - B stopped while A bans; B back: it catches up from its saved stream position;
-#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject);
+#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject); unban --fleet on A
+#    says so; on B, unban --fleet of A's ban lifts it on B only and says only node-a can;
 #  - NATS down while A bans 1,000 addresses; NATS back: all reach B, each once;
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
@@ -117,6 +118,33 @@ import json, sys
 f = json.load(sys.stdin)["fleet"]
 assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8 and f["lag"] == 0, f
 assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
+
+# ---- unban --fleet on the origin: a tombstone, gone on B; on B, of A's ban: refused fleet-wide,
+# lifted on B only, nothing published by B
+echo "fail from 203.0.113.14" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.14 tcp 22 .* sshd@node-a$'
+out=$(rig_ctl unban --fleet 203.0.113.14)
+rig_note "node-a: $out"
+[ "$out" = "unbanned 203.0.113.14 (1 element)
+fleet: 1 tombstone published" ] || fail "node-a's unban --fleet said: $out"
+rig_wait_until 10 b_lacks '^203\.0\.113\.14 '
+echo "fail from 203.0.113.15" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.15 tcp 22 .* sshd@node-a$'
+rc=0
+"$NFTJAIL" --socket "$SOCK_B" unban --fleet 203.0.113.15 >"$RIG_TMP/unban-b.out" 2>"$RIG_TMP/unban-b.err" || rc=$?
+rig_note "node-b: $(cat "$RIG_TMP/unban-b.out" "$RIG_TMP/unban-b.err")"
+[ "$rc" = 1 ] || fail "node-b's unban --fleet of node-a's ban exited $rc, not 1"
+grep -qF "unban: 203.0.113.15 in sshd came from node node-a: only node-a can lift it fleet-wide; unbanned here only" \
+	"$RIG_TMP/unban-b.err" || fail "node-b's unban --fleet did not say that only node-a can lift it"
+grep -qx 'fleet: 0 tombstones published' "$RIG_TMP/unban-b.out" || fail "node-b's unban --fleet: $(cat "$RIG_TMP/unban-b.out")"
+b_lacks '^203\.0\.113\.15 ' || fail "node-b's unban --fleet left its element"
+rig_nft_has '^203\.0\.113\.15 tcp 22 .* sshd$' v4_port || fail "node-b's unban --fleet lifted node-a's ban on node-a"
+[ "$(sql_b "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'fleet_outbox'")" = 0 ] || fail "node-b published a tombstone"
+"$NFTJAIL" --socket "$SOCK_B" unban --fleet --json 203.0.113.15 | "$RIG_PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["unbanned"] == 0 and r["fleet"] == {"tombstones": 0, "remote_total": 0, "remote": []}, r' ||
+	fail "node-b's unban --fleet --json"
 
 # ---- NATS down while A bans 1,000 addresses (IPv6, a /64 each); NATS back: each reaches B once
 received_before=$(b_received)
