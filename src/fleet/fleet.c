@@ -24,7 +24,8 @@
 
 #define FLEET_RING_MAX 4096U
 #define FLEET_ORIGINS_MAX 256U
-#define FLEET_BATCH 1024U        /* outbox rows sent per turn */
+#define FLEET_BATCH 8192U        /* outbox rows sent per turn (then all their acks awaited) */
+#define FLEET_WINDOW 1024        /* publishes sent and waiting for their ack, at most */
 #define FLEET_RETRY_USEC (1 * USEC_PER_SEC)
 #define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
@@ -61,6 +62,12 @@ struct Fleet {
         FleetStatus st;
         atomic_bool stop, dirty, reconnected, connected;
         bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
+        /* under lock: the outbox rows whose publish the stream acknowledged (on_ack(), on a thread
+         * of nats.c), for the fleet thread to delete; and the first publish that failed */
+        uint64_t *acked;
+        size_t n_acked;
+        bool pub_failed;
+        char pub_error[FLEET_SUBJECT_MAX + 160];
 };
 
 /* ---- counters, shared ---- */
@@ -355,48 +362,159 @@ static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
         return r;
 }
 
+/* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
+ * '-', the last two tokens are numbers). 0 when it is not one of ours. */
+static uint64_t msg_seq(natsMsg *msg) {
+        const char *id = NULL, *p;
+        unsigned long long v;
+        char *end;
+
+        if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
+                return 0;
+        p = strrchr(id, '-');
+        if (!p || p == id)
+                return 0;
+        for (p--; p > id && *p != '-'; p--)
+                ;
+        if (*p != '-')
+                return 0;
+        errno = 0;
+        v = strtoull(p + 1, &end, 10);
+        return errno == 0 && *end == '-' && end > p + 1 ? (uint64_t) v : 0;
+}
+
+/* nats.c's thread of the replies: the stream's ack (or the error, or the library's timeout) of
+ * one asynchronous publish. */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
+        Fleet *f = closure;
+        uint64_t seq = msg_seq(msg);
+
+        pthread_mutex_lock(&f->lock);
+        if (pa && seq > 0 && f->n_acked < FLEET_BATCH)
+                f->acked[f->n_acked++] = seq; /* else the row stays and is sent again: dropped by its id */
+        else if (!pa && !f->pub_failed) {
+                f->pub_failed = true;
+                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", natsMsg_GetSubject(msg),
+                         pae && pae->ErrText ? pae->ErrText : pae ? natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
+        }
+        pthread_mutex_unlock(&f->lock);
+        natsMsg_Destroy(msg);
+}
+
+/* Waits for the acks of every publish in flight; those that did not come in time are taken back
+ * from nats.c (their rows stay). Returns 0, or -EIO when one failed or is missing. */
+static int window_wait(Fleet *f, jsCtx *js) {
+        jsPubOptions po;
+        natsMsgList l = {};
+        natsStatus s;
+        bool failed;
+
+        jsPubOptions_Init(&po);
+        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC + 1000;
+        s = js_PublishAsyncComplete(js, &po);
+        if (s != NATS_OK && js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
+                natsMsgList_Destroy(&l);
+        pthread_mutex_lock(&f->lock);
+        if (s != NATS_OK && !f->pub_failed) {
+                f->pub_failed = true;
+                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(s));
+        }
+        failed = f->pub_failed;
+        pthread_mutex_unlock(&f->lock);
+        return failed ? -EIO : 0;
+}
+
+/* Deletes the rows acknowledged so far (in the caller's transaction). */
+static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
+        size_t n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->n_acked;
+        memcpy(buf, f->acked, n * sizeof *buf);
+        f->n_acked = 0;
+        f->st.published += n;
+        pthread_mutex_unlock(&f->lock);
+        for (size_t i = 0; i < n; i++)
+                (void) fleet_outbox_done(box, buf[i]);
+}
+
+static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *subject, const char *json) {
+        char msgid[FLEET_NAME_MAX + 48];
+        natsMsg *msg = NULL;
+        jsPubOptions po;
+        natsStatus s;
+
+        /* the stream drops a message id it has seen (within its duplicate window): a resend after
+         * a lost ack is not a second message; the creation time keeps the ids of a node whose
+         * state was wiped (seq from 1 again) apart */
+        snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
+        jsPubOptions_Init(&po);
+        po.MsgId = msgid;
+        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC;
+        s = natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
+        if (s == NATS_OK)
+                s = js_PublishMsgAsync(js, &msg, &po);
+        natsMsg_Destroy(msg); /* NULL when nats.c took it */
+        if (s != NATS_OK) {
+                pthread_mutex_lock(&f->lock);
+                if (!f->pub_failed) {
+                        f->pub_failed = true;
+                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(s));
+                }
+                pthread_mutex_unlock(&f->lock);
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Up to FLEET_BATCH rows, in order, published asynchronously with at most FLEET_WINDOW waiting
+ * for their ack (nats.c stalls the next publish); each row deleted on its ack. A tombstone goes
+ * alone (the acks of what went before it awaited, and its own), so that a ban sent again after a
+ * failure can never land after the unban that followed it. */
 static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js) {
+        _cleanup_free_ uint64_t *buf = malloc(FLEET_BATCH * sizeof *buf);
         FleetMsg m = {};
         uint64_t after = 0;
+        unsigned k;
+        int r = 0;
 
+        if (!buf)
+                return -ENOMEM;
         snprintf(m.origin, sizeof m.origin, "%s", f->conf.name);
-        for (unsigned k = 0; k < FLEET_BATCH; k++) {
+        pthread_mutex_lock(&f->lock);
+        f->pub_failed = false;
+        f->n_acked = 0;
+        pthread_mutex_unlock(&f->lock);
+        for (k = 0; k < FLEET_BATCH; k++) {
                 _cleanup_free_ char *json = NULL;
-                char subject[FLEET_SUBJECT_MAX], msgid[FLEET_NAME_MAX + 32];
-                jsPubAck *pa = NULL;
-                jsErrCode jerr = 0;
-                jsPubOptions po;
-                natsStatus s;
-                int r;
+                char subject[FLEET_SUBJECT_MAX];
 
+                if (atomic_load(&f->stop))
+                        break;
                 r = fleet_outbox_next(box, after, &m);
                 if (r <= 0)
-                        return r;
+                        break;
                 after = m.seq;
                 if (fleet_subject(&m, subject, sizeof subject) < 0 || fleet_msg_format(&m, &json) < 0) {
                         (void) fleet_outbox_done(box, m.seq);
                         continue;
                 }
-                /* the stream drops a message id it has seen (within its duplicate window): a
-                 * resend after a lost ack is not a second message; the creation time keeps the
-                 * ids of a node whose state was wiped (seq from 1 again) apart */
-                snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m.seq, (long long) m.created);
-                jsPubOptions_Init(&po);
-                po.MsgId = msgid;
-                po.MaxWait = FLEET_PUBLISH_WAIT_MSEC;
-                s = js_Publish(&pa, js, subject, json, (int) strlen(json), &po, &jerr);
-                jsPubAck_Destroy(pa);
-                if (s != NATS_OK) {
-                        log_warning("fleet: publishing %s failed: %s (error %d); it stays in the outbox", subject, nats_err(s),
-                                    (int) jerr);
-                        return -EIO;
+                if ((m.unban && window_wait(f, js) < 0) || publish_async(f, js, &m, subject, json) < 0 ||
+                    (m.unban && window_wait(f, js) < 0)) {
+                        r = -EIO;
+                        break;
                 }
-                (void) fleet_outbox_done(box, m.seq);
-                pthread_mutex_lock(&f->lock);
-                f->st.published++;
-                pthread_mutex_unlock(&f->lock);
         }
-        return 1;
+        if (window_wait(f, js) < 0)
+                r = -EIO;
+        acked_done(f, box, buf);
+        if (r < 0) {
+                pthread_mutex_lock(&f->lock);
+                log_warning("fleet: publishing failed: %s; what was not acknowledged stays in the outbox", f->pub_error);
+                pthread_mutex_unlock(&f->lock);
+                return -EIO;
+        }
+        return k == FLEET_BATCH ? 1 : 0;
 }
 
 /* One received message: parsed, checked, handed over. Waits while the ring is full. Returns
@@ -524,6 +642,7 @@ static void *fleet_thread(void *p) {
         natsConnection *nc = NULL;
         natsSubscription *sub = NULL;
         jsCtx *js = NULL;
+        jsOptions jo;
         bool stream_ok = false;
         usec_t retry_at = 0;
         uint64_t saved = 0;
@@ -542,7 +661,12 @@ static void *fleet_thread(void *p) {
                 log_error("fleet: cannot connect: %s", nats_err(s));
                 goto finish;
         }
-        s = natsConnection_JetStream(&js, nc, NULL);
+        jsOptions_Init(&jo);
+        jo.PublishAsync.MaxPending = FLEET_WINDOW;
+        jo.PublishAsync.AckHandler = on_ack;
+        jo.PublishAsync.AckHandlerClosure = f;
+        jo.PublishAsync.StallWait = FLEET_PUBLISH_WAIT_MSEC;
+        s = natsConnection_JetStream(&js, nc, &jo);
         if (s != NATS_OK) {
                 log_error("fleet: JetStream context: %s", nats_err(s));
                 goto finish;
@@ -632,6 +756,7 @@ static void fleet_free_data(Fleet *f) {
         free(f->password);
         free(f->state_dir);
         free(f->ring);
+        free(f->acked);
         pthread_mutex_destroy(&f->lock);
         pthread_cond_destroy(&f->cond);
         free(f);
@@ -681,8 +806,9 @@ int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn 
         f->userdata = userdata;
         f->max_age_sec = max_age(c);
         f->ring = calloc(FLEET_RING_MAX, sizeof *f->ring);
+        f->acked = calloc(FLEET_BATCH, sizeof *f->acked);
         f->state_dir = strdup(state_dir);
-        if (!f->ring || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
+        if (!f->ring || !f->acked || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
                 return log_oom();
         if (c->fleet.password_file) {
                 r = read_password(c->fleet.password_file, &f->password);
