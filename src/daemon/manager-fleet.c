@@ -12,6 +12,11 @@
 #include "util/string-util.h"
 
 #define FLEET_COMMENTS_MAX 4096U /* distinct "jail@origin" kept for the elements' comments */
+/* A remote ban with more than this many messages of the stream behind it is part of a catch-up:
+ * not logged one by one (100,000 journal entries would cost more than applying them, and
+ * journald's rate limit would drop most), but counted in a line per flush; each is in the state
+ * (fleet_remote). The last ones, and every live one, are logged as bans. */
+#define FLEET_QUIET_BEHIND 1000U
 
 #if HAVE_FLEET
 
@@ -74,8 +79,10 @@ static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
         before = m->n_pending;
         if (pending_add(m, j, &msg->addr, 0, bantime) < 0)
                 return FLEET_REFUSE_RATE;
-        if (m->n_pending > before)
+        if (m->n_pending > before) {
                 m->pending[m->n_pending - 1].comment = comment;
+                m->pending[m->n_pending - 1].quiet = msg->behind > FLEET_QUIET_BEHIND;
+        }
         fleet_record_remote(m->fleet, msg);
         return FLEET_OK;
 }
@@ -205,6 +212,10 @@ void manager_fleet_unbanned_remote(Manager *m, const char *comment) {
         u->n_remote++;
 }
 
+void manager_fleet_log_catchup(Manager *m, size_t n) {
+        log_info("fleet: catching up, %zu bans from the fleet applied (not logged one by one; each is in table fleet_remote)", n);
+}
+
 int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret) {
         int r;
 
@@ -267,6 +278,9 @@ void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {
 }
 
 void manager_fleet_unbanned_remote(Manager *m, const char *comment) {
+}
+
+void manager_fleet_log_catchup(Manager *m, size_t n) {
 }
 
 int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret) {

@@ -76,6 +76,7 @@ typedef struct PendingBan {
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
         int error;
         usec_t queued;          /* CLOCK_MONOTONIC of pending_add(): the ban latency starts */
+        bool quiet;             /* a fleet ban of a catch-up: counted in one line per flush, not logged alone */
 } PendingBan;
 
 /* The pending queue's index by (jail, address): open addressing, index + 1 of the entry in
@@ -186,3 +187,5 @@ void manager_fleet_publish(Manager *m, const PendingBan *p);
 void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e);
 /* During manager_unban_fleet(): an element whose comment is "jail@origin" went (a remote ban). */
 void manager_fleet_unbanned_remote(Manager *m, const char *comment);
+/* A flush applied n fleet bans of a catch-up (PendingBan.quiet): one line for them. */
+void manager_fleet_log_catchup(Manager *m, size_t n);

@@ -126,11 +126,12 @@ static bool rate_ok(Fleet *f, const char *origin, usec_t now) {
 
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Fleet *f = userdata;
-        uint64_t v;
+        uint64_t v, one = 1;
+        unsigned k;
 
         (void) !read(fd, &v, sizeof v);
         (void) fleet_outbox_begin(f->box); /* the records of the batch in one commit */
-        for (unsigned k = 0; k < FLEET_RING_MAX; k++) {
+        for (k = 0; k < FLEET_RING_MAX; k++) {
                 FleetRefusal why;
                 FleetMsg m;
 
@@ -158,6 +159,8 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 pthread_mutex_unlock(&f->lock);
         }
         (void) fleet_outbox_commit(f->box);
+        if (k == FLEET_RING_MAX) /* more may wait: the next turn of the loop, after the others */
+                (void) !write(f->efd, &one, sizeof one);
         return 0;
 }
 
@@ -450,7 +453,8 @@ static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *sub
         snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
         jsPubOptions_Init(&po);
         po.MsgId = msgid;
-        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC;
+        /* no MaxWait here: it starts a timer of the context, which nats.c 3.4 destroys after its
+         * mutex (nats-io/nats.c#880: a crash at exit); window_wait() bounds the wait instead */
         s = natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
         if (s == NATS_OK)
                 s = js_PublishMsgAsync(js, &msg, &po);
@@ -518,12 +522,14 @@ static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js) {
 }
 
 /* One received message: parsed, checked, handed over. Waits while the ring is full. Returns
- * whether it went into the ring. */
-static bool receive_one(Fleet *f, natsMsg *msg) {
+ * whether the main thread needs a wake-up: it went into an empty ring (the main thread drains
+ * the ring until it is empty, or wakes itself). */
+static bool receive_one(Fleet *f, natsMsg *msg, uint64_t behind) {
         const char *subject = natsMsg_GetSubject(msg);
         char origin[FLEET_NAME_MAX + 1];
         FleetRefusal why;
         FleetMsg m = {};
+        bool wake;
 
         why = fleet_msg_parse(subject, natsMsg_GetData(msg), (size_t) MAX(natsMsg_GetDataLength(msg), 0), &m, origin);
         if (strcmp(origin, f->conf.name) == 0)
@@ -536,6 +542,7 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
                 refusal_count(f, origin, why, &m);
                 return false;
         }
+        m.behind = behind;
         pthread_mutex_lock(&f->lock);
         while (f->ring_n == FLEET_RING_MAX && !atomic_load(&f->stop))
                 pthread_cond_wait(&f->cond, &f->lock);
@@ -544,9 +551,9 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
                 return false;
         }
         f->ring[(f->ring_head + f->ring_n) % FLEET_RING_MAX] = m;
-        f->ring_n++;
+        wake = f->ring_n++ == 0;
         pthread_mutex_unlock(&f->lock);
-        return true;
+        return wake;
 }
 
 static void wake_main(Fleet *f) {
@@ -559,15 +566,20 @@ static void wake_main(Fleet *f) {
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
         Fleet *f = closure;
         jsMsgMetaData *meta = NULL;
+        uint64_t seq = 0, behind = 0;
 
-        if (!atomic_load(&f->stop) && receive_one(f, msg))
-                wake_main(f);
         if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-                pthread_mutex_lock(&f->lock);
-                f->st.stream_seq = MAX(f->st.stream_seq, meta->Sequence.Stream);
-                f->st.lag = meta->NumPending;
-                pthread_mutex_unlock(&f->lock);
+                seq = meta->Sequence.Stream;
+                behind = meta->NumPending;
                 jsMsgMetaData_Destroy(meta);
+        }
+        if (!atomic_load(&f->stop) && receive_one(f, msg, behind))
+                wake_main(f);
+        if (seq > 0) {
+                pthread_mutex_lock(&f->lock);
+                f->st.stream_seq = MAX(f->st.stream_seq, seq);
+                f->st.lag = behind;
+                pthread_mutex_unlock(&f->lock);
         }
         natsMsg_Destroy(msg);
 }
