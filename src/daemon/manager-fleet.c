@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log-ids.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "util/string-util.h"
@@ -213,7 +214,12 @@ void manager_fleet_unbanned_remote(Manager *m, const char *comment) {
 }
 
 void manager_fleet_log_catchup(Manager *m, size_t n) {
-        log_info("fleet: catching up, %zu bans from the fleet applied (not logged one by one; each is in table fleet_remote)", n);
+        char fa[48];
+        const char *fields[] = { fa, NULL };
+
+        snprintf(fa, sizeof fa, "NFTJAIL_FLEET_APPLIED=%zu", n);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_CATCHUP, fields,
+                  "fleet: catching up, %zu bans from the fleet applied (not logged one by one; each is in table fleet_remote)", n);
 }
 
 int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret) {

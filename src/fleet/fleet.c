@@ -18,6 +18,7 @@
 
 #include "fleet-outbox.h"
 #include "fleet.h"
+#include "log-ids.h"
 #include "log.h"
 #include "util/fileio.h"
 #include "util/string-util.h"
@@ -30,6 +31,8 @@
 #define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
 #define FLEET_PASSWORD_MAX 1024U
+#define FLEET_BACKLOG_WARN 1000    /* outbox rows: a warning at 1,000, then at each ten times more */
+#define FLEET_BACKLOG_CHECK_USEC (1 * USEC_PER_SEC)
 
 typedef struct Origin {
         char name[FLEET_NAME_MAX + 1];
@@ -95,12 +98,18 @@ static void refusal_count(Fleet *f, const char *origin, FleetRefusal why, const 
                 first = o->refused[why]++ == 0;
         pthread_mutex_unlock(&f->lock);
         if (first) {
-                char as[ADDR_STRLEN] = "-";
+                char as[ADDR_STRLEN] = "-", fo[FLEET_NAME_MAX + 32], fr[64], fa[ADDR_STRLEN + 16];
+                const char *fields[] = { fo, fr, fa, NULL };
 
                 if (m && why != FLEET_REFUSE_MALFORMED && why != FLEET_REFUSE_SUBJECT)
                         addr_to_string(&m->addr, as, sizeof as);
-                log_warning("fleet: refused a message from '%s' (%s, address %s); further ones of this origin and reason are only counted",
-                            origin[0] ? origin : "?", fleet_refusal_to_string(why), as);
+                /* origin: the subject's node token, [A-Za-z0-9_-] (fleet_msg_parse()), or "?" */
+                snprintf(fo, sizeof fo, "NFTJAIL_FLEET_ORIGIN=%s", origin[0] ? origin : "?");
+                snprintf(fr, sizeof fr, "NFTJAIL_FLEET_REASON=%s", fleet_refusal_to_string(why));
+                snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_REFUSED, fields,
+                          "fleet: refused a message from '%s' (%s, address %s); further ones of this origin and reason are only counted",
+                          origin[0] ? origin : "?", fleet_refusal_to_string(why), as);
         }
 }
 
@@ -176,8 +185,15 @@ int fleet_submit(Fleet *f, FleetMsg *m) {
         r = fleet_outbox_add(f->box, m, &dropped);
         if (r < 0)
                 return r;
-        if (dropped)
-                log_warning("fleet: outbox full, %u oldest message(s) dropped", dropped);
+        if (dropped) {
+                char fn[FLEET_NAME_MAX + 32], fd[48];
+                const char *fields[] = { fn, fd, NULL };
+
+                snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+                snprintf(fd, sizeof fd, "NFTJAIL_FLEET_DROPPED=%u", dropped);
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_BACKLOG, fields,
+                          "fleet: outbox full (%u rows), %u oldest message(s) dropped, never to be shared", FLEET_OUTBOX_MAX, dropped);
+        }
         atomic_store(&f->dirty, true);
         pthread_mutex_lock(&f->lock);
         pthread_cond_broadcast(&f->cond);
@@ -647,6 +663,50 @@ static void save_seq(Fleet *f, FleetOutbox *box, uint64_t *saved) {
                 *saved = seq;
 }
 
+/* The connection came up or went down (this thread). */
+static void log_link(Fleet *f, natsConnection *nc, FleetOutbox *box, bool up) {
+        char url[256] = "", fn[FLEET_NAME_MAX + 32], fu[sizeof url + 32], fo[48];
+        const char *fields[] = { fn, fo, fu, NULL };
+        int64_t n = fleet_outbox_pending(box);
+
+        if (up && natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+                url[0] = 0;
+        snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+        snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
+        snprintf(fu, sizeof fu, "NFTJAIL_FLEET_URL=%s", url);
+        if (up)
+                log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_CONNECTED, fields, "fleet: connected to NATS %s (%lld in the outbox)",
+                          url[0] ? url : "?", (long long) n);
+        else {
+                fields[2] = NULL;
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_DISCONNECTED, fields,
+                          "fleet: disconnected from NATS; bans go on locally and wait in the outbox (%lld now)", (long long) n);
+        }
+}
+
+/* At most once a second: the outbox's rows, a warning when they reach the next level (1,000,
+ * 10,000, ...), and a line when a backlog drained. *level: the next level to warn at. */
+static void check_backlog(Fleet *f, FleetOutbox *box, bool up, int64_t *level) {
+        char fn[FLEET_NAME_MAX + 32], fo[48];
+        const char *fields[] = { fn, fo, NULL };
+        int64_t n = fleet_outbox_pending(box);
+
+        if (n < 0)
+                return;
+        snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+        snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
+        if (n >= *level) {
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_BACKLOG, fields,
+                          "fleet: %lld bans wait in the outbox (%s)", (long long) n,
+                          up ? "NATS is slower than the bans" : "NATS is not connected");
+                while (*level <= n && *level <= INT64_MAX / 10)
+                        *level *= 10;
+        } else if (n == 0 && *level > FLEET_BACKLOG_WARN) {
+                log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_BACKLOG, fields, "fleet: the outbox drained");
+                *level = FLEET_BACKLOG_WARN;
+        }
+}
+
 static void *fleet_thread(void *p) {
         Fleet *f = p;
         _cleanup_(fleet_outbox_freep) FleetOutbox *box = NULL;
@@ -656,7 +716,8 @@ static void *fleet_thread(void *p) {
         jsCtx *js = NULL;
         jsOptions jo;
         bool stream_ok = false;
-        usec_t retry_at = 0;
+        usec_t retry_at = 0, backlog_at = 0;
+        int64_t backlog_level = FLEET_BACKLOG_WARN;
         uint64_t saved = 0;
         natsStatus s;
 
@@ -688,8 +749,12 @@ static void *fleet_thread(void *p) {
                 usec_t now = now_usec(CLOCK_BOOTTIME);
 
                 if (atomic_load(&f->connected) != up)
-                        log_info("fleet: %s NATS", up ? "connected to" : "disconnected from");
+                        log_link(f, nc, box, up);
                 atomic_store(&f->connected, up);
+                if (now >= backlog_at) {
+                        check_backlog(f, box, up, &backlog_level);
+                        backlog_at = now + FLEET_BACKLOG_CHECK_USEC;
+                }
                 if (up && atomic_exchange(&f->reconnected, false)) {
                         /* a server that restarted has lost the ephemeral consumer: read on from
                          * the position read up to; and send what waited */
