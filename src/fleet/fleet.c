@@ -151,8 +151,8 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 }
                 m = f->ring[f->ring_head];
                 f->ring_head = (f->ring_head + 1) % FLEET_RING_MAX;
-                f->ring_n--;
-                pthread_cond_broadcast(&f->cond);
+                if (f->ring_n-- == FLEET_RING_MAX) /* the handler may wait for room (and only then) */
+                        pthread_cond_broadcast(&f->cond);
                 pthread_mutex_unlock(&f->lock);
 
                 why = f->apply(&m, f->userdata);
