@@ -367,20 +367,6 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         return 0;
 }
 
-static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js);
-
-/* Sends what the outbox holds, the deletions of a batch in one commit (a crash before it sends
- * them again, and the stream drops them by their id). Returns 0 (all sent), 1 (more left), -EIO
- * (NATS refused). */
-static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
-        int r;
-
-        (void) fleet_outbox_begin(box);
-        r = drain_outbox_batch(f, box, js);
-        (void) fleet_outbox_commit(box);
-        return r;
-}
-
 /* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
  * '-', the last two tokens are numbers). 0 when it is not one of ours. */
 static uint64_t msg_seq(natsMsg *msg) {
@@ -443,7 +429,7 @@ static int window_wait(Fleet *f, jsCtx *js) {
         return failed ? -EIO : 0;
 }
 
-/* Deletes the rows acknowledged so far (in the caller's transaction). */
+/* Deletes the rows acknowledged so far, in one transaction. */
 static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
         size_t n;
 
@@ -453,8 +439,10 @@ static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
         f->n_acked = 0;
         f->st.published += n;
         pthread_mutex_unlock(&f->lock);
+        (void) fleet_outbox_begin(box);
         for (size_t i = 0; i < n; i++)
                 (void) fleet_outbox_done(box, buf[i]);
+        (void) fleet_outbox_commit(box);
 }
 
 static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *subject, const char *json) {
@@ -487,11 +475,14 @@ static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *sub
         return 0;
 }
 
-/* Up to FLEET_BATCH rows, in order, published asynchronously with at most FLEET_WINDOW waiting
- * for their ack (nats.c stalls the next publish); each row deleted on its ack. A tombstone goes
- * alone (the acks of what went before it awaited, and its own), so that a ban sent again after a
- * failure can never land after the unban that followed it. */
-static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js) {
+/* Sends what the outbox holds: up to FLEET_BATCH rows, in order, published asynchronously with at
+ * most FLEET_WINDOW waiting for their ack (nats.c stalls the next publish); the rows acknowledged
+ * deleted at the end in one commit (a crash before it sends them again, and the stream drops
+ * them by their id). No transaction while they are sent: the main thread's writes (its bans into
+ * the outbox) never wait for the network. A tombstone goes alone (the acks of what went before it
+ * awaited, and its own), so that a ban sent again after a failure can never land after the unban
+ * that followed it. Returns 0 (all sent), 1 (more left), -EIO (NATS refused). */
+static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
         _cleanup_free_ uint64_t *buf = malloc(FLEET_BATCH * sizeof *buf);
         FleetMsg m = {};
         uint64_t after = 0;
