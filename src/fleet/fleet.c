@@ -64,6 +64,7 @@ struct Fleet {
         size_t n_origins;
         FleetStatus st;
         atomic_bool stop, dirty, reconnected, connected;
+        atomic_bool batch_submitted; /* main thread: fleet_submit() inside fleet_batch() */
         bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
         /* under lock: the outbox rows whose publish the stream acknowledged (on_ack(), on a thread
          * of nats.c), for the fleet thread to delete; and the first publish that failed */
@@ -133,6 +134,12 @@ static bool rate_ok(Fleet *f, const char *origin, usec_t now) {
 
 /* ---- the main thread's side ---- */
 
+static void wake_thread(Fleet *f) {
+        pthread_mutex_lock(&f->lock);
+        pthread_cond_broadcast(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+}
+
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Fleet *f = userdata;
         uint64_t v, one = 1;
@@ -155,7 +162,13 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         pthread_cond_broadcast(&f->cond);
                 pthread_mutex_unlock(&f->lock);
 
+                /* an unban writes the state through the store's own connection: not while this
+                 * one holds the database's write lock */
+                if (m.unban)
+                        (void) fleet_outbox_commit(f->box);
                 why = f->apply(&m, f->userdata);
+                if (m.unban)
+                        (void) fleet_outbox_begin(f->box);
                 if (why != FLEET_OK) {
                         refusal_count(f, m.origin, why, &m);
                         continue;
@@ -174,7 +187,17 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
 }
 
 void fleet_batch(Fleet *f, bool begin) {
-        (void) (begin ? fleet_outbox_begin(f->box) : fleet_outbox_commit(f->box));
+        if (begin) {
+                (void) fleet_outbox_begin(f->box);
+                return;
+        }
+        (void) fleet_outbox_commit(f->box);
+        /* the rows of the batch are visible to the thread only now: wake it again (it may have
+         * looked in between and found nothing) */
+        if (atomic_exchange(&f->batch_submitted, false)) {
+                atomic_store(&f->dirty, true);
+                wake_thread(f);
+        }
 }
 
 int fleet_submit(Fleet *f, FleetMsg *m) {
@@ -194,10 +217,9 @@ int fleet_submit(Fleet *f, FleetMsg *m) {
                 log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_BACKLOG, fields,
                           "fleet: outbox full (%u rows), %u oldest message(s) dropped, never to be shared", FLEET_OUTBOX_MAX, dropped);
         }
+        atomic_store(&f->batch_submitted, true);
         atomic_store(&f->dirty, true);
-        pthread_mutex_lock(&f->lock);
-        pthread_cond_broadcast(&f->cond);
-        pthread_mutex_unlock(&f->lock);
+        wake_thread(f);
         return 0;
 }
 
@@ -230,12 +252,6 @@ void fleet_origins(Fleet *f, FleetOriginStatus *v, size_t *n) {
 }
 
 /* ---- the thread ---- */
-
-static void wake_thread(Fleet *f) {
-        pthread_mutex_lock(&f->lock);
-        pthread_cond_broadcast(&f->cond);
-        pthread_mutex_unlock(&f->lock);
-}
 
 static void on_connected(natsConnection *nc, void *closure) {
         Fleet *f = closure;
