@@ -75,7 +75,7 @@ _nftjail() {
 	local opts="--json --help --socket"
 	case "$verb" in
 	ban) opts+=" --time --report" ;;
-	unban) opts+=" --all" ;;
+	unban) opts+=" --all --fleet" ;;
 	reload) opts+=" --unban" ;;
 	banned | status) opts+=" --kernel" ;;
 	regex) opts="--config-dir --json --lint --help" ;;

@@ -51,14 +51,36 @@ static int do_ban(const char *verb, const char *jail, const char *addr, int64_t 
         return r;
 }
 
+/* What an unban --fleet did for the fleet: returns 1 when bans of other nodes were lifted here only. */
+static int unban_fleet_report(const char *addr, const json_t *f) {
+        const json_t *remote = json_object_get(f, "remote"), *o;
+        long long total = json_integer_value(json_object_get(f, "remote_total"));
+        size_t i;
+
+        if (!ctl_json)
+                printf("fleet: %lld tombstone%s published\n", json_integer_value(json_object_get(f, "tombstones")),
+                       json_integer_value(json_object_get(f, "tombstones")) == 1 ? "" : "s");
+        if (total <= 0)
+                return 0;
+        json_array_foreach(remote, i, o)
+                ctl_error("unban", "%s in %s came from node %s: only %s can lift it fleet-wide; unbanned here only",
+                          addr ? addr : "a ban", json_string_value(json_object_get(o, "jail")),
+                          json_string_value(json_object_get(o, "origin")), json_string_value(json_object_get(o, "origin")));
+        if ((size_t) total > json_array_size(remote))
+                ctl_error("unban", "and %lld more (jail, node) pairs of other nodes, unbanned here only",
+                          total - (long long) json_array_size(remote));
+        return 1;
+}
+
 /* One unban request: addr NULL = all. jail NULL = every jail. */
-static int do_unban(const char *verb, const char *addr, const char *jail) {
+static int do_unban(const char *verb, const char *addr, const char *jail, bool fleet) {
         json_t *req = ctl_request_new(CTL_UNBAN), *reply = NULL;
         int r;
 
         if (req && ((addr && json_object_set_new(req, "addr", ctl_json_string(addr)) < 0) ||
                     (!addr && json_object_set_new(req, "all", json_true()) < 0) ||
-                    (jail && json_object_set_new(req, "jail", ctl_json_string(jail)) < 0)))
+                    (jail && json_object_set_new(req, "jail", ctl_json_string(jail)) < 0) ||
+                    (fleet && json_object_set_new(req, "fleet", json_true()) < 0)))
                 req = (json_decref(req), NULL);
         r = ctl_call(verb, req, &reply);
         if (r == 0) {
@@ -70,6 +92,8 @@ static int do_unban(const char *verb, const char *addr, const char *jail) {
                 else
                         printf("unbanned %s%s%s (%lld element%s)\n", addr ? addr : "everything", jail ? " in " : "",
                                jail ? jail : "", n, n == 1 ? "" : "s");
+                if (fleet)
+                        r = unban_fleet_report(addr, json_object_get(reply, "fleet"));
         }
         json_decref(reply);
         return r;
@@ -77,7 +101,7 @@ static int do_unban(const char *verb, const char *addr, const char *jail) {
 
 typedef struct BanArgs {
         int64_t bantime;
-        bool report, all;
+        bool report, all, fleet;
 } BanArgs;
 
 static int ban_on_opt(int opt, const char *arg, void *userdata) {
@@ -96,6 +120,9 @@ static int ban_on_opt(int opt, const char *arg, void *userdata) {
                 return 0;
         case 'a':
                 a->all = true;
+                return 0;
+        case 'f':
+                a->fleet = true;
                 return 0;
         }
         return -EINVAL;
@@ -134,22 +161,26 @@ int ctl_ban(int argc, char *argv[]) {
 
 int ctl_unban(int argc, char *argv[]) {
         static const char help[] =
-                "Usage: nftjail unban [--json] ADDR [JAIL]\n"
-                "       nftjail unban [--json] --all [JAIL]\n\n"
+                "Usage: nftjail unban [--fleet] [--json] ADDR [JAIL]\n"
+                "       nftjail unban [--fleet] [--json] --all [JAIL]\n\n"
                 "Deletes the bans of ADDR (every jail, or only JAIL's) from the kernel sets and forgets\n"
                 "its failures. --all empties the sets: every element, or every element whose comment is\n"
                 "JAIL, including elements the daemon did not add (from before a restart, or by hand).\n\n"
-                "  -a --all  every address\n"
-                "  --json    print the daemon's reply as JSON\n";
+                "  -a --all    every address\n"
+                "  -f --fleet  also everywhere in the fleet: this node's own bans get a tombstone (as\n"
+                "              always); a ban that came from another node is lifted here only, since\n"
+                "              only its origin may lift it fleet-wide (said, and exit status 1)\n"
+                "  --json      print the daemon's reply as JSON\n";
         static const struct option extra[] = {
                 { "all", no_argument, NULL, 'a' },
+                { "fleet", no_argument, NULL, 'f' },
                 {},
         };
         BanArgs a = {};
         const char *addr = NULL, *jail = NULL;
         int r, n;
 
-        r = ctl_parse_common(argc, argv, help, extra, "a", ban_on_opt, &a);
+        r = ctl_parse_common(argc, argv, help, extra, "af", ban_on_opt, &a);
         if (r <= 0)
                 return -r;
         n = argc - optind;
@@ -167,7 +198,7 @@ int ctl_unban(int argc, char *argv[]) {
                 jail = argv[optind];
         if (jail && check_jail("unban", jail) < 0)
                 return 2;
-        r = do_unban("unban", addr, jail);
+        r = do_unban("unban", addr, jail, a.fleet);
         return r ? r : ctl_finish();
 }
 
@@ -206,7 +237,7 @@ int ctl_set(int argc, char *argv[]) {
                 if (check_addr("set", argv[i]) < 0)
                         return 2;
         for (int i = optind + 2; i < argc; i++) {
-                r = ban ? do_ban("set", jail, argv[i], 0, false) : do_unban("set", argv[i], jail);
+                r = ban ? do_ban("set", jail, argv[i], 0, false) : do_unban("set", argv[i], jail, false);
                 if (r == 3)
                         return 3;
                 if (r && !ret)

@@ -360,7 +360,8 @@ static json_t *cmd_ban(Manager *m, const struct ucred *peer, const json_t *req) 
 static json_t *cmd_unban(Manager *m, const struct ucred *peer, const json_t *req) {
         const char *name = json_string_value(json_object_get(req, "jail")),
                    *addr = json_string_value(json_object_get(req, "addr"));
-        bool configured = name && config_jail(manager_config(m), name);
+        bool configured = name && config_jail(manager_config(m), name), fleet = json_is_true(json_object_get(req, "fleet"));
+        ManagerFleetUnban fu = {};
         char what[256];
         size_t n = 0;
         json_t *r;
@@ -369,9 +370,13 @@ static json_t *cmd_unban(Manager *m, const struct ucred *peer, const json_t *req
 
         if (addr && addr_from_string(addr, &a) < 0)
                 return ctl_reply_error("'%s' is not an IP address", addr);
-        snprintf(what, sizeof what, "unban %s%s%s", addr ? addr : "--all", name ? " " : "", name ? name : "");
+        snprintf(what, sizeof what, "unban %s%s%s%s", fleet ? "--fleet " : "", addr ? addr : "--all", name ? " " : "",
+                 name ? name : "");
         log_control(peer, what);
-        e = manager_unban(m, name, addr ? &a : NULL, &n);
+        e = fleet ? manager_unban_fleet(m, name, addr ? &a : NULL, &n, &fu) : manager_unban(m, name, addr ? &a : NULL, &n);
+        if (e == -EOPNOTSUPP)
+                return ctl_reply_error("--fleet: this node is not in a fleet ([fleet] is not enabled, or not running); "
+                                       "nothing unbanned");
         if (e < 0)
                 return ctl_reply_error("failed to unban: %s", strerror(-e));
         if (name && !configured && n == 0)
@@ -379,6 +384,23 @@ static json_t *cmd_unban(Manager *m, const struct ucred *peer, const json_t *req
         r = ctl_reply_new();
         if (r && json_object_set_new(r, "unbanned", json_integer((json_int_t) n)) < 0)
                 r = (json_decref(r), NULL);
+        if (r && fleet) {
+                json_t *f = json_object(), *v = json_array();
+
+                for (size_t i = 0; f && v && i < MIN(fu.n_remote, (size_t) MANAGER_FLEET_UNBAN_REMOTE_MAX); i++) {
+                        json_t *o = json_object();
+
+                        if (!o || set_str(o, "jail", fu.remote[i].jail) < 0 || set_str(o, "origin", fu.remote[i].origin) < 0 ||
+                            json_array_append_new(v, o) < 0)
+                                v = (json_decref(v), NULL);
+                }
+                if (!f || !v || json_object_set_new(f, "tombstones", json_integer((json_int_t) fu.tombstones)) < 0 ||
+                    json_object_set_new(f, "remote_total", json_integer((json_int_t) fu.n_remote)) < 0 ||
+                    json_object_set_new(f, "remote", v) < 0 || json_object_set_new(r, "fleet", f) < 0) {
+                        json_decref(f);
+                        r = (json_decref(r), NULL);
+                }
+        }
         return r;
 }
 

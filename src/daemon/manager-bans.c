@@ -141,6 +141,8 @@ static void unban_account(Manager *m, const Jail *j, const char *jail, const Add
                         /* this node's own ban lifted: a tombstone for the fleet */
                         if (ej && ej->conf && m->fleet && e->jail && strcmp(e->jail, ej->conf->name) == 0)
                                 manager_fleet_unbanned(m, ej->conf, &e->elem);
+                        else if (m->fleet_unban && e->jail)
+                                manager_fleet_unbanned_remote(m, e->jail);
                 }
                 unban_forget(m, j, jail, &e->elem.addr);
                 if (!complete)

@@ -7,11 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log-ids.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "util/string-util.h"
 
 #define FLEET_COMMENTS_MAX 4096U /* distinct "jail@origin" kept for the elements' comments */
+/* A remote ban with more than this many messages of the stream behind it is part of a catch-up:
+ * not logged one by one (100,000 journal entries would cost more than applying them, and
+ * journald's rate limit would drop most), but counted in a line per flush; each is in the state
+ * (fleet_remote). The last ones, and every live one, are logged as bans. */
+#define FLEET_QUIET_BEHIND 1000U
 
 #if HAVE_FLEET
 
@@ -74,8 +80,10 @@ static FleetRefusal fleet_apply(const FleetMsg *msg, void *userdata) {
         before = m->n_pending;
         if (pending_add(m, j, &msg->addr, 0, bantime, NULL) < 0)
                 return FLEET_REFUSE_RATE;
-        if (m->n_pending > before)
+        if (m->n_pending > before) {
                 m->pending[m->n_pending - 1].comment = comment;
+                m->pending[m->n_pending - 1].quiet = msg->behind > FLEET_QUIET_BEHIND;
+        }
         fleet_record_remote(m->fleet, msg);
         return FLEET_OK;
 }
@@ -143,13 +151,14 @@ static void fleet_msg_init(FleetMsg *msg, const JailConf *jc, const Addr *a, uin
                 msg->ports[msg->n_ports++] = jc->ports[i];
 }
 
-static void fleet_queue(Manager *m, FleetMsg *msg) {
+static int fleet_queue(Manager *m, FleetMsg *msg) {
         char as[ADDR_STRLEN];
         int r = fleet_submit(m->fleet, msg);
 
         if (r < 0)
                 log_warning_errno(r, "fleet: cannot queue the %s of %s in %s, not shared: %m", msg->unban ? "unban" : "ban",
                                   addr_to_string(&msg->addr, as, sizeof as), msg->jail);
+        return r;
 }
 
 void manager_fleet_batch(Manager *m, bool begin) {
@@ -179,7 +188,50 @@ void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {
                 return;
         fleet_msg_init(&msg, jc, &e->addr, e->prefixlen, (int64_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC));
         msg.unban = true;
-        fleet_queue(m, &msg);
+        if (fleet_queue(m, &msg) >= 0 && m->fleet_unban)
+                m->fleet_unban->tombstones++;
+}
+
+void manager_fleet_unbanned_remote(Manager *m, const char *comment) {
+        ManagerFleetUnban *u = m->fleet_unban;
+        const char *at = strrchr(comment, '@');
+        size_t jl = at ? (size_t) (at - comment) : 0;
+
+        /* "jail@origin" as fleet_comment() writes it, of another node (ours never come back) */
+        if (!at || jl == 0 || jl > JAIL_NAME_MAX || !fleet_name_ok(at + 1) ||
+            (m->config->fleet.name && strcmp(at + 1, m->config->fleet.name) == 0))
+                return;
+        for (size_t i = 0; i < MIN(u->n_remote, (size_t) MANAGER_FLEET_UNBAN_REMOTE_MAX); i++)
+                if (strcmp(u->remote[i].origin, at + 1) == 0 && strncmp(u->remote[i].jail, comment, jl) == 0 &&
+                    u->remote[i].jail[jl] == 0)
+                        return;
+        if (u->n_remote < MANAGER_FLEET_UNBAN_REMOTE_MAX) {
+                memcpy(u->remote[u->n_remote].jail, comment, jl);
+                u->remote[u->n_remote].jail[jl] = 0;
+                snprintf(u->remote[u->n_remote].origin, sizeof u->remote[0].origin, "%s", at + 1);
+        }
+        u->n_remote++;
+}
+
+void manager_fleet_log_catchup(Manager *m, size_t n) {
+        char fa[48];
+        const char *fields[] = { fa, NULL };
+
+        snprintf(fa, sizeof fa, "NFTJAIL_FLEET_APPLIED=%zu", n);
+        log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_CATCHUP, fields,
+                  "fleet: catching up, %zu bans from the fleet applied (not logged one by one; each is in table fleet_remote)", n);
+}
+
+int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret) {
+        int r;
+
+        *ret = (ManagerFleetUnban) {};
+        if (!m->fleet)
+                return -EOPNOTSUPP;
+        m->fleet_unban = ret;
+        r = manager_unban(m, jail, a, ret_n);
+        m->fleet_unban = NULL;
+        return r;
 }
 
 bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
@@ -229,6 +281,17 @@ void manager_fleet_batch(Manager *m, bool begin) {
 }
 
 void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e) {
+}
+
+void manager_fleet_unbanned_remote(Manager *m, const char *comment) {
+}
+
+void manager_fleet_log_catchup(Manager *m, size_t n) {
+}
+
+int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret) {
+        *ret = (ManagerFleetUnban) {};
+        return -EOPNOTSUPP;
 }
 
 #endif

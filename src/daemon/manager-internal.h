@@ -79,6 +79,7 @@ typedef struct PendingBan {
         char **tags;            /* the <F-*> groups of the failure that reached maxretry, "F-USER=VALUE"
                                  * (ban_tags_from_match()), for the actions; NULL: none. Freed when
                                  * the ban is applied. */
+        bool quiet;             /* a fleet ban of a catch-up: counted in one line per flush, not logged alone */
 } PendingBan;
 
 /* The pending queue's index by (jail, address): open addressing, index + 1 of the entry in
@@ -131,6 +132,7 @@ struct Manager {
         Fleet *fleet;           /* NULL: no [fleet], or not enabled */
         char **fleet_comments;  /* "jail@origin" of the fleet bans applied, for their elements */
         size_t n_fleet_comments;
+        ManagerFleetUnban *fleet_unban; /* during manager_unban_fleet(): what it did for the fleet */
 };
 
 
@@ -187,3 +189,7 @@ void manager_fleet_batch(Manager *m, bool begin);
 void manager_fleet_publish(Manager *m, const PendingBan *p);
 /* Hands the lifting of this node's ban element e of jail jc to the outbox: a tombstone. */
 void manager_fleet_unbanned(Manager *m, const JailConf *jc, const NftElem *e);
+/* During manager_unban_fleet(): an element whose comment is "jail@origin" went (a remote ban). */
+void manager_fleet_unbanned_remote(Manager *m, const char *comment);
+/* A flush applied n fleet bans of a catch-up (PendingBan.quiet): one line for them. */
+void manager_fleet_log_catchup(Manager *m, size_t n);

@@ -206,7 +206,7 @@ static void log_ban(const Manager *m, const PendingBan *p, int error) {
                 log_event(LOG_ERR, error, NFTJAIL_MID_BAN_FAILED, fields, "%s: failed to ban %s: %m", jc->name, as);
                 return;
         }
-        ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
+        ev = p->comment ? NULL : evidence_collect(p->jail, &p->addr, jc->maxretry); /* a fleet ban has none here */
         if (ev && asprintf(&fe, "NFTJAIL_EVIDENCE=%s", ev) >= 0)
                 fields[6] = fe;
         if (p->comment)
@@ -287,7 +287,7 @@ static void pending_flush_range(Manager *m, size_t to) {
         _cleanup_free_ NftElem *elems = NULL;
         _cleanup_free_ size_t *owner = NULL;
         usec_t now = now_usec(CLOCK_BOOTTIME);
-        size_t n_pe = 0, max = 0;
+        size_t n_pe = 0, max = 0, quiet = 0;
 
         for (size_t i = from; i < to; i++) {
                 const JailConf *jc = m->pending[i].jail->conf;
@@ -359,7 +359,10 @@ static void pending_flush_range(Manager *m, size_t to) {
                 }
                 if (!p->error && !p->comment) /* the jail's own bans, not the fleet's */
                         p->jail->bans_total++;
-                log_ban(m, p, p->error);
+                if (p->quiet && !p->error)
+                        quiet++;
+                else
+                        log_ban(m, p, p->error);
                 /* automatic bans only (failures > 0): not manual or restored ones */
                 if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
                         _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);
@@ -389,6 +392,8 @@ static void pending_flush_range(Manager *m, size_t to) {
                         manager_fleet_publish(m, p);
         }
         manager_fleet_batch(m, false);
+        if (quiet > 0)
+                manager_fleet_log_catchup(m, quiet);
         pending_record(m, from, to);
         for (size_t i = from; i < to; i++)
                 m->pending[i].tags = strv_free(m->pending[i].tags);

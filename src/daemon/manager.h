@@ -97,6 +97,22 @@ typedef struct ManagerFleetStatus {
 /* Returns false when the fleet does not run (not enabled, or built without it). */
 bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret);
 
+/* An unban fleet-wide (`nftjail unban --fleet`): the tombstones this node published for its own
+ * bans that went, and the bans that came from other nodes, which only their origin may lift
+ * fleet-wide (a node publishes under its own name only): those went here only. */
+#define MANAGER_FLEET_UNBAN_REMOTE_MAX 16
+typedef struct ManagerFleetUnban {
+        size_t tombstones;
+        size_t n_remote;        /* remote (jail, origin) pairs unbanned here; the first ones below */
+        struct {
+                char jail[JAIL_NAME_MAX + 1];
+                char origin[FLEET_NAME_MAX + 1];
+        } remote[MANAGER_FLEET_UNBAN_REMOTE_MAX];
+} ManagerFleetUnban;
+/* manager_unban(), and what it meant for the fleet into *ret. -EOPNOTSUPP when the fleet does not
+ * run (nothing unbanned). */
+int manager_unban_fleet(Manager *m, const char *jail, const Addr *a, size_t *ret_n, ManagerFleetUnban *ret);
+
 /* NULL when jail may ban a, else why not ("loopback", "ignoreip", "self"); jail must exist. */
 const char *manager_ban_refusal(const Manager *m, const char *jail, const Addr *a);
 /* Whether a ban of jail can be reported to AbuseIPDB (the jail reports, and the reporter runs). */

@@ -31,6 +31,7 @@ typedef struct FleetMsg {
         int64_t expires;        /* unix seconds; 0: permanent */
         unsigned failures;
         uint64_t seq;           /* per origin, grows */
+        uint64_t behind;        /* receiver only: messages of the stream after this one as it came */
 } FleetMsg;
 
 /* The subject of m (origin, jail, address). Returns 0 or -ENAMETOOLONG. */

@@ -18,17 +18,21 @@
 
 #include "fleet-outbox.h"
 #include "fleet.h"
+#include "log-ids.h"
 #include "log.h"
 #include "util/fileio.h"
 #include "util/string-util.h"
 
 #define FLEET_RING_MAX 4096U
 #define FLEET_ORIGINS_MAX 256U
-#define FLEET_BATCH 1024U        /* outbox rows sent per turn */
+#define FLEET_BATCH 8192U        /* outbox rows sent per turn (then all their acks awaited) */
+#define FLEET_WINDOW 1024        /* publishes sent and waiting for their ack, at most */
 #define FLEET_RETRY_USEC (1 * USEC_PER_SEC)
 #define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
 #define FLEET_PASSWORD_MAX 1024U
+#define FLEET_BACKLOG_WARN 1000    /* outbox rows: a warning at 1,000, then at each ten times more */
+#define FLEET_BACKLOG_CHECK_USEC (1 * USEC_PER_SEC)
 
 typedef struct Origin {
         char name[FLEET_NAME_MAX + 1];
@@ -60,7 +64,14 @@ struct Fleet {
         size_t n_origins;
         FleetStatus st;
         atomic_bool stop, dirty, reconnected, connected;
+        atomic_bool batch_submitted; /* main thread: fleet_submit() inside fleet_batch() */
         bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
+        /* under lock: the outbox rows whose publish the stream acknowledged (on_ack(), on a thread
+         * of nats.c), for the fleet thread to delete; and the first publish that failed */
+        uint64_t *acked;
+        size_t n_acked;
+        bool pub_failed;
+        char pub_error[FLEET_SUBJECT_MAX + 160];
 };
 
 /* ---- counters, shared ---- */
@@ -88,12 +99,18 @@ static void refusal_count(Fleet *f, const char *origin, FleetRefusal why, const 
                 first = o->refused[why]++ == 0;
         pthread_mutex_unlock(&f->lock);
         if (first) {
-                char as[ADDR_STRLEN] = "-";
+                char as[ADDR_STRLEN] = "-", fo[FLEET_NAME_MAX + 32], fr[64], fa[ADDR_STRLEN + 16];
+                const char *fields[] = { fo, fr, fa, NULL };
 
                 if (m && why != FLEET_REFUSE_MALFORMED && why != FLEET_REFUSE_SUBJECT)
                         addr_to_string(&m->addr, as, sizeof as);
-                log_warning("fleet: refused a message from '%s' (%s, address %s); further ones of this origin and reason are only counted",
-                            origin[0] ? origin : "?", fleet_refusal_to_string(why), as);
+                /* origin: the subject's node token, [A-Za-z0-9_-] (fleet_msg_parse()), or "?" */
+                snprintf(fo, sizeof fo, "NFTJAIL_FLEET_ORIGIN=%s", origin[0] ? origin : "?");
+                snprintf(fr, sizeof fr, "NFTJAIL_FLEET_REASON=%s", fleet_refusal_to_string(why));
+                snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_REFUSED, fields,
+                          "fleet: refused a message from '%s' (%s, address %s); further ones of this origin and reason are only counted",
+                          origin[0] ? origin : "?", fleet_refusal_to_string(why), as);
         }
 }
 
@@ -117,13 +134,20 @@ static bool rate_ok(Fleet *f, const char *origin, usec_t now) {
 
 /* ---- the main thread's side ---- */
 
+static void wake_thread(Fleet *f) {
+        pthread_mutex_lock(&f->lock);
+        pthread_cond_broadcast(&f->cond);
+        pthread_mutex_unlock(&f->lock);
+}
+
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Fleet *f = userdata;
-        uint64_t v;
+        uint64_t v, one = 1;
+        unsigned k;
 
         (void) !read(fd, &v, sizeof v);
         (void) fleet_outbox_begin(f->box); /* the records of the batch in one commit */
-        for (unsigned k = 0; k < FLEET_RING_MAX; k++) {
+        for (k = 0; k < FLEET_RING_MAX; k++) {
                 FleetRefusal why;
                 FleetMsg m;
 
@@ -134,11 +158,17 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 }
                 m = f->ring[f->ring_head];
                 f->ring_head = (f->ring_head + 1) % FLEET_RING_MAX;
-                f->ring_n--;
-                pthread_cond_broadcast(&f->cond);
+                if (f->ring_n-- == FLEET_RING_MAX) /* the handler may wait for room (and only then) */
+                        pthread_cond_broadcast(&f->cond);
                 pthread_mutex_unlock(&f->lock);
 
+                /* an unban writes the state through the store's own connection: not while this
+                 * one holds the database's write lock */
+                if (m.unban)
+                        (void) fleet_outbox_commit(f->box);
                 why = f->apply(&m, f->userdata);
+                if (m.unban)
+                        (void) fleet_outbox_begin(f->box);
                 if (why != FLEET_OK) {
                         refusal_count(f, m.origin, why, &m);
                         continue;
@@ -151,11 +181,23 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 pthread_mutex_unlock(&f->lock);
         }
         (void) fleet_outbox_commit(f->box);
+        if (k == FLEET_RING_MAX) /* more may wait: the next turn of the loop, after the others */
+                (void) !write(f->efd, &one, sizeof one);
         return 0;
 }
 
 void fleet_batch(Fleet *f, bool begin) {
-        (void) (begin ? fleet_outbox_begin(f->box) : fleet_outbox_commit(f->box));
+        if (begin) {
+                (void) fleet_outbox_begin(f->box);
+                return;
+        }
+        (void) fleet_outbox_commit(f->box);
+        /* the rows of the batch are visible to the thread only now: wake it again (it may have
+         * looked in between and found nothing) */
+        if (atomic_exchange(&f->batch_submitted, false)) {
+                atomic_store(&f->dirty, true);
+                wake_thread(f);
+        }
 }
 
 int fleet_submit(Fleet *f, FleetMsg *m) {
@@ -166,12 +208,18 @@ int fleet_submit(Fleet *f, FleetMsg *m) {
         r = fleet_outbox_add(f->box, m, &dropped);
         if (r < 0)
                 return r;
-        if (dropped)
-                log_warning("fleet: outbox full, %u oldest message(s) dropped", dropped);
+        if (dropped) {
+                char fn[FLEET_NAME_MAX + 32], fd[48];
+                const char *fields[] = { fn, fd, NULL };
+
+                snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+                snprintf(fd, sizeof fd, "NFTJAIL_FLEET_DROPPED=%u", dropped);
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_BACKLOG, fields,
+                          "fleet: outbox full (%u rows), %u oldest message(s) dropped, never to be shared", FLEET_OUTBOX_MAX, dropped);
+        }
+        atomic_store(&f->batch_submitted, true);
         atomic_store(&f->dirty, true);
-        pthread_mutex_lock(&f->lock);
-        pthread_cond_broadcast(&f->cond);
-        pthread_mutex_unlock(&f->lock);
+        wake_thread(f);
         return 0;
 }
 
@@ -204,12 +252,6 @@ void fleet_origins(Fleet *f, FleetOriginStatus *v, size_t *n) {
 }
 
 /* ---- the thread ---- */
-
-static void wake_thread(Fleet *f) {
-        pthread_mutex_lock(&f->lock);
-        pthread_cond_broadcast(&f->cond);
-        pthread_mutex_unlock(&f->lock);
-}
 
 static void on_connected(natsConnection *nc, void *closure) {
         Fleet *f = closure;
@@ -346,71 +388,176 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         return 0;
 }
 
-static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js);
+/* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
+ * '-', the last two tokens are numbers). 0 when it is not one of ours. */
+static uint64_t msg_seq(natsMsg *msg) {
+        const char *id = NULL, *p;
+        unsigned long long v;
+        char *end;
 
-/* Sends what the outbox holds, the deletions of a batch in one commit (a crash before it sends
- * them again, and the stream drops them by their id). Returns 0 (all sent), 1 (more left), -EIO
- * (NATS refused). */
-static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
-        int r;
-
-        (void) fleet_outbox_begin(box);
-        r = drain_outbox_batch(f, box, js);
-        (void) fleet_outbox_commit(box);
-        return r;
+        if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
+                return 0;
+        p = strrchr(id, '-');
+        if (!p || p == id)
+                return 0;
+        for (p--; p > id && *p != '-'; p--)
+                ;
+        if (*p != '-')
+                return 0;
+        errno = 0;
+        v = strtoull(p + 1, &end, 10);
+        return errno == 0 && *end == '-' && end > p + 1 ? (uint64_t) v : 0;
 }
 
-static int drain_outbox_batch(Fleet *f, FleetOutbox *box, jsCtx *js) {
+/* nats.c's thread of the replies: the stream's ack (or the error, or the library's timeout) of
+ * one asynchronous publish. */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
+        Fleet *f = closure;
+        uint64_t seq = msg_seq(msg);
+
+        pthread_mutex_lock(&f->lock);
+        if (pa && seq > 0 && f->n_acked < FLEET_BATCH)
+                f->acked[f->n_acked++] = seq; /* else the row stays and is sent again: dropped by its id */
+        else if (!pa && !f->pub_failed) {
+                f->pub_failed = true;
+                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", natsMsg_GetSubject(msg),
+                         pae && pae->ErrText ? pae->ErrText : pae ? natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
+        }
+        pthread_mutex_unlock(&f->lock);
+        natsMsg_Destroy(msg);
+}
+
+/* Waits for the acks of every publish in flight; those that did not come in time are taken back
+ * from nats.c (their rows stay). Returns 0, or -EIO when one failed or is missing. */
+static int window_wait(Fleet *f, jsCtx *js) {
+        jsPubOptions po;
+        natsMsgList l = {};
+        natsStatus s;
+        bool failed;
+
+        jsPubOptions_Init(&po);
+        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC + 1000;
+        s = js_PublishAsyncComplete(js, &po);
+        if (s != NATS_OK && js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
+                natsMsgList_Destroy(&l);
+        pthread_mutex_lock(&f->lock);
+        if (s != NATS_OK && !f->pub_failed) {
+                f->pub_failed = true;
+                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(s));
+        }
+        failed = f->pub_failed;
+        pthread_mutex_unlock(&f->lock);
+        return failed ? -EIO : 0;
+}
+
+/* Deletes the rows acknowledged so far, in one transaction. */
+static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
+        size_t n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->n_acked;
+        memcpy(buf, f->acked, n * sizeof *buf);
+        f->n_acked = 0;
+        f->st.published += n;
+        pthread_mutex_unlock(&f->lock);
+        (void) fleet_outbox_begin(box);
+        for (size_t i = 0; i < n; i++)
+                (void) fleet_outbox_done(box, buf[i]);
+        (void) fleet_outbox_commit(box);
+}
+
+static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *subject, const char *json) {
+        char msgid[FLEET_NAME_MAX + 48];
+        natsMsg *msg = NULL;
+        jsPubOptions po;
+        natsStatus s;
+
+        /* the stream drops a message id it has seen (within its duplicate window): a resend after
+         * a lost ack is not a second message; the creation time keeps the ids of a node whose
+         * state was wiped (seq from 1 again) apart */
+        snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
+        jsPubOptions_Init(&po);
+        po.MsgId = msgid;
+        /* no MaxWait here: it starts a timer of the context, which nats.c 3.4 destroys after its
+         * mutex (nats-io/nats.c#880: a crash at exit); window_wait() bounds the wait instead */
+        s = natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
+        if (s == NATS_OK)
+                s = js_PublishMsgAsync(js, &msg, &po);
+        natsMsg_Destroy(msg); /* NULL when nats.c took it */
+        if (s != NATS_OK) {
+                pthread_mutex_lock(&f->lock);
+                if (!f->pub_failed) {
+                        f->pub_failed = true;
+                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(s));
+                }
+                pthread_mutex_unlock(&f->lock);
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Sends what the outbox holds: up to FLEET_BATCH rows, in order, published asynchronously with at
+ * most FLEET_WINDOW waiting for their ack (nats.c stalls the next publish); the rows acknowledged
+ * deleted at the end in one commit (a crash before it sends them again, and the stream drops
+ * them by their id). No transaction while they are sent: the main thread's writes (its bans into
+ * the outbox) never wait for the network. A tombstone goes alone (the acks of what went before it
+ * awaited, and its own), so that a ban sent again after a failure can never land after the unban
+ * that followed it. Returns 0 (all sent), 1 (more left), -EIO (NATS refused). */
+static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
+        _cleanup_free_ uint64_t *buf = malloc(FLEET_BATCH * sizeof *buf);
         FleetMsg m = {};
         uint64_t after = 0;
+        unsigned k;
+        int r = 0;
 
+        if (!buf)
+                return -ENOMEM;
         snprintf(m.origin, sizeof m.origin, "%s", f->conf.name);
-        for (unsigned k = 0; k < FLEET_BATCH; k++) {
+        pthread_mutex_lock(&f->lock);
+        f->pub_failed = false;
+        f->n_acked = 0;
+        pthread_mutex_unlock(&f->lock);
+        for (k = 0; k < FLEET_BATCH; k++) {
                 _cleanup_free_ char *json = NULL;
-                char subject[FLEET_SUBJECT_MAX], msgid[FLEET_NAME_MAX + 32];
-                jsPubAck *pa = NULL;
-                jsErrCode jerr = 0;
-                jsPubOptions po;
-                natsStatus s;
-                int r;
+                char subject[FLEET_SUBJECT_MAX];
 
+                if (atomic_load(&f->stop))
+                        break;
                 r = fleet_outbox_next(box, after, &m);
                 if (r <= 0)
-                        return r;
+                        break;
                 after = m.seq;
                 if (fleet_subject(&m, subject, sizeof subject) < 0 || fleet_msg_format(&m, &json) < 0) {
                         (void) fleet_outbox_done(box, m.seq);
                         continue;
                 }
-                /* the stream drops a message id it has seen (within its duplicate window): a
-                 * resend after a lost ack is not a second message; the creation time keeps the
-                 * ids of a node whose state was wiped (seq from 1 again) apart */
-                snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m.seq, (long long) m.created);
-                jsPubOptions_Init(&po);
-                po.MsgId = msgid;
-                po.MaxWait = FLEET_PUBLISH_WAIT_MSEC;
-                s = js_Publish(&pa, js, subject, json, (int) strlen(json), &po, &jerr);
-                jsPubAck_Destroy(pa);
-                if (s != NATS_OK) {
-                        log_warning("fleet: publishing %s failed: %s (error %d); it stays in the outbox", subject, nats_err(s),
-                                    (int) jerr);
-                        return -EIO;
+                if ((m.unban && window_wait(f, js) < 0) || publish_async(f, js, &m, subject, json) < 0 ||
+                    (m.unban && window_wait(f, js) < 0)) {
+                        r = -EIO;
+                        break;
                 }
-                (void) fleet_outbox_done(box, m.seq);
-                pthread_mutex_lock(&f->lock);
-                f->st.published++;
-                pthread_mutex_unlock(&f->lock);
         }
-        return 1;
+        if (window_wait(f, js) < 0)
+                r = -EIO;
+        acked_done(f, box, buf);
+        if (r < 0) {
+                pthread_mutex_lock(&f->lock);
+                log_warning("fleet: publishing failed: %s; what was not acknowledged stays in the outbox", f->pub_error);
+                pthread_mutex_unlock(&f->lock);
+                return -EIO;
+        }
+        return k == FLEET_BATCH ? 1 : 0;
 }
 
 /* One received message: parsed, checked, handed over. Waits while the ring is full. Returns
- * whether it went into the ring. */
-static bool receive_one(Fleet *f, natsMsg *msg) {
+ * whether the main thread needs a wake-up: it went into an empty ring (the main thread drains
+ * the ring until it is empty, or wakes itself). */
+static bool receive_one(Fleet *f, natsMsg *msg, uint64_t behind) {
         const char *subject = natsMsg_GetSubject(msg);
         char origin[FLEET_NAME_MAX + 1];
         FleetRefusal why;
         FleetMsg m = {};
+        bool wake;
 
         why = fleet_msg_parse(subject, natsMsg_GetData(msg), (size_t) MAX(natsMsg_GetDataLength(msg), 0), &m, origin);
         if (strcmp(origin, f->conf.name) == 0)
@@ -423,6 +570,7 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
                 refusal_count(f, origin, why, &m);
                 return false;
         }
+        m.behind = behind;
         pthread_mutex_lock(&f->lock);
         while (f->ring_n == FLEET_RING_MAX && !atomic_load(&f->stop))
                 pthread_cond_wait(&f->cond, &f->lock);
@@ -431,9 +579,9 @@ static bool receive_one(Fleet *f, natsMsg *msg) {
                 return false;
         }
         f->ring[(f->ring_head + f->ring_n) % FLEET_RING_MAX] = m;
-        f->ring_n++;
+        wake = f->ring_n++ == 0;
         pthread_mutex_unlock(&f->lock);
-        return true;
+        return wake;
 }
 
 static void wake_main(Fleet *f) {
@@ -446,15 +594,20 @@ static void wake_main(Fleet *f) {
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
         Fleet *f = closure;
         jsMsgMetaData *meta = NULL;
+        uint64_t seq = 0, behind = 0;
 
-        if (!atomic_load(&f->stop) && receive_one(f, msg))
-                wake_main(f);
         if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-                pthread_mutex_lock(&f->lock);
-                f->st.stream_seq = MAX(f->st.stream_seq, meta->Sequence.Stream);
-                f->st.lag = meta->NumPending;
-                pthread_mutex_unlock(&f->lock);
+                seq = meta->Sequence.Stream;
+                behind = meta->NumPending;
                 jsMsgMetaData_Destroy(meta);
+        }
+        if (!atomic_load(&f->stop) && receive_one(f, msg, behind))
+                wake_main(f);
+        if (seq > 0) {
+                pthread_mutex_lock(&f->lock);
+                f->st.stream_seq = MAX(f->st.stream_seq, seq);
+                f->st.lag = behind;
+                pthread_mutex_unlock(&f->lock);
         }
         natsMsg_Destroy(msg);
 }
@@ -522,6 +675,50 @@ static void save_seq(Fleet *f, FleetOutbox *box, uint64_t *saved) {
                 *saved = seq;
 }
 
+/* The connection came up or went down (this thread). */
+static void log_link(Fleet *f, natsConnection *nc, FleetOutbox *box, bool up) {
+        char url[256] = "", fn[FLEET_NAME_MAX + 32], fu[sizeof url + 32], fo[48];
+        const char *fields[] = { fn, fo, fu, NULL };
+        int64_t n = fleet_outbox_pending(box);
+
+        if (up && natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+                url[0] = 0;
+        snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+        snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
+        snprintf(fu, sizeof fu, "NFTJAIL_FLEET_URL=%s", url);
+        if (up)
+                log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_CONNECTED, fields, "fleet: connected to NATS %s (%lld in the outbox)",
+                          url[0] ? url : "?", (long long) n);
+        else {
+                fields[2] = NULL;
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_DISCONNECTED, fields,
+                          "fleet: disconnected from NATS; bans go on locally and wait in the outbox (%lld now)", (long long) n);
+        }
+}
+
+/* At most once a second: the outbox's rows, a warning when they reach the next level (1,000,
+ * 10,000, ...), and a line when a backlog drained. *level: the next level to warn at. */
+static void check_backlog(Fleet *f, FleetOutbox *box, bool up, int64_t *level) {
+        char fn[FLEET_NAME_MAX + 32], fo[48];
+        const char *fields[] = { fn, fo, NULL };
+        int64_t n = fleet_outbox_pending(box);
+
+        if (n < 0)
+                return;
+        snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
+        snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
+        if (n >= *level) {
+                log_event(LOG_WARNING, 0, NFTJAIL_MID_FLEET_BACKLOG, fields,
+                          "fleet: %lld bans wait in the outbox (%s)", (long long) n,
+                          up ? "NATS is slower than the bans" : "NATS is not connected");
+                while (*level <= n && *level <= INT64_MAX / 10)
+                        *level *= 10;
+        } else if (n == 0 && *level > FLEET_BACKLOG_WARN) {
+                log_event(LOG_INFO, 0, NFTJAIL_MID_FLEET_BACKLOG, fields, "fleet: the outbox drained");
+                *level = FLEET_BACKLOG_WARN;
+        }
+}
+
 static void *fleet_thread(void *p) {
         Fleet *f = p;
         _cleanup_(fleet_outbox_freep) FleetOutbox *box = NULL;
@@ -529,8 +726,10 @@ static void *fleet_thread(void *p) {
         natsConnection *nc = NULL;
         natsSubscription *sub = NULL;
         jsCtx *js = NULL;
+        jsOptions jo;
         bool stream_ok = false;
-        usec_t retry_at = 0;
+        usec_t retry_at = 0, backlog_at = 0;
+        int64_t backlog_level = FLEET_BACKLOG_WARN;
         uint64_t saved = 0;
         natsStatus s;
 
@@ -547,7 +746,12 @@ static void *fleet_thread(void *p) {
                 log_error("fleet: cannot connect: %s", nats_err(s));
                 goto finish;
         }
-        s = natsConnection_JetStream(&js, nc, NULL);
+        jsOptions_Init(&jo);
+        jo.PublishAsync.MaxPending = FLEET_WINDOW;
+        jo.PublishAsync.AckHandler = on_ack;
+        jo.PublishAsync.AckHandlerClosure = f;
+        jo.PublishAsync.StallWait = FLEET_PUBLISH_WAIT_MSEC;
+        s = natsConnection_JetStream(&js, nc, &jo);
         if (s != NATS_OK) {
                 log_error("fleet: JetStream context: %s", nats_err(s));
                 goto finish;
@@ -557,8 +761,12 @@ static void *fleet_thread(void *p) {
                 usec_t now = now_usec(CLOCK_BOOTTIME);
 
                 if (atomic_load(&f->connected) != up)
-                        log_info("fleet: %s NATS", up ? "connected to" : "disconnected from");
+                        log_link(f, nc, box, up);
                 atomic_store(&f->connected, up);
+                if (now >= backlog_at) {
+                        check_backlog(f, box, up, &backlog_level);
+                        backlog_at = now + FLEET_BACKLOG_CHECK_USEC;
+                }
                 if (up && atomic_exchange(&f->reconnected, false)) {
                         /* a server that restarted has lost the ephemeral consumer: read on from
                          * the position read up to; and send what waited */
@@ -637,6 +845,7 @@ static void fleet_free_data(Fleet *f) {
         free(f->password);
         free(f->state_dir);
         free(f->ring);
+        free(f->acked);
         pthread_mutex_destroy(&f->lock);
         pthread_cond_destroy(&f->cond);
         free(f);
@@ -686,8 +895,9 @@ int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn 
         f->userdata = userdata;
         f->max_age_sec = max_age(c);
         f->ring = calloc(FLEET_RING_MAX, sizeof *f->ring);
+        f->acked = calloc(FLEET_BATCH, sizeof *f->acked);
         f->state_dir = strdup(state_dir);
-        if (!f->ring || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
+        if (!f->ring || !f->acked || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
                 return log_oom();
         if (c->fleet.password_file) {
                 r = read_password(c->fleet.password_file, &f->password);

@@ -166,6 +166,7 @@ static const ArgSpec command_args[_CTL_COMMAND_MAX][ARGS_MAX] = {
                 { "addr", ARG_STRING, false, CTL_ADDR_MAX },
                 { "jail", ARG_STRING, false, CTL_JAIL_MAX },
                 { "all", ARG_BOOLEAN, false, 0 },
+                { "fleet", ARG_BOOLEAN, false, 0 },
         },
         [CTL_RELOAD] = {
                 { "jail", ARG_STRING, false, CTL_JAIL_MAX },

@@ -148,6 +148,14 @@ rig_nft_has '^v4_port 203.0.113.20 ' && fail "set unbanip left the element"
 rig_ctl unban 203.0.113.21 --json | J 'assert d == {"version": 1, "ok": True, "unbanned": 1}, d'
 rig_nft_has '^v4_port 203.0.113.21 ' && fail "unban left the element"
 [ "$(rig_ctl unban 203.0.113.21)" = "203.0.113.21 was not banned" ] || fail "unban twice"
+# --fleet where no fleet runs: an error, and nothing unbanned
+rig_ctl ban sshd 203.0.113.22 >/dev/null
+rc=0
+out=$(rig_ctl unban --fleet 203.0.113.22 2>&1) || rc=$?
+[ "$rc" = 1 ] && [ "$out" = "nftjail unban: --fleet: this node is not in a fleet ([fleet] is not enabled, or not running); nothing unbanned" ] ||
+	fail "unban --fleet without a fleet: $rc $out"
+rig_nft_has '^203.0.113.22 tcp 22 ' v4_port || fail "unban --fleet without a fleet unbanned"
+rig_ctl unban 203.0.113.22 >/dev/null
 rig_ctl unban --all sshd --json | J 'assert d["unbanned"] == 4, d'
 [ -z "$(rig_nft_elements)" ] || fail "unban --all left: $(rig_nft_elements)"
 rig_ctl status sshd --json | J 'assert d["jail"]["bans_current"] == 0 and d["jail"]["banned"] == [], d'

@@ -8,11 +8,15 @@
 #    B publishes nothing of it;
 #  - NATS down: A still bans, the ban waits in A's outbox; NATS back: the outbox drains, B has it;
 #  - B stopped while A bans; B back: it catches up from its saved stream position;
-#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject);
+#  - nftjail unban on A lifts the ban on B (a tombstone on the same subject); unban --fleet on A
+#    says so; on B, unban --fleet of A's ban lifts it on B only and says only node-a can;
 #  - NATS down while A bans 1,000 addresses; NATS back: all reach B, each once;
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
+#  - the fleet's journal events (MESSAGE_IDs): connected, disconnected, refused (once per origin
+#    and reason, with both), outbox backlog and drained; a catch-up of 1,100 bans is counted in
+#    catch-up events and logged one by one, each ban exactly once in all.
 # The absence of a refused ban is checked after a later legitimate ban reached B (the stream
 # delivers in order), never after a sleep.
 set -euo pipefail
@@ -22,10 +26,16 @@ rig_enter "$@"
 fleet_setup
 "$NFTJAILD" --test-config --config-dir "$CONF_B" | grep -q '^fleet: enabled, name node-b, url nats://192.0.2.1:4222$' ||
 	fail "--test-config does not show the fleet"
-b_log_has() { grep -qF -- "$1" "$RIG_TMP/daemon-b.log"; }
+# both daemons log to the rig's journal: the fleet's events carry MESSAGE_IDs (docs/JOURNAL.md)
+b_log_has() { journalctl -q --no-pager -o cat _PID="$B_PID" | grep -qF -- "$1"; }
+MID_CONNECTED=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b30 MID_DISCONNECTED=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b31
+MID_REFUSED=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b32 MID_BACKLOG=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b33
+MID_CATCHUP=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b34 MID_BAN=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b01
 
-rig_start_daemon
-start_b
+rig_start_daemon --log-target journal
+start_b --log-target journal
+rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_CONNECTED NFTJAIL_FLEET_NODE=node-a NFTJAIL_FLEET_URL=nats://192.0.2.1:4222
+rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_CONNECTED NFTJAIL_FLEET_NODE=node-b
 
 # ---- a ban on A reaches B, with its remaining time and its origin
 echo "fail from 203.0.113.10" >>/var/log/a.log
@@ -45,6 +55,7 @@ rig_nft_has 'sshd@' v4_port && fail "node-a got a fleet ban back"
 
 # ---- NATS down: A bans locally, the outbox keeps it; NATS back: it drains and B has it
 stop_nats
+rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_DISCONNECTED NFTJAIL_FLEET_NODE=node-a
 echo "fail from 203.0.113.11" >>/var/log/a.log
 rig_wait_until 10 rig_nft_has '^203\.0\.113\.11 tcp 22 .* sshd$' v4_port
 rig_wait_until 10 outbox_is 1
@@ -59,7 +70,7 @@ seq_before=$(sql_b "SELECT value FROM fleet_state WHERE key = 'stream_seq'")
 echo "fail from 203.0.113.12" >>/var/log/a.log
 rig_wait_until 10 rig_nft_has '^203\.0\.113\.12 tcp 22 .* sshd$' v4_port
 rig_wait_until 10 outbox_is 0
-start_b
+start_b --log-target journal
 rig_wait_until 20 b_has '^203\.0\.113\.12 tcp 22 .* sshd@node-a$'
 
 # ---- what B refuses
@@ -98,6 +109,15 @@ grep -q "Publish Violation - User \"node-a\", Subject \"nftjail.ban.node-b.sshd.
 violations=$(grep -c 'Violation' "$RIG_TMP/nats.log" || true)
 [ "$violations" = 1 ] || { grep Violation "$RIG_TMP/nats.log" >&2; fail "$violations permission violations, not 1"; }
 [ "$(grep -c 'sshd@node-a$' <<<"$elements")" = 4 ] || fail "node-b holds other than the 4 bans of node-a"
+# the refusals' events: once per origin and reason, with both as fields
+refused=$(journalctl -q --no-pager -o json MESSAGE_ID=$MID_REFUSED | "$RIG_PY" -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    print(e["NFTJAIL_FLEET_ORIGIN"], e["NFTJAIL_FLEET_REASON"], e["NFTJAIL_ADDR"])' | sort)
+[ "$refused" = "node-a fleet_ignoreip 198.51.100.200
+node-a prefix 203.0.0.0
+node-a subject -" ] || fail "the refusal events: $refused"
 
 # an unban on A is a tombstone: B lifts its element of that ban, and only that one
 rig_ctl unban 203.0.113.10 >/dev/null
@@ -118,18 +138,76 @@ f = json.load(sys.stdin)["fleet"]
 assert f["name"] == "node-b" and f["connected"] is True and f["outbox"] == 0 and f["stream_seq"] == 8 and f["lag"] == 0, f
 assert f["origins"] == [{"name": "node-a", "in": 3, "refused": 3}], f' || fail "node-b's status --json"
 
+# ---- unban --fleet on the origin: a tombstone, gone on B; on B, of A's ban: refused fleet-wide,
+# lifted on B only, nothing published by B
+echo "fail from 203.0.113.14" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.14 tcp 22 .* sshd@node-a$'
+out=$(rig_ctl unban --fleet 203.0.113.14)
+rig_note "node-a: $out"
+[ "$out" = "unbanned 203.0.113.14 (1 element)
+fleet: 1 tombstone published" ] || fail "node-a's unban --fleet said: $out"
+rig_wait_until 10 b_lacks '^203\.0\.113\.14 '
+echo "fail from 203.0.113.15" >>/var/log/a.log
+rig_wait_until 10 b_has '^203\.0\.113\.15 tcp 22 .* sshd@node-a$'
+rc=0
+"$NFTJAIL" --socket "$SOCK_B" unban --fleet 203.0.113.15 >"$RIG_TMP/unban-b.out" 2>"$RIG_TMP/unban-b.err" || rc=$?
+rig_note "node-b: $(cat "$RIG_TMP/unban-b.out" "$RIG_TMP/unban-b.err")"
+[ "$rc" = 1 ] || fail "node-b's unban --fleet of node-a's ban exited $rc, not 1"
+grep -qF "unban: 203.0.113.15 in sshd came from node node-a: only node-a can lift it fleet-wide; unbanned here only" \
+	"$RIG_TMP/unban-b.err" || fail "node-b's unban --fleet did not say that only node-a can lift it"
+grep -qx 'fleet: 0 tombstones published' "$RIG_TMP/unban-b.out" || fail "node-b's unban --fleet: $(cat "$RIG_TMP/unban-b.out")"
+b_lacks '^203\.0\.113\.15 ' || fail "node-b's unban --fleet left its element"
+rig_nft_has '^203\.0\.113\.15 tcp 22 .* sshd$' v4_port || fail "node-b's unban --fleet lifted node-a's ban on node-a"
+[ "$(sql_b "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'fleet_outbox'")" = 0 ] || fail "node-b published a tombstone"
+"$NFTJAIL" --socket "$SOCK_B" unban --fleet --json 203.0.113.15 | "$RIG_PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["unbanned"] == 0 and r["fleet"] == {"tombstones": 0, "remote_total": 0, "remote": []}, r' ||
+	fail "node-b's unban --fleet --json"
+
 # ---- NATS down while A bans 1,000 addresses (IPv6, a /64 each); NATS back: each reaches B once
 received_before=$(b_received)
+a_published() { rig_ctl status --json | "$RIG_PY" -c 'import json, sys; print(json.load(sys.stdin)["fleet"]["published"])'; }
+a_published_ge() { [ "$(a_published)" -ge "$1" ]; }
+b_received_ge() { [ "$(b_received)" -ge "$1" ]; }
+b_live_ge() {
+	[ "$("$NFTJAIL" --socket "$SOCK_B" status --json | "$RIG_PY" -c 'import json, sys; print(json.load(sys.stdin)["elements_live"])')" -ge "$1" ]
+}
 stop_nats
 for i in $(seq 1 1000); do printf 'fail from 2001:db8:%x::7\n' "$i"; done >>/var/log/a.log
 rig_wait_until 30 outbox_is 1000
+rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_BACKLOG NFTJAIL_FLEET_NODE=node-a NFTJAIL_FLEET_OUTBOX=1000
 t0=$(date +%s%N)
 start_nats
 rig_wait_until 60 b_count_v6 1000
 t1=$(date +%s%N)
 rig_note "1,000 bans from A's outbox in B's kernel $(((t1 - t0) / 1000000)) ms after NATS came back"
 rig_wait_until 10 outbox_is 0
+published_before=$(a_published)
 [ "$(($(b_received) - received_before))" = 1000 ] || fail "node-b applied $(($(b_received) - received_before)) messages, not 1000"
+rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_BACKLOG NFTJAIL_FLEET_NODE=node-a MESSAGE="fleet: the outbox drained"
+
+# ---- a catch-up of 1,100 bans: those more than 1,000 messages behind the stream's end are
+# counted in catch-up events, the others logged one by one; together, each exactly once
+stop_b
+for i in $(seq 1 1100); do printf 'fail from 2001:db8:1:%x::7\n' "$i"; done >>/var/log/a.log
+rig_wait_until 30 a_published_ge $((published_before + 1100))
+start_b --log-target journal
+rig_wait_until 30 b_received_ge 1100
+rig_wait_until 10 b_live_ge 1100
+counts=$(journalctl -q --no-pager -o json _PID="$B_PID" | "$RIG_PY" -c '
+import json, sys
+quiet = alone = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("MESSAGE_ID") == "'$MID_CATCHUP'":
+        quiet += int(e["NFTJAIL_FLEET_APPLIED"])
+    elif e.get("MESSAGE_ID") == "'$MID_BAN'" and e.get("NFTJAIL_ADDR", "").startswith("2001:db8:1:"):
+        alone += 1
+print(quiet, alone)')
+rig_note "node-b's catch-up: counted, logged alone: $counts"
+read -r quiet alone <<<"$counts"
+[ "$quiet" -gt 0 ] && [ "$((quiet + alone))" = 1100 ] || fail "node-b's catch-up events: $counts, not 1100 in all"
 
 stop_b
 rig_stop_daemon

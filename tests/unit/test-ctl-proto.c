@@ -145,6 +145,8 @@ static void test_validate(void **state) {
         assert_int_equal(validate("{\"version\":1,\"command\":\"ban\",\"jail\":\"sshd\",\"addr\":\"192.0.2.1\","
                                   "\"bantime\":-1,\"report\":false}", err, sizeof err), 0);
         assert_int_equal(validate("{\"version\":1,\"command\":\"unban\",\"all\":true,\"jail\":\"sshd\"}", err, sizeof err), 0);
+        assert_int_equal(validate("{\"version\":1,\"command\":\"unban\",\"addr\":\"192.0.2.1\",\"fleet\":true}", err, sizeof err), 0);
+        assert_int_equal(validate("{\"version\":1,\"command\":\"unban\",\"addr\":\"192.0.2.1\",\"fleet\":1}", err, sizeof err), -EINVAL);
         assert_int_equal(validate("{\"version\":1,\"command\":\"reload\",\"unban\":true}", err, sizeof err), 0);
 
         assert_int_equal(validate("{\"version\":1}", err, sizeof err), -EINVAL);
