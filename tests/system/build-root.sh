@@ -5,7 +5,7 @@
 set -euo pipefail
 CACHE=${NFTJAIL_TEST_CACHE:-/var/cache/nftjail-tests}
 include=systemd,systemd-sysv,dbus,openssh-server,nftables,sudo,bsdutils,iproute2,procps,postfix
-include+=,libpcre2-8-0,libmnl0,libnftnl11,libnftables1,libjansson4,libsqlite3-0,libcurl4,libsystemd0
+include+=,libpcre2-8-0,libmnl0,libnftnl11,libnftables1,libjansson4,libsqlite3-0,libcurl4,libsystemd0,libnats3.4
 key=$(printf 'bookworm %s\n' "$include" | sha256sum | cut -c1-16)
 root=$CACHE/bookworm-$key
 if [ ! -e "$root/.complete" ]; then
