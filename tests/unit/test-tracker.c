@@ -119,11 +119,102 @@ static void test_bounded(void **state) {
         tracker_free(t);
 }
 
+/* A reference of the same rules, for test_grow_model: per address, its failure times. */
+#define MODEL_N 40000
+#define MODEL_M 4
+static uint32_t model_ts[MODEL_N][MODEL_M];
+static unsigned model_n[MODEL_N];
+
+static Addr model_addr(size_t i) {
+        Addr a = { .family = i % 10 == 0 ? AF_INET : AF_INET6 };
+        uint32_t v = (uint32_t) i;
+
+        if (a.family == AF_INET) {
+                /* 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 only: 768 addresses, reused */
+                static const uint8_t v4[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
+                size_t k = i / 10; /* < 768: see model_index() */
+                memcpy(a.bytes, v4[k / 256], 3);
+                a.bytes[3] = (uint8_t) (k % 256);
+        } else {
+                a.bytes[0] = 0x20; a.bytes[1] = 0x01; a.bytes[2] = 0x0d; a.bytes[3] = 0xb8;
+                memcpy(a.bytes + 12, &v, 4);
+        }
+        return a;
+}
+
+static size_t model_index(size_t i) {
+        /* the IPv4 ones alias: 768 distinct */
+        return i % 10 == 0 ? (i / 10 % 768) * 10 : i;
+}
+
+static unsigned model_expire(size_t i, int64_t now, int64_t findtime) {
+        unsigned k = 0;
+        for (unsigned j = 0; j < model_n[i]; j++)
+                if ((int64_t) model_ts[i][j] >= now - findtime)
+                        model_ts[i][k++] = model_ts[i][j];
+        model_n[i] = k;
+        return k;
+}
+
+static size_t model_size(void) {
+        size_t n = 0;
+        for (size_t i = 0; i < MODEL_N; i++)
+                n += model_n[i] > 0;
+        return n;
+}
+
+/* Records, forgets and gc runs interleaved while the table grows from 64 slots to 65,536 again
+ * and again (entries leave at maxretry and by gc, so it empties and refills): every answer and
+ * the size agree with the reference at every step, including while an old table drains. */
+static void test_grow_model(void **state) {
+        const int64_t findtime = 50;
+        Tracker *t;
+        uint64_t x = 88172645463325252ULL;
+        size_t peak = 0;
+
+        memset(model_n, 0, sizeof model_n);
+        assert_int_equal(tracker_new(MODEL_M, findtime, 1000000, &t), 0);
+        for (int64_t step = 0; step < 400000; step++) {
+                int64_t now = 1000 + step / 2000;
+                size_t i, r;
+
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                i = model_index((size_t) (x >> 16) % MODEL_N);
+                r = (size_t) (x >> 8) % 1000;
+                if (r < 5) {
+                        Addr a = model_addr(i);
+                        tracker_forget(t, &a);
+                        model_n[i] = 0;
+                } else if (r == 5 && step % 7 == 0) {
+                        size_t before = model_size();
+                        for (size_t k = 0; k < MODEL_N; k++)
+                                (void) model_expire(k, now, findtime);
+                        assert_int_equal(tracker_gc(t, now), before - model_size());
+                } else {
+                        Addr a = model_addr(i);
+                        unsigned want = model_expire(i, now, findtime) + 1;
+                        model_ts[i][want - 1] = (uint32_t) now;
+                        model_n[i] = want;
+                        if (want == MODEL_M)
+                                model_n[i] = 0;
+                        assert_int_equal(tracker_record(t, &a, now), (int) want);
+                }
+                if (step % 97 == 0)
+                        assert_int_equal(tracker_size(t), model_size());
+                peak = tracker_size(t) > peak ? tracker_size(t) : peak;
+        }
+        assert_int_equal(tracker_size(t), model_size());
+        /* it grew past 16,384 slots (and drained the old tables on the way) */
+        assert_true(peak > 16384);
+        tracker_free(t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_threshold), cmocka_unit_test(test_window),
                 cmocka_unit_test(test_maxretry_one), cmocka_unit_test(test_bad_args),
                 cmocka_unit_test(test_many), cmocka_unit_test(test_bounded),
+                cmocka_unit_test(test_grow_model),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
