@@ -6,7 +6,8 @@
 # (last line written -> last line's ban in the kernel), the daemon's peak RSS against the
 # tracker's table at its bound, whether exactly the addresses that reached maxretry are in the
 # kernel (and the legitimate one is not), and status latency p50/p99/max (each a CLI process:
-# its start is included; the idle figure is printed first). Never fails on a figure.
+# its start is included; the idle figure is printed first), and the daemon's own answer time on the
+# socket (a status request from the poller, no process start). Never fails on a figure.
 # Sizes: FLOOD_LINES/FLOOD_ADDRESSES (file: 5,000,000 / 1,000,000), FLOOD_J_LINES/FLOOD_J_ADDRESSES
 # (journal: 1,000,000 / 200,000 by default: journald ingests a few ten thousand entries/s here);
 # FLOOD_MODES="file journal". Addresses: see tests/integration/flood.py (IPv4 is capped at the
@@ -94,6 +95,10 @@ for name, part in (("idle", rows[:idle_n]), ("flood", rows[idle_n:])):
     if ms:
         print("  status (%s, %d calls, %d failed): p50 %.1f ms, p99 %.1f ms, max %.1f ms, over 100 ms: %d" % (
             name, len(ms), bad, q(ms, 0.5), q(ms, 0.99), ms[-1], sum(1 for x in ms if x > 100)))
+    raw = sorted(float(r[5]) for r in part if len(r) > 5 and float(r[5]) >= 0)
+    if raw:
+        print("  status on the socket (%s, the daemon's answer without a process start): p50 %.1f ms, p99 %.1f ms, max %.1f ms, over 100 ms: %d" % (
+            name, q(raw, 0.5), q(raw, 0.99), raw[-1], sum(1 for x in raw if x > 100)))
 anon = [int(r[4]) for r in rows if len(r) > 4]
 if anon:
     print("  anonymous RSS (the daemon's own memory), sampled with status: max %.1f MiB" % (max(anon) / 1024))

@@ -26,8 +26,11 @@ min(760, 90%) (192.0.2.200 is LEGIT, 203.0.113.254 SENTINEL) and the rest come f
 
 import argparse
 import ipaddress
+import json
 import os
 import random
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -97,9 +100,36 @@ def feed(a):
     print("%.3f" % (time.monotonic() - t0), file=sys.stderr)
 
 
+def raw_status(sock):
+    """The daemon's own answer time: one status request on the socket, no process started."""
+    t0 = time.monotonic()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(10)
+            c.connect(sock)
+            req = json.dumps({"version": 1, "command": "status"}).encode()
+            c.sendall(struct.pack(">I", len(req)) + req)
+            hdr = b""
+            while len(hdr) < 4:
+                b = c.recv(4 - len(hdr))
+                if not b:
+                    return -1.0
+                hdr += b
+            n = struct.unpack(">I", hdr)[0]
+            while n > 0:
+                b = c.recv(min(n, 65536))
+                if not b:
+                    return -1.0
+                n -= len(b)
+    except OSError:
+        return -1.0
+    return (time.monotonic() - t0) * 1e3
+
+
 def poll(a):
     with open(a.out, "w") as f:
         while not os.path.exists(a.stop):
+            raw = raw_status(a.sock)
             t0 = time.monotonic()
             r = subprocess.run([a.cli, "--socket", a.sock, "status"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -110,7 +140,8 @@ def poll(a):
                     kib = {l.split(":")[0]: int(l.split()[1]) for l in s if l.startswith(("VmRSS:", "RssAnon:"))}
             except OSError:
                 pass
-            f.write("%.2f %d %d %.3f %d\n" % (ms, kib.get("VmRSS", 0), r.returncode, t0, kib.get("RssAnon", 0)))
+            f.write("%.2f %d %d %.3f %d %.2f\n" % (ms, kib.get("VmRSS", 0), r.returncode, t0, kib.get("RssAnon", 0),
+                                                  raw))
             f.flush()
             time.sleep(0.02)
 
