@@ -64,8 +64,9 @@ usec_t ban_map_get(const BanMap *m, const NftElem *e, usec_t now);
  * kernel element's comment is the jail of its last add) for listings. */
 int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry);
 void ban_map_remove(BanMap *m, const NftElem *e);
-/* Live elements (expiry > now). */
-size_t ban_map_count(const BanMap *m, usec_t now);
+/* Live elements (expiry > now). O(1) until the earliest live ban expires (or a time before the
+ * last count is asked for); then one walk of the map, as each ban_map_gc() does. */
+size_t ban_map_count(BanMap *m, usec_t now);
 /* Entries, the expired ones that no gc dropped yet included: O(1), unlike ban_map_count(). */
 size_t ban_map_size(const BanMap *m);
 /* A number that changes whenever an entry is set or removed (a cached listing is stale). */

@@ -221,6 +221,70 @@ static void test_ipv6_prefix(void **state) {
         ban_map_free(m);
 }
 
+/* The map against a plain array of expiries while it grows through several doublings (so that
+ * lookups, sets, removals and gc runs meet a table that is still draining into the next): sets
+ * (new, longer, shorter, already expired), removals, gc runs and counts at times moving on, and
+ * now and then back. ban_map_get(), the size, a walk (each element once) and ban_map_count() agree
+ * with the array at every check. */
+#define MODEL_KEYS 3000
+static void test_map_model(void **state) {
+        static usec_t want[MODEL_KEYS]; /* 0: absent */
+        BanMap *m;
+        uint64_t x = 2463534242ULL;
+        usec_t now = 1000;
+
+        memset(want, 0, sizeof want);
+        assert_int_equal(ban_map_new(&m), 0);
+        for (int step = 0; step < 80000; step++) {
+                NftElem e = { .addr = { .family = AF_INET }, .proto = IPPROTO_TCP };
+                uint32_t k, r;
+
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                k = (uint32_t) (x % MODEL_KEYS);
+                r = (uint32_t) (x >> 32) % 100;
+                e.addr.bytes[0] = 192, e.addr.bytes[1] = 0, e.addr.bytes[2] = 2;
+                e.addr.bytes[3] = (uint8_t) k;
+                e.port = (uint16_t) (k / 256 + 1);
+                if (r < 50) {
+                        usec_t t = r < 2 ? USEC_INFINITY : now + (x >> 40) % 5000 - 500;
+                        assert_int_equal(ban_map_set(m, &e, t), 0);
+                        want[k] = t;
+                } else if (r < 62) {
+                        ban_map_remove(m, &e);
+                        want[k] = 0;
+                } else if (r == 62) {
+                        size_t gone = 0;
+                        for (size_t i = 0; i < MODEL_KEYS; i++)
+                                if (want[i] && want[i] <= now)
+                                        want[i] = 0, gone++;
+                        assert_int_equal(ban_map_gc(m, now), gone);
+                } else if (r < 92)
+                        now += (x >> 20) % 40;
+                else if (r == 92 && now > 2000)
+                        now -= 1000; /* a count asked for an earlier time */
+                else {
+                        size_t it = 0, n = 0, live = 0, present = 0;
+                        NftElem y;
+                        usec_t t;
+
+                        while (ban_map_next(m, &it, &y, &t)) {
+                                size_t i = (size_t) (y.port - 1) * 256 + y.addr.bytes[3];
+                                assert_true(i < MODEL_KEYS && want[i] == t);
+                                n++;
+                        }
+                        for (size_t i = 0; i < MODEL_KEYS; i++) {
+                                present += want[i] != 0;
+                                live += want[i] > now;
+                        }
+                        assert_int_equal(n, present);
+                        assert_int_equal(ban_map_size(m), present);
+                        assert_int_equal(ban_map_count(m, now), live);
+                        assert_int_equal(ban_map_get(m, &e, now), want[k] > now ? want[k] : 0);
+                }
+        }
+        ban_map_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_allowed),
@@ -228,6 +292,7 @@ int main(void) {
                 cmocka_unit_test(test_map),
                 cmocka_unit_test(test_ipv6_prefix),
                 cmocka_unit_test(test_time_saturates),
+                cmocka_unit_test(test_map_model),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
