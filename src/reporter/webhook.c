@@ -196,13 +196,15 @@ static void log_row(int level, const char *mid, const WebhookRow *row, const cha
                   row->event_id, row->addr, msg);
 }
 
-/* POSTs row to t. Returns the HTTP status (> 0), or a negative errno (no answer). */
-static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow *row) {
+/* POSTs row to t. Returns the HTTP status (> 0), or a negative errno (no answer; then what
+ * failed, in http_failure()'s words, is in detail). */
+static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow *row, char *detail, size_t detail_len) {
         struct curl_slist *l = NULL, *n;
         HttpBuf body = {}; /* thrown away */
-        char ct[80], idk[80], ev[40];
+        char ct[80], idk[80], ev[40], errbuf[CURL_ERROR_SIZE] = "";
         _cleanup_free_ char *title = NULL;
         long status = 0;
+        CURLcode cc;
         int k;
 
         snprintf(ct, sizeof ct, "Content-Type: %s", row->content_type);
@@ -229,8 +231,13 @@ static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow 
         sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, row->body);
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(row->body));
-        k = http_map_curl(sym_curl_easy_perform(h));
-        if (k >= 0)
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        cc = sym_curl_easy_perform(h);
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* the handle outlives errbuf */
+        k = http_map_curl(cc);
+        if (k < 0)
+                http_failure(cc, errbuf, detail, detail_len);
+        else
                 sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         sym_curl_slist_free_all(l);
         return k < 0 ? k : status;
@@ -242,7 +249,7 @@ oom:
 /* Delivers one row and acts on the answer. Returns -ECANCELED when stopped mid-transfer. */
 static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CURL *h, const WebhookRow *row) {
         const WebhookTarget *t = settings_find(set, row->webhook);
-        char ub[256];
+        char ub[256], detail[CURL_ERROR_SIZE + 64] = "";
         usec_t now = now_real(), d;
         long status;
 
@@ -262,7 +269,7 @@ static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CUR
                         (unsigned long long) ((now - MIN(now, row->created)) / USEC_PER_SEC));
                 return 0;
         }
-        status = post(w, h, t, row);
+        status = post(w, h, t, row, detail, sizeof detail);
         if (status == -ECANCELED)
                 return -ECANCELED;
         webhook_url_redact(t->url, ub, sizeof ub);
@@ -278,7 +285,7 @@ static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CUR
                  * for an hour is one line per event, not one per attempt */
                 if (status < 0)
                         log_row(row->attempts == 0 ? LOG_WARNING : LOG_DEBUG, NULL, row, "not delivered to %s (%s); retrying in %llus",
-                                ub, strerror((int) -status), (unsigned long long) (d / USEC_PER_SEC));
+                                ub, detail[0] ? detail : strerror((int) -status), (unsigned long long) (d / USEC_PER_SEC));
                 else
                         log_row(row->attempts == 0 ? LOG_WARNING : LOG_DEBUG, NULL, row, "not delivered to %s (HTTP %ld); retrying in %llus",
                                 ub, status, (unsigned long long) (d / USEC_PER_SEC));
