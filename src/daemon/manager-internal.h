@@ -74,6 +74,9 @@ typedef struct PendingBan {
         usec_t expiry;
         const char *comment;    /* NULL: the jail's name; a fleet ban's "jail@origin" (m->fleet_comments) */
         size_t n_elems;         /* elements that need a change (0: banned already, for longer) */
+        AddrPrefix prefix;      /* what its elements cover, from the flush's plan: an IPv6 ban's /64
+                                 * (ipv6_prefix), or one address when the prefix would take in
+                                 * ignoreip or this host (ban_elems_self()); IPv4: the address/32 */
         int error;
         usec_t queued;          /* CLOCK_MONOTONIC of pending_add(): the ban latency starts */
         char **tags;            /* the <F-*> groups of the failure that reached maxretry, "F-USER=VALUE"

@@ -146,19 +146,16 @@ static void pending_record(Manager *m, size_t from, size_t to) {
                 const PendingBan *p = &m->pending[i];
                 const JailConf *jc = p->jail->conf;
                 _cleanup_free_ char *ev = NULL;
-                NftElem e = { .prefixlen = 128 };
 
                 if (p->error || p->comment) /* a fleet ban is recorded by the fleet, with its origin */
                         continue;
                 if (p->n_elems > 0 && p->failures > 0)
                         ev = evidence_collect(p->jail, &p->addr, jc->maxretry);
-                /* the prefix the flush used (a /64 shrinks to /128 around the host's addresses) */
-                if (p->n_elems > 0)
-                        (void) ban_elems_self(jc, &p->addr, m->self, m->n_self, 0, &e, 1);
                 persist_bans_add(m->persist, &(StoreBan) {
                         .jail = jc->name,
                         .addr = p->addr,
-                        .prefixlen = p->addr.family == AF_INET ? 32 : e.prefixlen,
+                        /* the prefix the flush used (a /64 shrinks to /128 around the host's addresses) */
+                        .prefixlen = p->addr.family == AF_INET ? 32 : p->n_elems > 0 ? p->prefix.prefixlen : 128,
                         .start = now,
                         .end = p->bantime_sec < 0 ? STORE_PERMANENT : ban_end_sec(now, p->bantime_sec),
                         .failures = p->failures,
@@ -173,30 +170,14 @@ static void pending_record(Manager *m, size_t from, size_t to) {
         persist_bans_end(m->persist, n);
 }
 
-/* The prefix p's elements cover, "ADDR/LEN": an IPv6 ban's /64 (ipv6_prefix), or one address
- * when the prefix would take in ignoreip or this host (ban_elems_self()). */
-static void ban_prefix_string(const Manager *m, const PendingBan *p, char *buf, size_t len) {
-        NftElem e = { .prefixlen = 128 };
-        char as[ADDR_STRLEN];
-        Addr a = p->addr;
-        unsigned plen = p->addr.family == AF_INET ? 32 : 128;
-
-        if (p->addr.family == AF_INET6 && ban_elems_self(p->jail->conf, &p->addr, m->self, m->n_self, 0, &e, 1) > 0) {
-                a = e.addr;
-                plen = e.prefixlen;
-        }
-        snprintf(buf, len, "%s/%u", addr_to_string(&a, as, sizeof as), plen);
-}
-
-static void log_ban(const Manager *m, const PendingBan *p, int error) {
+static void log_ban(const PendingBan *p, int error) {
         const JailConf *jc = p->jail->conf;
         char as[ADDR_STRLEN], dur[32], fj[160], fa[80], ff[48], fb[48], fu[48], fp[96], pfx[ADDR_PREFIX_STRLEN];
         _cleanup_free_ char *ev = NULL, *fe = NULL;
         const char *fields[] = { fj, fa, fp, ff, fb, fu, NULL, NULL };
 
         addr_to_string(&p->addr, as, sizeof as);
-        ban_prefix_string(m, p, pfx, sizeof pfx);
-        snprintf(fp, sizeof fp, "NFTJAIL_PREFIX=%s", pfx);
+        snprintf(fp, sizeof fp, "NFTJAIL_PREFIX=%s", addr_prefix_to_string(&p->prefix, pfx, sizeof pfx));
         snprintf(fj, sizeof fj, "NFTJAIL_JAIL=%s", jc->name);
         snprintf(fa, sizeof fa, "NFTJAIL_ADDR=%s", as);
         snprintf(ff, sizeof ff, "NFTJAIL_FAILURES=%u", p->failures);
@@ -317,6 +298,10 @@ static void pending_flush_range(Manager *m, size_t to) {
 
                 p->expiry = ban_expiry(now, p->bantime_sec);
                 k = ban_elems_self(jc, &p->addr, m->self, m->n_self, ban_timeout_ms(p->bantime_sec), elems, BAN_ELEMS_MAX);
+                /* the prefix, once per ban, for the log event and the history */
+                p->prefix = (AddrPrefix) { .addr = p->addr, .prefixlen = p->addr.family == AF_INET ? 32 : 128 };
+                if (p->addr.family == AF_INET6 && k > 0)
+                        p->prefix = (AddrPrefix) { .addr = elems[0].addr, .prefixlen = elems[0].prefixlen };
                 for (size_t e = 0; p->comment && e < k; e++)
                         elems[e].comment = p->comment;
                 for (size_t e = 0; e < k; e++) {
@@ -362,7 +347,7 @@ static void pending_flush_range(Manager *m, size_t to) {
                 if (p->quiet && !p->error)
                         quiet++;
                 else
-                        log_ban(m, p, p->error);
+                        log_ban(p, p->error);
                 /* automatic bans only (failures > 0): not manual or restored ones */
                 if (!p->error && p->failures > 0 && m->reporter && p->jail->conf->abuseipdb) {
                         _cleanup_free_ char *ev = evidence_collect(p->jail, &p->addr, 8);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "abuseipdb.h"
@@ -23,9 +21,9 @@
 #include "spool.h"
 #include "util/macro.h"
 #include "util/string-util.h"
+#include "worker.h"
 
 #define JOIN_TIMEOUT_SEC 10
-#define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
 #define SPOOL_MAIN_AUTOCHECKPOINT 0 /* never: the state's checkpoint thread does them (store.h) */
 
 /* The thread, as the main thread sees it. A new thread starts only once the last one is joined,
@@ -49,18 +47,13 @@ struct Reporter {
         uint64_t ring_dropped_logged;
         ThreadState state;
         bool restart;           /* start a thread again once the stopping one is joined */
-        pthread_t thread;
+        Worker *worker;         /* the thread, its stop request and its settings */
 
-        /* shared, under lock */
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
+        /* shared, under worker_lock() */
         Report *ring;
         size_t head, count;
-        bool stopping;
-        ReporterSettings *next; /* new settings for the thread, taken between two requests */
         uint64_t ring_dropped;
 
-        atomic_bool abort_transfer;
         atomic_bool exited;     /* the thread is past its last use of anything but r->efd */
         atomic_uint_fast64_t n_sent, n_failed;
 };
@@ -207,21 +200,14 @@ static double rnd01(void) {
         return (double) v / 4294967296.0;
 }
 
-/* Sleeps until realtime t, a submit, or stop. */
-static void wait_until(Reporter *r, usec_t t) {
-        usec_t now = now_real();
-        struct timespec ts;
-        usec_t m;
+static bool ring_pending(void *userdata) {
+        Reporter *r = userdata;
+        return r->count > 0;
+}
 
-        if (t <= now)
-                return;
-        m = now_usec(CLOCK_MONOTONIC) + MIN(t - now, IDLE_WAIT_USEC);
-        ts.tv_sec = (time_t) (m / USEC_PER_SEC);
-        ts.tv_nsec = (long) (m % USEC_PER_SEC) * 1000;
-        pthread_mutex_lock(&r->lock);
-        if (r->count == 0 && !r->stopping && !r->next)
-                (void) pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-        pthread_mutex_unlock(&r->lock);
+/* Sleeps until realtime t, a submit, new settings or stop. */
+static void wait_until(Reporter *r, usec_t t) {
+        worker_wait_until(r->worker, t, ring_pending, r);
 }
 
 static void notify_loop(Reporter *r) {
@@ -301,7 +287,7 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         if (!fields)
                 return -ENOMEM;
 
-        l = reporter_http_setup(h, url, key, set->timeout_sec, &body, &hdr, &r->abort_transfer);
+        l = reporter_http_setup(h, url, key, set->timeout_sec, &body, &hdr, worker_abort_flag(r->worker));
         if (!l)
                 return -ENOMEM;
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
@@ -354,21 +340,6 @@ static int report_one(Reporter *r, const ReporterSettings *set, Spool *s, CURL *
         return 0;
 }
 
-/* The thread's settings: set (its own reference) is replaced by r->next when the main thread left
- * new ones there, between two requests. Returns whether it was. */
-static bool take_settings(Reporter *r, ReporterSettings **set) {
-        ReporterSettings *n;
-
-        pthread_mutex_lock(&r->lock);
-        n = TAKE_PTR(r->next);
-        pthread_mutex_unlock(&r->lock);
-        if (!n)
-                return false;
-        reporter_settings_unref(*set);
-        *set = n;
-        return true;
-}
-
 static void *reporter_thread(void *userdata) {
         Reporter *r = userdata;
         ReporterSettings *set = NULL;
@@ -378,7 +349,7 @@ static void *reporter_thread(void *userdata) {
         bool quota_pause = false;
         int k;
 
-        (void) take_settings(r, &set); /* reporter_apply() left the first ones */
+        set = worker_take(r->worker, set, NULL); /* thread_start() left the first ones */
         k = spool_open(r->state_dir, false, &s);
         if (k < 0) {
                 log_error_errno(k, "AbuseIPDB reporter: cannot open %s/%s, not reporting: %m", r->state_dir, SPOOL_FILE);
@@ -393,20 +364,21 @@ static void *reporter_thread(void *userdata) {
         for (;;) {
                 Report rep;
                 usec_t now = now_real();
-                bool have;
+                bool have, changed;
 
-                if (take_settings(r, &set) && quota_pause) {
+                set = worker_take(r->worker, set, &changed);
+                if (changed && quota_pause) {
                         /* our own daily_quota may have changed: report_one() looks again */
                         paused_until = 0;
                         quota_pause = false;
                 }
-                pthread_mutex_lock(&r->lock);
-                if (r->stopping) {
-                        pthread_mutex_unlock(&r->lock);
+                worker_lock(r->worker);
+                if (worker_stopping(r->worker)) {
+                        worker_unlock(r->worker);
                         break;
                 }
                 have = ring_pop(r, &rep);
-                pthread_mutex_unlock(&r->lock);
+                worker_unlock(r->worker);
 
                 if (!set || now < paused_until) {
                         wait_until(r, set ? paused_until : USEC_INFINITY);
@@ -453,6 +425,10 @@ finish:
 
 /* ---- main thread ---- */
 
+static void settings_unref_void(void *s) {
+        reporter_settings_unref(s);
+}
+
 static int thread_start(Reporter *r);
 
 /* The thread says it sent, failed, or ended. An ended thread is joined here (it is past its
@@ -466,7 +442,7 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
                   (unsigned long long) atomic_load(&r->n_failed));
         if (r->state == THREAD_NONE || !atomic_load(&r->exited))
                 return 0;
-        (void) pthread_join(r->thread, NULL);
+        worker_join(r->worker);
         r->state = THREAD_NONE;
         if (r->restart) {
                 r->restart = false;
@@ -512,13 +488,11 @@ static int self_load(Reporter *r) {
 
 static void reporter_free_data(Reporter *r) {
         reporter_settings_unref(r->settings);
-        reporter_settings_unref(r->next);
+        worker_free(r->worker);
         free(r->state_dir);
         strv_free(r->self_names);
         strv_free(r->self_addrs);
         free(r->ring);
-        pthread_mutex_destroy(&r->lock);
-        pthread_cond_destroy(&r->cond);
         free(r);
 }
 
@@ -526,22 +500,10 @@ Reporter *reporter_free(Reporter *r) {
         if (!r)
                 return NULL;
         if (r->state != THREAD_NONE) {
-                struct timespec ts;
-                int k;
-
-                pthread_mutex_lock(&r->lock);
-                r->stopping = true;
-                pthread_cond_broadcast(&r->cond);
-                pthread_mutex_unlock(&r->lock);
-                atomic_store(&r->abort_transfer, true);
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += JOIN_TIMEOUT_SEC;
-                k = pthread_timedjoin_np(r->thread, NULL, &ts);
-                if (k != 0) {
+                if (worker_stop_join(r->worker, JOIN_TIMEOUT_SEC) < 0) {
                         /* at exit only (a reload never gets here): still inside libcurl or SQLite,
                          * leave it its memory, the process ends with it */
                         log_warning("AbuseIPDB reporter did not stop within %ds; leaving it", JOIN_TIMEOUT_SEC);
-                        (void) pthread_detach(r->thread);
                         sd_event_source_disable_unref(r->event_source);
                         spool_free(r->spool);
                         return NULL;
@@ -561,15 +523,9 @@ static int thread_start(Reporter *r) {
         int k;
 
         assert(r->state == THREAD_NONE);
-        pthread_mutex_lock(&r->lock);
-        r->stopping = false;
-        reporter_settings_unref(r->next);
-        r->next = reporter_settings_ref(r->settings);
-        pthread_mutex_unlock(&r->lock);
-        atomic_store(&r->abort_transfer, false);
         atomic_store(&r->exited, false);
-        k = pthread_create(&r->thread, NULL, reporter_thread, r);
-        if (k != 0)
+        k = worker_start(r->worker, reporter_thread, r, reporter_settings_ref(r->settings));
+        if (k < 0)
                 return log_error_errno(k, "failed to start the reporter thread: %m");
         r->state = THREAD_RUNNING;
         log_info("AbuseIPDB: reporting to %s (daily quota %u); %lld report(s) pending", r->settings->url,
@@ -603,10 +559,7 @@ int reporter_apply(Reporter *r, const Config *c, bool enabled) {
                         return 0;
                 /* after the request under way, which is neither cut (it would be sent again) nor
                  * waited for here: on_event() joins the thread when it says it ended */
-                pthread_mutex_lock(&r->lock);
-                r->stopping = true;
-                pthread_cond_broadcast(&r->cond);
-                pthread_mutex_unlock(&r->lock);
+                worker_request_stop(r->worker);
                 r->state = THREAD_STOPPING;
                 log_info("AbuseIPDB: reporting turned off; the reporter stops after the request under way");
                 return 0;
@@ -624,11 +577,7 @@ int reporter_apply(Reporter *r, const Config *c, bool enabled) {
                 r->restart = true;
                 return 0;
         case THREAD_RUNNING:
-                pthread_mutex_lock(&r->lock);
-                reporter_settings_unref(r->next); /* not taken yet: these replace them */
-                r->next = reporter_settings_ref(set);
-                pthread_cond_signal(&r->cond);
-                pthread_mutex_unlock(&r->lock);
+                worker_hand(r->worker, reporter_settings_ref(set));
                 log_info("AbuseIPDB: reporting to %s (daily quota %u); %lld report(s) pending", set->url,
                          set->daily_quota, (long long) spool_pending(r->spool));
                 return 0;
@@ -651,17 +600,9 @@ int reporter_new(sd_event *e, const Config *c, const char *state_dir, Reporter *
                 return log_oom();
         }
         r->efd = -EBADF;
-        pthread_mutex_init(&r->lock, NULL);
-        {
-                pthread_condattr_t ca;
-                pthread_condattr_init(&ca);
-                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-                pthread_cond_init(&r->cond, &ca);
-                pthread_condattr_destroy(&ca);
-        }
         r->state_dir = strdup(state_dir);
         r->ring = calloc(REPORTER_QUEUE_MAX, sizeof(Report));
-        if (!r->state_dir || !r->ring || self_load(r) < 0) {
+        if (worker_new(settings_unref_void, &r->worker) < 0 || !r->state_dir || !r->ring || self_load(r) < 0) {
                 k = log_oom();
                 goto fail;
         }
@@ -743,11 +684,11 @@ int reporter_submit_ban(Reporter *r, const JailConf *jc, const Addr *a, unsigned
                 return log_error_errno(k, "%s: cannot spool the AbuseIPDB report of %s, not reporting it: %m", jc->name, as);
         if (dropped > 0)
                 log_warning("AbuseIPDB: more than %d reports pending; dropped the %u oldest", SPOOL_MAX_PENDING, dropped);
-        pthread_mutex_lock(&r->lock);
+        worker_lock(r->worker);
         ring_push(r, &rep);
         ring_dropped = r->ring_dropped;
-        pthread_cond_signal(&r->cond);
-        pthread_mutex_unlock(&r->lock);
+        worker_unlock(r->worker);
+        worker_wake(r->worker);
         /* the ring only carries reports to the thread faster: a dropped one stays in the spool,
          * where the thread finds it once the ring is empty */
         if (ring_dropped != r->ring_dropped_logged && (r->ring_dropped_logged == 0 || ring_dropped % 1000 == 0)) {

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -20,9 +17,9 @@
 #include "util/string-util.h"
 #include "webhook-spool.h"
 #include "webhook.h"
+#include "worker.h"
 
 #define JOIN_TIMEOUT_SEC 10
-#define IDLE_WAIT_USEC (60 * USEC_PER_SEC)
 
 /* One webhook as the thread uses it: immutable once built, shared by reference. */
 typedef struct WebhookTarget {
@@ -46,16 +43,8 @@ struct Webhooks {
         WebhookSettings *settings;
         WebhookSpool *spool;
 
-        pthread_t thread;
+        Worker *worker;
         bool started;
-
-        /* under lock */
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool stopping, kick;
-        WebhookSettings *next;
-
-        atomic_bool abort_transfer;
 };
 
 /* ---- settings ---- */
@@ -73,6 +62,10 @@ static WebhookSettings *settings_unref(WebhookSettings *s) {
         free(s->v);
         free(s);
         return NULL;
+}
+
+static void settings_unref_void(void *s) {
+        settings_unref(s);
 }
 
 static WebhookSettings *settings_ref(WebhookSettings *s) {
@@ -163,24 +156,6 @@ static usec_t now_real(void) {
         return now_usec(CLOCK_REALTIME);
 }
 
-/* Sleeps until realtime t, a submit, new settings or stop. */
-static void wait_until(Webhooks *w, usec_t t) {
-        usec_t now = now_real();
-        struct timespec ts;
-        usec_t m;
-
-        if (t <= now)
-                return;
-        m = now_usec(CLOCK_MONOTONIC) + MIN(t - now, IDLE_WAIT_USEC);
-        ts.tv_sec = (time_t) (m / USEC_PER_SEC);
-        ts.tv_nsec = (long) (m % USEC_PER_SEC) * 1000;
-        pthread_mutex_lock(&w->lock);
-        if (!w->kick && !w->stopping && !w->next)
-                (void) pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-        w->kick = false;
-        pthread_mutex_unlock(&w->lock);
-}
-
 static void log_row(int level, const char *mid, const WebhookRow *row, const char *fmt, ...) _printf_(4, 5);
 static void log_row(int level, const char *mid, const WebhookRow *row, const char *fmt, ...) {
         char fj[JAIL_NAME_MAX + 16], fa[ADDR_PREFIX_STRLEN + 16], msg[512];
@@ -196,13 +171,15 @@ static void log_row(int level, const char *mid, const WebhookRow *row, const cha
                   row->event_id, row->addr, msg);
 }
 
-/* POSTs row to t. Returns the HTTP status (> 0), or a negative errno (no answer). */
-static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow *row) {
+/* POSTs row to t. Returns the HTTP status (> 0), or a negative errno (no answer; then what
+ * failed, in http_failure()'s words, is in detail). */
+static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow *row, char *detail, size_t detail_len) {
         struct curl_slist *l = NULL, *n;
         HttpBuf body = {}; /* thrown away */
-        char ct[80], idk[80], ev[40];
+        char ct[80], idk[80], ev[40], errbuf[CURL_ERROR_SIZE] = "";
         _cleanup_free_ char *title = NULL;
         long status = 0;
+        CURLcode cc;
         int k;
 
         snprintf(ct, sizeof ct, "Content-Type: %s", row->content_type);
@@ -225,12 +202,17 @@ static long post(Webhooks *w, CURL *h, const WebhookTarget *t, const WebhookRow 
                         goto oom;
                 l = n;
         }
-        http_setup(h, t->url, t->timeout_sec, &body, &w->abort_transfer);
+        http_setup(h, t->url, t->timeout_sec, &body, worker_abort_flag(w->worker));
         sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDS, row->body);
         sym_curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(row->body));
-        k = http_map_curl(sym_curl_easy_perform(h));
-        if (k >= 0)
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        cc = sym_curl_easy_perform(h);
+        sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* the handle outlives errbuf */
+        k = http_map_curl(cc);
+        if (k < 0)
+                http_failure(cc, errbuf, detail, detail_len);
+        else
                 sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         sym_curl_slist_free_all(l);
         return k < 0 ? k : status;
@@ -242,7 +224,7 @@ oom:
 /* Delivers one row and acts on the answer. Returns -ECANCELED when stopped mid-transfer. */
 static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CURL *h, const WebhookRow *row) {
         const WebhookTarget *t = settings_find(set, row->webhook);
-        char ub[256];
+        char ub[256], detail[CURL_ERROR_SIZE + 64] = "";
         usec_t now = now_real(), d;
         long status;
 
@@ -262,7 +244,7 @@ static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CUR
                         (unsigned long long) ((now - MIN(now, row->created)) / USEC_PER_SEC));
                 return 0;
         }
-        status = post(w, h, t, row);
+        status = post(w, h, t, row, detail, sizeof detail);
         if (status == -ECANCELED)
                 return -ECANCELED;
         webhook_url_redact(t->url, ub, sizeof ub);
@@ -278,7 +260,7 @@ static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CUR
                  * for an hour is one line per event, not one per attempt */
                 if (status < 0)
                         log_row(row->attempts == 0 ? LOG_WARNING : LOG_DEBUG, NULL, row, "not delivered to %s (%s); retrying in %llus",
-                                ub, strerror((int) -status), (unsigned long long) (d / USEC_PER_SEC));
+                                ub, detail[0] ? detail : strerror((int) -status), (unsigned long long) (d / USEC_PER_SEC));
                 else
                         log_row(row->attempts == 0 ? LOG_WARNING : LOG_DEBUG, NULL, row, "not delivered to %s (HTTP %ld); retrying in %llus",
                                 ub, status, (unsigned long long) (d / USEC_PER_SEC));
@@ -289,19 +271,6 @@ static int deliver(Webhooks *w, const WebhookSettings *set, WebhookSpool *s, CUR
                         status >= 300 && status < 400 ? " (redirects are not followed: give the final URL)" : "");
         }
         return 0;
-}
-
-static bool take_settings(Webhooks *w, WebhookSettings **set) {
-        WebhookSettings *n;
-
-        pthread_mutex_lock(&w->lock);
-        n = TAKE_PTR(w->next);
-        pthread_mutex_unlock(&w->lock);
-        if (!n)
-                return false;
-        settings_unref(*set);
-        *set = n;
-        return true;
 }
 
 static void *webhook_thread(void *userdata) {
@@ -326,20 +295,20 @@ static void *webhook_thread(void *userdata) {
                 usec_t now = now_real();
                 bool stop;
 
-                (void) take_settings(w, &set);
-                pthread_mutex_lock(&w->lock);
-                stop = w->stopping;
-                pthread_mutex_unlock(&w->lock);
+                set = worker_take(w->worker, set, NULL);
+                worker_lock(w->worker);
+                stop = worker_stopping(w->worker);
+                worker_unlock(w->worker);
                 if (stop)
                         break;
                 k = webhook_spool_next_due(s, now, &row);
                 if (k == 0) {
-                        wait_until(w, webhook_spool_next_time(s));
+                        worker_wait_until(w->worker, webhook_spool_next_time(s), NULL, NULL);
                         continue;
                 }
                 if (k < 0) {
                         log_warning("webhooks: reading the queue failed, retrying");
-                        wait_until(w, now + 5 * USEC_PER_SEC);
+                        worker_wait_until(w->worker, now + 5 * USEC_PER_SEC, NULL, NULL);
                         continue;
                 }
                 k = deliver(w, set, s, h, &row);
@@ -361,19 +330,9 @@ Webhooks *webhooks_free(Webhooks *w) {
         if (!w)
                 return NULL;
         if (w->started) {
-                struct timespec ts;
-
-                pthread_mutex_lock(&w->lock);
-                w->stopping = true;
-                pthread_cond_broadcast(&w->cond);
-                pthread_mutex_unlock(&w->lock);
-                atomic_store(&w->abort_transfer, true);
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += JOIN_TIMEOUT_SEC;
-                if (pthread_timedjoin_np(w->thread, NULL, &ts) != 0) {
+                if (worker_stop_join(w->worker, JOIN_TIMEOUT_SEC) < 0) {
                         /* at exit only: still inside libcurl or SQLite; the process ends with it */
                         log_warning("webhook sender did not stop within %ds; leaving it", JOIN_TIMEOUT_SEC);
-                        (void) pthread_detach(w->thread);
                         webhook_spool_free(w->spool);
                         return NULL;
                 }
@@ -381,10 +340,8 @@ Webhooks *webhooks_free(Webhooks *w) {
         }
         webhook_spool_free(w->spool);
         settings_unref(w->settings);
-        settings_unref(w->next);
+        worker_free(w->worker);
         free(w->state_dir);
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->cond);
         free(w);
         return NULL;
 }
@@ -398,11 +355,7 @@ int webhooks_apply(Webhooks *w, const Config *c) {
                 return log_oom();
         settings_unref(w->settings);
         w->settings = set;
-        pthread_mutex_lock(&w->lock);
-        settings_unref(w->next); /* not taken yet: these replace them */
-        w->next = settings_ref(set);
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
+        worker_hand(w->worker, settings_ref(set));
         log_info("webhooks: %zu configured; %lld event(s) queued", set->n, (long long) webhook_spool_pending(w->spool));
         return 0;
 }
@@ -418,13 +371,10 @@ int webhooks_new(const Config *c, const char *state_dir, Webhooks **ret) {
         w = calloc(1, sizeof *w);
         if (!w)
                 return log_oom();
-        pthread_mutex_init(&w->lock, NULL);
-        {
-                pthread_condattr_t ca;
-                pthread_condattr_init(&ca);
-                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-                pthread_cond_init(&w->cond, &ca);
-                pthread_condattr_destroy(&ca);
+        k = worker_new(settings_unref_void, &w->worker);
+        if (k < 0) {
+                free(w);
+                return log_oom();
         }
         (void) gethostname(host, sizeof host - 1);
         webhook_host_sanitize(host, w->host, sizeof w->host);
@@ -446,10 +396,10 @@ int webhooks_new(const Config *c, const char *state_dir, Webhooks **ret) {
                 k = log_error_errno(EIO, "failed to initialise libcurl");
                 goto fail;
         }
-        k = pthread_create(&w->thread, NULL, webhook_thread, w);
-        if (k != 0) {
+        k = worker_start(w->worker, webhook_thread, w, settings_ref(w->settings)); /* as webhooks_apply() left */
+        if (k < 0) {
                 sym_curl_global_cleanup();
-                k = log_error_errno(k, "failed to start the webhook thread: %m");
+                log_error_errno(k, "failed to start the webhook thread: %m");
                 goto fail;
         }
         w->started = true;
@@ -457,7 +407,7 @@ int webhooks_new(const Config *c, const char *state_dir, Webhooks **ret) {
         return 0;
 fail:
         webhooks_free(w);
-        return k < 0 ? k : -k;
+        return k;
 }
 
 static void event_id_new(char *buf) {
@@ -513,11 +463,7 @@ int webhooks_submit(Webhooks *w, const JailConf *jc, WebhookKind kind, const Add
                         log_warning("webhooks: more than %d events queued; dropped the %u oldest", WEBHOOK_SPOOL_MAX, dropped);
                 queued = true;
         }
-        if (queued) {
-                pthread_mutex_lock(&w->lock);
-                w->kick = true;
-                pthread_cond_signal(&w->cond);
-                pthread_mutex_unlock(&w->lock);
-        }
+        if (queued)
+                worker_kick(w->worker);
         return 0;
 }
