@@ -64,11 +64,12 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
         [STMT_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
         /* the bans that ended by ?1 and were not told (bans_untold), one per (addr, jail), unless
-         * a later ban of it is still due (the ban was extended, not ended) */
+         * a later ban of it is still due (the ban was extended, not ended). "+addr": grouping by the
+         * bans_addr index walked the whole history (180 ms for 1M rows), bans_untold 4 ms */
         [STMT_EXPIRED] = "SELECT addr, max(prefixlen), jail, min(start), max(\"end\"), max(failures) FROM bans AS b "
                          "WHERE told = 0 AND \"end\" <= ?1 AND NOT EXISTS (SELECT 1 FROM bans AS l "
                          "WHERE l.addr = b.addr AND l.jail = b.jail AND (l.\"end\" IS NULL OR l.\"end\" > ?1)) "
-                         "GROUP BY addr, jail ORDER BY jail, addr LIMIT ?2",
+                         "GROUP BY +addr, +jail ORDER BY jail, addr LIMIT ?2",
         [STMT_TOLD] = "UPDATE bans SET told = 1 WHERE told = 0 AND \"end\" <= ?1",
 };
 
