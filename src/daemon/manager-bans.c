@@ -435,12 +435,46 @@ static bool expiry_told(const Manager *m, const JailConf *jc) {
         return false;
 }
 
+/* The ends in u (sorted here) told: per jail and address, at most UNBAN_EVENTS_MAX of them, an
+ * expiry event to the jail's webhooks and its action.d actionunban. Returns how many were told. */
+static size_t expired_tell(Manager *m, Unban *u) {
+        size_t events = 0;
+
+        if (u->n > 1)
+                qsort(u->v, u->n, sizeof *u->v, unban_elem_cmp);
+        for (size_t i = 0; i < u->n; i++) {
+                const UnbanElem *x = &u->v[i];
+                const Jail *j;
+                uint8_t plen;
+
+                if (i > 0 && unban_elem_cmp(&u->v[i - 1], x) == 0)
+                        continue;
+                j = manager_find_jail(m, x->jail);
+                if (!j || !j->conf || !expiry_told(m, j->conf))
+                        continue;
+                if (events++ >= UNBAN_EVENTS_MAX)
+                        continue;
+                plen = x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen;
+                if (m->webhooks && j->conf->n_webhooks > 0)
+                        (void) webhooks_submit(m->webhooks, j->conf, WEBHOOK_KIND_EXPIRY, &x->elem.addr, plen, 0, 0);
+                /* fail2ban runs actionunban when a ban ends: so do we, after the kernel ended it */
+                if (m->actions && j->conf->n_action_files > 0)
+                        (void) actions_submit_cmd(m->actions, j->conf, ACTION_CMD_UNBAN, &x->elem.addr, plen);
+        }
+        if (events > UNBAN_EVENTS_MAX)
+                log_warning("%zu bans expired at once; told the webhooks and actions of %u", events, UNBAN_EVENTS_MAX);
+        return MIN(events, (size_t) UNBAN_EVENTS_MAX);
+}
+
 void manager_bans_expired(Manager *m, usec_t now) {
         _cleanup_(unban_done) Unban u = {};
-        size_t it = 0, events = 0;
+        size_t it = 0;
         usec_t expiry;
         NftElem e;
 
+        /* first in the state, so that a crash after the events never tells them again (one
+         * that comes before they ran loses them instead) */
+        persist_expired_mark(m->persist);
         if (!m->webhooks && !m->actions)
                 return;
         while (ban_map_next(m->bans, &it, &e, &expiry)) {
@@ -454,25 +488,35 @@ void manager_bans_expired(Manager *m, usec_t now) {
                 if (unban_push(&u, &e, j->conf->name, expiry) < 0)
                         break; /* out of memory: these bans end without their events */
         }
-        if (u.n > 1)
-                qsort(u.v, u.n, sizeof *u.v, unban_elem_cmp);
-        for (size_t i = 0; i < u.n; i++) {
-                const UnbanElem *x = &u.v[i];
-                const JailConf *jc;
-                uint8_t plen;
+        (void) expired_tell(m, &u);
+}
 
-                if (i > 0 && unban_elem_cmp(&u.v[i - 1], x) == 0)
-                        continue;
-                if (events++ >= UNBAN_EVENTS_MAX)
-                        continue;
-                jc = manager_find_jail(m, x->jail)->conf;
-                plen = x->elem.addr.family == AF_INET ? 32 : x->elem.prefixlen;
-                if (m->webhooks && jc->n_webhooks > 0)
-                        (void) webhooks_submit(m->webhooks, jc, WEBHOOK_KIND_EXPIRY, &x->elem.addr, plen, 0, 0);
-                /* fail2ban runs actionunban when a ban ends: so do we, after the kernel ended it */
-                if (m->actions && jc->n_action_files > 0)
-                        (void) actions_submit_cmd(m->actions, jc, ACTION_CMD_UNBAN, &x->elem.addr, plen);
-        }
-        if (events > UNBAN_EVENTS_MAX)
-                log_warning("%zu bans expired at once; told the webhooks and actions of %u", events, UNBAN_EVENTS_MAX);
+typedef struct ExpiredWalk {
+        Manager *m;
+        Unban *u;
+} ExpiredWalk;
+
+/* For persist_expired_take(): the ban's element as the map would hold it (one per ban: the events
+ * go per jail and address), when its jail tells anyone. */
+static int expired_collect(const StoreBan *b, void *userdata) {
+        ExpiredWalk *w = userdata;
+        const Jail *j = manager_find_jail(w->m, b->jail);
+        NftElem e = { .addr = b->addr, .prefixlen = b->prefixlen };
+
+        if (!j || !j->conf || !expiry_told(w->m, j->conf))
+                return 0;
+        return unban_push(w->u, &e, j->conf->name, 0);
+}
+
+void manager_bans_expired_offline(Manager *m) {
+        _cleanup_(unban_done) Unban u = {};
+        ExpiredWalk w = { .m = m, .u = &u };
+        int r;
+
+        /* a few more than are told, so that the warning says there were more */
+        r = persist_expired_take(m->persist, UNBAN_EVENTS_MAX + 1, expired_collect, &w);
+        if (r <= 0)
+                return; /* nothing ended, or nothing recorded: nothing told */
+        log_info("state: bans that ran out while the daemon was down: %d; told to the webhooks and actions: %zu", r,
+                 expired_tell(m, &u));
 }

@@ -108,6 +108,7 @@ struct Manager {
         sd_event *event;
         sd_event_source *flush;
         sd_event_source *gc;    /* drops expired failure counters and bans once a minute */
+        bool gc_ran;            /* the first gc (at start) told the ends of the bans the state missed */
         Nft *nft;
         BanMap *bans;           /* every element we put in the kernel, with its expiry */
         Addr *self;
@@ -148,6 +149,10 @@ Jail *manager_find_jail(const Manager *m, const char *name);
  * jail and address (at most 1,000 a call) an expiry event to the jail's webhooks and its action.d
  * actionunban, as fail2ban runs it when a ban ends. Up to a minute late (the gc's interval). */
 void manager_bans_expired(Manager *m, usec_t now);
+/* Once, at the first gc after the start: the bans of the state that ended while the daemon was
+ * down (gone from the kernel, never in the map), each told the same way, once: the state records
+ * them as told before they are handed over (persist_expired_take()). */
+void manager_bans_expired_offline(Manager *m);
 
 /* The newest matched lines of a in j, escaped, newline-separated; at most max. malloc'd or NULL. */
 char *evidence_collect(const Jail *j, const Addr *a, unsigned max);

@@ -21,6 +21,13 @@
  * matches. A matched line becomes a failure here, and a failure that reaches maxretry becomes a
  * pending ban (manager-pending.c). */
 
+/* Empties the batch (committed, or given up). */
+static void jail_batch_clear(Jail *j) {
+        for (size_t i = 0; i < j->n_batch; i++)
+                j->batch[i].tags = strv_free(j->batch[i].tags);
+        j->n_batch = 0;
+}
+
 static void jail_done(Jail *j) {
         source_journal_free(j->journal);
         source_file_free(j->files); /* saves its positions: before the Persist goes */
@@ -28,6 +35,7 @@ static void jail_done(Jail *j) {
         filter_free(j->filter);
         tracker_free(j->tracker);
         free(j->evidence);
+        jail_batch_clear(j);
         free(j->batch);
         *j = (Jail) {};
 }
@@ -153,23 +161,28 @@ static void jail_log_failure(Jail *j, const Addr *a, int count, const char *line
         log_debug("%s: line '%s'", j->conf->name, escape_bytes(line, len, esc, sizeof esc));
 }
 
-/* The failure goes into the batch that the source's next position commits (jail_position_save). */
-static void jail_batch_add(Jail *j, const Addr *a, int64_t t) {
-        if (!j->position.save)
+/* The failure goes into the batch that the source's next position commits (jail_position_save);
+ * tags (may be NULL) are taken over. */
+static void jail_batch_add(Jail *j, const Addr *a, int64_t t, char **tags) {
+        if (!j->position.save) {
+                strv_free(tags);
                 return;
+        }
         if (j->n_batch == j->cap_batch) {
                 size_t nc = MAX(j->cap_batch * 2, 256);
                 PersistFailure *v = nc <= JAIL_BATCH_MAX ? realloc(j->batch, nc * sizeof *v) : NULL;
                 if (!v) {
                         log_warning("%s: %zu failures wait for a commit; not storing more, ignoring", j->conf->name,
                                     j->n_batch);
+                        strv_free(tags);
                         return;
                 }
                 j->batch = v;
                 j->cap_batch = nc;
         }
-        j->batch[j->n_batch++] = (PersistFailure) { .addr = *a, .t = t };
+        j->batch[j->n_batch++] = (PersistFailure) { .addr = *a, .t = t, .tags = tags };
 }
+
 
 /* A regex of j's filter gave up on a line at a PCRE2 limit (a regex that backtracks
  * catastrophically, fed by a client): the line counts as no failure. Said once per jail, with the
@@ -230,6 +243,8 @@ static char **ban_tags_from_match(const Jail *j, const MatchResult *mr) {
 
 static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime_usec, void *userdata) {
         Jail *j = userdata;
+        char **tags;
+        bool ban;
         MatchResult mr;
         int64_t t_sec, now_rt;
         int r, count;
@@ -270,12 +285,16 @@ static void jail_on_line(const char *line, size_t len, bool cut, usec_t realtime
         count = tracker_record(j->tracker, &mr.addr, t_sec);
         if (count < 0)
                 return;
-        jail_batch_add(j, &mr.addr, t_sec);
+        ban = (unsigned) count >= j->conf->maxretry && !j->conf->dryrun;
+        tags = ban ? ban_tags_from_match(j, &mr) : NULL;
+        /* a failure that queues a ban keeps its tags in the state too: when a crash comes before
+         * the ban's commit, the replay at start queues it again with them (jails_replay()) */
+        jail_batch_add(j, &mr.addr, t_sec, tags ? strv_copy(tags) : NULL);
         jail_log_failure(j, &mr.addr, count, line, len);
         if ((unsigned) count >= j->conf->maxretry && j->conf->dryrun)
                 jail_would_ban(j, &mr.addr, (unsigned) count);
-        else if ((unsigned) count >= j->conf->maxretry) {
-                r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0, ban_tags_from_match(j, &mr));
+        else if (ban) {
+                r = pending_add(j->manager, j, &mr.addr, (unsigned) count, 0, tags);
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot queue a ban, ignoring: %m", j->conf->name);
         }
@@ -291,12 +310,12 @@ static int jail_position_save(const char *source, const char *data, void *userda
         if (r < 0) {
                 if (j->n_batch >= JAIL_BATCH_MAX) {
                         log_warning("%s: dropping %zu failures that could not be committed", name, j->n_batch);
-                        j->n_batch = 0;
+                        jail_batch_clear(j);
                 }
                 return log_warning_errno(r, "%s: failed to commit %zu failures and the %s position, trying again "
                                          "after the next batch: %m", name, j->n_batch, source);
         }
-        j->n_batch = 0;
+        jail_batch_clear(j);
         return 0;
 }
 
@@ -371,21 +390,25 @@ static bool jail_banned_already(Manager *m, const Jail *j, const Addr *a) {
         return k > 0;
 }
 
-static int replay_one(const Addr *a, int64_t t, void *userdata) {
+static int replay_one(const Addr *a, int64_t t, char **tags, void *userdata) {
         Replay *rp = userdata;
         Jail *j = rp->jail;
         int count, r;
 
         rp->failures++;
         count = tracker_record(j->tracker, a, t);
-        if (count < 0 || (unsigned) count < j->conf->maxretry)
+        if (count < 0 || (unsigned) count < j->conf->maxretry) {
+                strv_free(tags);
                 return 0;
+        }
         if (j->conf->dryrun) {
                 /* logged as "would ban" before the restart; never a ban after it */
                 tracker_forget(j->tracker, a);
+                strv_free(tags);
                 return 0;
         }
         if (jail_banned_already(j->manager, j, a)) {
+                strv_free(tags);
                 if (rp->n_spent == rp->cap_spent) {
                         size_t nc = MAX(rp->cap_spent * 2, 16);
                         Addr *v = realloc(rp->spent, nc * sizeof *v);
@@ -397,8 +420,9 @@ static int replay_one(const Addr *a, int64_t t, void *userdata) {
                 rp->spent[rp->n_spent++] = *a;
                 return 0;
         }
-        /* decided before a crash, not applied: ban now */
-        r = pending_add(j->manager, j, a, (unsigned) count, 0, NULL);
+        /* decided before a crash, not applied: ban now, with the tags of the failure that queued
+         * it then (the same row reaches maxretry again: the replay counts the same failures) */
+        r = pending_add(j->manager, j, a, (unsigned) count, 0, tags);
         if (r < 0)
                 return r;
         rp->bans++;

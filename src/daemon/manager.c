@@ -392,6 +392,9 @@ static int manager_on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) tracker_gc(m->jails[i].tracker, now_rt);
                 tracked += tracker_size(m->jails[i].tracker);
         }
+        if (!m->gc_ran)
+                manager_bans_expired_offline(m);
+        m->gc_ran = true;
         manager_bans_expired(m, now);
         bans = ban_map_gc(m->bans, now);
         manager_notify_status(m, true);
@@ -508,8 +511,9 @@ int manager_start(Manager *m) {
          * the sources' batches (one journal drain, FILE_BATCH_MAX bytes of a file), so a flush
          * holds the bans of one batch; a burst read in one go is still one transaction. */
         (void) sd_event_source_set_priority(m->flush, SD_EVENT_PRIORITY_NORMAL);
-        r = sd_event_add_time_relative(m->event, &m->gc, CLOCK_BOOTTIME, GC_INTERVAL_USEC, USEC_PER_SEC,
-                                       manager_on_gc, m);
+        /* the first at once, in the loop: it tells the ends of bans that ran out while the daemon
+         * was down (manager_bans_expired_offline()), without holding up the start */
+        r = sd_event_add_time_relative(m->event, &m->gc, CLOCK_BOOTTIME, 0, USEC_PER_SEC, manager_on_gc, m);
         if (r < 0)
                 return log_error_errno(r, "failed to add the gc timer: %m");
         (void) sd_event_source_set_enabled(m->gc, SD_EVENT_ON);

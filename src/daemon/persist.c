@@ -10,6 +10,7 @@
 
 #include "increment.h"
 #include "log.h"
+#include "match.h"
 #include "persist.h"
 #include "restore.h"
 #include "store.h"
@@ -482,15 +483,63 @@ bool persist_has_store(const Persist *s) {
         return s && s->store;
 }
 
+/* A failure's tags as stored: each "F-NAME=VALUE" followed by a NUL (a value never holds one,
+ * match_tag_copy()). Returns the length, 0 for none or when they would not fit. */
+static size_t tags_encode(char *const *tags, char *buf, size_t len) {
+        size_t n = 0;
+
+        for (char *const *t = tags; t && *t; t++) {
+                size_t k = strlen(*t) + 1;
+
+                if (k > len - n)
+                        return 0;
+                memcpy(buf + n, *t, k);
+                n += k;
+        }
+        return n;
+}
+
+/* The inverse of tags_encode(), for bytes read from the state: NULL (and logged at debug) unless
+ * every entry is well formed (see persist_foreach_failure()). */
+static char **tags_decode(const char *p, size_t len) {
+        char **v = NULL;
+        size_t n = 0;
+
+        if (!p || len == 0)
+                return NULL;
+        if (p[len - 1] != '\0')
+                goto bad;
+        for (size_t off = 0; off < len; n++) {
+                const char *e = p + off, *eq = strchr(e, '=');
+                size_t k = strlen(e);
+
+                if (n >= MATCH_TAGS_MAX || !eq || eq - e < 3 || eq - e > 40 || strncmp(e, "F-", 2) != 0 ||
+                    k - (size_t) (eq - e) - 1 > MATCH_TAG_VALUE_MAX)
+                        goto bad;
+                for (const char *c = e + 2; c < eq; c++)
+                        if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_'))
+                                goto bad;
+                if (strv_extend(&v, e) < 0)
+                        return strv_free(v); /* out of memory: the ban goes without them */
+                off += k + 1;
+        }
+        return v;
+bad:
+        log_debug("state: a stored failure's tags (%zu bytes) are not ours, ignoring them", len);
+        return strv_free(v);
+}
+
 int persist_commit_batch(Persist *s, const char *jail, const PersistFailure *v, size_t n, const char *source,
                          const char *data) {
+        char tags[STORE_TAGS_MAX];
         int r;
 
         if (!s || !s->store)
                 return -ENOTCONN;
         r = store_begin(s->store, false);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = store_failure_add(s->store, jail, &v[i].addr, v[i].t);
+                r = store_failure_add(s->store, jail, &v[i].addr, v[i].t, tags,
+                                      v[i].tags ? tags_encode(v[i].tags, tags, sizeof tags) : 0);
         if (r >= 0)
                 r = store_position_set(s->store, jail, source, data);
         if (r >= 0)
@@ -538,10 +587,56 @@ int persist_load_position(Persist *s, const char *jail, const char *source, char
         return store_position_get(s->store, jail, source, ret);
 }
 
-int persist_foreach_failure(Persist *s, const JailConf *jc, StoreFailureCb cb, void *userdata) {
+typedef struct FailureWalk {
+        PersistFailureCb cb;
+        void *userdata;
+} FailureWalk;
+
+static int failure_walk_one(const Addr *a, int64_t t, const void *tags, size_t tags_len, void *userdata) {
+        FailureWalk *w = userdata;
+
+        return w->cb(a, t, tags_decode(tags, tags_len), w->userdata);
+}
+
+int persist_foreach_failure(Persist *s, const JailConf *jc, PersistFailureCb cb, void *userdata) {
+        FailureWalk w = { .cb = cb, .userdata = userdata };
+
         if (!s || !s->store)
                 return 0;
-        return store_foreach_failure(s->store, jc->name, now_rt_sec() - jc->findtime_sec, cb, userdata);
+        return store_foreach_failure(s->store, jc->name, now_rt_sec() - jc->findtime_sec, failure_walk_one, &w);
+}
+
+int persist_expired_take(Persist *s, size_t max, StoreBanCb cb, void *userdata) {
+        int64_t now = now_rt_sec();
+        int r;
+
+        if (!s || !s->store)
+                return 0;
+        r = store_begin(s->store, false);
+        if (r >= 0)
+                r = store_foreach_expired(s->store, now, max, cb, userdata);
+        if (r >= 0)
+                r = store_mark_told(s->store, now);
+        if (r >= 0) {
+                int k = store_commit(s->store);
+                if (k < 0)
+                        r = k;
+        } else
+                store_rollback(s->store);
+        if (r < 0)
+                return log_warning_errno(r, "state: failed to read the bans that ended while the daemon was down; "
+                                            "their ends are not told: %m");
+        return r;
+}
+
+void persist_expired_mark(Persist *s) {
+        int r;
+
+        if (!s || !s->store)
+                return;
+        r = store_mark_told(s->store, now_rt_sec());
+        if (r < 0)
+                log_warning_errno(r, "state: failed to record the bans that ended as told, ignoring: %m");
 }
 
 void persist_forget_failures(Persist *s, const char *jail, const Addr *a) {

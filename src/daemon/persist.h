@@ -77,6 +77,8 @@ int64_t persist_bantime(Persist *p, const JailConf *jc, const Addr *a);
 typedef struct PersistFailure {
         Addr addr;
         int64_t t;              /* realtime seconds */
+        char **tags;            /* the <F-*> groups of a failure that queued a ban, "F-USER=VALUE"
+                                 * (ban_tags_from_match()), or NULL; the batch's to free */
 } PersistFailure;
 
 /* The end of a batch of lines of jail's source: commits the batch's failures and the position
@@ -88,8 +90,23 @@ int persist_commit_batch(Persist *p, const char *jail, const PersistFailure *v, 
 /* The saved position of jail's source, malloc'd, or -ENOENT. */
 int persist_load_position(Persist *p, const char *jail, const char *source, char **ret);
 
-/* Calls cb with the stored failures of jc within its findtime, oldest first. */
-int persist_foreach_failure(Persist *p, const JailConf *jc, StoreFailureCb cb, void *userdata);
+/* Calls cb with the stored failures of jc within its findtime, oldest first, and their tags as
+ * they were stored (cb takes them over; NULL: none). The state file is input: tags that are not
+ * at most MATCH_TAGS_MAX entries "F-NAME=VALUE" (NAME capitals, digits and '_', VALUE at most
+ * MATCH_TAG_VALUE_MAX bytes) are dropped whole, logged at debug. */
+typedef int (*PersistFailureCb)(const Addr *a, int64_t t, char **tags, void *userdata);
+int persist_foreach_failure(Persist *p, const JailConf *jc, PersistFailureCb cb, void *userdata);
+
+/* Bans whose end passed and was not told (the daemon was down when they ran out): cb gets each
+ * (address, jail) once, at most max of them, by jail and address; then every ban that ended by now
+ * is marked told, in the same transaction. Call it after the restore; tell them after it returns
+ * >= 0 (then a crash loses the events rather than sending them twice). Returns the number of
+ * bans marked, 0 without a store, or a negative errno (logged; nothing is to be told). */
+int persist_expired_take(Persist *p, size_t max, StoreBanCb cb, void *userdata);
+
+/* The once-a-minute gc, before it tells the bans of the map that ended: marks every ban that
+ * ended by now told (failures logged, ignored). */
+void persist_expired_mark(Persist *p);
 
 /* Deletes the stored failures of a in jail (a NULL: every address; jail NULL: every jail). */
 void persist_forget_failures(Persist *p, const char *jail, const Addr *a);

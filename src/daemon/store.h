@@ -107,18 +107,32 @@ int store_count(Store *s, const char *jail, const Addr *a);
 typedef int (*StoreBanCb)(const StoreBan *b, void *userdata);
 int store_foreach_live(Store *s, int64_t now, StoreBanCb cb, void *userdata);
 
+/* The end of a ban told (column told): its expiry event and actionunban were handed over, or it
+ * ended by an unban (store_end()), or it was recorded by an older version. A ban whose end passed
+ * while the daemon was down is not, and is told once at the next start: store_foreach_expired()
+ * calls cb (as store_foreach_live() does) for each (address, jail) with a ban that ended by now
+ * and was not told, unless a later ban of it is still due; at most max, by jail and address.
+ * store_mark_told() then marks every ban that ended by now told, and returns how many or a
+ * negative errno. The caller runs both in one transaction and tells after the commit: a crash
+ * then loses an event, never sends one twice. */
+int store_foreach_expired(Store *s, int64_t now, size_t max, StoreBanCb cb, void *userdata);
+int store_mark_told(Store *s, int64_t now);
+
 /* Deletes bans that ended before `before`. Returns the number deleted or a negative errno. */
 int store_purge(Store *s, int64_t before);
 
-/* Failures (inside a transaction of the caller's, or alone). */
-int store_failure_add(Store *s, const char *jail, const Addr *a, int64_t t);
+/* Failures (inside a transaction of the caller's, or alone). tags: the bytes the caller made of the
+ * <F-*> groups of the failure (persist.c), at most STORE_TAGS_MAX, or NULL; stored as they are. */
+#define STORE_TAGS_MAX 4096U
+int store_failure_add(Store *s, const char *jail, const Addr *a, int64_t t, const void *tags, size_t tags_len);
 /* Deletes the failures of a (NULL: all) in jail (NULL: all). Returns the number or an errno. */
 int store_failures_forget(Store *s, const char *jail, const Addr *a);
 /* Deletes the failures of jail older than before. Returns the number or a negative errno. */
 int store_failures_gc(Store *s, const char *jail, int64_t before);
-/* Calls cb for every failure of jail at or after since, oldest first. cb returns 0 to go on,
- * negative to stop (returned). Returns 0 or a negative errno. */
-typedef int (*StoreFailureCb)(const Addr *a, int64_t t, void *userdata);
+/* Calls cb for every failure of jail at or after since, oldest first, with its tags (NULL, 0 when
+ * none, or when the row holds more than STORE_TAGS_MAX bytes: the file is input too). cb returns 0
+ * to go on, negative to stop (returned). Returns 0 or a negative errno. */
+typedef int (*StoreFailureCb)(const Addr *a, int64_t t, const void *tags, size_t tags_len, void *userdata);
 int store_foreach_failure(Store *s, const char *jail, int64_t since, StoreFailureCb cb, void *userdata);
 
 /* The saved position of source ("journal", "files") of jail: set replaces it; get returns a

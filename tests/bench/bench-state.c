@@ -129,7 +129,7 @@ static void bench_commit_latency(const char *dir, size_t n, bool checkpointer, u
 
                 r = store_begin(s, false);
                 for (int k = 0; r >= 0 && k < 5; k++)
-                        r = store_failure_add(s, "sshd", &b.addr, t);
+                        r = store_failure_add(s, "sshd", &b.addr, t, NULL, 0);
                 snprintf(pos, sizeof pos, "s=%zu;i=%zu", i, i * 5);
                 if (r >= 0)
                         r = store_position_set(s, "sshd", "journal", pos);

@@ -79,6 +79,15 @@ int strv_extend(char ***l, const char *s) {
         return 0;
 }
 
+char **strv_copy(char *const *l) {
+        char **v = NULL;
+
+        for (; l && *l; l++)
+                if (strv_extend(&v, *l) < 0)
+                        return strv_free(v);
+        return v;
+}
+
 char *strstrip(char *s) {
         char *e;
 

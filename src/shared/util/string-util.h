@@ -14,6 +14,8 @@ char **strv_free(char **l);
 size_t strv_length(char *const *l);
 /* Appends a copy of s. Returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
+/* A copy of l (NULL for NULL, an empty l, or no memory). */
+char **strv_copy(char *const *l);
 
 /* 64-bit FNV-1a of n bytes: positions' file fingerprints, the clean-stop token, filter sessions.
  * Not for tables whose keys an attacker picks freely (addr.c seeds its own). */
