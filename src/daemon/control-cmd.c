@@ -508,13 +508,9 @@ static json_t *cmd_metrics(Manager *m) {
 }
 
 json_t *control_cmd_run(Manager *m, const struct ucred *peer, CtlCommand cmd, const json_t *req) {
-        /* Bans the sources queued go first: clients that keep the loop busy (control sources are
-         * IMPORTANT, the flush NORMAL) must not hold them. A read-only command moves the flush on
-         * by one chunk, so that its answer does not wait for a burst of 100,000 bans; a command
-         * that changes bans needs the whole queue applied. */
-        if (ctl_command_read_only(cmd))
-                manager_flush_step(m);
-        else
+        /* A command that changes bans needs the whole queue applied first. (A read-only one
+         * moves the queue on by one chunk after its answer is sent: control.c.) */
+        if (!ctl_command_read_only(cmd))
                 manager_flush(m);
         switch (cmd) {
         case CTL_PING:
