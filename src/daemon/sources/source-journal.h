@@ -18,9 +18,10 @@ typedef void (*SourceLineFn)(const char *line, size_t len, bool cut, usec_t real
 /* The journal source saves its position at least every SOURCE_BATCH_MAX entries within one
  * wakeup, so that the failures a batch holds for its commit stay bounded. */
 #define SOURCE_BATCH_MAX 4096
-/* What one drain reads at most, entries and time: the rest is read from the next loop iteration
- * on (the poll timer, armed at once), so that a backlog of a million entries does not hold the
- * loop (the control socket, the ban flush) for the minute it takes to read. */
+/* What one drain reads at most, entries and time (the position's commit after it included): the
+ * rest is read from the next loop iteration on (the poll timer, armed at once), so that a backlog
+ * of a million entries does not hold the loop (the control socket, the ban flush) for the minute
+ * it takes to read. */
 #define SOURCE_DRAIN_MAX 4096
 #define SOURCE_DRAIN_USEC (20 * USEC_PER_MSEC)
 /* journald signals new entries only 250-500 ms after they are written: after an entry the
