@@ -230,8 +230,9 @@ hand, run that again.
 
 - `tests/bench/compare.py` runs every `tests/bench/cmp-*` piece: filter matching, journal and
   file reaction time, bursts of attackers, bans per second into the kernel, restoring bans at
-  start, memory, start-up. Each piece runs every tool several times by turns (`--runs`), so that
-  a slow moment of the machine hits all tools alike.
+  start, memory, start-up, floods. Each piece runs every tool several times by turns (`--runs`),
+  so that a slow moment of the machine hits all tools alike; the flood runs once (minutes), and its
+  status row is the slowest of the calls made during it.
 - The table gives, per measure and tool, the smallest, median and largest figure over the runs.
   "vs nftjail" is the ratio of the medians, turned so that above 1 means nftjail is better,
   whichever way better goes for that measure. "target met" says whether nftjail's median meets
