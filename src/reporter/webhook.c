@@ -355,7 +355,8 @@ int webhooks_apply(Webhooks *w, const Config *c) {
                 return log_oom();
         settings_unref(w->settings);
         w->settings = set;
-        worker_hand(w->worker, settings_ref(set));
+        if (w->started) /* the first ones go with worker_start() */
+                worker_hand(w->worker, settings_ref(set));
         log_info("webhooks: %zu configured; %lld event(s) queued", set->n, (long long) webhook_spool_pending(w->spool));
         return 0;
 }
@@ -396,7 +397,7 @@ int webhooks_new(const Config *c, const char *state_dir, Webhooks **ret) {
                 k = log_error_errno(EIO, "failed to initialise libcurl");
                 goto fail;
         }
-        k = worker_start(w->worker, webhook_thread, w, settings_ref(w->settings)); /* as webhooks_apply() left */
+        k = worker_start(w->worker, webhook_thread, w, settings_ref(w->settings));
         if (k < 0) {
                 sym_curl_global_cleanup();
                 log_error_errno(k, "failed to start the webhook thread: %m");
