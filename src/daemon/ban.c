@@ -367,7 +367,7 @@ static void entry_leaves(BanMap *m, const BanEntry *x) {
 int ban_map_set(BanMap *m, const NftElem *e, usec_t expiry) {
         uint8_t proto = key_proto(e);
         bool found = false;
-        size_t i;
+        size_t i = 0;
 
         migrate(m, MIGRATE_STEP);
         if (m->old) {
