@@ -807,6 +807,28 @@ rig_ctl() {
 	"$NFTJAIL" --socket "$RIG_SOCK" "$@"
 }
 
+# rig_status_replies JAIL N SECONDS: ask `nftjail --json status` in a loop, as an admin would, and
+# print one line per reply: the jail's failures_total and bans_total ("error RC" when the command
+# failed). Stops at the first reply with N bans or more, or after SECONDS.
+rig_status_replies() {
+	[ $# = 3 ] || fail "usage: rig_status_replies JAIL N SECONDS"
+	[ -n "${NFTJAIL:-}" ] && [ -x "$NFTJAIL" ] || fail "rig_status_replies: NFTJAIL is not set to an executable"
+	"$RIG_PY" - "$NFTJAIL" "$RIG_SOCK" "$@" <<'PY'
+import json, subprocess, sys, time
+cli, sock, jail, n, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+deadline = time.monotonic() + secs
+while time.monotonic() < deadline:
+    p = subprocess.run([cli, "--socket", sock, "--json", "status"], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("error %d" % p.returncode, flush=True)
+        continue
+    j = [x for x in json.loads(p.stdout)["jails"] if x["name"] == jail][0]
+    print(j["failures_total"], j["bans_total"], flush=True)
+    if j["bans_total"] >= n:
+        break
+PY
+}
+
 # ---------------------------------------------------------------------------
 # 7. cleanup
 

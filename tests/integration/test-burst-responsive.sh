@@ -14,7 +14,7 @@
 # States observed, not times; the end (every ban in the kernel) is waited for with a bound.
 # Checked: with FLUSH_CHUNK unlimited it fails (0 ban counts seen after the read), and with the
 # file batch unbounded (64 MiB) too (0 replies while the file was read). It does not cover the
-# journal drain's bound (SOURCE_DRAIN_USEC / SOURCE_DRAIN_MAX): the source here is a file.
+# journal drain's bound (SOURCE_DRAIN_USEC / SOURCE_DRAIN_MAX): test-journal-burst-responsive does.
 # shellcheck disable=SC1091
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -47,20 +47,7 @@ with open(path, "a") as f:  # one write: the whole burst is there at once
 PY
 
 # the replies, one a line: failures counted, bans applied (the jail's)
-"$RIG_PY" - "$NFTJAIL" "$RIG_SOCK" "$N" >"$RIG_TMP/replies" <<'PY'
-import json, subprocess, sys, time
-cli, sock, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-deadline = time.monotonic() + 50
-while time.monotonic() < deadline:
-    p = subprocess.run([cli, "--socket", sock, "--json", "status"], capture_output=True, text=True)
-    if p.returncode != 0:
-        print("error %d" % p.returncode)
-        continue
-    j = [x for x in json.loads(p.stdout)["jails"] if x["name"] == "sshd"][0]
-    print(j["failures_total"], j["bans_total"], flush=True)
-    if j["bans_total"] >= n:
-        break
-PY
+rig_status_replies sshd "$N" 50 >"$RIG_TMP/replies"
 rig_daemon_alive || fail "nftjaild died"
 rig_note "$(wc -l <"$RIG_TMP/replies") status replies during the burst"
 grep -q '^error' "$RIG_TMP/replies" && fail "status failed during the burst: $(grep -c '^error' "$RIG_TMP/replies") times"
