@@ -12,6 +12,7 @@
 #include "log.h"
 #include "match.h"
 #include "persist.h"
+#include "persist-internal.h"
 #include "restore.h"
 #include "store.h"
 #include "util/fileio.h"
@@ -485,7 +486,7 @@ bool persist_has_store(const Persist *s) {
 
 /* A failure's tags as stored: each "F-NAME=VALUE" followed by a NUL (a value never holds one,
  * match_tag_copy()). Returns the length, 0 for none or when they would not fit. */
-static size_t tags_encode(char *const *tags, char *buf, size_t len) {
+size_t persist_tags_encode(char *const *tags, char *buf, size_t len) {
         size_t n = 0;
 
         for (char *const *t = tags; t && *t; t++) {
@@ -499,9 +500,9 @@ static size_t tags_encode(char *const *tags, char *buf, size_t len) {
         return n;
 }
 
-/* The inverse of tags_encode(), for bytes read from the state: NULL (and logged at debug) unless
+/* The inverse of persist_tags_encode(), for bytes read from the state: NULL (and logged at debug) unless
  * every entry is well formed (see persist_foreach_failure()). */
-static char **tags_decode(const char *p, size_t len) {
+char **persist_tags_decode(const char *p, size_t len) {
         char **v = NULL;
         size_t n = 0;
 
@@ -539,7 +540,7 @@ int persist_commit_batch(Persist *s, const char *jail, const PersistFailure *v, 
         r = store_begin(s->store, false);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = store_failure_add(s->store, jail, &v[i].addr, v[i].t, tags,
-                                      v[i].tags ? tags_encode(v[i].tags, tags, sizeof tags) : 0);
+                                      v[i].tags ? persist_tags_encode(v[i].tags, tags, sizeof tags) : 0);
         if (r >= 0)
                 r = store_position_set(s->store, jail, source, data);
         if (r >= 0)
@@ -595,7 +596,7 @@ typedef struct FailureWalk {
 static int failure_walk_one(const Addr *a, int64_t t, const void *tags, size_t tags_len, void *userdata) {
         FailureWalk *w = userdata;
 
-        return w->cb(a, t, tags_decode(tags, tags_len), w->userdata);
+        return w->cb(a, t, persist_tags_decode(tags, tags_len), w->userdata);
 }
 
 int persist_foreach_failure(Persist *s, const JailConf *jc, PersistFailureCb cb, void *userdata) {

@@ -13,7 +13,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "match.h"
+#include "persist-internal.h"
 #include "store.h"
+#include "util/string-util.h"
 
 static char dir[] = "/tmp/test-store-XXXXXX";
 
@@ -468,12 +471,96 @@ static void test_store_checkpointer(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* The stored tags read back (persist_tags_decode()): what persist_tags_encode() wrote comes back
+ * the same; any other bytes, as a hand-edited or damaged state file may hold, give no tags at
+ * all rather than a part of them or a read past the row. */
+static void test_persist_tags(void **state) {
+        char *const good[] = { "F-USER=root", "F-ID=7", "F-A_1=", NULL };
+        char buf[STORE_TAGS_MAX], val[MATCH_TAG_VALUE_MAX + 8];
+        char **v;
+        size_t n;
+
+        n = persist_tags_encode(good, buf, sizeof buf);
+        assert_int_equal(n, sizeof "F-USER=root" + sizeof "F-ID=7" + sizeof "F-A_1=");
+        v = persist_tags_decode(buf, n);
+        assert_non_null(v);
+        assert_int_equal(strv_length(v), 3);
+        assert_string_equal(v[0], "F-USER=root");
+        assert_string_equal(v[2], "F-A_1=");
+        strv_free(v);
+        assert_int_equal(persist_tags_encode(good, buf, 12), 0); /* does not fit: none */
+        assert_int_equal(persist_tags_encode(NULL, buf, sizeof buf), 0);
+        assert_null(persist_tags_decode(NULL, 0));
+        assert_null(persist_tags_decode(buf, 0));
+
+        static const struct {
+                const char *bytes;
+                size_t len;
+        } bad[] = {
+                { "F-USER=root", 11 },            /* no NUL at the end */
+                { "F-USER=root\0\0", 13 },        /* an empty entry */
+                { "F-USER\0", 7 },                /* no '=' */
+                { "F-=x\0", 5 },                  /* no name */
+                { "F-user=x\0", 9 },              /* not capitals */
+                { "F-US ER=x\0", 10 },
+                { "G-USER=x\0", 9 },              /* not F- */
+                { "USER=x\0", 7 },
+                { "F-ID=7\0F-USER", 13 },         /* the last entry cut */
+                { "F-ID=7\0F-\xff=1\0", 12 },
+                { "F-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_AB=1\0", 44 }, /* a name of 39 */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                v = persist_tags_decode(bad[i].bytes, bad[i].len);
+                if (v)
+                        fail_msg("bad tags %zu decoded to %zu entries", i, strv_length(v));
+        }
+        /* a name of 38 passes */
+        v = persist_tags_decode("F-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_A=1", 43);
+        assert_non_null(v);
+        strv_free(v);
+
+        /* a value of MATCH_TAG_VALUE_MAX bytes passes, one more does not */
+        memcpy(val, "F-X=", 4);
+        memset(val + 4, 'v', MATCH_TAG_VALUE_MAX);
+        val[4 + MATCH_TAG_VALUE_MAX] = 0;
+        {
+                char *const one[] = { val, NULL };
+                char out[STORE_TAGS_MAX];
+                char *longer;
+
+                n = persist_tags_encode(one, out, sizeof out);
+                v = persist_tags_decode(out, n);
+                assert_non_null(v);
+                strv_free(v);
+                assert_true(asprintf(&longer, "%sv", val) > 0);
+                char *const two[] = { longer, NULL };
+                n = persist_tags_encode(two, out, sizeof out);
+                assert_null(persist_tags_decode(out, n));
+                free(longer);
+        }
+
+        /* MATCH_TAGS_MAX entries pass, one more does not */
+        n = 0;
+        for (int i = 0; i <= MATCH_TAGS_MAX; i++) {
+                int k = snprintf(buf + n, sizeof buf - n, "F-T%d=%d", i, i);
+                n += (size_t) k + 1;
+                v = persist_tags_decode(buf, n);
+                if (i < MATCH_TAGS_MAX) {
+                        assert_non_null(v);
+                        assert_int_equal(strv_length(v), (size_t) i + 1);
+                        strv_free(v);
+                } else
+                        assert_null(v);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_store_schema),
                 cmocka_unit_test(test_store_meta),
                 cmocka_unit_test(test_store_failure_tags),
+                cmocka_unit_test(test_persist_tags),
                 cmocka_unit_test(test_store_expired),
                 cmocka_unit_test(test_store_checkpointer),
         };
