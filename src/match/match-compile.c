@@ -2,6 +2,7 @@
 /* A Filter built from a FilterConf: each regex compiled and its groups sorted by role, the
  * prefilter's literal chosen, and the gate (all failregexes as one alternation) built when the
  * first line needs it. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,39 @@
 #define MATCH_JIT_STACK_MAX (1024u * 1024u)
 /* Shorter required literals are not worth a memmem() before the regex. */
 #define PREFILTER_MIN 4
+
+/* One JIT stack per thread, shared by every filter the thread runs (PCRE2 allows that: a stack
+ * serves one match at a time). Made at the thread's first match, freed when it exits. A stack per
+ * filter cost 10 mappings and their bookkeeping for 10 jails, all idle but one at a time. When
+ * it cannot be made, PCRE2 falls back to its 32 KiB on the machine stack: a deep match then
+ * fails with PCRE2_ERROR_JIT_STACKLIMIT, as it would past MATCH_JIT_STACK_MAX. */
+static pthread_key_t jit_stack_key;
+static pthread_once_t jit_stack_once = PTHREAD_ONCE_INIT;
+static bool jit_stack_key_ok;
+
+static void jit_stack_release(void *p) {
+        pcre2_jit_stack_free(p);
+}
+
+static void jit_stack_key_init(void) {
+        jit_stack_key_ok = pthread_key_create(&jit_stack_key, jit_stack_release) == 0;
+}
+
+static pcre2_jit_stack *thread_jit_stack(void *unused) {
+        pcre2_jit_stack *s;
+
+        if (!jit_stack_key_ok)
+                return NULL;
+        s = pthread_getspecific(jit_stack_key);
+        if (!s) {
+                s = pcre2_jit_stack_create(MATCH_JIT_STACK_MIN, MATCH_JIT_STACK_MAX, NULL);
+                if (s && pthread_setspecific(jit_stack_key, s) != 0) {
+                        pcre2_jit_stack_free(s);
+                        s = NULL;
+                }
+        }
+        return s;
+}
 
 void match_set_error(FilterError *e, const FilterRegex *fr, size_t offset, const char *fmt, ...) {
         va_list ap;
@@ -306,7 +340,6 @@ Filter *filter_free(Filter *f) {
         pcre2_match_data_free(f->gate_md);
         pcre2_match_data_free(f->md);
         pcre2_match_context_free(f->mctx);
-        pcre2_jit_stack_free(f->jit_stack);
         literal_set_done(&f->lits);
         free(f);
         return NULL;
@@ -463,9 +496,8 @@ int filter_new_flags(const FilterConf *fc, unsigned flags, Filter **ret, FilterE
         pcre2_set_match_limit(f->mctx, MATCH_LIMIT);
         pcre2_set_depth_limit(f->mctx, MATCH_DEPTH_LIMIT);
         pcre2_set_heap_limit(f->mctx, MATCH_HEAP_LIMIT_KIB);
-        f->jit_stack = pcre2_jit_stack_create(MATCH_JIT_STACK_MIN, MATCH_JIT_STACK_MAX, NULL);
-        if (f->jit_stack)
-                pcre2_jit_stack_assign(f->mctx, NULL, f->jit_stack);
+        (void) pthread_once(&jit_stack_once, jit_stack_key_init);
+        pcre2_jit_stack_assign(f->mctx, thread_jit_stack, NULL);
 
         *ret = TAKE_PTR(f);
         return 0;

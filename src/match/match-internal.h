@@ -104,7 +104,6 @@ struct Filter {
         pcre2_match_data *gate_md;
         pcre2_match_data *md;
         pcre2_match_context *mctx;
-        pcre2_jit_stack *jit_stack;
         bool prefilter;
         /* The literal prefilter of a MatchSet: every failregex needs one of lits, so a line
          * without any runs no regex (n = 0: some regex needs none we can tell, or a multi-line
