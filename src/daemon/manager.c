@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ifaddrs.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -589,6 +590,9 @@ int manager_run(Manager *m) {
 
         log_event(LOG_INFO, 0, NFTJAIL_MID_START, NULL, "nftjaild %s started: %zu jail(s)", NFTJAIL_VERSION,
                   m->n_jails);
+        /* what the start read and freed goes back to the kernel: the idle daemon holds its own */
+        persist_release_memory(m->persist);
+        (void) malloc_trim(0);
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m, true);
         r = sd_event_loop(m->event);

@@ -480,6 +480,11 @@ void persist_on_unban(Persist *s, const char *jail, const Addr *a) {
         persist_forget_failures(s, jail, a);
 }
 
+void persist_release_memory(Persist *s) {
+        if (s)
+                store_release_memory(s->store);
+}
+
 bool persist_has_store(const Persist *s) {
         return s && s->store;
 }

@@ -54,6 +54,9 @@ void persist_set_config(Persist *p, const Config *config);
  * need not list the sets when nothing changed meanwhile (restore_run()'s as_left). */
 void persist_clean_stop(Persist *p);
 
+/* Once the start is done: the store's cache of the start-up reads given back (store_release_memory()). */
+void persist_release_memory(Persist *p);
+
 /* Whether the store could be opened: failures, positions and bans are then kept. */
 bool persist_has_store(const Persist *p);
 

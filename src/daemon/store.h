@@ -41,6 +41,11 @@ typedef struct StoreBan {
 int store_open(const char *dir, Store **ret);
 Store *store_free(Store *s);
 
+/* Gives back the connection's cached pages that hold no change (sqlite3_db_release_memory()):
+ * after the start-up reads they are most of what the daemon itself holds at idle. They are read
+ * again, from the kernel's page cache, by the next statement that needs them. */
+void store_release_memory(Store *s);
+
 /* The WAL pages after which a commit on this connection checkpoints the WAL itself, inside the
  * commit (SQLite's default is 1000; store_open() sets 0, off). For benchmarks and tests. */
 int store_set_autocheckpoint(Store *s, int pages);
