@@ -14,8 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nats/nats.h>
-
+#include "fleet-nats.h"
 #include "fleet-outbox.h"
 #include "fleet.h"
 #include "log-ids.h"
@@ -43,6 +42,7 @@ typedef struct Origin {
 
 struct Fleet {
         /* immutable after fleet_new() */
+        const FleetNats *nats;  /* nats.c, loaded by fleet_new() */
         FleetConf conf;         /* a copy: the strings and the policy the thread uses */
         char *password;
         char *state_dir;
@@ -275,10 +275,10 @@ static void on_closed(natsConnection *nc, void *closure) {
         pthread_mutex_unlock(&f->lock);
 }
 
-static const char *nats_err(natsStatus s) {
-        const char *t = nats_GetLastError(NULL);
+static const char *nats_err(const Fleet *f, natsStatus s) {
+        const char *t = f->nats->nats_GetLastError(NULL);
 
-        return t && *t ? t : natsStatus_GetText(s);
+        return t && *t ? t : f->nats->natsStatus_GetText(s);
 }
 
 static int make_options(Fleet *f, natsOptions **ret) {
@@ -291,40 +291,40 @@ static int make_options(Fleet *f, natsOptions **ret) {
         for (char **p = c->urls; *p; p++)
                 tls = tls || strncmp(*p, "tls://", 6) == 0;
         snprintf(name, sizeof name, "nftjail %s", c->name);
-        s = natsOptions_Create(&o);
+        s = f->nats->natsOptions_Create(&o);
         if (s == NATS_OK)
-                s = natsOptions_SetServers(o, (const char **) c->urls, (int) strv_length(c->urls));
+                s = f->nats->natsOptions_SetServers(o, (const char **) c->urls, (int) strv_length(c->urls));
         if (s == NATS_OK)
-                s = natsOptions_SetName(o, name);
+                s = f->nats->natsOptions_SetName(o, name);
         if (s == NATS_OK && c->user)
-                s = natsOptions_SetUserInfo(o, c->user, f->password);
+                s = f->nats->natsOptions_SetUserInfo(o, c->user, f->password);
         if (s == NATS_OK && c->creds_file)
-                s = natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
+                s = f->nats->natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
         if (s == NATS_OK && tls)
-                s = natsOptions_SetSecure(o, true);
+                s = f->nats->natsOptions_SetSecure(o, true);
         if (s == NATS_OK && c->tls_ca)
-                s = natsOptions_LoadCATrustedCertificates(o, c->tls_ca);
+                s = f->nats->natsOptions_LoadCATrustedCertificates(o, c->tls_ca);
         if (s == NATS_OK && c->tls_cert)
-                s = natsOptions_LoadCertificatesChain(o, c->tls_cert, c->tls_key);
+                s = f->nats->natsOptions_LoadCertificatesChain(o, c->tls_cert, c->tls_key);
         if (s == NATS_OK)
-                s = natsOptions_SetTimeout(o, 2000);
+                s = f->nats->natsOptions_SetTimeout(o, 2000);
         if (s == NATS_OK)
-                s = natsOptions_SetMaxReconnect(o, -1);
+                s = f->nats->natsOptions_SetMaxReconnect(o, -1);
         if (s == NATS_OK)
-                s = natsOptions_SetReconnectWait(o, 1000);
+                s = f->nats->natsOptions_SetReconnectWait(o, 1000);
         if (s == NATS_OK)
-                s = natsOptions_SetPingInterval(o, 5000);
+                s = f->nats->natsOptions_SetPingInterval(o, 5000);
         if (s == NATS_OK)
-                s = natsOptions_SetReconnectedCB(o, on_connected, f);
+                s = f->nats->natsOptions_SetReconnectedCB(o, on_connected, f);
         if (s == NATS_OK)
-                s = natsOptions_SetDisconnectedCB(o, on_disconnected, f);
+                s = f->nats->natsOptions_SetDisconnectedCB(o, on_disconnected, f);
         if (s == NATS_OK)
-                s = natsOptions_SetClosedCB(o, on_closed, f);
+                s = f->nats->natsOptions_SetClosedCB(o, on_closed, f);
         if (s == NATS_OK)
-                s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
+                s = f->nats->natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
         if (s != NATS_OK) {
-                log_error("fleet: NATS options: %s", nats_err(s));
-                natsOptions_Destroy(o);
+                log_error("fleet: NATS options: %s", nats_err(f, s));
+                f->nats->natsOptions_Destroy(o);
                 return -EINVAL;
         }
         *ret = o;
@@ -339,19 +339,19 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         jsStreamConfig sc;
         natsStatus s;
 
-        s = js_GetStreamInfo(&si, js, FLEET_STREAM, NULL, &jerr);
+        s = f->nats->js_GetStreamInfo(&si, js, FLEET_STREAM, NULL, &jerr);
         if (s == NATS_OK) {
                 if (si->Config && si->Config->Replicas != (int64_t) f->conf.stream_replicas)
                         log_notice("fleet: stream %s has %lld replicas, not stream_replicas = %u: an existing stream keeps its own",
                                    FLEET_STREAM, (long long) si->Config->Replicas, f->conf.stream_replicas);
-                jsStreamInfo_Destroy(si);
+                f->nats->jsStreamInfo_Destroy(si);
                 return 0;
         }
         if (s != NATS_NOT_FOUND) {
-                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
                 return -EIO;
         }
-        jsStreamConfig_Init(&sc);
+        f->nats->jsStreamConfig_Init(&sc);
         sc.Name = FLEET_STREAM;
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
@@ -359,12 +359,12 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         sc.MaxAge = f->max_age_sec * 1000000000LL;
         sc.Storage = js_FileStorage;
         sc.Replicas = (int64_t) f->conf.stream_replicas;
-        s = js_AddStream(&si, js, &sc, NULL, &jerr);
+        s = f->nats->js_AddStream(&si, js, &sc, NULL, &jerr);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
                 return -EIO;
         }
-        jsStreamInfo_Destroy(si);
+        f->nats->jsStreamInfo_Destroy(si);
         log_info("fleet: created stream %s (subjects %s>, one message per subject, max age %llds, %u replicas)", FLEET_STREAM,
                  FLEET_SUBJECT_PREFIX, (long long) f->max_age_sec, f->conf.stream_replicas);
         return 0;
@@ -378,7 +378,7 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         jsSubOptions so;
         natsStatus s;
 
-        jsSubOptions_Init(&so);
+        f->nats->jsSubOptions_Init(&so);
         so.Stream = FLEET_STREAM;
         so.Ordered = true;
         so.Config.Heartbeat = 1000000000LL; /* 1 s, not 5: a consumer lost with its server is remade sooner */
@@ -390,11 +390,11 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         pthread_mutex_lock(&f->lock);
         f->sub_done = false;
         pthread_mutex_unlock(&f->lock);
-        s = js_Subscribe(ret, js, FLEET_SUBJECT_PREFIX ">", on_msg, f, NULL, &so, &jerr);
+        s = f->nats->js_Subscribe(ret, js, FLEET_SUBJECT_PREFIX ">", on_msg, f, NULL, &so, &jerr);
         if (s == NATS_OK)
-                s = natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
+                s = f->nats->natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
                 return -EIO;
         }
         log_info("fleet: reading %s from %s", FLEET_STREAM, seq > 0 ? "the saved position" : "the last message of each subject");
@@ -403,12 +403,12 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
 
 /* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
  * '-', the last two tokens are numbers). 0 when it is not one of ours. */
-static uint64_t msg_seq(natsMsg *msg) {
+static uint64_t msg_seq(const Fleet *f, natsMsg *msg) {
         const char *id = NULL, *p;
         unsigned long long v;
         char *end;
 
-        if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
+        if (f->nats->natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
                 return 0;
         p = strrchr(id, '-');
         if (!p || p == id)
@@ -426,18 +426,18 @@ static uint64_t msg_seq(natsMsg *msg) {
  * one asynchronous publish. */
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
         Fleet *f = closure;
-        uint64_t seq = msg_seq(msg);
+        uint64_t seq = msg_seq(f, msg);
 
         pthread_mutex_lock(&f->lock);
         if (pa && seq > 0 && f->n_acked < FLEET_BATCH)
                 f->acked[f->n_acked++] = seq; /* else the row stays and is sent again: dropped by its id */
         else if (!pa && !f->pub_failed) {
                 f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", natsMsg_GetSubject(msg),
-                         pae && pae->ErrText ? pae->ErrText : pae ? natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
+                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", f->nats->natsMsg_GetSubject(msg),
+                         pae && pae->ErrText ? pae->ErrText : pae ? f->nats->natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
         }
         pthread_mutex_unlock(&f->lock);
-        natsMsg_Destroy(msg);
+        f->nats->natsMsg_Destroy(msg);
 }
 
 /* Waits for the acks of every publish in flight; those that did not come in time are taken back
@@ -448,15 +448,15 @@ static int window_wait(Fleet *f, jsCtx *js) {
         natsStatus s;
         bool failed;
 
-        jsPubOptions_Init(&po);
+        f->nats->jsPubOptions_Init(&po);
         po.MaxWait = FLEET_PUBLISH_WAIT_MSEC + 1000;
-        s = js_PublishAsyncComplete(js, &po);
-        if (s != NATS_OK && js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
-                natsMsgList_Destroy(&l);
+        s = f->nats->js_PublishAsyncComplete(js, &po);
+        if (s != NATS_OK && f->nats->js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
+                f->nats->natsMsgList_Destroy(&l);
         pthread_mutex_lock(&f->lock);
         if (s != NATS_OK && !f->pub_failed) {
                 f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(s));
+                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(f, s));
         }
         failed = f->pub_failed;
         pthread_mutex_unlock(&f->lock);
@@ -489,19 +489,19 @@ static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *sub
          * a lost ack is not a second message; the creation time keeps the ids of a node whose
          * state was wiped (seq from 1 again) apart */
         snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
-        jsPubOptions_Init(&po);
+        f->nats->jsPubOptions_Init(&po);
         po.MsgId = msgid;
         /* no MaxWait here: it starts a timer of the context, which nats.c 3.4 destroys after its
          * mutex (nats-io/nats.c#880: a crash at exit); window_wait() bounds the wait instead */
-        s = natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
+        s = f->nats->natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
         if (s == NATS_OK)
-                s = js_PublishMsgAsync(js, &msg, &po);
-        natsMsg_Destroy(msg); /* NULL when nats.c took it */
+                s = f->nats->js_PublishMsgAsync(js, &msg, &po);
+        f->nats->natsMsg_Destroy(msg); /* NULL when nats.c took it */
         if (s != NATS_OK) {
                 pthread_mutex_lock(&f->lock);
                 if (!f->pub_failed) {
                         f->pub_failed = true;
-                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(s));
+                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(f, s));
                 }
                 pthread_mutex_unlock(&f->lock);
                 return -EIO;
@@ -566,13 +566,13 @@ static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
  * whether the main thread needs a wake-up: it went into an empty ring (the main thread drains
  * the ring until it is empty, or wakes itself). */
 static bool receive_one(Fleet *f, natsMsg *msg, uint64_t behind) {
-        const char *subject = natsMsg_GetSubject(msg);
+        const char *subject = f->nats->natsMsg_GetSubject(msg);
         char origin[FLEET_NAME_MAX + 1];
         FleetRefusal why;
         FleetMsg m = {};
         bool wake;
 
-        why = fleet_msg_parse(subject, natsMsg_GetData(msg), (size_t) MAX(natsMsg_GetDataLength(msg), 0), &m, origin);
+        why = fleet_msg_parse(subject, f->nats->natsMsg_GetData(msg), (size_t) MAX(f->nats->natsMsg_GetDataLength(msg), 0), &m, origin);
         if (strcmp(origin, f->conf.name) == 0)
                 return false; /* our own */
         if (why == FLEET_OK)
@@ -610,10 +610,10 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         uint64_t seq = 0, behind = 0;
         bool dup = false;
 
-        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        if (f->nats->natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
                 seq = meta->Sequence.Stream;
                 behind = meta->NumPending;
-                jsMsgMetaData_Destroy(meta);
+                f->nats->jsMsgMetaData_Destroy(meta);
         }
         /* a message at or below the last one read comes again after a resubscription from the
          * saved position (a server lost, a leader elected): applied already, skip it */
@@ -630,7 +630,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
                 f->st.lag = behind;
                 pthread_mutex_unlock(&f->lock);
         }
-        natsMsg_Destroy(msg);
+        f->nats->natsMsg_Destroy(msg);
 }
 
 static void on_sub_complete(void *closure) {
@@ -651,7 +651,7 @@ static void unsubscribe(Fleet *f, natsSubscription *sub) {
         /* Destroy, not Unsubscribe: that one deletes the consumer on the server, which needs a
          * permission (CONSUMER.DELETE) that would let a node delete the others' consumers; the
          * server drops an ephemeral consumer without interest by itself */
-        natsSubscription_Destroy(sub);
+        f->nats->natsSubscription_Destroy(sub);
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 2;
         pthread_mutex_lock(&f->lock);
@@ -702,7 +702,7 @@ static void log_link(Fleet *f, natsConnection *nc, FleetOutbox *box, bool up) {
         const char *fields[] = { fn, fo, fu, NULL };
         int64_t n = fleet_outbox_pending(box);
 
-        if (up && natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+        if (up && f->nats->natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
                 url[0] = 0;
         snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
         snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
@@ -762,23 +762,23 @@ static void *fleet_thread(void *p) {
         pthread_mutex_unlock(&f->lock);
         if (make_options(f, &opts) < 0)
                 return NULL;
-        s = natsConnection_Connect(&nc, opts);
+        s = f->nats->natsConnection_Connect(&nc, opts);
         if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-                log_error("fleet: cannot connect: %s", nats_err(s));
+                log_error("fleet: cannot connect: %s", nats_err(f, s));
                 goto finish;
         }
-        jsOptions_Init(&jo);
+        f->nats->jsOptions_Init(&jo);
         jo.PublishAsync.MaxPending = FLEET_WINDOW;
         jo.PublishAsync.AckHandler = on_ack;
         jo.PublishAsync.AckHandlerClosure = f;
         jo.PublishAsync.StallWait = FLEET_PUBLISH_WAIT_MSEC;
-        s = natsConnection_JetStream(&js, nc, &jo);
+        s = f->nats->natsConnection_JetStream(&js, nc, &jo);
         if (s != NATS_OK) {
-                log_error("fleet: JetStream context: %s", nats_err(s));
+                log_error("fleet: JetStream context: %s", nats_err(f, s));
                 goto finish;
         }
         while (!atomic_load(&f->stop)) {
-                bool up = natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
+                bool up = f->nats->natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
                 usec_t now = now_usec(CLOCK_BOOTTIME);
 
                 if (atomic_load(&f->connected) != up)
@@ -822,7 +822,7 @@ finish:
         if (nc) {
                 struct timespec ts;
 
-                natsConnection_Close(nc);
+                f->nats->natsConnection_Close(nc);
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += 2;
                 pthread_mutex_lock(&f->lock);
@@ -830,9 +830,9 @@ finish:
                         ;
                 pthread_mutex_unlock(&f->lock);
         }
-        jsCtx_Destroy(js);
-        natsConnection_Destroy(nc);
-        natsOptions_Destroy(opts);
+        f->nats->jsCtx_Destroy(js);
+        f->nats->natsConnection_Destroy(nc);
+        f->nats->natsOptions_Destroy(opts);
         return NULL;
 }
 
@@ -924,6 +924,9 @@ int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn 
         if (!f)
                 return log_oom();
         f->efd = -1;
+        r = fleet_nats_load(&f->nats);
+        if (r < 0)
+                return r; /* logged, naming the library and its package */
         pthread_mutex_init(&f->lock, NULL);
         pthread_cond_init(&f->cond, NULL);
         f->apply = apply;
