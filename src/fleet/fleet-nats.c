@@ -28,3 +28,9 @@ int fleet_nats_load(const FleetNats **ret) {
         *ret = &nats_table;
         return 0;
 }
+
+const char *fleet_nats_error(const FleetNats *n, natsStatus s) {
+        const char *t = n->nats_GetLastError(NULL);
+
+        return t && *t ? t : n->natsStatus_GetText(s);
+}

@@ -73,3 +73,6 @@ typedef struct FleetNats {
  * library, the package that holds it and dlerror() (or the missing symbol); a later call tries
  * again (the package installed in between, then a reload). */
 int fleet_nats_load(const FleetNats **ret);
+
+/* The text of nats.c's last error on this thread, else of s. */
+const char *fleet_nats_error(const FleetNats *n, natsStatus s);

@@ -16,6 +16,7 @@
 
 #include "fleet-nats.h"
 #include "fleet-outbox.h"
+#include "fleet-publish.h"
 #include "fleet.h"
 #include "log-ids.h"
 #include "log.h"
@@ -24,10 +25,7 @@
 
 #define FLEET_RING_MAX 4096U
 #define FLEET_ORIGINS_MAX 256U
-#define FLEET_BATCH 8192U        /* outbox rows sent per turn (then all their acks awaited) */
-#define FLEET_WINDOW 1024        /* publishes sent and waiting for their ack, at most */
 #define FLEET_RETRY_USEC (1 * USEC_PER_SEC)
-#define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
 #define FLEET_PASSWORD_MAX 1024U
 #define FLEET_BACKLOG_WARN 1000    /* outbox rows: a warning at 1,000, then at each ten times more */
@@ -53,6 +51,7 @@ struct Fleet {
         sd_event_source *event_source;
         int efd;
         FleetOutbox *box;       /* the main thread's connection */
+        FleetPublish *pub;      /* the fleet thread's publishing into the stream */
         pthread_t thread;
         bool started;
 
@@ -67,12 +66,6 @@ struct Fleet {
         atomic_bool batch_submitted; /* main thread: fleet_submit() inside fleet_batch() */
         bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
         bool closed;            /* under lock: the connection's last callback ran (on_closed) */
-        /* under lock: the outbox rows whose publish the stream acknowledged (on_ack(), on a thread
-         * of nats.c), for the fleet thread to delete; and the first publish that failed */
-        uint64_t *acked;
-        size_t n_acked;
-        bool pub_failed;
-        char pub_error[FLEET_SUBJECT_MAX + 160];
 };
 
 /* ---- counters, shared ---- */
@@ -232,6 +225,7 @@ void fleet_status(Fleet *f, FleetStatus *ret) {
         pthread_mutex_lock(&f->lock);
         *ret = f->st;
         pthread_mutex_unlock(&f->lock);
+        ret->published = fleet_publish_count(f->pub);
         memcpy(ret->name, f->conf.name, strlen(f->conf.name) + 1);
         ret->connected = atomic_load(&f->connected);
         ret->outbox = fleet_outbox_pending(f->box);
@@ -273,12 +267,6 @@ static void on_closed(natsConnection *nc, void *closure) {
         f->closed = true;
         pthread_cond_broadcast(&f->cond);
         pthread_mutex_unlock(&f->lock);
-}
-
-static const char *nats_err(const Fleet *f, natsStatus s) {
-        const char *t = f->nats->nats_GetLastError(NULL);
-
-        return t && *t ? t : f->nats->natsStatus_GetText(s);
 }
 
 static int make_options(Fleet *f, natsOptions **ret) {
@@ -323,7 +311,7 @@ static int make_options(Fleet *f, natsOptions **ret) {
         if (s == NATS_OK)
                 s = f->nats->natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
         if (s != NATS_OK) {
-                log_error("fleet: NATS options: %s", nats_err(f, s));
+                log_error("fleet: NATS options: %s", fleet_nats_error(f->nats, s));
                 f->nats->natsOptions_Destroy(o);
                 return -EINVAL;
         }
@@ -348,7 +336,7 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
                 return 0;
         }
         if (s != NATS_NOT_FOUND) {
-                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
+                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
         f->nats->jsStreamConfig_Init(&sc);
@@ -361,7 +349,7 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         sc.Replicas = (int64_t) f->conf.stream_replicas;
         s = f->nats->js_AddStream(&si, js, &sc, NULL, &jerr);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
+                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
         f->nats->jsStreamInfo_Destroy(si);
@@ -394,172 +382,11 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         if (s == NATS_OK)
                 s = f->nats->natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, nats_err(f, s), (int) jerr);
+                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
         log_info("fleet: reading %s from %s", FLEET_STREAM, seq > 0 ? "the saved position" : "the last message of each subject");
         return 0;
-}
-
-/* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
- * '-', the last two tokens are numbers). 0 when it is not one of ours. */
-static uint64_t msg_seq(const Fleet *f, natsMsg *msg) {
-        const char *id = NULL, *p;
-        unsigned long long v;
-        char *end;
-
-        if (f->nats->natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
-                return 0;
-        p = strrchr(id, '-');
-        if (!p || p == id)
-                return 0;
-        for (p--; p > id && *p != '-'; p--)
-                ;
-        if (*p != '-')
-                return 0;
-        errno = 0;
-        v = strtoull(p + 1, &end, 10);
-        return errno == 0 && *end == '-' && end > p + 1 ? (uint64_t) v : 0;
-}
-
-/* nats.c's thread of the replies: the stream's ack (or the error, or the library's timeout) of
- * one asynchronous publish. */
-static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
-        Fleet *f = closure;
-        uint64_t seq = msg_seq(f, msg);
-
-        pthread_mutex_lock(&f->lock);
-        if (pa && seq > 0 && f->n_acked < FLEET_BATCH)
-                f->acked[f->n_acked++] = seq; /* else the row stays and is sent again: dropped by its id */
-        else if (!pa && !f->pub_failed) {
-                f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", f->nats->natsMsg_GetSubject(msg),
-                         pae && pae->ErrText ? pae->ErrText : pae ? f->nats->natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
-        }
-        pthread_mutex_unlock(&f->lock);
-        f->nats->natsMsg_Destroy(msg);
-}
-
-/* Waits for the acks of every publish in flight; those that did not come in time are taken back
- * from nats.c (their rows stay). Returns 0, or -EIO when one failed or is missing. */
-static int window_wait(Fleet *f, jsCtx *js) {
-        jsPubOptions po;
-        natsMsgList l = {};
-        natsStatus s;
-        bool failed;
-
-        f->nats->jsPubOptions_Init(&po);
-        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC + 1000;
-        s = f->nats->js_PublishAsyncComplete(js, &po);
-        if (s != NATS_OK && f->nats->js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
-                f->nats->natsMsgList_Destroy(&l);
-        pthread_mutex_lock(&f->lock);
-        if (s != NATS_OK && !f->pub_failed) {
-                f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(f, s));
-        }
-        failed = f->pub_failed;
-        pthread_mutex_unlock(&f->lock);
-        return failed ? -EIO : 0;
-}
-
-/* Deletes the rows acknowledged so far, in one transaction. */
-static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
-        size_t n;
-
-        pthread_mutex_lock(&f->lock);
-        n = f->n_acked;
-        memcpy(buf, f->acked, n * sizeof *buf);
-        f->n_acked = 0;
-        f->st.published += n;
-        pthread_mutex_unlock(&f->lock);
-        (void) fleet_outbox_begin(box);
-        for (size_t i = 0; i < n; i++)
-                (void) fleet_outbox_done(box, buf[i]);
-        (void) fleet_outbox_commit(box);
-}
-
-static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *subject, const char *json) {
-        char msgid[FLEET_NAME_MAX + 48];
-        natsMsg *msg = NULL;
-        jsPubOptions po;
-        natsStatus s;
-
-        /* the stream drops a message id it has seen (within its duplicate window): a resend after
-         * a lost ack is not a second message; the creation time keeps the ids of a node whose
-         * state was wiped (seq from 1 again) apart */
-        snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
-        f->nats->jsPubOptions_Init(&po);
-        po.MsgId = msgid;
-        /* no MaxWait here: it starts a timer of the context, which nats.c 3.4 destroys after its
-         * mutex (nats-io/nats.c#880: a crash at exit); window_wait() bounds the wait instead */
-        s = f->nats->natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
-        if (s == NATS_OK)
-                s = f->nats->js_PublishMsgAsync(js, &msg, &po);
-        f->nats->natsMsg_Destroy(msg); /* NULL when nats.c took it */
-        if (s != NATS_OK) {
-                pthread_mutex_lock(&f->lock);
-                if (!f->pub_failed) {
-                        f->pub_failed = true;
-                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(f, s));
-                }
-                pthread_mutex_unlock(&f->lock);
-                return -EIO;
-        }
-        return 0;
-}
-
-/* Sends what the outbox holds: up to FLEET_BATCH rows, in order, published asynchronously with at
- * most FLEET_WINDOW waiting for their ack (nats.c stalls the next publish); the rows acknowledged
- * deleted at the end in one commit (a crash before it sends them again, and the stream drops
- * them by their id). No transaction while they are sent: the main thread's writes (its bans into
- * the outbox) never wait for the network. A tombstone goes alone (the acks of what went before it
- * awaited, and its own), so that a ban sent again after a failure can never land after the unban
- * that followed it. Returns 0 (all sent), 1 (more left), -EIO (NATS refused). */
-static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
-        _cleanup_free_ uint64_t *buf = malloc(FLEET_BATCH * sizeof *buf);
-        FleetMsg m = {};
-        uint64_t after = 0;
-        unsigned k;
-        int r = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        snprintf(m.origin, sizeof m.origin, "%s", f->conf.name);
-        pthread_mutex_lock(&f->lock);
-        f->pub_failed = false;
-        f->n_acked = 0;
-        pthread_mutex_unlock(&f->lock);
-        for (k = 0; k < FLEET_BATCH; k++) {
-                _cleanup_free_ char *json = NULL;
-                char subject[FLEET_SUBJECT_MAX];
-
-                if (atomic_load(&f->stop))
-                        break;
-                r = fleet_outbox_next(box, after, &m);
-                if (r <= 0)
-                        break;
-                after = m.seq;
-                if (fleet_subject(&m, subject, sizeof subject) < 0 || fleet_msg_format(&m, &json) < 0) {
-                        (void) fleet_outbox_done(box, m.seq);
-                        continue;
-                }
-                if ((m.unban && window_wait(f, js) < 0) || publish_async(f, js, &m, subject, json) < 0 ||
-                    (m.unban && window_wait(f, js) < 0)) {
-                        r = -EIO;
-                        break;
-                }
-        }
-        if (window_wait(f, js) < 0)
-                r = -EIO;
-        acked_done(f, box, buf);
-        if (r < 0) {
-                pthread_mutex_lock(&f->lock);
-                log_warning("fleet: publishing failed: %s; what was not acknowledged stays in the outbox", f->pub_error);
-                pthread_mutex_unlock(&f->lock);
-                return -EIO;
-        }
-        return k == FLEET_BATCH ? 1 : 0;
 }
 
 /* One received message: parsed, checked, handed over. Waits while the ring is full. Returns
@@ -764,17 +591,14 @@ static void *fleet_thread(void *p) {
                 return NULL;
         s = f->nats->natsConnection_Connect(&nc, opts);
         if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-                log_error("fleet: cannot connect: %s", nats_err(f, s));
+                log_error("fleet: cannot connect: %s", fleet_nats_error(f->nats, s));
                 goto finish;
         }
         f->nats->jsOptions_Init(&jo);
-        jo.PublishAsync.MaxPending = FLEET_WINDOW;
-        jo.PublishAsync.AckHandler = on_ack;
-        jo.PublishAsync.AckHandlerClosure = f;
-        jo.PublishAsync.StallWait = FLEET_PUBLISH_WAIT_MSEC;
+        fleet_publish_options(f->pub, &jo);
         s = f->nats->natsConnection_JetStream(&js, nc, &jo);
         if (s != NATS_OK) {
-                log_error("fleet: JetStream context: %s", nats_err(f, s));
+                log_error("fleet: JetStream context: %s", fleet_nats_error(f->nats, s));
                 goto finish;
         }
         while (!atomic_load(&f->stop)) {
@@ -804,7 +628,7 @@ static void *fleet_thread(void *p) {
                 if (up && stream_ok && !sub && f->conf.accept && now >= retry_at && subscribe(f, js, stream_seq(f), &sub) < 0)
                         retry_at = now + FLEET_RETRY_USEC;
                 if (up && stream_ok && now >= retry_at && atomic_exchange(&f->dirty, false)) {
-                        int r = drain_outbox(f, box, js);
+                        int r = fleet_publish_drain(f->pub, box, js, &f->stop);
                         if (r != 0)
                                 atomic_store(&f->dirty, true);
                         if (r < 0)
@@ -880,7 +704,7 @@ static void fleet_free_data(Fleet *f) {
         free(f->password);
         free(f->state_dir);
         free(f->ring);
-        free(f->acked);
+        fleet_publish_free(f->pub);
         pthread_mutex_destroy(&f->lock);
         pthread_cond_destroy(&f->cond);
         free(f);
@@ -933,9 +757,9 @@ int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn 
         f->userdata = userdata;
         f->max_age_sec = max_age(c);
         f->ring = calloc(FLEET_RING_MAX, sizeof *f->ring);
-        f->acked = calloc(FLEET_BATCH, sizeof *f->acked);
         f->state_dir = strdup(state_dir);
-        if (!f->ring || !f->acked || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
+        if (!f->ring || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0 ||
+            fleet_publish_new(f->nats, c->fleet.name, &f->pub) < 0)
                 return log_oom();
         if (c->fleet.password_file) {
                 r = read_password(c->fleet.password_file, &f->password);
