@@ -4,8 +4,9 @@
 #include <nats/nats.h>
 
 /* nats.c (libnats), loaded with dlopen() when a fleet starts: a daemon without [fleet] never maps
- * it, nor the OpenSSL it pulls in (about 2.8 MiB of an idle daemon's PSS). The fleet compiles
- * against nats.h for its types and constants and calls the library only through this table. */
+ * it, nor the OpenSSL it pulls in (idle with 10 jails: 1.8 MiB of RSS, 0.75 MiB of PSS, 0.5 MiB of
+ * anonymous memory, most of it OpenSSL's). The fleet compiles against nats.h for its types and
+ * constants and calls the library only through this table. */
 
 /* Every function of nats.c the fleet calls; the link of nftjaild fails on any other, which is the
  * reminder to add it here. */
