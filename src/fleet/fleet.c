@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nats/nats.h>
-
+#include "fleet-nats.h"
 #include "fleet-outbox.h"
+#include "fleet-publish.h"
 #include "fleet.h"
 #include "log-ids.h"
 #include "log.h"
@@ -25,10 +25,7 @@
 
 #define FLEET_RING_MAX 4096U
 #define FLEET_ORIGINS_MAX 256U
-#define FLEET_BATCH 8192U        /* outbox rows sent per turn (then all their acks awaited) */
-#define FLEET_WINDOW 1024        /* publishes sent and waiting for their ack, at most */
 #define FLEET_RETRY_USEC (1 * USEC_PER_SEC)
-#define FLEET_PUBLISH_WAIT_MSEC 2000
 #define FLEET_JOIN_TIMEOUT_SEC 5
 #define FLEET_PASSWORD_MAX 1024U
 #define FLEET_BACKLOG_WARN 1000    /* outbox rows: a warning at 1,000, then at each ten times more */
@@ -43,6 +40,7 @@ typedef struct Origin {
 
 struct Fleet {
         /* immutable after fleet_new() */
+        const FleetNats *nats;  /* nats.c, loaded by fleet_new() */
         FleetConf conf;         /* a copy: the strings and the policy the thread uses */
         char *password;
         char *state_dir;
@@ -53,6 +51,7 @@ struct Fleet {
         sd_event_source *event_source;
         int efd;
         FleetOutbox *box;       /* the main thread's connection */
+        FleetPublish *pub;      /* the fleet thread's publishing into the stream */
         pthread_t thread;
         bool started;
 
@@ -67,12 +66,6 @@ struct Fleet {
         atomic_bool batch_submitted; /* main thread: fleet_submit() inside fleet_batch() */
         bool sub_done;          /* under lock: the subscription delivers no more (on_sub_complete) */
         bool closed;            /* under lock: the connection's last callback ran (on_closed) */
-        /* under lock: the outbox rows whose publish the stream acknowledged (on_ack(), on a thread
-         * of nats.c), for the fleet thread to delete; and the first publish that failed */
-        uint64_t *acked;
-        size_t n_acked;
-        bool pub_failed;
-        char pub_error[FLEET_SUBJECT_MAX + 160];
 };
 
 /* ---- counters, shared ---- */
@@ -232,6 +225,7 @@ void fleet_status(Fleet *f, FleetStatus *ret) {
         pthread_mutex_lock(&f->lock);
         *ret = f->st;
         pthread_mutex_unlock(&f->lock);
+        ret->published = fleet_publish_count(f->pub);
         memcpy(ret->name, f->conf.name, strlen(f->conf.name) + 1);
         ret->connected = atomic_load(&f->connected);
         ret->outbox = fleet_outbox_pending(f->box);
@@ -275,12 +269,6 @@ static void on_closed(natsConnection *nc, void *closure) {
         pthread_mutex_unlock(&f->lock);
 }
 
-static const char *nats_err(natsStatus s) {
-        const char *t = nats_GetLastError(NULL);
-
-        return t && *t ? t : natsStatus_GetText(s);
-}
-
 static int make_options(Fleet *f, natsOptions **ret) {
         const FleetConf *c = &f->conf;
         natsOptions *o = NULL;
@@ -291,40 +279,40 @@ static int make_options(Fleet *f, natsOptions **ret) {
         for (char **p = c->urls; *p; p++)
                 tls = tls || strncmp(*p, "tls://", 6) == 0;
         snprintf(name, sizeof name, "nftjail %s", c->name);
-        s = natsOptions_Create(&o);
+        s = f->nats->natsOptions_Create(&o);
         if (s == NATS_OK)
-                s = natsOptions_SetServers(o, (const char **) c->urls, (int) strv_length(c->urls));
+                s = f->nats->natsOptions_SetServers(o, (const char **) c->urls, (int) strv_length(c->urls));
         if (s == NATS_OK)
-                s = natsOptions_SetName(o, name);
+                s = f->nats->natsOptions_SetName(o, name);
         if (s == NATS_OK && c->user)
-                s = natsOptions_SetUserInfo(o, c->user, f->password);
+                s = f->nats->natsOptions_SetUserInfo(o, c->user, f->password);
         if (s == NATS_OK && c->creds_file)
-                s = natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
+                s = f->nats->natsOptions_SetUserCredentialsFromFiles(o, c->creds_file, NULL);
         if (s == NATS_OK && tls)
-                s = natsOptions_SetSecure(o, true);
+                s = f->nats->natsOptions_SetSecure(o, true);
         if (s == NATS_OK && c->tls_ca)
-                s = natsOptions_LoadCATrustedCertificates(o, c->tls_ca);
+                s = f->nats->natsOptions_LoadCATrustedCertificates(o, c->tls_ca);
         if (s == NATS_OK && c->tls_cert)
-                s = natsOptions_LoadCertificatesChain(o, c->tls_cert, c->tls_key);
+                s = f->nats->natsOptions_LoadCertificatesChain(o, c->tls_cert, c->tls_key);
         if (s == NATS_OK)
-                s = natsOptions_SetTimeout(o, 2000);
+                s = f->nats->natsOptions_SetTimeout(o, 2000);
         if (s == NATS_OK)
-                s = natsOptions_SetMaxReconnect(o, -1);
+                s = f->nats->natsOptions_SetMaxReconnect(o, -1);
         if (s == NATS_OK)
-                s = natsOptions_SetReconnectWait(o, 1000);
+                s = f->nats->natsOptions_SetReconnectWait(o, 1000);
         if (s == NATS_OK)
-                s = natsOptions_SetPingInterval(o, 5000);
+                s = f->nats->natsOptions_SetPingInterval(o, 5000);
         if (s == NATS_OK)
-                s = natsOptions_SetReconnectedCB(o, on_connected, f);
+                s = f->nats->natsOptions_SetReconnectedCB(o, on_connected, f);
         if (s == NATS_OK)
-                s = natsOptions_SetDisconnectedCB(o, on_disconnected, f);
+                s = f->nats->natsOptions_SetDisconnectedCB(o, on_disconnected, f);
         if (s == NATS_OK)
-                s = natsOptions_SetClosedCB(o, on_closed, f);
+                s = f->nats->natsOptions_SetClosedCB(o, on_closed, f);
         if (s == NATS_OK)
-                s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
+                s = f->nats->natsOptions_SetRetryOnFailedConnect(o, true, on_connected, f);
         if (s != NATS_OK) {
-                log_error("fleet: NATS options: %s", nats_err(s));
-                natsOptions_Destroy(o);
+                log_error("fleet: NATS options: %s", fleet_nats_error(f->nats, s));
+                f->nats->natsOptions_Destroy(o);
                 return -EINVAL;
         }
         *ret = o;
@@ -339,19 +327,19 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         jsStreamConfig sc;
         natsStatus s;
 
-        s = js_GetStreamInfo(&si, js, FLEET_STREAM, NULL, &jerr);
+        s = f->nats->js_GetStreamInfo(&si, js, FLEET_STREAM, NULL, &jerr);
         if (s == NATS_OK) {
                 if (si->Config && si->Config->Replicas != (int64_t) f->conf.stream_replicas)
                         log_notice("fleet: stream %s has %lld replicas, not stream_replicas = %u: an existing stream keeps its own",
                                    FLEET_STREAM, (long long) si->Config->Replicas, f->conf.stream_replicas);
-                jsStreamInfo_Destroy(si);
+                f->nats->jsStreamInfo_Destroy(si);
                 return 0;
         }
         if (s != NATS_NOT_FOUND) {
-                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: stream %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
-        jsStreamConfig_Init(&sc);
+        f->nats->jsStreamConfig_Init(&sc);
         sc.Name = FLEET_STREAM;
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
@@ -359,12 +347,12 @@ static int ensure_stream(Fleet *f, jsCtx *js) {
         sc.MaxAge = f->max_age_sec * 1000000000LL;
         sc.Storage = js_FileStorage;
         sc.Replicas = (int64_t) f->conf.stream_replicas;
-        s = js_AddStream(&si, js, &sc, NULL, &jerr);
+        s = f->nats->js_AddStream(&si, js, &sc, NULL, &jerr);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: cannot create stream %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
-        jsStreamInfo_Destroy(si);
+        f->nats->jsStreamInfo_Destroy(si);
         log_info("fleet: created stream %s (subjects %s>, one message per subject, max age %llds, %u replicas)", FLEET_STREAM,
                  FLEET_SUBJECT_PREFIX, (long long) f->max_age_sec, f->conf.stream_replicas);
         return 0;
@@ -378,7 +366,7 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         jsSubOptions so;
         natsStatus s;
 
-        jsSubOptions_Init(&so);
+        f->nats->jsSubOptions_Init(&so);
         so.Stream = FLEET_STREAM;
         so.Ordered = true;
         so.Config.Heartbeat = 1000000000LL; /* 1 s, not 5: a consumer lost with its server is remade sooner */
@@ -390,189 +378,28 @@ static int subscribe(Fleet *f, jsCtx *js, uint64_t seq, natsSubscription **ret) 
         pthread_mutex_lock(&f->lock);
         f->sub_done = false;
         pthread_mutex_unlock(&f->lock);
-        s = js_Subscribe(ret, js, FLEET_SUBJECT_PREFIX ">", on_msg, f, NULL, &so, &jerr);
+        s = f->nats->js_Subscribe(ret, js, FLEET_SUBJECT_PREFIX ">", on_msg, f, NULL, &so, &jerr);
         if (s == NATS_OK)
-                s = natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
+                s = f->nats->natsSubscription_SetOnCompleteCB(*ret, on_sub_complete, f);
         if (s != NATS_OK) {
-                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, nats_err(s), (int) jerr);
+                log_warning("fleet: cannot subscribe to %s: %s (error %d); retrying", FLEET_STREAM, fleet_nats_error(f->nats, s), (int) jerr);
                 return -EIO;
         }
         log_info("fleet: reading %s from %s", FLEET_STREAM, seq > 0 ? "the saved position" : "the last message of each subject");
         return 0;
 }
 
-/* The outbox row of a message this node published: its id is NODE-SEQ-CREATED (NODE may hold
- * '-', the last two tokens are numbers). 0 when it is not one of ours. */
-static uint64_t msg_seq(natsMsg *msg) {
-        const char *id = NULL, *p;
-        unsigned long long v;
-        char *end;
-
-        if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || !id)
-                return 0;
-        p = strrchr(id, '-');
-        if (!p || p == id)
-                return 0;
-        for (p--; p > id && *p != '-'; p--)
-                ;
-        if (*p != '-')
-                return 0;
-        errno = 0;
-        v = strtoull(p + 1, &end, 10);
-        return errno == 0 && *end == '-' && end > p + 1 ? (uint64_t) v : 0;
-}
-
-/* nats.c's thread of the replies: the stream's ack (or the error, or the library's timeout) of
- * one asynchronous publish. */
-static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) {
-        Fleet *f = closure;
-        uint64_t seq = msg_seq(msg);
-
-        pthread_mutex_lock(&f->lock);
-        if (pa && seq > 0 && f->n_acked < FLEET_BATCH)
-                f->acked[f->n_acked++] = seq; /* else the row stays and is sent again: dropped by its id */
-        else if (!pa && !f->pub_failed) {
-                f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "%s: %s (error %d)", natsMsg_GetSubject(msg),
-                         pae && pae->ErrText ? pae->ErrText : pae ? natsStatus_GetText(pae->Err) : "no ack", pae ? (int) pae->ErrCode : 0);
-        }
-        pthread_mutex_unlock(&f->lock);
-        natsMsg_Destroy(msg);
-}
-
-/* Waits for the acks of every publish in flight; those that did not come in time are taken back
- * from nats.c (their rows stay). Returns 0, or -EIO when one failed or is missing. */
-static int window_wait(Fleet *f, jsCtx *js) {
-        jsPubOptions po;
-        natsMsgList l = {};
-        natsStatus s;
-        bool failed;
-
-        jsPubOptions_Init(&po);
-        po.MaxWait = FLEET_PUBLISH_WAIT_MSEC + 1000;
-        s = js_PublishAsyncComplete(js, &po);
-        if (s != NATS_OK && js_PublishAsyncGetPendingList(&l, js) == NATS_OK)
-                natsMsgList_Destroy(&l);
-        pthread_mutex_lock(&f->lock);
-        if (s != NATS_OK && !f->pub_failed) {
-                f->pub_failed = true;
-                snprintf(f->pub_error, sizeof f->pub_error, "waiting for acks: %s", nats_err(s));
-        }
-        failed = f->pub_failed;
-        pthread_mutex_unlock(&f->lock);
-        return failed ? -EIO : 0;
-}
-
-/* Deletes the rows acknowledged so far, in one transaction. */
-static void acked_done(Fleet *f, FleetOutbox *box, uint64_t *buf) {
-        size_t n;
-
-        pthread_mutex_lock(&f->lock);
-        n = f->n_acked;
-        memcpy(buf, f->acked, n * sizeof *buf);
-        f->n_acked = 0;
-        f->st.published += n;
-        pthread_mutex_unlock(&f->lock);
-        (void) fleet_outbox_begin(box);
-        for (size_t i = 0; i < n; i++)
-                (void) fleet_outbox_done(box, buf[i]);
-        (void) fleet_outbox_commit(box);
-}
-
-static int publish_async(Fleet *f, jsCtx *js, const FleetMsg *m, const char *subject, const char *json) {
-        char msgid[FLEET_NAME_MAX + 48];
-        natsMsg *msg = NULL;
-        jsPubOptions po;
-        natsStatus s;
-
-        /* the stream drops a message id it has seen (within its duplicate window): a resend after
-         * a lost ack is not a second message; the creation time keeps the ids of a node whose
-         * state was wiped (seq from 1 again) apart */
-        snprintf(msgid, sizeof msgid, "%s-%llu-%lld", f->conf.name, (unsigned long long) m->seq, (long long) m->created);
-        jsPubOptions_Init(&po);
-        po.MsgId = msgid;
-        /* no MaxWait here: it starts a timer of the context, which nats.c 3.4 destroys after its
-         * mutex (nats-io/nats.c#880: a crash at exit); window_wait() bounds the wait instead */
-        s = natsMsg_Create(&msg, subject, NULL, json, (int) strlen(json));
-        if (s == NATS_OK)
-                s = js_PublishMsgAsync(js, &msg, &po);
-        natsMsg_Destroy(msg); /* NULL when nats.c took it */
-        if (s != NATS_OK) {
-                pthread_mutex_lock(&f->lock);
-                if (!f->pub_failed) {
-                        f->pub_failed = true;
-                        snprintf(f->pub_error, sizeof f->pub_error, "%s: %s", subject, nats_err(s));
-                }
-                pthread_mutex_unlock(&f->lock);
-                return -EIO;
-        }
-        return 0;
-}
-
-/* Sends what the outbox holds: up to FLEET_BATCH rows, in order, published asynchronously with at
- * most FLEET_WINDOW waiting for their ack (nats.c stalls the next publish); the rows acknowledged
- * deleted at the end in one commit (a crash before it sends them again, and the stream drops
- * them by their id). No transaction while they are sent: the main thread's writes (its bans into
- * the outbox) never wait for the network. A tombstone goes alone (the acks of what went before it
- * awaited, and its own), so that a ban sent again after a failure can never land after the unban
- * that followed it. Returns 0 (all sent), 1 (more left), -EIO (NATS refused). */
-static int drain_outbox(Fleet *f, FleetOutbox *box, jsCtx *js) {
-        _cleanup_free_ uint64_t *buf = malloc(FLEET_BATCH * sizeof *buf);
-        FleetMsg m = {};
-        uint64_t after = 0;
-        unsigned k;
-        int r = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        snprintf(m.origin, sizeof m.origin, "%s", f->conf.name);
-        pthread_mutex_lock(&f->lock);
-        f->pub_failed = false;
-        f->n_acked = 0;
-        pthread_mutex_unlock(&f->lock);
-        for (k = 0; k < FLEET_BATCH; k++) {
-                _cleanup_free_ char *json = NULL;
-                char subject[FLEET_SUBJECT_MAX];
-
-                if (atomic_load(&f->stop))
-                        break;
-                r = fleet_outbox_next(box, after, &m);
-                if (r <= 0)
-                        break;
-                after = m.seq;
-                if (fleet_subject(&m, subject, sizeof subject) < 0 || fleet_msg_format(&m, &json) < 0) {
-                        (void) fleet_outbox_done(box, m.seq);
-                        continue;
-                }
-                if ((m.unban && window_wait(f, js) < 0) || publish_async(f, js, &m, subject, json) < 0 ||
-                    (m.unban && window_wait(f, js) < 0)) {
-                        r = -EIO;
-                        break;
-                }
-        }
-        if (window_wait(f, js) < 0)
-                r = -EIO;
-        acked_done(f, box, buf);
-        if (r < 0) {
-                pthread_mutex_lock(&f->lock);
-                log_warning("fleet: publishing failed: %s; what was not acknowledged stays in the outbox", f->pub_error);
-                pthread_mutex_unlock(&f->lock);
-                return -EIO;
-        }
-        return k == FLEET_BATCH ? 1 : 0;
-}
-
 /* One received message: parsed, checked, handed over. Waits while the ring is full. Returns
  * whether the main thread needs a wake-up: it went into an empty ring (the main thread drains
  * the ring until it is empty, or wakes itself). */
 static bool receive_one(Fleet *f, natsMsg *msg, uint64_t behind) {
-        const char *subject = natsMsg_GetSubject(msg);
+        const char *subject = f->nats->natsMsg_GetSubject(msg);
         char origin[FLEET_NAME_MAX + 1];
         FleetRefusal why;
         FleetMsg m = {};
         bool wake;
 
-        why = fleet_msg_parse(subject, natsMsg_GetData(msg), (size_t) MAX(natsMsg_GetDataLength(msg), 0), &m, origin);
+        why = fleet_msg_parse(subject, f->nats->natsMsg_GetData(msg), (size_t) MAX(f->nats->natsMsg_GetDataLength(msg), 0), &m, origin);
         if (strcmp(origin, f->conf.name) == 0)
                 return false; /* our own */
         if (why == FLEET_OK)
@@ -610,10 +437,10 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         uint64_t seq = 0, behind = 0;
         bool dup = false;
 
-        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        if (f->nats->natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
                 seq = meta->Sequence.Stream;
                 behind = meta->NumPending;
-                jsMsgMetaData_Destroy(meta);
+                f->nats->jsMsgMetaData_Destroy(meta);
         }
         /* a message at or below the last one read comes again after a resubscription from the
          * saved position (a server lost, a leader elected): applied already, skip it */
@@ -630,7 +457,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
                 f->st.lag = behind;
                 pthread_mutex_unlock(&f->lock);
         }
-        natsMsg_Destroy(msg);
+        f->nats->natsMsg_Destroy(msg);
 }
 
 static void on_sub_complete(void *closure) {
@@ -651,7 +478,7 @@ static void unsubscribe(Fleet *f, natsSubscription *sub) {
         /* Destroy, not Unsubscribe: that one deletes the consumer on the server, which needs a
          * permission (CONSUMER.DELETE) that would let a node delete the others' consumers; the
          * server drops an ephemeral consumer without interest by itself */
-        natsSubscription_Destroy(sub);
+        f->nats->natsSubscription_Destroy(sub);
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 2;
         pthread_mutex_lock(&f->lock);
@@ -702,7 +529,7 @@ static void log_link(Fleet *f, natsConnection *nc, FleetOutbox *box, bool up) {
         const char *fields[] = { fn, fo, fu, NULL };
         int64_t n = fleet_outbox_pending(box);
 
-        if (up && natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
+        if (up && f->nats->natsConnection_GetConnectedUrl(nc, url, sizeof url) != NATS_OK)
                 url[0] = 0;
         snprintf(fn, sizeof fn, "NFTJAIL_FLEET_NODE=%s", f->conf.name);
         snprintf(fo, sizeof fo, "NFTJAIL_FLEET_OUTBOX=%lld", (long long) n);
@@ -762,23 +589,20 @@ static void *fleet_thread(void *p) {
         pthread_mutex_unlock(&f->lock);
         if (make_options(f, &opts) < 0)
                 return NULL;
-        s = natsConnection_Connect(&nc, opts);
+        s = f->nats->natsConnection_Connect(&nc, opts);
         if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-                log_error("fleet: cannot connect: %s", nats_err(s));
+                log_error("fleet: cannot connect: %s", fleet_nats_error(f->nats, s));
                 goto finish;
         }
-        jsOptions_Init(&jo);
-        jo.PublishAsync.MaxPending = FLEET_WINDOW;
-        jo.PublishAsync.AckHandler = on_ack;
-        jo.PublishAsync.AckHandlerClosure = f;
-        jo.PublishAsync.StallWait = FLEET_PUBLISH_WAIT_MSEC;
-        s = natsConnection_JetStream(&js, nc, &jo);
+        f->nats->jsOptions_Init(&jo);
+        fleet_publish_options(f->pub, &jo);
+        s = f->nats->natsConnection_JetStream(&js, nc, &jo);
         if (s != NATS_OK) {
-                log_error("fleet: JetStream context: %s", nats_err(s));
+                log_error("fleet: JetStream context: %s", fleet_nats_error(f->nats, s));
                 goto finish;
         }
         while (!atomic_load(&f->stop)) {
-                bool up = natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
+                bool up = f->nats->natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
                 usec_t now = now_usec(CLOCK_BOOTTIME);
 
                 if (atomic_load(&f->connected) != up)
@@ -804,7 +628,7 @@ static void *fleet_thread(void *p) {
                 if (up && stream_ok && !sub && f->conf.accept && now >= retry_at && subscribe(f, js, stream_seq(f), &sub) < 0)
                         retry_at = now + FLEET_RETRY_USEC;
                 if (up && stream_ok && now >= retry_at && atomic_exchange(&f->dirty, false)) {
-                        int r = drain_outbox(f, box, js);
+                        int r = fleet_publish_drain(f->pub, box, js, &f->stop);
                         if (r != 0)
                                 atomic_store(&f->dirty, true);
                         if (r < 0)
@@ -822,7 +646,7 @@ finish:
         if (nc) {
                 struct timespec ts;
 
-                natsConnection_Close(nc);
+                f->nats->natsConnection_Close(nc);
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += 2;
                 pthread_mutex_lock(&f->lock);
@@ -830,9 +654,9 @@ finish:
                         ;
                 pthread_mutex_unlock(&f->lock);
         }
-        jsCtx_Destroy(js);
-        natsConnection_Destroy(nc);
-        natsOptions_Destroy(opts);
+        f->nats->jsCtx_Destroy(js);
+        f->nats->natsConnection_Destroy(nc);
+        f->nats->natsOptions_Destroy(opts);
         return NULL;
 }
 
@@ -880,7 +704,7 @@ static void fleet_free_data(Fleet *f) {
         free(f->password);
         free(f->state_dir);
         free(f->ring);
-        free(f->acked);
+        fleet_publish_free(f->pub);
         pthread_mutex_destroy(&f->lock);
         pthread_cond_destroy(&f->cond);
         free(f);
@@ -924,15 +748,18 @@ int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn 
         if (!f)
                 return log_oom();
         f->efd = -1;
+        r = fleet_nats_load(&f->nats);
+        if (r < 0)
+                return r; /* logged, naming the library and its package */
         pthread_mutex_init(&f->lock, NULL);
         pthread_cond_init(&f->cond, NULL);
         f->apply = apply;
         f->userdata = userdata;
         f->max_age_sec = max_age(c);
         f->ring = calloc(FLEET_RING_MAX, sizeof *f->ring);
-        f->acked = calloc(FLEET_BATCH, sizeof *f->acked);
         f->state_dir = strdup(state_dir);
-        if (!f->ring || !f->acked || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0)
+        if (!f->ring || !f->state_dir || fleet_conf_copy(&f->conf, &c->fleet) < 0 ||
+            fleet_publish_new(f->nats, c->fleet.name, &f->pub) < 0)
                 return log_oom();
         if (c->fleet.password_file) {
                 r = read_password(c->fleet.password_file, &f->password);

@@ -14,6 +14,7 @@
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
+#  - a libnats that cannot be loaded (NFTJAIL_LIBNATS): one clear error, the daemon bans locally;
 #  - the fleet's journal events (MESSAGE_IDs): connected, disconnected, refused (once per origin
 #    and reason, with both), outbox backlog and drained; a catch-up of 1,100 bans is counted in
 #    catch-up events and logged one by one, each ban exactly once in all.
@@ -36,6 +37,8 @@ rig_start_daemon --log-target journal
 start_b --log-target journal
 rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_CONNECTED NFTJAIL_FLEET_NODE=node-a NFTJAIL_FLEET_URL=nats://192.0.2.1:4222
 rig_wait_until 10 rig_journal_has MESSAGE_ID=$MID_CONNECTED NFTJAIL_FLEET_NODE=node-b
+# the fleet dlopen()ed nats.c (test-idle-maps: a daemon without [fleet] never maps it)
+grep -q '/libnats\.so' "/proc/$RIG_DAEMON_PID/maps" || fail "node-a's fleet runs without libnats in its maps"
 
 # ---- a ban on A reaches B, with its remaining time and its origin
 echo "fail from 203.0.113.10" >>/var/log/a.log
@@ -211,4 +214,36 @@ read -r quiet alone <<<"$counts"
 
 stop_b
 rig_stop_daemon
+
+# ---- a libnats that cannot be loaded (NFTJAIL_LIBNATS names the file to load instead of the
+# build's soname; nftjaild(8)): one error naming the library, its package and dlerror(), or the
+# missing symbol; the daemon runs on without the fleet (as when a fleet cannot start), banning
+# locally, its outbox untouched
+nats_pkg=$(grep -aoE 'it is in the package [A-Za-z0-9.+-]+' "$NFTJAILD" | head -n 1 | awk '{print $NF}')
+[ -n "$nats_pkg" ] || fail "nftjaild names no package for libnats"
+outbox_before=$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')
+n=60
+for lib in "$RIG_TMP/no-such-dir/libnats.so.3.4" libm.so.6; do
+	case $lib in
+	libm.so.6) why="symbol jsCtx_Destroy is missing" ;;
+	*) why="$lib: cannot open shared object file: No such file or directory" ;;
+	esac
+	NFTJAIL_LIBNATS=$lib rig_start_daemon
+	log_has() { tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -qF -- "$1"; }
+	rig_wait_until 10 log_has "fleet: not started, banning locally only"
+	log_has "failed to load $lib (needed by [fleet]; it is in the package $nats_pkg)" ||
+		{ _rig_dump daemon.log; fail "no error naming $lib and the package $nats_pkg"; }
+	log_has "$why" || { _rig_dump daemon.log; fail "the error for $lib does not say: $why"; }
+	rig_note "$(tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -F 'failed to load')"
+	[ "$(tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -c 'failed to load')" = 1 ] ||
+		fail "more than one load error for $lib"
+	! grep -q '/libnats\.so' "/proc/$RIG_DAEMON_PID/maps" || fail "libnats mapped after the load of $lib failed"
+	echo "fail from 203.0.113.$n" >>/var/log/a.log
+	rig_wait_until 10 rig_nft_has "^203\.0\.113\.$n tcp 22 .* sshd$" v4_port
+	rig_ctl status --json | "$RIG_PY" -c 'import json, sys; assert "fleet" not in json.load(sys.stdin)' ||
+		fail "status shows a fleet that did not start"
+	rig_stop_daemon
+	n=$((n + 1))
+done
+[ "$(rig_sql 'SELECT COUNT(*) FROM fleet_outbox')" = "$outbox_before" ] || fail "the outbox changed without a fleet"
 echo "ok"

@@ -3,7 +3,8 @@
 # check-deb.sh SRCDIR: builds the Debian package from the tree with tools/build-deb.sh (no root
 # needed) into a temporary directory and checks it: the files it must hold, its conffiles, the
 # unit's enable/start in postinst and stop in prerm, the state removal in postrm, Depends (the
-# libraries linked and the two loaded with dlopen, versioned), that the binaries it holds run,
+# libraries linked and the two loaded with dlopen, versioned), libnats in Recommends only (the
+# fleet dlopen()s it), that the binaries it holds run,
 # and lintian without errors or warnings (when lintian is installed).
 set -euo pipefail
 src=$1
@@ -55,11 +56,20 @@ if grep -q '^/usr/lib/sysusers.d/' "$tmp/files"; then
 fi
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libsystemd0 libpcre2-8-0 libmnl0 libnftnl11 libjansson4 libsqlite3-0 libcurl4 libnftables1 libnats3.4; do
+for lib in libc6 libsystemd0 libpcre2-8-0 libmnl0 libnftnl11 libjansson4 libsqlite3-0 libcurl4 libnftables1; do
 	check "Depends on $lib, versioned" grep -qE "(^|, )$lib \(>= [^)]+\)" <<<"$depends"
 done
 check "Depends on nftables" grep -qE '(^|, )nftables($|,| )' <<<"$depends"
+# libnats (and the OpenSSL it pulls in) is dlopen()ed for [fleet] only: recommended, not required
+check "Depends has no libnats" bash -c "! grep -q libnats <<<'$depends'"
+recommends=$(dpkg-deb -f "$deb" Recommends)
+echo "Recommends: $recommends"
 dpkg-deb -x "$deb" "$tmp/root"
+nats_pkg=$(grep -aoE 'it is in the package [A-Za-z0-9.+-]+' "$tmp/root/usr/sbin/nftjaild" | head -n 1 | awk '{print $NF}')
+check "nftjaild names the libnats package it loads ($nats_pkg)" test -n "$nats_pkg"
+check "Recommends $nats_pkg, versioned" grep -qE "(^|, )${nats_pkg//./\\.} \(>= [^)]+\)" <<<"$recommends"
+check "the packaged nftjaild does not link libnats, libssl or libcrypto" \
+	bash -c "! readelf -d '$tmp/root/usr/sbin/nftjaild' | grep NEEDED | grep -qE 'libnats|libssl|libcrypto'"
 check "the packaged nftjail runs" "$tmp/root/usr/bin/nftjail" --version
 check "the packaged nftjaild runs" "$tmp/root/usr/sbin/nftjaild" --version
 check "the packaged configuration loads with the packaged nftjail" \
