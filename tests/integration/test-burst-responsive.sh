@@ -56,16 +56,24 @@ last=$(tail -1 "$RIG_TMP/replies")
 # every one in the kernel (IPv6 /64s)
 [ "$(rig_nft_elements v6_port_64 | grep -c '^2001:db8:')" = "$N" ] || fail "want $N elements in v6_port_64"
 
-"$RIG_PY" - "$RIG_TMP/replies" "$N" <<'PY' || fail "the burst was not observed mid-way"
+# Under ASan matching is several times slower while the kernel's apply is not: the flush keeps up
+# with the reading, the queue never holds more than a chunk, and the flush's chunks cannot be
+# seen (in CI: 226 replies, 225 while the file was read, 0 after). The check of the chunks is made
+# on the optimised build only; the reading in batches is checked in both.
+sanitized=0
+readelf -d "$NFTJAILD" 2>/dev/null | grep -q 'NEEDED.*libasan' && sanitized=1
+[ "$sanitized" = 0 ] || rig_note "ASan build: the flush's chunks are not checked (the reading is the slower)"
+"$RIG_PY" - "$RIG_TMP/replies" "$N" "$sanitized" <<'PY' || fail "the burst was not observed mid-way"
 import sys
 n = int(sys.argv[2])
+sanitized = sys.argv[3] == "1"
 r = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
 reading = [x for x in r if 0 < x[0] < n]
 applying = sorted({b for f, b in r if f == n and 0 < b < n})
 print("# %d replies; %d while the file was read; ban counts seen after it was read, short of %d: %d (%s)"
       % (len(r), len(reading), n, len(applying), " ".join(map(str, applying[:8]))), file=sys.stderr)
 assert reading, "no reply counted part of the failures: the file was read in one go"
-assert len(applying) >= 2, "fewer than two replies between the chunks of the flush: the queue was applied at once"
+assert sanitized or len(applying) >= 2, "fewer than two replies between the chunks of the flush: the queue was applied at once"
 PY
 rig_stop_daemon
 echo ok
