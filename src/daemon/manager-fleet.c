@@ -2,6 +2,7 @@
 /* The manager's side of the fleet: this node's automatic bans into the outbox, the other nodes'
  * bans into the pending queue (so that a burst is one netlink batch), each element commented
  * "jail@origin", never reported, never sent to actions, never published again. */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,12 @@ void manager_fleet_start(Manager *m) {
         r = fleet_new(m->event, m->config, m->options.state_dir, fleet_apply, m, &m->fleet);
         if (r < 0)
                 log_warning_errno(r, "fleet: not started, banning locally only: %m");
+}
+
+int manager_fleet_check(const Manager *m) {
+        if (!m->config->fleet.enabled)
+                return 0;
+        return fleet_check_library();
 }
 
 static bool strv_equal(char *const *a, char *const *b) {
@@ -265,6 +272,13 @@ bool manager_fleet_status(const Manager *m, ManagerFleetStatus *ret) {
 void manager_fleet_start(Manager *m) {
         if (m->config->fleet.enabled)
                 log_warning("fleet: [fleet] is enabled but nftjaild was built without NATS (-Dfleet=disabled); banning locally only");
+}
+
+int manager_fleet_check(const Manager *m) {
+        if (!m->config->fleet.enabled)
+                return 0;
+        log_error("fleet: [fleet] is enabled but nftjaild was built without NATS (-Dfleet=disabled)");
+        return -EOPNOTSUPP;
 }
 
 void manager_fleet_free(Manager *m) {

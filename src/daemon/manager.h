@@ -27,6 +27,9 @@ Manager *manager_free(Manager *m);
 
 /* Prints what would run (for --test-config). */
 void manager_dump(const Manager *m, FILE *f);
+/* --test-config: what the configuration needs beyond itself and can be checked without starting
+ * (today: nats.c, when [fleet] is enabled). Returns 0 or a negative errno, after logging. */
+int manager_fleet_check(const Manager *m);
 
 /* Ensures the nft table, opens the sources, installs signal handlers. */
 int manager_start(Manager *m);

@@ -149,8 +149,11 @@ int main(int argc, char *argv[]) {
                 return 1;
         if (arg_test_config) {
                 manager_dump(m, stdout);
-                printf("configuration OK\n");
+                r = manager_fleet_check(m);
                 manager_free(m);
+                if (r < 0)
+                        return 1;
+                printf("configuration OK\n");
                 return 0;
         }
         if (mkdir(arg_state_dir, 0700) < 0 && errno != EEXIST) {

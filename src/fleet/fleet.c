@@ -710,6 +710,12 @@ static void fleet_free_data(Fleet *f) {
         free(f);
 }
 
+int fleet_check_library(void) {
+        const FleetNats *n;
+
+        return fleet_nats_load(&n);
+}
+
 Fleet *fleet_free(Fleet *f) {
         if (!f)
                 return NULL;

@@ -23,6 +23,9 @@ typedef FleetRefusal (*FleetApplyFn)(const FleetMsg *m, void *userdata);
 /* Starts the thread on c->fleet (enabled). Reads password_file here, so that a missing one is an
  * error at start. Returns 0 or a negative errno (logged). */
 int fleet_new(sd_event *e, const Config *c, const char *state_dir, FleetApplyFn apply, void *userdata, Fleet **ret);
+/* For --test-config: whether nats.c can be loaded, as fleet_new() will load it. Returns 0, or
+ * -EOPNOTSUPP after the error that names the library and its package was logged. */
+int fleet_check_library(void);
 /* Stops the thread (joined with a timeout); unsent rows stay in the outbox for the next start. */
 Fleet *fleet_free(Fleet *f);
 

@@ -14,7 +14,8 @@
 #  - nftjail status shows the fleet and the bans in and refused per origin;
 #  - refused by B: a message under node-a's subjects that says it comes from node-c, a /8, an
 #    address of B's fleet_ignoreip; and the server refuses node-a publishing as node-b.
-#  - a libnats that cannot be loaded (NFTJAIL_LIBNATS): one clear error, the daemon bans locally;
+#  - a libnats that cannot be loaded (NFTJAIL_LIBNATS): --test-config fails naming it; the
+#    daemon gives one clear error and bans locally;
 #  - the fleet's journal events (MESSAGE_IDs): connected, disconnected, refused (once per origin
 #    and reason, with both), outbox backlog and drained; a catch-up of 1,100 bans is counted in
 #    catch-up events and logged one by one, each ban exactly once in all.
@@ -27,6 +28,9 @@ rig_enter "$@"
 fleet_setup
 "$NFTJAILD" --test-config --config-dir "$CONF_B" | grep -q '^fleet: enabled, name node-b, url nats://192.0.2.1:4222$' ||
 	fail "--test-config does not show the fleet"
+# --test-config loads nats.c as the fleet will (the library here is the real one)
+"$NFTJAILD" --test-config --config-dir "$CONF_B" | grep -q '^configuration OK$' ||
+	fail "--test-config with [fleet] and libnats installed is not OK"
 # both daemons log to the rig's journal: the fleet's events carry MESSAGE_IDs (docs/JOURNAL.md)
 b_log_has() { journalctl -q --no-pager -o cat _PID="$B_PID" | grep -qF -- "$1"; }
 MID_CONNECTED=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b30 MID_DISCONNECTED=4e6a0b1f8a3c4d2f9b7e1c5d3a2f6b31
@@ -228,6 +232,14 @@ for lib in "$RIG_TMP/no-such-dir/libnats.so.3.4" libm.so.6; do
 	libm.so.6) why="symbol jsCtx_Destroy is missing" ;;
 	*) why="$lib: cannot open shared object file: No such file or directory" ;;
 	esac
+	# --test-config says so first, and fails: an admin checking the config learns the fleet
+	# would not start
+	if NFTJAIL_LIBNATS=$lib "$NFTJAILD" --test-config --config-dir "$RIG_CONF" >"$RIG_TMP/tc.out" 2>"$RIG_TMP/tc.err"; then
+		fail "--test-config passed with $lib as libnats"
+	fi
+	grep -qF "failed to load $lib (needed by [fleet]; it is in the package $nats_pkg)" "$RIG_TMP/tc.err" ||
+		{ cat "$RIG_TMP/tc.err" >&2; fail "--test-config does not name $lib and the package $nats_pkg"; }
+	! grep -q '^configuration OK' "$RIG_TMP/tc.out" || fail "--test-config said OK with $lib as libnats"
 	NFTJAIL_LIBNATS=$lib rig_start_daemon
 	log_has() { tail -n +"$((RIG_DAEMON_LOG_START + 1))" "$RIG_TMP/daemon.log" | grep -qF -- "$1"; }
 	rig_wait_until 10 log_has "fleet: not started, banning locally only"
