@@ -37,19 +37,20 @@ static void jit_stack_key_init(void) {
         jit_stack_key_ok = pthread_key_create(&jit_stack_key, jit_stack_release) == 0;
 }
 
-static pcre2_jit_stack *thread_jit_stack(void *unused) {
-        pcre2_jit_stack *s;
+/* The thread's stack, read on every match; the key only frees it when the thread exits. */
+static __thread pcre2_jit_stack *jit_stack_of_thread;
 
-        if (!jit_stack_key_ok)
-                return NULL;
-        s = pthread_getspecific(jit_stack_key);
-        if (!s) {
-                s = pcre2_jit_stack_create(MATCH_JIT_STACK_MIN, MATCH_JIT_STACK_MAX, NULL);
-                if (s && pthread_setspecific(jit_stack_key, s) != 0) {
-                        pcre2_jit_stack_free(s);
-                        s = NULL;
-                }
+static pcre2_jit_stack *thread_jit_stack(void *unused) {
+        pcre2_jit_stack *s = jit_stack_of_thread;
+
+        if (s || !jit_stack_key_ok)
+                return s;
+        s = pcre2_jit_stack_create(MATCH_JIT_STACK_MIN, MATCH_JIT_STACK_MAX, NULL);
+        if (s && pthread_setspecific(jit_stack_key, s) != 0) {
+                pcre2_jit_stack_free(s);
+                s = NULL;
         }
+        jit_stack_of_thread = s;
         return s;
 }
 

@@ -433,6 +433,26 @@ static void test_hostile_regex(void **state) {
         filter_free(f);
 }
 
+/* A sane regex that needs more than PCRE2's default 32 KiB of JIT stack on a long line (each
+ * round of a capturing alternation keeps a frame): the thread's JIT stack (match-compile.c) lets
+ * it match, in two filters of the same thread in turn. */
+static void test_jit_stack(void **state) {
+        const char *fail[] = { "^(a|b)*c from <HOST>$", NULL };
+        Filter *f = compile(fail, NULL, NULL), *g = compile(fail, NULL, NULL);
+        char line[MATCH_LINE_MAX];
+        size_t n = sizeof line - 40;
+        MatchResult m;
+
+        memset(line, 'a', n);
+        snprintf(line + n, sizeof line - n, "c from 192.0.2.77");
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(filter_match(f, line, strlen(line), &m), MATCH_FAILURE);
+                assert_int_equal(filter_match(g, line, strlen(line), &m), MATCH_FAILURE);
+        }
+        filter_free(f);
+        filter_free(g);
+}
+
 static void test_hostile_regex_reported(void **state) {
         /* (a+)+$ on a long line of a's: the second regex gives up, the first and third do not
          * match; the line is no failure, and the result names the regex and the limit */
@@ -839,6 +859,7 @@ int main(void) {
                 cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_hostile_regex),
                 cmocka_unit_test(test_hostile_regex_reported),
+                cmocka_unit_test(test_jit_stack),
                 cmocka_unit_test(test_prefilter_literal),
                 cmocka_unit_test(test_gate),
                 cmocka_unit_test(test_sshd_injection),
